@@ -1,0 +1,73 @@
+//! The command line: parsing with `clap`, one file per subcommand.
+//!
+//! Each subcommand returns an [`std::process::ExitCode`]; errors are printed to stderr as one
+//! clear message naming the file, field or line, never as a panic.
+
+mod check;
+mod fmt;
+mod test;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::policy::PolicyEngine;
+
+/// partner-access: a Cedar-policy authorization sidecar for partner access to client accounts.
+#[derive(Debug, Parser)]
+#[command(name = "partner-access", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and strictly validate the policies against the schema; print errors with file and
+    /// line.
+    Validate(PolicyArgs),
+    /// Run the declarative policy tests (default: every file in tests/policies/); exit 1 on any
+    /// failure.
+    Test(test::TestArgs),
+    /// Decide one request offline against a state document, and print the decision with its
+    /// reasons. Exit 0 on Allow, 2 on Deny, 1 on error.
+    Check(check::CheckArgs),
+    /// Format the .cedar policy files in place (or, with --check, list those that are not
+    /// formatted and exit 1).
+    Fmt(fmt::FmtArgs),
+}
+
+/// Where the policies and the schema are.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Directory of `.cedar` policy files.
+    #[arg(long, env = "PARTNER_ACCESS_POLICIES", default_value = "policies")]
+    pub policies: PathBuf,
+    /// Directory of `.cedarschema` files.
+    #[arg(long, env = "PARTNER_ACCESS_SCHEMA", default_value = "schema")]
+    pub schema: PathBuf,
+}
+
+impl PolicyArgs {
+    /// Loads the engine, printing every load error to stderr on failure.
+    pub fn load(&self) -> Result<PolicyEngine, ExitCode> {
+        PolicyEngine::load(&self.policies, &self.schema).map_err(|errors| {
+            for error in &errors.0 {
+                eprintln!("error: {error}");
+            }
+            ExitCode::FAILURE
+        })
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+    }
+}

@@ -1,0 +1,21 @@
+//! The domain model every layer shares: typed ids, the rule book's vocabularies, the permission
+//! catalogue, the state document and its validation, and the read interface decisions use.
+//!
+//! Nothing here knows about HTTP, redb or Cedar; those layers translate to and from these types.
+
+pub mod catalogue;
+pub mod directory;
+pub mod enums;
+pub mod ids;
+pub mod state;
+pub mod validate;
+
+pub use catalogue::{Catalogue, Permission};
+pub use directory::{ClientInfo, Directory, Employment, PartnerInfo, StateIndex, UserInfo};
+pub use enums::{EmployeeManagement, PricingModel, Role, Seat, Status, Tier};
+pub use ids::{AssetId, ClientId, Email, IdError, PartnerId, PermissionSetName};
+pub use state::{
+    AssetRecord, ClientRecord, ClientUserRecord, EmployeeRecord, PartnerRecord,
+    PermissionSetRecord, StateDocument, StateParseError,
+};
+pub use validate::{Problem, validate};

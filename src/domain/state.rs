@@ -1,0 +1,185 @@
+//! The state document of API.md: the whole state of the sidecar as one JSON document.
+//!
+//! It is what `import` reads, `export` writes and the declarative policy tests use as fixtures.
+//! Parsing is strict: an unknown field or an unknown enum value is an error that names the path
+//! of the field (`clients[0].users[1].seat`) and the value. Parsing checks shapes only; the rules
+//! that span records (SEAT-5, MIG-4, ...) are checked by [`super::validate`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::Permission;
+use super::enums::{EmployeeManagement, PricingModel, Role, Seat, Status, Tier};
+use super::ids::{AssetId, ClientId, Email, PartnerId, PermissionSetName};
+
+/// The whole state: partner accounts and client accounts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateDocument {
+    #[serde(default)]
+    pub partners: Vec<PartnerRecord>,
+    #[serde(default)]
+    pub clients: Vec<ClientRecord>,
+}
+
+/// A partner account with its employees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerRecord {
+    pub id: PartnerId,
+    #[serde(default)]
+    pub name: String,
+    pub tier: Tier,
+    /// Approved partner e-mail domains; an employee with an address in one is "verified".
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    #[serde(default)]
+    pub employees: Vec<EmployeeRecord>,
+    /// The partner's own permission sets, usable from the Client Access Manager.
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSetRecord>,
+    /// The names the partner's CRM gives its clients (ADD-4).
+    #[serde(default)]
+    pub crm_names: BTreeMap<ClientId, String>,
+}
+
+/// An employee of a partner account and its partner-side rights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeeRecord {
+    pub email: Email,
+    /// Super admin of the partner account.
+    #[serde(default)]
+    pub super_admin: bool,
+    #[serde(default)]
+    pub employee_management: EmployeeManagement,
+}
+
+/// A named set of permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSetRecord {
+    pub name: PermissionSetName,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+/// A client account with its users and assets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRecord {
+    pub id: ClientId,
+    #[serde(default)]
+    pub official_name: String,
+    pub pricing_model: PricingModel,
+    /// The partner with the managed relationship, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<PartnerId>,
+    #[serde(default)]
+    pub users: Vec<ClientUserRecord>,
+    #[serde(default)]
+    pub assets: Vec<AssetRecord>,
+    /// The client's own permission sets, usable from inside the client account.
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSetRecord>,
+}
+
+/// A user of one client account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUserRecord {
+    pub email: Email,
+    pub role: Role,
+    pub seat: Seat,
+    /// Stored permissions; a super admin's effective ones are the super admin template.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    #[serde(default)]
+    pub status: Status,
+    /// The partner this user is linked to (a partner user), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<PartnerId>,
+    /// Keep the billing permissions after becoming partner admin (MIG-3).
+    #[serde(default)]
+    pub keep_billing: bool,
+}
+
+/// Something a user owns in a client account, listed before the user is removed (REM-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetRecord {
+    pub id: AssetId,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    pub owner: Email,
+}
+
+/// A state document that could not be parsed, with the path of the offending field.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct StateParseError {
+    /// Where in the document: `clients[0].users[1].seat`, or `.` for the top level.
+    pub path: String,
+    /// What is wrong, with serde's position (line and column) when it has one.
+    pub message: String,
+}
+
+impl StateDocument {
+    /// Parses a state document, naming the path of the first field that does not fit.
+    pub fn from_json_str(text: &str) -> Result<Self, StateParseError> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| StateParseError {
+            path: err.path().to_string(),
+            message: err.into_inner().to_string(),
+        })
+    }
+
+    /// Parses a state document held as a JSON value.
+    pub fn from_json_value(value: serde_json::Value) -> Result<Self, StateParseError> {
+        serde_path_to_error::deserialize(value).map_err(|err| StateParseError {
+            path: err.path().to_string(),
+            message: err.into_inner().to_string(),
+        })
+    }
+
+    /// The partner with this id.
+    pub fn partner(&self, id: &PartnerId) -> Option<&PartnerRecord> {
+        self.partners.iter().find(|p| &p.id == id)
+    }
+
+    /// The client with this id.
+    pub fn client(&self, id: &ClientId) -> Option<&ClientRecord> {
+        self.clients.iter().find(|c| &c.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_seat_names_path_and_value() {
+        let text = r#"{"clients": [{"id": "c-1", "pricing_model": "legacy",
+            "users": [{"email": "a@b.c", "role": "standard", "seat": "gold"}]}]}"#;
+        let err = StateDocument::from_json_str(text).unwrap_err();
+        assert_eq!(err.path, "clients[0].users[0].seat");
+        assert!(err.message.contains("`gold`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = StateDocument::from_json_str(r#"{"partners": [], "extra": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+    }
+
+    #[test]
+    fn emails_are_lower_cased_on_parse() {
+        let text = r#"{"partners": [{"id": "p", "tier": "other",
+            "employees": [{"email": "Ann@ACME.example"}]}]}"#;
+        let doc = StateDocument::from_json_str(text).unwrap();
+        assert_eq!(doc.partners[0].employees[0].email.as_str(), "ann@acme.example");
+    }
+}

@@ -1,0 +1,372 @@
+//! Structural validation of a state document: the rules that span records.
+//!
+//! Parsing ([`super::state`]) guarantees every field has the right shape; this module checks
+//! what no single field can: that references resolve, that nothing is duplicated, and the
+//! account invariants (MIG-4 at least one active super admin, SEAT-5 partner admins hold the
+//! partner seat). It reports every problem at once, each with its path and rule id, so an
+//! operator fixes a document in one round.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::catalogue::{Catalogue, PARTNER_ADMIN_SET, Permission, SUPER_ADMIN_SET};
+use super::enums::{Role, Seat, Status};
+use super::ids::{Email, PartnerId};
+use super::state::{PermissionSetRecord, StateDocument};
+
+/// One thing wrong with a state document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Where: `clients[0].users[1]`.
+    pub path: String,
+    /// The rule the problem breaks, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule {
+            Some(rule) => write!(f, "{}: {} ({rule})", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Collects problems as the checks walk the document.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, path: impl Into<String>, rule: Option<&'static str>, message: String) {
+        self.0.push(Problem {
+            path: path.into(),
+            rule,
+            message,
+        });
+    }
+}
+
+/// Checks a state document against the rules that span records. `Ok` when there is nothing to
+/// report; otherwise every problem found.
+pub fn validate(doc: &StateDocument, catalogue: &Catalogue) -> Result<(), Vec<Problem>> {
+    let mut problems = Problems::default();
+    let employers = check_partners(doc, catalogue, &mut problems);
+    check_clients(doc, catalogue, &employers, &mut problems);
+    if problems.0.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.0)
+    }
+}
+
+/// Checks the partners; returns which partner employs each e-mail.
+fn check_partners(
+    doc: &StateDocument,
+    catalogue: &Catalogue,
+    problems: &mut Problems,
+) -> BTreeMap<Email, PartnerId> {
+    let mut seen_ids = BTreeSet::new();
+    let mut employers: BTreeMap<Email, PartnerId> = BTreeMap::new();
+    let client_ids: BTreeSet<_> = doc.clients.iter().map(|c| &c.id).collect();
+
+    for (i, partner) in doc.partners.iter().enumerate() {
+        let path = format!("partners[{i}]");
+        if !seen_ids.insert(&partner.id) {
+            problems.push(
+                &path,
+                None,
+                format!("partner `{}` appears more than once", partner.id),
+            );
+        }
+        for (d, domain) in partner.email_domains.iter().enumerate() {
+            if domain.is_empty()
+                || domain.contains('@')
+                || domain.chars().any(|c| c.is_whitespace() || c.is_control())
+                || *domain != domain.to_lowercase()
+            {
+                problems.push(
+                    format!("{path}.email_domains[{d}]"),
+                    None,
+                    format!(
+                        "`{}` is not a lower-case e-mail domain",
+                        domain.escape_debug()
+                    ),
+                );
+            }
+        }
+        let mut seen_emails = BTreeSet::new();
+        for (e, employee) in partner.employees.iter().enumerate() {
+            let epath = format!("{path}.employees[{e}]");
+            if !seen_emails.insert(&employee.email) {
+                problems.push(
+                    &epath,
+                    None,
+                    format!(
+                        "employee `{}` appears more than once in partner `{}`",
+                        employee.email, partner.id
+                    ),
+                );
+                continue;
+            }
+            if let Some(other) = employers.get(&employee.email) {
+                problems.push(
+                    &epath,
+                    None,
+                    format!(
+                        "`{}` is already an employee of partner `{other}`; an e-mail belongs to one partner",
+                        employee.email
+                    ),
+                );
+            } else {
+                employers.insert(employee.email.clone(), partner.id.clone());
+            }
+        }
+        check_permission_sets(
+            &partner.permission_sets,
+            &format!("{path}.permission_sets"),
+            catalogue,
+            problems,
+        );
+        for client in partner.crm_names.keys() {
+            if !client_ids.contains(client) {
+                problems.push(
+                    format!("{path}.crm_names"),
+                    None,
+                    format!("CRM name given for unknown client `{client}`"),
+                );
+            }
+        }
+    }
+    employers
+}
+
+fn check_permission_sets(
+    sets: &[PermissionSetRecord],
+    path: &str,
+    catalogue: &Catalogue,
+    problems: &mut Problems,
+) {
+    let mut seen = BTreeSet::new();
+    for (s, set) in sets.iter().enumerate() {
+        let spath = format!("{path}[{s}]");
+        if [SUPER_ADMIN_SET, PARTNER_ADMIN_SET].contains(&set.name.as_str()) {
+            problems.push(
+                &spath,
+                None,
+                format!("`{}` is a built-in permission set and cannot be redefined", set.name),
+            );
+        }
+        if !seen.insert(&set.name) {
+            problems.push(
+                &spath,
+                None,
+                format!("permission set `{}` appears more than once", set.name),
+            );
+        }
+        check_permissions(&set.permissions, &spath, catalogue, problems);
+    }
+}
+
+fn check_permissions(
+    permissions: &[Permission],
+    path: &str,
+    catalogue: &Catalogue,
+    problems: &mut Problems,
+) {
+    for (p, permission) in permissions.iter().enumerate() {
+        if !catalogue.contains(permission) {
+            problems.push(
+                format!("{path}.permissions[{p}]"),
+                None,
+                format!("unknown permission `{permission}`"),
+            );
+        }
+    }
+}
+
+fn check_clients(
+    doc: &StateDocument,
+    catalogue: &Catalogue,
+    employers: &BTreeMap<Email, PartnerId>,
+    problems: &mut Problems,
+) {
+    let partner_ids: BTreeSet<_> = doc.partners.iter().map(|p| &p.id).collect();
+    let mut seen_ids = BTreeSet::new();
+
+    for (i, client) in doc.clients.iter().enumerate() {
+        let path = format!("clients[{i}]");
+        if !seen_ids.insert(&client.id) {
+            problems.push(
+                &path,
+                None,
+                format!("client `{}` appears more than once", client.id),
+            );
+        }
+        if let Some(partner) = &client.managed_by {
+            if !partner_ids.contains(partner) {
+                problems.push(
+                    format!("{path}.managed_by"),
+                    None,
+                    format!("unknown partner `{partner}`"),
+                );
+            }
+        }
+        check_permission_sets(
+            &client.permission_sets,
+            &format!("{path}.permission_sets"),
+            catalogue,
+            problems,
+        );
+
+        let mut seen_emails = BTreeSet::new();
+        let mut active_super_admins = 0usize;
+        let mut linked_partners = BTreeSet::new();
+        for (u, user) in client.users.iter().enumerate() {
+            let upath = format!("{path}.users[{u}]");
+            if !seen_emails.insert(&user.email) {
+                problems.push(
+                    &upath,
+                    None,
+                    format!(
+                        "`{}` is a user of client `{}` more than once",
+                        user.email, client.id
+                    ),
+                );
+            }
+            check_permissions(&user.permissions, &upath, catalogue, problems);
+            if user.role == Role::SuperAdmin && user.status == Status::Active {
+                active_super_admins += 1;
+            }
+            if user.role == Role::PartnerAdmin && user.seat != Seat::Partner {
+                problems.push(
+                    &upath,
+                    Some("SEAT-5"),
+                    format!(
+                        "partner admin `{}` must hold the partner seat, not `{}`",
+                        user.email, user.seat
+                    ),
+                );
+            }
+            match &user.partner {
+                None if user.role == Role::PartnerAdmin => problems.push(
+                    &upath,
+                    Some("PA-2"),
+                    format!(
+                        "partner admin `{}` is not linked to a partner",
+                        user.email
+                    ),
+                ),
+                None => {}
+                Some(partner) if !partner_ids.contains(partner) => problems.push(
+                    format!("{upath}.partner"),
+                    None,
+                    format!("`{}` is linked to unknown partner `{partner}`", user.email),
+                ),
+                Some(partner) => {
+                    linked_partners.insert(partner);
+                    if employers.get(&user.email) != Some(partner) {
+                        problems.push(
+                            format!("{upath}.partner"),
+                            Some("LINK-1"),
+                            format!(
+                                "`{}` is linked to partner `{partner}` but is not one of its employees",
+                                user.email
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if active_super_admins == 0 {
+            problems.push(
+                &path,
+                Some("MIG-4"),
+                format!("client `{}` has no active super admin", client.id),
+            );
+        }
+        match (linked_partners.len(), &client.managed_by) {
+            (0, _) => {}
+            (1, Some(managing)) if linked_partners.contains(managing) => {}
+            (1, None) => {}
+            _ => problems.push(
+                &path,
+                Some("LINK-2"),
+                format!(
+                    "client `{}` has partner users of {} but is managed by {}; a client is managed by at most one partner",
+                    client.id,
+                    linked_partners
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    client
+                        .managed_by
+                        .as_ref()
+                        .map_or("no partner".to_owned(), |p| format!("`{p}`"))
+                ),
+            ),
+        }
+        let mut seen_assets = BTreeSet::new();
+        for (a, asset) in client.assets.iter().enumerate() {
+            if !seen_assets.insert(&asset.id) {
+                problems.push(
+                    format!("{path}.assets[{a}]"),
+                    None,
+                    format!("asset `{}` appears more than once", asset.id),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        Catalogue::new(
+            ["crm.objects.view", "users.add_edit"]
+                .map(|p| (Permission::parse(p).unwrap(), vec!["super_admin"])),
+        )
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let doc = StateDocument::from_json_str(
+            r#"{
+              "partners": [{"id": "p-acme", "tier": "provider",
+                "employees": [{"email": "ann@acme.example"}]}],
+              "clients": [{"id": "c-1", "pricing_model": "legacy", "users": [
+                {"email": "ann@acme.example", "role": "partner_admin", "seat": "core",
+                 "partner": "p-acme", "permissions": ["reports.fly"]},
+                {"email": "ann@acme.example", "role": "standard", "seat": "core"},
+                {"email": "x@y.z", "role": "standard", "seat": "core", "partner": "p-nope"}
+              ]}]
+            }"#,
+        )
+        .unwrap();
+        let problems = validate(&doc, &catalogue()).unwrap_err();
+        let rules: Vec<_> = problems.iter().map(|p| p.rule).collect();
+        assert!(rules.contains(&Some("SEAT-5")), "{problems:?}");
+        assert!(rules.contains(&Some("MIG-4")), "{problems:?}");
+        let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        assert!(text.contains("unknown permission `reports.fly`"), "{text}");
+        assert!(text.contains("more than once"), "{text}");
+        assert!(text.contains("unknown partner `p-nope`"), "{text}");
+        assert_eq!(problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn a_consistent_document_passes() {
+        let doc = StateDocument::from_json_str(
+            r#"{"clients": [{"id": "c-1", "pricing_model": "legacy", "users": [
+                {"email": "o@c.example", "role": "super_admin", "seat": "core"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(validate(&doc, &catalogue()), Ok(()));
+    }
+}

@@ -1,0 +1,369 @@
+//! Loading the schema and the policies from disk, strictly.
+//!
+//! Everything is parsed and validated before anything is used, and every problem is reported
+//! with its file, line and column, so `partner-access validate` reads like a compiler. Each
+//! policy must carry `@id("...")`, which becomes its Cedar policy id (the id shown in every
+//! decision's reasons) and must be unique across files.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use cedar_policy::{PolicyId, PolicySet, Schema, SchemaFragment, ValidationMode, Validator};
+use miette::Diagnostic;
+
+/// A source file: its path (as shown in messages) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads every file with the extension `ext` in `dir`, sorted by name.
+    pub fn read_dir(dir: &Path, ext: &str) -> Result<Vec<SourceFile>, LoadErrors> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| LoadErrors::one(dir, format!("cannot read directory: {e}")))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == ext))
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(LoadErrors::one(dir, format!("no `.{ext}` files found")));
+        }
+        paths
+            .into_iter()
+            .map(|path| match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(SourceFile { path, text }),
+                Err(e) => Err(LoadErrors::one(&path, format!("cannot read file: {e}"))),
+            })
+            .collect()
+    }
+}
+
+/// One problem in a source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// 1-based line and column, when the problem has a position.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(
+                f,
+                "{}:{line}:{column}: {}",
+                self.file.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Every problem found while loading; never empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl LoadErrors {
+    pub(crate) fn one(file: &Path, message: String) -> Self {
+        LoadErrors(vec![LoadError {
+            file: file.to_owned(),
+            position: None,
+            message,
+        }])
+    }
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a policy came from and what its author wrote around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySourceInfo {
+    pub file: PathBuf,
+    /// The line of its `@id` annotation.
+    pub line: usize,
+    /// The `///` comment above it, joined into one paragraph.
+    pub doc: String,
+}
+
+/// The result of loading: a validated schema and policy set, with where each policy came from.
+pub(crate) struct Loaded {
+    pub schema: Schema,
+    pub fragments: Vec<SchemaFragment>,
+    pub policies: PolicySet,
+    pub sources: HashMap<PolicyId, PolicySourceInfo>,
+    pub warnings: Vec<LoadError>,
+}
+
+/// Parses the schema files and the policy files and validates the policies strictly against
+/// the schema. Every error found is returned, not just the first.
+pub(crate) fn load(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> Result<Loaded, LoadErrors> {
+    let (schema, fragments) = load_schema(schema_files)?;
+    let mut errors = Vec::new();
+    let mut policies = PolicySet::new();
+    let mut sources: HashMap<PolicyId, PolicySourceInfo> = HashMap::new();
+    let mut texts: HashMap<PolicyId, &SourceFile> = HashMap::new();
+
+    for file in policy_files {
+        let parsed = match file.text.parse::<PolicySet>() {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                errors.extend(diagnostic_errors(file, &err));
+                continue;
+            }
+        };
+        if parsed.templates().next().is_some() {
+            errors.push(LoadError {
+                file: file.path.clone(),
+                position: None,
+                message: "policy templates (`?principal`, `?resource`) are not supported".into(),
+            });
+        }
+        let mut search_from = 0usize;
+        for policy in parsed.policies() {
+            let Some(id) = policy.annotation("id") else {
+                let line = line_of_text(&file.text, &policy.to_string()).unwrap_or(1);
+                errors.push(LoadError {
+                    file: file.path.clone(),
+                    position: Some((line, 1)),
+                    message: "policy has no `@id(\"...\")` annotation; every policy needs one".into(),
+                });
+                continue;
+            };
+            let policy_id = PolicyId::new(id);
+            let (line, next) = find_id_line(&file.text, id, search_from);
+            search_from = next;
+            if let Some(first) = sources.get(&policy_id) {
+                errors.push(LoadError {
+                    file: file.path.clone(),
+                    position: Some((line, 1)),
+                    message: format!(
+                        "policy id `{id}` is already used at {}:{}",
+                        first.file.display(),
+                        first.line
+                    ),
+                });
+                continue;
+            }
+            if let Err(err) = policies.add(policy.new_id(policy_id.clone())) {
+                errors.push(LoadError {
+                    file: file.path.clone(),
+                    position: Some((line, 1)),
+                    message: err.to_string(),
+                });
+                continue;
+            }
+            sources.insert(
+                policy_id.clone(),
+                PolicySourceInfo {
+                    file: file.path.clone(),
+                    line,
+                    doc: doc_comment_above(&file.text, line),
+                },
+            );
+            texts.insert(policy_id, file);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+
+    let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+    let mut warnings = Vec::new();
+    for error in result.validation_errors() {
+        match texts.get(error.policy_id()) {
+            Some(file) => errors.extend(diagnostic_errors(file, error)),
+            None => errors.push(LoadError {
+                file: PathBuf::from("policies"),
+                position: None,
+                message: error.to_string(),
+            }),
+        }
+    }
+    for warning in result.validation_warnings() {
+        if let Some(file) = texts.get(warning.policy_id()) {
+            warnings.extend(diagnostic_errors(file, warning));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+    Ok(Loaded {
+        schema,
+        fragments,
+        policies,
+        sources,
+        warnings,
+    })
+}
+
+fn load_schema(files: &[SourceFile]) -> Result<(Schema, Vec<SchemaFragment>), LoadErrors> {
+    let mut fragments = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match SchemaFragment::from_cedarschema_str(&file.text) {
+            Ok((fragment, _warnings)) => fragments.push(fragment),
+            Err(err) => errors.extend(diagnostic_errors(file, &err)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+    let schema = Schema::from_schema_fragments(fragments.clone()).map_err(|err| {
+        let file = files.first().map_or_else(|| PathBuf::from("schema"), |f| f.path.clone());
+        match files {
+            [only] => LoadErrors(diagnostic_errors(only, &err)),
+            _ => LoadErrors::one(&file, err.to_string()),
+        }
+    })?;
+    Ok((schema, fragments))
+}
+
+/// Turns a Cedar diagnostic into errors positioned in `file`: one per label, or one without a
+/// position when the diagnostic has no label. Related diagnostics (a parse error lists each
+/// problem as one) are unfolded.
+fn diagnostic_errors(file: &SourceFile, diagnostic: &dyn Diagnostic) -> Vec<LoadError> {
+    let mut out = Vec::new();
+    if let Some(related) = diagnostic.related() {
+        for inner in related {
+            out.extend(diagnostic_errors(file, inner));
+        }
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    let mut message = diagnostic.to_string();
+    if let Some(help) = diagnostic.help() {
+        message.push_str(&format!(" (help: {help})"));
+    }
+    let position = diagnostic
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|label| line_column(&file.text, label.offset()));
+    out.push(LoadError {
+        file: file.path.clone(),
+        position,
+        message,
+    });
+    out
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Finds the line of `@id("<id>")` at or after `from`; returns the line and where to search
+/// next.
+fn find_id_line(text: &str, id: &str, from: usize) -> (usize, usize) {
+    let needle = format!("@id(\"{id}\")");
+    let rest = text.get(from..).unwrap_or("");
+    match rest.find(&needle) {
+        Some(at) => (line_column(text, from + at).0, from + at + needle.len()),
+        None => (
+            text.find(&needle).map_or(1, |at| line_column(text, at).0),
+            from,
+        ),
+    }
+}
+
+fn line_of_text(text: &str, policy: &str) -> Option<usize> {
+    let first = policy.lines().find(|l| !l.trim().is_empty())?.trim();
+    text.lines().position(|l| l.trim() == first).map(|i| i + 1)
+}
+
+/// The `///` lines right above a policy's annotations, as one paragraph.
+fn doc_comment_above(text: &str, id_line: usize) -> String {
+    let lines: Vec<&str> = text.lines().take(id_line.saturating_sub(1)).collect();
+    let mut doc = Vec::new();
+    for line in lines.iter().rev() {
+        let trimmed = line.trim();
+        if let Some(comment) = trimmed.strip_prefix("///") {
+            doc.push(comment.trim());
+        } else if trimmed.starts_with('@') && doc.is_empty() {
+            continue;
+        } else {
+            break;
+        }
+    }
+    doc.reverse();
+    doc.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: PathBuf::from(path),
+            text: text.to_owned(),
+        }
+    }
+
+    const SCHEMA: &str = "namespace Hub { entity User; action \"view\" appliesTo { principal: User, resource: User }; }";
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let policies = file("p.cedar", "@id(\"a\")\npermit(principal, action, resource);\n\n@id(\"b\")\npermit(principal, action, resource) when { principal. };\n");
+        let errors = load(&[file("s.cedarschema", SCHEMA)], &[policies]).err().unwrap();
+        let text = errors.to_string();
+        assert!(text.starts_with("p.cedar:5:"), "{text}");
+    }
+
+    #[test]
+    fn validation_errors_name_file_and_line() {
+        let policies = file("p.cedar", "@id(\"a\")\npermit(principal, action, resource)\nwhen { principal.nope == 1 };\n");
+        let errors = load(&[file("s.cedarschema", SCHEMA)], &[policies]).err().unwrap();
+        let text = errors.to_string();
+        assert!(text.starts_with("p.cedar:3:"), "{text}");
+        assert!(text.contains("nope"), "{text}");
+    }
+
+    #[test]
+    fn ids_are_required_and_unique() {
+        let policies = file("p.cedar", "permit(principal, action, resource);\n");
+        let text = load(&[file("s.cedarschema", SCHEMA)], &[policies]).err().unwrap().to_string();
+        assert!(text.contains("no `@id"), "{text}");
+
+        let a = file("a.cedar", "@id(\"x\")\npermit(principal, action, resource);\n");
+        let b = file("b.cedar", "\n@id(\"x\")\nforbid(principal, action, resource);\n");
+        let text = load(&[file("s.cedarschema", SCHEMA)], &[a, b]).err().unwrap().to_string();
+        assert!(text.contains("b.cedar:2:1: policy id `x` is already used at a.cedar:1"), "{text}");
+    }
+
+    #[test]
+    fn doc_comments_are_kept() {
+        let p = file("p.cedar", "// header\n\n/// Views\n/// things.\n@id(\"a\")\n@rules(\"R-1\")\npermit(principal, action, resource);\n");
+        let loaded = load(&[file("s.cedarschema", SCHEMA)], &[p]).ok().unwrap();
+        let info = &loaded.sources[&PolicyId::new("a")];
+        assert_eq!((info.line, info.doc.as_str()), (5, "Views things."));
+    }
+
+    #[test]
+    fn schema_errors_name_file_and_line() {
+        let schema = file("s.cedarschema", "namespace Hub {\n entity User = { name: Strin };\n}\n");
+        let text = load(&[schema], &[]).err().unwrap().to_string();
+        assert!(text.starts_with("s.cedarschema:"), "{text}");
+    }
+}

@@ -1,0 +1,527 @@
+//! The policy engine: the only module that imports `cedar_policy`.
+//!
+//! [`PolicyEngine::load`] reads `schema/` and `policies/`, validates strictly, and prepares
+//! everything a decision needs once: the policies partitioned by action (a decision evaluates
+//! only the policies whose scope can match its action), the permission catalogue read from the
+//! schema's `@permission` annotations, and the metadata shown by `GET /v1/policies` and
+//! `GET /v1/schema/actions`.
+//!
+//! [`PolicyEngine::decide`] answers one request against a [`Directory`]. It fails closed:
+//! Cedar skips a policy whose evaluation errors, which for a `forbid` would silently turn a
+//! Deny into an Allow; here any erroring `forbid` makes the decision Deny, and any error
+//! reading the state is an error for the caller to turn into Deny or 503, never an Allow.
+
+mod entities;
+mod load;
+mod refs;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+
+use cedar_policy::{
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect, Entities, Entity,
+    EntityNamespace, EntityUid, PolicyId, PolicySet, Request, Schema, SchemaFragment,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::{Catalogue, Directory, Email, Permission};
+
+use entities::{TypeNames, build_slice};
+pub use entities::SliceError;
+pub use load::{LoadError, LoadErrors, SourceFile};
+pub use refs::{EntityKind, EntityRef, NAMESPACE, RefError};
+
+/// A loaded policy, as `GET /v1/policies` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyInfo {
+    /// Its `@id`.
+    pub id: String,
+    /// `permit` or `forbid`.
+    pub effect: &'static str,
+    /// The rule ids of its `@rules` annotation.
+    pub rules: Vec<String>,
+    pub file: String,
+    pub line: usize,
+    /// The `///` comment above it.
+    pub description: String,
+    /// Its text, as Cedar prints it.
+    pub text: String,
+}
+
+/// A declared action, as `GET /v1/schema/actions` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionInfo {
+    pub name: String,
+    pub description: String,
+    pub rules: Vec<String>,
+    pub principal_types: Vec<String>,
+    pub resource_types: Vec<String>,
+    /// Whether the action is a permission of the catalogue.
+    pub permission: bool,
+}
+
+/// A request as a host or a test writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRequest {
+    pub principal: EntityRef,
+    /// The action's name (`reports.access`).
+    pub action: String,
+    pub resource: EntityRef,
+    /// Extra facts; entity references in it are looked up like the principal's.
+    pub context: Map<String, Value>,
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The ids of the policies that determined the decision.
+    pub reasons: Vec<String>,
+    /// What went wrong: unknown entities, policies that failed to evaluate.
+    pub errors: Vec<String>,
+}
+
+impl Decision {
+    fn deny_with(errors: Vec<String>) -> Self {
+        Decision {
+            allowed: false,
+            reasons: Vec::new(),
+            errors,
+        }
+    }
+}
+
+/// Why a request could not be decided at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The schema declares no such action (a 400 for hosts).
+    #[error("unknown action `{0}`: the schema declares no such action")]
+    UnknownAction(String),
+    /// The request does not fit the action (a 400 for hosts).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The state could not be read or the entities not built: the caller must deny.
+    #[error(transparent)]
+    Slice(#[from] SliceError),
+}
+
+/// Loaded, validated policies and schema, ready to decide.
+pub struct PolicyEngine {
+    schema: Schema,
+    /// Every policy, for listing and for the plain-`Authorizer` comparison.
+    policies: PolicySet,
+    /// For each action, the policies whose scope can match it.
+    by_action: HashMap<String, PolicySet>,
+    /// The uid of each declared action, by name.
+    action_uids: HashMap<String, EntityUid>,
+    /// The ids of the forbid policies: an error in one of these means Deny.
+    forbids: HashSet<PolicyId>,
+    /// Action entities, only when the schema has action groups (Cedar needs them in the slice
+    /// to evaluate `action in Group`).
+    action_entities: Vec<Entity>,
+    catalogue: Catalogue,
+    policy_info: Vec<PolicyInfo>,
+    actions: BTreeMap<String, ActionInfo>,
+    warnings: Vec<LoadError>,
+    names: TypeNames,
+    authorizer: Authorizer,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("policies", &self.policy_info.len())
+            .field("actions", &self.actions.len())
+            .finish()
+    }
+}
+
+impl PolicyEngine {
+    /// Loads every `.cedarschema` file of `schema_dir` and every `.cedar` file of
+    /// `policies_dir`.
+    pub fn load(policies_dir: &Path, schema_dir: &Path) -> Result<Self, LoadErrors> {
+        let schema_files = SourceFile::read_dir(schema_dir, "cedarschema")?;
+        let policy_files = SourceFile::read_dir(policies_dir, "cedar")?;
+        Self::from_sources(&schema_files, &policy_files)
+    }
+
+    /// Builds an engine from sources already read.
+    pub fn from_sources(
+        schema_files: &[SourceFile],
+        policy_files: &[SourceFile],
+    ) -> Result<Self, LoadErrors> {
+        let loaded = load::load(schema_files, policy_files)?;
+        let schema_path = schema_files
+            .first()
+            .map_or_else(|| Path::new("schema").to_owned(), |f| f.path.clone());
+        let fail = |message: String| LoadErrors::one(&schema_path, message);
+
+        let names = TypeNames::new().map_err(fail)?;
+        let namespace = EntityNamespace::from_str(NAMESPACE)
+            .map_err(|e| fail(format!("bad namespace: {e}")))?;
+
+        // Actions and their annotations.
+        let mut actions = BTreeMap::new();
+        let mut action_uids = HashMap::new();
+        let mut catalogue_entries = Vec::new();
+        for uid in loaded.schema.actions() {
+            let name = uid.id().unescaped().to_owned();
+            let annotation = |key: &str| {
+                loaded
+                    .fragments
+                    .iter()
+                    .find_map(|f: &SchemaFragment| {
+                        f.action_annotation(Some(namespace.clone()), uid.id(), key)
+                    })
+                    .map(str::to_owned)
+            };
+            let permission = annotation("permission");
+            if let Some(templates) = &permission {
+                let p = Permission::parse(name.clone()).map_err(|e| {
+                    fail(format!("action `{name}` is annotated @permission but {e}"))
+                })?;
+                catalogue_entries.push((
+                    p,
+                    split_list(templates).into_iter().map(str::to_owned).collect::<Vec<_>>(),
+                ));
+            }
+            let types = |it: Option<Box<dyn Iterator<Item = String> + '_>>| {
+                it.map(|i| i.collect::<Vec<_>>()).unwrap_or_default()
+            };
+            actions.insert(
+                name.clone(),
+                ActionInfo {
+                    name: name.clone(),
+                    description: annotation("doc").unwrap_or_default(),
+                    rules: annotation("rules").map(|r| split_list(&r).into_iter().map(str::to_owned).collect()).unwrap_or_default(),
+                    principal_types: types(loaded.schema.principals_for_action(uid).map(|i| {
+                        Box::new(i.map(ToString::to_string)) as Box<dyn Iterator<Item = String>>
+                    })),
+                    resource_types: types(loaded.schema.resources_for_action(uid).map(|i| {
+                        Box::new(i.map(ToString::to_string)) as Box<dyn Iterator<Item = String>>
+                    })),
+                    permission: permission.is_some(),
+                },
+            );
+            action_uids.insert(name, uid.clone());
+        }
+        let catalogue = Catalogue::new(
+            catalogue_entries
+                .iter()
+                .map(|(p, templates)| (p.clone(), templates.iter().map(String::as_str).collect())),
+        );
+
+        // Action groups: which actions each scope constraint covers.
+        let action_entities_set = loaded
+            .schema
+            .action_entities()
+            .map_err(|e| fail(format!("cannot build action entities: {e}")))?;
+        let has_groups = loaded.schema.action_groups().next().is_some();
+        let covers = |constraint_uid: &EntityUid, action: &EntityUid| {
+            constraint_uid == action
+                || action_entities_set
+                    .ancestors(action)
+                    .is_some_and(|mut a| a.any(|x| x == constraint_uid))
+        };
+
+        let mut by_action: HashMap<String, PolicySet> = HashMap::new();
+        let mut forbids = HashSet::new();
+        for policy in loaded.policies.policies() {
+            if policy.effect() == Effect::Forbid {
+                forbids.insert(policy.id().clone());
+            }
+            let constraint = policy.action_constraint();
+            for (name, uid) in &action_uids {
+                let applies = match &constraint {
+                    ActionConstraint::Any => true,
+                    ActionConstraint::Eq(a) => covers(a, uid),
+                    ActionConstraint::In(list) => list.iter().any(|a| covers(a, uid)),
+                };
+                if applies {
+                    by_action
+                        .entry(name.clone())
+                        .or_default()
+                        .add(policy.clone())
+                        .map_err(|e| fail(e.to_string()))?;
+                }
+            }
+        }
+
+        let mut policy_info: Vec<PolicyInfo> = loaded
+            .policies
+            .policies()
+            .filter_map(|policy| {
+                let source = loaded.sources.get(policy.id())?;
+                Some(PolicyInfo {
+                    id: policy.id().to_string(),
+                    effect: match policy.effect() {
+                        Effect::Permit => "permit",
+                        Effect::Forbid => "forbid",
+                    },
+                    rules: policy
+                        .annotation("rules")
+                        .map(|r| split_list(r).into_iter().map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                    file: source.file.display().to_string(),
+                    line: source.line,
+                    description: source.doc.clone(),
+                    text: policy.to_string(),
+                })
+            })
+            .collect();
+        policy_info.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+
+        Ok(PolicyEngine {
+            schema: loaded.schema,
+            policies: loaded.policies,
+            by_action,
+            action_uids,
+            forbids,
+            action_entities: if has_groups {
+                action_entities_set.iter().cloned().collect()
+            } else {
+                Vec::new()
+            },
+            catalogue,
+            policy_info,
+            actions,
+            warnings: loaded.warnings,
+            names,
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    /// The permission catalogue and built-in sets, read from the schema.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Every loaded policy, by file and line.
+    pub fn policies(&self) -> &[PolicyInfo] {
+        &self.policy_info
+    }
+
+    /// The policy with this id.
+    pub fn policy(&self, id: &str) -> Option<&PolicyInfo> {
+        self.policy_info.iter().find(|p| p.id == id)
+    }
+
+    /// Every declared action, by name.
+    pub fn actions(&self) -> impl Iterator<Item = &ActionInfo> {
+        self.actions.values()
+    }
+
+    /// The declared action of this name.
+    pub fn action(&self, name: &str) -> Option<&ActionInfo> {
+        self.actions.get(name)
+    }
+
+    /// Validator warnings (not fatal), with file and line.
+    pub fn warnings(&self) -> &[LoadError] {
+        &self.warnings
+    }
+
+    /// Decides one request, reading what it needs from `directory`.
+    ///
+    /// Unknown principals and resources are a Deny with an error naming them. A state that
+    /// cannot be read is an `Err`: the caller denies (checks) or answers 503 (commands).
+    pub fn decide<D: Directory>(
+        &self,
+        request: &CheckRequest,
+        directory: &D,
+    ) -> Result<Decision, CheckError> {
+        let action_uid = self
+            .action_uids
+            .get(&request.action)
+            .ok_or_else(|| CheckError::UnknownAction(request.action.clone()))?;
+        let info = self
+            .actions
+            .get(&request.action)
+            .ok_or_else(|| CheckError::UnknownAction(request.action.clone()))?;
+        for (role, r, allowed) in [
+            ("principal", &request.principal, &info.principal_types),
+            ("resource", &request.resource, &info.resource_types),
+        ] {
+            if !allowed.iter().any(|t| t == r.kind.type_name()) {
+                return Err(CheckError::InvalidRequest(format!(
+                    "{role} `{r}` is not valid for action `{}`: expected {}",
+                    request.action,
+                    allowed
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )));
+            }
+        }
+
+        let principal = normalize(&request.principal);
+        let resource = normalize(&request.resource);
+        let mut refs = vec![principal.clone(), resource.clone()];
+        let context_value = normalize_context(&request.context, &mut refs);
+
+        let context = if request.context.is_empty() {
+            Context::empty()
+        } else {
+            Context::from_json_value(Value::Object(context_value), Some((&self.schema, action_uid)))
+                .map_err(|e| CheckError::InvalidRequest(format!("invalid context: {e}")))?
+        };
+
+        let slice = build_slice(&self.names, directory, &refs, &[&principal, &resource])?;
+        if !slice.unknown.is_empty() {
+            return Ok(Decision::deny_with(
+                slice
+                    .unknown
+                    .iter()
+                    .map(|r| {
+                        let role = if *r == principal {
+                            "principal"
+                        } else if *r == resource {
+                            "resource"
+                        } else {
+                            "entity"
+                        };
+                        format!("unknown {role} `{r}`")
+                    })
+                    .collect(),
+            ));
+        }
+
+        let to_uid = |r: &EntityRef| {
+            r.to_uid()
+                .map_err(|e| CheckError::InvalidRequest(e.to_string()))
+        };
+        let cedar_request = Request::new(
+            to_uid(&principal)?,
+            action_uid.clone(),
+            to_uid(&resource)?,
+            context,
+            None,
+        )
+        .map_err(|e| CheckError::InvalidRequest(e.to_string()))?;
+        let entities = Entities::from_entities(
+            slice
+                .entities
+                .into_iter()
+                .chain(self.action_entities.iter().cloned()),
+            None,
+        )
+        .map_err(|e| {
+            CheckError::Slice(SliceError::Build {
+                entity: "slice".into(),
+                message: e.to_string(),
+            })
+        })?;
+        Ok(self.evaluate(&cedar_request, &entities))
+    }
+
+    /// Evaluates a Cedar request over given entities with the policies that can apply to its
+    /// action, failing closed on erroring forbids.
+    pub fn evaluate(&self, request: &Request, entities: &Entities) -> Decision {
+        let action = request
+            .action()
+            .map(|a| a.id().unescaped().to_owned())
+            .unwrap_or_default();
+        let Some(policies) = self.by_action.get(&action) else {
+            return Decision::deny_with(Vec::new());
+        };
+        self.answer(&self.authorizer.is_authorized(request, policies, entities))
+    }
+
+    /// The same evaluation over the whole policy set, as a plain `Authorizer` would do it (for
+    /// the equivalence tests and the raw `run-tests` format).
+    pub fn evaluate_unpartitioned(&self, request: &Request, entities: &Entities) -> Decision {
+        self.answer(&self.authorizer.is_authorized(request, &self.policies, entities))
+    }
+
+    fn answer(&self, response: &cedar_policy::Response) -> Decision {
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(ToString::to_string)
+            .collect();
+        let failed_forbids: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .filter_map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                    let id = e.policy_id();
+                    self.forbids.contains(id).then(|| id.to_string())
+                }
+            })
+            .collect();
+        if !failed_forbids.is_empty() {
+            // Fail closed: a forbid that could not be evaluated might have applied.
+            return Decision {
+                allowed: false,
+                reasons: failed_forbids,
+                errors,
+            };
+        }
+        let mut reasons: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        reasons.sort();
+        Decision {
+            allowed: response.decision() == CedarDecision::Allow,
+            reasons,
+            errors,
+        }
+    }
+
+    /// The schema, for parsing raw Cedar inputs (test files in the `cedar` CLI's format).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+/// Splits an annotation's comma-separated list.
+fn split_list(text: &str) -> Vec<&str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// User ids are e-mails, compared case-insensitively: lower-case them.
+fn normalize(r: &EntityRef) -> EntityRef {
+    match r.kind {
+        EntityKind::User => match Email::parse(&r.id) {
+            Ok(email) => EntityRef::new(EntityKind::User, String::from(email)),
+            Err(_) => r.clone(),
+        },
+        _ => r.clone(),
+    }
+}
+
+/// Rewrites the entity references in a context into the object form, normalized, and collects
+/// them.
+fn normalize_context(context: &Map<String, Value>, refs: &mut Vec<EntityRef>) -> Map<String, Value> {
+    fn walk(value: &Value, refs: &mut Vec<EntityRef>) -> Value {
+        if EntityRef::looks_like_ref(value) {
+            if let Ok(r) = EntityRef::from_json(value) {
+                let r = normalize(&r);
+                let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+                refs.push(r);
+                return json;
+            }
+        }
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), walk(v, refs)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| walk(v, refs)).collect()),
+            other => other.clone(),
+        }
+    }
+    context
+        .iter()
+        .map(|(k, v)| (k.clone(), walk(v, refs)))
+        .collect()
+}
