@@ -215,8 +215,7 @@ pub fn run_file(engine: &PolicyEngine, path: &Path) -> FileResult {
 }
 
 fn parse_our_file(value: Value) -> Result<OurFile, String> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    serde_path_to_error::deserialize(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
 
 /// Loads and validates the state a file names (a path relative to the file) or holds inline.
@@ -231,8 +230,8 @@ fn load_state(dir: &Path, state: &Value, engine: &PolicyEngine) -> Result<StateI
             (doc, path.display().to_string())
         }
         other => {
-            let doc = StateDocument::from_json_value(other.clone())
-                .map_err(|e| format!("state: {e}"))?;
+            let doc =
+                StateDocument::from_json_value(other.clone()).map_err(|e| format!("state: {e}"))?;
             (doc, "inline state".to_owned())
         }
     };

@@ -73,11 +73,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let action = if args.action.contains("::") {
-        Value::String(args.action.clone())
-    } else {
-        Value::String(args.action.clone())
-    };
+    let action = Value::String(args.action.clone());
     let request = match parse_request(
         &reference(&args.principal),
         &action,

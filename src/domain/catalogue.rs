@@ -154,7 +154,9 @@ mod tests {
         assert!(catalogue.contains(&p("scim.provision")));
         assert!(!catalogue.contains(&p("nope")));
         let admin = catalogue.template("partner_admin").unwrap();
-        assert!(admin.contains(&p("multi_account.manage")) && !admin.contains(&p("scim.provision")));
+        assert!(
+            admin.contains(&p("multi_account.manage")) && !admin.contains(&p("scim.provision"))
+        );
         assert!(catalogue.template("Sales rep").is_none());
     }
 

@@ -117,12 +117,15 @@ impl Tier {
     }
 }
 
+// Written out: the vocabulary macro does not derive `Default`.
+#[allow(clippy::derivable_impls)]
 impl Default for Status {
     fn default() -> Self {
         Status::Active
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for EmployeeManagement {
     fn default() -> Self {
         EmployeeManagement::None
@@ -144,7 +147,9 @@ mod tests {
 
     #[test]
     fn unknown_values_are_named() {
-        let err = serde_json::from_str::<Seat>("\"gold\"").unwrap_err().to_string();
+        let err = serde_json::from_str::<Seat>("\"gold\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("gold"), "{err}");
         let err = "gold".parse::<Seat>().unwrap_err();
         assert!(err.contains("`gold`") && err.contains("`partner`"), "{err}");

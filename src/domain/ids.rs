@@ -197,7 +197,15 @@ mod tests {
         let email = Email::parse("Ann@ACME.example").unwrap();
         assert_eq!(email.as_str(), "ann@acme.example");
         assert_eq!(email.domain(), "acme.example");
-        for bad in ["", "ann", "@acme.example", "ann@", "a b@c.d", "a@b@c", "ann\n@acme.example"] {
+        for bad in [
+            "",
+            "ann",
+            "@acme.example",
+            "ann@",
+            "a b@c.d",
+            "a@b@c",
+            "ann\n@acme.example",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -206,7 +214,10 @@ mod tests {
     fn ids_refuse_empty_long_and_control_characters() {
         assert!(ClientId::parse("c-globex").is_ok());
         assert!(ClientId::parse("quotes \" and :: are fine").is_ok());
-        assert_eq!(ClientId::parse(""), Err(IdError::Empty { kind: "client id" }));
+        assert_eq!(
+            ClientId::parse(""),
+            Err(IdError::Empty { kind: "client id" })
+        );
         assert!(ClientId::parse("x".repeat(MAX_ID_LEN + 1)).is_err());
         assert!(PartnerId::parse("p\n1").is_err());
     }

@@ -180,6 +180,9 @@ mod tests {
         let text = r#"{"partners": [{"id": "p", "tier": "other",
             "employees": [{"email": "Ann@ACME.example"}]}]}"#;
         let doc = StateDocument::from_json_str(text).unwrap();
-        assert_eq!(doc.partners[0].employees[0].email.as_str(), "ann@acme.example");
+        assert_eq!(
+            doc.partners[0].employees[0].email.as_str(),
+            "ann@acme.example"
+        );
     }
 }

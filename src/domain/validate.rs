@@ -157,7 +157,10 @@ fn check_permission_sets(
             problems.push(
                 &spath,
                 None,
-                format!("`{}` is a built-in permission set and cannot be redefined", set.name),
+                format!(
+                    "`{}` is a built-in permission set and cannot be redefined",
+                    set.name
+                ),
             );
         }
         if !seen.insert(&set.name) {
@@ -206,14 +209,16 @@ fn check_clients(
                 format!("client `{}` appears more than once", client.id),
             );
         }
-        if let Some(partner) = &client.managed_by {
-            if !partner_ids.contains(partner) {
-                problems.push(
-                    format!("{path}.managed_by"),
-                    None,
-                    format!("unknown partner `{partner}`"),
-                );
-            }
+        if let Some(partner) = client
+            .managed_by
+            .as_ref()
+            .filter(|p| !partner_ids.contains(p))
+        {
+            problems.push(
+                format!("{path}.managed_by"),
+                None,
+                format!("unknown partner `{partner}`"),
+            );
         }
         check_permission_sets(
             &client.permission_sets,
@@ -255,10 +260,7 @@ fn check_clients(
                 None if user.role == Role::PartnerAdmin => problems.push(
                     &upath,
                     Some("PA-2"),
-                    format!(
-                        "partner admin `{}` is not linked to a partner",
-                        user.email
-                    ),
+                    format!("partner admin `{}` is not linked to a partner", user.email),
                 ),
                 None => {}
                 Some(partner) if !partner_ids.contains(partner) => problems.push(
@@ -353,7 +355,11 @@ mod tests {
         let rules: Vec<_> = problems.iter().map(|p| p.rule).collect();
         assert!(rules.contains(&Some("SEAT-5")), "{problems:?}");
         assert!(rules.contains(&Some("MIG-4")), "{problems:?}");
-        let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        let text = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(text.contains("unknown permission `reports.fly`"), "{text}");
         assert!(text.contains("more than once"), "{text}");
         assert!(text.contains("unknown partner `p-nope`"), "{text}");

@@ -172,7 +172,10 @@ fn record(
     })
 }
 
-fn finish(entity: &str, result: Result<Entity, impl std::fmt::Display>) -> Result<Entity, SliceError> {
+fn finish(
+    entity: &str,
+    result: Result<Entity, impl std::fmt::Display>,
+) -> Result<Entity, SliceError> {
     result.map_err(|e| SliceError::Build {
         entity: entity.to_owned(),
         message: e.to_string(),
@@ -183,7 +186,10 @@ fn finish(entity: &str, result: Result<Entity, impl std::fmt::Display>) -> Resul
 pub(crate) fn account_entity(names: &TypeNames, info: &ClientInfo) -> Result<Entity, SliceError> {
     let mut attrs = vec![
         ("key".to_owned(), string(info.id.as_str())),
-        ("pricing_model".to_owned(), string(info.pricing_model.as_str())),
+        (
+            "pricing_model".to_owned(),
+            string(info.pricing_model.as_str()),
+        ),
     ];
     if let Some(p) = &info.managed_by {
         attrs.push((
@@ -192,10 +198,7 @@ pub(crate) fn account_entity(names: &TypeNames, info: &ClientInfo) -> Result<Ent
         ));
     }
     let uid = names.uid(EntityKind::Account, info.id.as_str());
-    finish(
-        info.id.as_str(),
-        Entity::new_with_tags(uid, attrs, [], []),
-    )
+    finish(info.id.as_str(), Entity::new_with_tags(uid, attrs, [], []))
 }
 
 /// `Hub::Partner`: a partner account.
@@ -247,7 +250,10 @@ pub(crate) fn user_entity(
     }
     let mut tags = Vec::with_capacity(memberships.len());
     for (account, m) in memberships {
-        tags.push((account.as_str().to_owned(), membership_record(names, id, m)?));
+        tags.push((
+            account.as_str().to_owned(),
+            membership_record(names, id, m)?,
+        ));
     }
     let uid = names.uid(EntityKind::User, id);
     finish(id, Entity::new_with_tags(uid, attrs, [], tags))

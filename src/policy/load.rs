@@ -113,7 +113,10 @@ pub(crate) struct Loaded {
 
 /// Parses the schema files and the policy files and validates the policies strictly against
 /// the schema. Every error found is returned, not just the first.
-pub(crate) fn load(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> Result<Loaded, LoadErrors> {
+pub(crate) fn load(
+    schema_files: &[SourceFile],
+    policy_files: &[SourceFile],
+) -> Result<Loaded, LoadErrors> {
     let (schema, fragments) = load_schema(schema_files)?;
     let mut errors = Vec::new();
     let mut policies = PolicySet::new();
@@ -142,7 +145,8 @@ pub(crate) fn load(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> 
                 errors.push(LoadError {
                     file: file.path.clone(),
                     position: Some((line, 1)),
-                    message: "policy has no `@id(\"...\")` annotation; every policy needs one".into(),
+                    message: "policy has no `@id(\"...\")` annotation; every policy needs one"
+                        .into(),
                 });
                 continue;
             };
@@ -226,7 +230,9 @@ fn load_schema(files: &[SourceFile]) -> Result<(Schema, Vec<SchemaFragment>), Lo
         return Err(LoadErrors(errors));
     }
     let schema = Schema::from_schema_fragments(fragments.clone()).map_err(|err| {
-        let file = files.first().map_or_else(|| PathBuf::from("schema"), |f| f.path.clone());
+        let file = files
+            .first()
+            .map_or_else(|| PathBuf::from("schema"), |f| f.path.clone());
         match files {
             [only] => LoadErrors(diagnostic_errors(only, &err)),
             _ => LoadErrors::one(&file, err.to_string()),
@@ -325,16 +331,26 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_and_line() {
-        let policies = file("p.cedar", "@id(\"a\")\npermit(principal, action, resource);\n\n@id(\"b\")\npermit(principal, action, resource) when { principal. };\n");
-        let errors = load(&[file("s.cedarschema", SCHEMA)], &[policies]).err().unwrap();
+        let policies = file(
+            "p.cedar",
+            "@id(\"a\")\npermit(principal, action, resource);\n\n@id(\"b\")\npermit(principal, action, resource) when { principal. };\n",
+        );
+        let errors = load(&[file("s.cedarschema", SCHEMA)], &[policies])
+            .err()
+            .unwrap();
         let text = errors.to_string();
         assert!(text.starts_with("p.cedar:5:"), "{text}");
     }
 
     #[test]
     fn validation_errors_name_file_and_line() {
-        let policies = file("p.cedar", "@id(\"a\")\npermit(principal, action, resource)\nwhen { principal.nope == 1 };\n");
-        let errors = load(&[file("s.cedarschema", SCHEMA)], &[policies]).err().unwrap();
+        let policies = file(
+            "p.cedar",
+            "@id(\"a\")\npermit(principal, action, resource)\nwhen { principal.nope == 1 };\n",
+        );
+        let errors = load(&[file("s.cedarschema", SCHEMA)], &[policies])
+            .err()
+            .unwrap();
         let text = errors.to_string();
         assert!(text.starts_with("p.cedar:3:"), "{text}");
         assert!(text.contains("nope"), "{text}");
@@ -343,18 +359,36 @@ mod tests {
     #[test]
     fn ids_are_required_and_unique() {
         let policies = file("p.cedar", "permit(principal, action, resource);\n");
-        let text = load(&[file("s.cedarschema", SCHEMA)], &[policies]).err().unwrap().to_string();
+        let text = load(&[file("s.cedarschema", SCHEMA)], &[policies])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(text.contains("no `@id"), "{text}");
 
-        let a = file("a.cedar", "@id(\"x\")\npermit(principal, action, resource);\n");
-        let b = file("b.cedar", "\n@id(\"x\")\nforbid(principal, action, resource);\n");
-        let text = load(&[file("s.cedarschema", SCHEMA)], &[a, b]).err().unwrap().to_string();
-        assert!(text.contains("b.cedar:2:1: policy id `x` is already used at a.cedar:1"), "{text}");
+        let a = file(
+            "a.cedar",
+            "@id(\"x\")\npermit(principal, action, resource);\n",
+        );
+        let b = file(
+            "b.cedar",
+            "\n@id(\"x\")\nforbid(principal, action, resource);\n",
+        );
+        let text = load(&[file("s.cedarschema", SCHEMA)], &[a, b])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("b.cedar:2:1: policy id `x` is already used at a.cedar:1"),
+            "{text}"
+        );
     }
 
     #[test]
     fn doc_comments_are_kept() {
-        let p = file("p.cedar", "// header\n\n/// Views\n/// things.\n@id(\"a\")\n@rules(\"R-1\")\npermit(principal, action, resource);\n");
+        let p = file(
+            "p.cedar",
+            "// header\n\n/// Views\n/// things.\n@id(\"a\")\n@rules(\"R-1\")\npermit(principal, action, resource);\n",
+        );
         let loaded = load(&[file("s.cedarschema", SCHEMA)], &[p]).ok().unwrap();
         let info = &loaded.sources[&PolicyId::new("a")];
         assert_eq!((info.line, info.doc.as_str()), (5, "Views things."));
@@ -362,7 +396,10 @@ mod tests {
 
     #[test]
     fn schema_errors_name_file_and_line() {
-        let schema = file("s.cedarschema", "namespace Hub {\n entity User = { name: Strin };\n}\n");
+        let schema = file(
+            "s.cedarschema",
+            "namespace Hub {\n entity User = { name: Strin };\n}\n",
+        );
         let text = load(&[schema], &[]).err().unwrap().to_string();
         assert!(text.starts_with("s.cedarschema:"), "{text}");
     }

@@ -28,8 +28,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::{Catalogue, Directory, Email, Permission};
 
-use entities::{TypeNames, build_slice};
 pub use entities::SliceError;
+use entities::{TypeNames, build_slice};
 pub use load::{LoadError, LoadErrors, SourceFile};
 pub use refs::{EntityKind, EntityRef, NAMESPACE, RefError};
 
@@ -184,7 +184,10 @@ impl PolicyEngine {
                 })?;
                 catalogue_entries.push((
                     p,
-                    split_list(templates).into_iter().map(str::to_owned).collect::<Vec<_>>(),
+                    split_list(templates)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
                 ));
             }
             let types = |it: Option<Box<dyn Iterator<Item = String> + '_>>| {
@@ -195,7 +198,9 @@ impl PolicyEngine {
                 ActionInfo {
                     name: name.clone(),
                     description: annotation("doc").unwrap_or_default(),
-                    rules: annotation("rules").map(|r| split_list(&r).into_iter().map(str::to_owned).collect()).unwrap_or_default(),
+                    rules: annotation("rules")
+                        .map(|r| split_list(&r).into_iter().map(str::to_owned).collect())
+                        .unwrap_or_default(),
                     principal_types: types(loaded.schema.principals_for_action(uid).map(|i| {
                         Box::new(i.map(ToString::to_string)) as Box<dyn Iterator<Item = String>>
                     })),
@@ -365,8 +370,11 @@ impl PolicyEngine {
         let context = if request.context.is_empty() {
             Context::empty()
         } else {
-            Context::from_json_value(Value::Object(context_value), Some((&self.schema, action_uid)))
-                .map_err(|e| CheckError::InvalidRequest(format!("invalid context: {e}")))?
+            Context::from_json_value(
+                Value::Object(context_value),
+                Some((&self.schema, action_uid)),
+            )
+            .map_err(|e| CheckError::InvalidRequest(format!("invalid context: {e}")))?
         };
 
         let slice = build_slice(&self.names, directory, &refs, &[&principal, &resource])?;
@@ -433,7 +441,11 @@ impl PolicyEngine {
     /// The same evaluation over the whole policy set, as a plain `Authorizer` would do it (for
     /// the equivalence tests and the raw `run-tests` format).
     pub fn evaluate_unpartitioned(&self, request: &Request, entities: &Entities) -> Decision {
-        self.answer(&self.authorizer.is_authorized(request, &self.policies, entities))
+        self.answer(
+            &self
+                .authorizer
+                .is_authorized(request, &self.policies, entities),
+        )
     }
 
     fn answer(&self, response: &cedar_policy::Response) -> Decision {
@@ -500,15 +512,16 @@ fn normalize(r: &EntityRef) -> EntityRef {
 
 /// Rewrites the entity references in a context into the object form, normalized, and collects
 /// them.
-fn normalize_context(context: &Map<String, Value>, refs: &mut Vec<EntityRef>) -> Map<String, Value> {
+fn normalize_context(
+    context: &Map<String, Value>,
+    refs: &mut Vec<EntityRef>,
+) -> Map<String, Value> {
     fn walk(value: &Value, refs: &mut Vec<EntityRef>) -> Value {
-        if EntityRef::looks_like_ref(value) {
-            if let Ok(r) = EntityRef::from_json(value) {
-                let r = normalize(&r);
-                let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
-                refs.push(r);
-                return json;
-            }
+        if let Some(Ok(r)) = EntityRef::looks_like_ref(value).then(|| EntityRef::from_json(value)) {
+            let r = normalize(&r);
+            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+            refs.push(r);
+            return json;
         }
         match value {
             Value::Object(map) => Value::Object(

@@ -81,10 +81,8 @@ impl EntityRef {
         match value {
             Value::String(text) => text.parse(),
             Value::Object(map) => {
-                if let Some(inner) = map.get("__entity") {
-                    if map.len() == 1 {
-                        return Self::from_json(inner);
-                    }
+                if let (Some(inner), 1) = (map.get("__entity"), map.len()) {
+                    return Self::from_json(inner);
                 }
                 match (map.get("type"), map.get("id"), map.len()) {
                     (Some(Value::String(ty)), Some(Value::String(id)), 2) => {
@@ -148,7 +146,12 @@ impl FromStr for EntityRef {
 impl fmt::Display for EntityRef {
     /// Cedar's string form, with the id escaped: `Hub::User::"ann@acme.example"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}::\"{}\"", self.kind.type_name(), self.id.escape_debug())
+        write!(
+            f,
+            "{}::\"{}\"",
+            self.kind.type_name(),
+            self.id.escape_debug()
+        )
     }
 }
 

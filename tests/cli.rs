@@ -1,0 +1,344 @@
+//! The command line as a user runs it: the real binary, its exit codes and its messages.
+//! Every bad input gives one clear message naming the file, field or line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_partner-access"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("PARTNER_ACCESS_POLICIES")
+        .env_remove("PARTNER_ACCESS_SCHEMA")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A copy of the policies and schema in a temporary directory, to break on purpose.
+fn policy_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["policies", "schema"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(root().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn validate_accepts_the_repository_policies() {
+    let out = run(&["validate"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+}
+
+#[test]
+fn test_prints_per_file_results_and_exits_1_on_a_failure() {
+    let out = run(&["test"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("tests/policies/capabilities.json: ok ("),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("failing.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"state": "{}", "cases": [
+                {{"name": "owner may edit", "request": {{"principal": "Hub::User::\"owner@globex.example\"",
+                  "action": "crm.objects.edit", "resource": "Hub::Account::\"c-globex\""}}, "decision": "allow"}},
+                {{"name": "owner may not edit (wrong)", "request": {{"principal": "Hub::User::\"owner@globex.example\"",
+                  "action": "crm.objects.edit", "resource": "Hub::Account::\"c-globex\""}}, "decision": "deny"}}]}}"#,
+            root().join("examples/demo-state.json").display()
+        ),
+    )
+    .unwrap();
+    let out = run(&["test", path_str(&file)]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("failing.json: FAILED (1 passed, 1 failed)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL owner may not edit (wrong): expected deny, got allow"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn test_coverage_lists_unexercised_policies() {
+    let out = run(&["test", "--coverage", "tests/policies/reads.json"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("not exercised: super-admin-template (policies/capabilities.cedar:"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("not exercised: cam-users-view-partner"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_answers_allow_with_exit_0_and_deny_with_exit_2() {
+    let allow = run(&[
+        "check",
+        "--principal",
+        "Hub::User::\"ann@acme.example\"",
+        "--action",
+        "crm.objects.edit",
+        "--resource",
+        "Hub::Account::\"c-globex\"",
+        "--state",
+        "examples/demo-state.json",
+    ]);
+    let (stdout, _) = text(&allow);
+    assert_eq!(allow.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("\"Allow\"") && stdout.contains("listed.crm.objects.edit"),
+        "{stdout}"
+    );
+
+    let deny = run(&[
+        "check",
+        "--principal",
+        r#"{"type": "Hub::User", "id": "ann@acme.example"}"#,
+        "--action",
+        "Hub::Action::\"scim.provision\"",
+        "--resource",
+        "Hub::Account::\"c-globex\"",
+        "--state",
+        "examples/demo-state.json",
+    ]);
+    let (stdout, _) = text(&deny);
+    assert_eq!(deny.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("partner-admin-never-scim-or-migration"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_malformed_state_document_names_the_file_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "{\"partners\": [\n  {\"id\": \"p\",\n").unwrap();
+    let out = run(&[
+        "check",
+        "--principal",
+        "Hub::User::\"a@b.c\"",
+        "--action",
+        "reports.access",
+        "--resource",
+        "Hub::Account::\"c\"",
+        "--state",
+        path_str(&state),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("state.json") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_unknown_seat_names_the_field_and_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(
+        &state,
+        r#"{"clients": [{"id": "c", "pricing_model": "legacy",
+           "users": [{"email": "o@c.example", "role": "super_admin", "seat": "platinum"}]}]}"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "check",
+        "--principal",
+        "Hub::User::\"o@c.example\"",
+        "--action",
+        "reports.access",
+        "--resource",
+        "Hub::Account::\"c\"",
+        "--state",
+        path_str(&state),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("clients[0].users[0].seat"), "{stderr}");
+    assert!(stderr.contains("`platinum`"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_inconsistent_state_document_lists_every_problem_with_its_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(
+        &state,
+        r#"{"partners": [{"id": "p", "tier": "provider", "employees": [{"email": "a@p.example"}]}],
+            "clients": [{"id": "c", "pricing_model": "legacy", "users": [
+              {"email": "a@p.example", "role": "partner_admin", "seat": "core", "partner": "p"}]}]}"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "check",
+        "--principal",
+        "Hub::User::\"a@p.example\"",
+        "--action",
+        "reports.access",
+        "--resource",
+        "Hub::Account::\"c\"",
+        "--state",
+        path_str(&state),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(
+            "clients[0].users[0]: partner admin `a@p.example` must hold the partner seat"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(SEAT-5)") && stderr.contains("(MIG-4)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_policy_syntax_error_names_file_and_line() {
+    let dir = policy_copy();
+    std::fs::write(
+        dir.path().join("policies/broken.cedar"),
+        "@id(\"ok\")\npermit(principal, action, resource) when { false };\n\n@id(\"broken\")\npermit(principal, action, resource) when { principal. };\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "validate",
+        "--policies",
+        path_str(&dir.path().join("policies")),
+        "--schema",
+        path_str(&dir.path().join("schema")),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("broken.cedar:5:"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_policy_that_does_not_validate_names_file_line_and_attribute() {
+    let dir = policy_copy();
+    std::fs::write(
+        dir.path().join("policies/typo.cedar"),
+        "// A typo in an attribute name.\n@id(\"typo\")\npermit (principal, action == Hub::Action::\"reports.access\", resource)\nwhen { principal.emial == \"x\" };\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "validate",
+        "--policies",
+        path_str(&dir.path().join("policies")),
+        "--schema",
+        path_str(&dir.path().join("schema")),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("typo.cedar:4:"), "{stderr}");
+    assert!(stderr.contains("emial"), "{stderr}");
+}
+
+#[test]
+fn fmt_check_passes_on_the_repository_and_fails_on_unformatted_policies() {
+    let out = run(&["fmt", "--check"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+
+    let dir = policy_copy();
+    std::fs::write(
+        dir.path().join("policies/ugly.cedar"),
+        "@id(\"ugly\") permit(principal,action,resource)when{false};",
+    )
+    .unwrap();
+    let out = run(&[
+        "fmt",
+        "--check",
+        "--policies",
+        path_str(&dir.path().join("policies")),
+    ]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("not formatted:") && stdout.contains("ugly.cedar"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_references_are_errors_not_panics() {
+    for principal in [
+        "User::\"x\"",
+        "not a ref",
+        "{\"type\": \"Hub::Photo\", \"id\": \"x\"}",
+        "",
+    ] {
+        let out = run(&[
+            "check",
+            "--principal",
+            principal,
+            "--action",
+            "reports.access",
+            "--resource",
+            "Hub::Account::\"c-globex\"",
+            "--state",
+            "examples/demo-state.json",
+        ]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{principal}: {stderr}");
+        assert!(
+            stderr.starts_with("error: principal:"),
+            "{principal}: {stderr}"
+        );
+    }
+    let out = run(&[
+        "check",
+        "--principal",
+        "Hub::User::\"ann@acme.example\"",
+        "--action",
+        "fly",
+        "--resource",
+        "Hub::Account::\"c-globex\"",
+        "--state",
+        "examples/demo-state.json",
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("unknown action `fly`"), "{stderr}");
+}
