@@ -16,7 +16,9 @@
 //!
 //! Data flows one way: `cli → policy_tests → policy → domain`.
 
+pub mod cache;
 pub mod cli;
 pub mod domain;
 pub mod policy;
 pub mod policy_tests;
+pub mod store;

@@ -1,0 +1,283 @@
+//! The check-path cache: moka in front of the store's point lookups.
+//!
+//! The danger of a cache in an authorization service is a stale Allow: a revoke commits, and a
+//! check that starts after the revoke answered still reads the old membership from the cache.
+//! Two orderings make that impossible on one sidecar:
+//!
+//! 1. A writer first publishes its new revision ([`StateCache::published`]), then removes the
+//!    keys it changed, each with `and_compute_with` (moka serializes computations per key).
+//! 2. A reader that missed fills the cache with `and_compute_with` too, and only if the
+//!    snapshot it read is still the latest published revision. A reader that read before a
+//!    write and fills after it finds a newer revision published and leaves the cache alone.
+//!
+//! Whatever the interleaving, a value read before a commit is never in the cache once the
+//! commit's removals are done, and the write answers only after that. Entries also expire on a
+//! fixed time-to-live (never only on idle), which bounds any surprise.
+
+use std::cell::OnceCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use moka::ops::compute::Op;
+use moka::sync::Cache;
+
+use crate::domain::{
+    ClientId, ClientInfo, ClientUserRecord, Directory, Email, PartnerId, PartnerInfo, UserInfo,
+};
+use crate::store::{Committed, Snapshot, StateKey, Store, StoreError};
+
+/// A cached lookup result; `None` inside means "the store has no such record".
+#[derive(Debug, Clone)]
+enum Cached {
+    Partner(Option<PartnerInfo>),
+    Client(Option<ClientInfo>),
+    User(Option<UserInfo>),
+    Membership(Option<ClientUserRecord>),
+}
+
+/// The cache, shared by every request.
+pub struct StateCache {
+    entries: Cache<StateKey, Cached>,
+    /// The newest committed revision this sidecar knows of. Fills from older snapshots are
+    /// refused.
+    published: AtomicU64,
+}
+
+impl std::fmt::Debug for StateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateCache")
+            .field("entries", &self.entries.entry_count())
+            .field("published", &self.published())
+            .finish()
+    }
+}
+
+impl StateCache {
+    /// A cache of at most `capacity` entries, each living at most `ttl`, starting at the store's
+    /// current `revision`.
+    pub fn new(capacity: u64, ttl: Duration, revision: u64) -> Self {
+        StateCache {
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            published: AtomicU64::new(revision),
+        }
+    }
+
+    /// The newest revision published by a writer on this sidecar.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Makes a commit visible to the check path: publishes its revision, then removes what it
+    /// changed. Call after the commit and before answering the write.
+    pub fn committed(&self, committed: &Committed) {
+        self.published
+            .fetch_max(committed.revision, Ordering::AcqRel);
+        if committed.everything {
+            self.entries.invalidate_all();
+        }
+        for key in &committed.keys {
+            self.entries
+                .entry(key.clone())
+                .and_compute_with(|_| Op::Remove);
+        }
+    }
+
+    /// Stores a value read at `revision`, unless a newer revision has been published since.
+    /// Returns whether it was stored.
+    fn fill(&self, key: StateKey, revision: u64, value: Cached) -> bool {
+        let mut stored = false;
+        self.entries.entry(key).and_compute_with(|_| {
+            if revision >= self.published() {
+                stored = true;
+                Op::Put(value)
+            } else {
+                Op::Nop
+            }
+        });
+        stored
+    }
+
+    fn get(&self, key: &StateKey) -> Option<Cached> {
+        self.entries.get(key)
+    }
+
+    /// A per-request view that reads through this cache into `store`.
+    pub fn view<'a>(&'a self, store: &'a dyn Store) -> CachedView<'a> {
+        CachedView {
+            cache: self,
+            store,
+            snapshot: OnceCell::new(),
+        }
+    }
+
+    /// Drops every entry (tests and the equivalence checks use it for the uncached path).
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+}
+
+/// A [`Directory`] for one request: cache first; on a miss, one snapshot of the store, opened
+/// on the first miss and reused for the others.
+pub struct CachedView<'a> {
+    cache: &'a StateCache,
+    store: &'a dyn Store,
+    snapshot: OnceCell<Box<dyn Snapshot + 'a>>,
+}
+
+impl<'a> CachedView<'a> {
+    fn snapshot(&self) -> Result<&(dyn Snapshot + 'a), StoreError> {
+        if let Some(s) = self.snapshot.get() {
+            return Ok(s.as_ref());
+        }
+        let opened = self.store.snapshot()?;
+        Ok(self.snapshot.get_or_init(|| opened).as_ref())
+    }
+
+    fn lookup(
+        &self,
+        key: StateKey,
+        read: impl FnOnce(&dyn Snapshot) -> Result<Cached, StoreError>,
+    ) -> Result<Cached, StoreError> {
+        if let Some(hit) = self.cache.get(&key) {
+            metrics::counter!("partner_access_cache_hits_total").increment(1);
+            return Ok(hit);
+        }
+        metrics::counter!("partner_access_cache_misses_total").increment(1);
+        let snapshot = self.snapshot()?;
+        let value = read(snapshot)?;
+        self.cache.fill(key, snapshot.revision(), value.clone());
+        Ok(value)
+    }
+}
+
+/// A cached value of the wrong kind for its key: a bug, reported as a read error (never an
+/// Allow).
+fn mismatch() -> StoreError {
+    StoreError::Read("cache entry of the wrong kind".into())
+}
+
+impl Directory for CachedView<'_> {
+    type Error = StoreError;
+
+    fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
+        match self.lookup(StateKey::Partner(id.clone()), |s| {
+            s.partner(id).map(Cached::Partner)
+        })? {
+            Cached::Partner(v) => Ok(v),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
+        match self.lookup(StateKey::Client(id.clone()), |s| {
+            s.client(id).map(Cached::Client)
+        })? {
+            Cached::Client(v) => Ok(v),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
+        match self.lookup(StateKey::User(email.clone()), |s| {
+            s.user(email).map(Cached::User)
+        })? {
+            Cached::User(v) => Ok(v),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn membership(
+        &self,
+        client: &ClientId,
+        email: &Email,
+    ) -> Result<Option<ClientUserRecord>, StoreError> {
+        match self.lookup(StateKey::Membership(client.clone(), email.clone()), |s| {
+            s.membership(client, email).map(Cached::Membership)
+        })? {
+            Cached::Membership(v) => Ok(v),
+            _ => Err(mismatch()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{StateDocument, Status};
+    use crate::store::{RedbStore, WriteError, write};
+
+    fn store() -> (tempfile::TempDir, RedbStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        let doc =
+            StateDocument::from_json_str(include_str!("../examples/demo-state.json")).unwrap();
+        write::<_, (), ()>(&store, |tx| Ok(tx.replace_all(&doc)?)).unwrap();
+        (dir, store)
+    }
+
+    fn deactivate(store: &RedbStore, client: &ClientId, email: &Email) -> Committed {
+        write::<_, (), ()>(store, |tx| {
+            let mut user = tx.membership(client, email)?.ok_or(WriteError::Aborted(()))?;
+            user.status = Status::Deactivated;
+            Ok(tx.put_user(client, &user)?)
+        })
+        .unwrap()
+        .1
+    }
+
+    /// The race the design prevents: a reader reads the membership before a revoke commits and
+    /// fills the cache after the revoke's removals ran. The stale value must not be cached.
+    #[test]
+    fn a_fill_that_loses_the_race_with_a_revoke_is_not_cached() {
+        let (_dir, store) = store();
+        let cache = StateCache::new(1000, Duration::from_secs(60), 1);
+        let globex = ClientId::parse("c-globex").unwrap();
+        let ann = Email::parse("ann@acme.example").unwrap();
+        let key = StateKey::Membership(globex.clone(), ann.clone());
+
+        // The reader's half: snapshot and read, not yet filled.
+        let snapshot = store.snapshot().unwrap();
+        let stale = snapshot.membership(&globex, &ann).unwrap();
+        assert_eq!(stale.as_ref().unwrap().status, Status::Active);
+
+        // The revoke commits and is published.
+        let committed = deactivate(&store, &globex, &ann);
+        cache.committed(&committed);
+
+        // The reader's late fill is refused...
+        assert!(!cache.fill(key.clone(), snapshot.revision(), Cached::Membership(stale)));
+        // ...and the next check reads the revoke.
+        let fresh = cache.view(&store).membership(&globex, &ann).unwrap().unwrap();
+        assert_eq!(fresh.status, Status::Deactivated);
+    }
+
+    /// The other interleaving: the fill lands first, then the revoke's removal takes it out.
+    #[test]
+    fn a_fill_before_the_revoke_is_removed_by_it() {
+        let (_dir, store) = store();
+        let cache = StateCache::new(1000, Duration::from_secs(60), 1);
+        let globex = ClientId::parse("c-globex").unwrap();
+        let ann = Email::parse("ann@acme.example").unwrap();
+
+        let before = cache.view(&store).membership(&globex, &ann).unwrap().unwrap();
+        assert_eq!(before.status, Status::Active);
+        let committed = deactivate(&store, &globex, &ann);
+        cache.committed(&committed);
+        let after = cache.view(&store).membership(&globex, &ann).unwrap().unwrap();
+        assert_eq!(after.status, Status::Deactivated);
+    }
+
+    #[test]
+    fn entries_expire_on_a_fixed_ttl() {
+        let (_dir, store) = store();
+        let cache = StateCache::new(1000, Duration::from_millis(50), 1);
+        let globex = ClientId::parse("c-globex").unwrap();
+        cache.view(&store).client(&globex).unwrap();
+        assert!(cache.get(&StateKey::Client(globex.clone())).is_some());
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(cache.get(&StateKey::Client(globex)).is_none());
+    }
+}

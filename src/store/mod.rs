@@ -1,0 +1,185 @@
+//! The state store: the only module that imports `redb`.
+//!
+//! The rest of the service sees the store through two small traits: a [`Snapshot`] is a
+//! consistent read view at one revision (it implements [`Directory`], the point lookups a
+//! decision needs), and a [`WriteTx`] is one atomic, durable write transaction that can read
+//! what it is about to change. [`Store`] hands out both. A second backend (PostgreSQL for fleets
+//! of sidecars) implements the same traits without touching the HTTP layer or the commands.
+//!
+//! Every committed write bumps the store's **revision** by one and reports which records it
+//! touched, so the check-path cache can drop exactly those.
+
+mod redb_store;
+
+use std::path::PathBuf;
+
+use crate::domain::{
+    AssetRecord, ClientId, ClientRecord, ClientUserRecord, Directory, Email, EmployeeRecord,
+    PartnerId, PartnerRecord, StateDocument,
+};
+
+pub use redb_store::RedbStore;
+
+/// What can go wrong in the store. Callers never turn any of these into an Allow.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory or file cannot be opened (missing permissions, corrupt file, held by
+    /// another process).
+    #[error("cannot open the store at `{path}`: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("store read failed: {0}")]
+    Read(String),
+    #[error("store write failed: {0}")]
+    Write(String),
+    /// A stored record does not decode: the file was written by something else, or damaged.
+    #[error("stored record `{key}` is corrupt: {message}")]
+    Corrupt { key: String, message: String },
+    /// The change would break a rule: nothing was written.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// A record whose cached copy a write makes stale.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StateKey {
+    Partner(PartnerId),
+    Client(ClientId),
+    User(Email),
+    Membership(ClientId, Email),
+}
+
+/// What a committed write changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The store's revision after the write.
+    pub revision: u64,
+    /// Every record may have changed (an import that replaces the state).
+    pub everything: bool,
+    /// The records that changed.
+    pub keys: Vec<StateKey>,
+}
+
+/// A consistent read view at one revision.
+pub trait Snapshot: Directory<Error = StoreError> {
+    /// The revision this view reads.
+    fn revision(&self) -> u64;
+    /// A partner with its employees.
+    fn partner_record(&self, id: &PartnerId) -> Result<Option<PartnerRecord>, StoreError>;
+    /// A client with its users and assets.
+    fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError>;
+    /// The client accounts this e-mail is a user of.
+    fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError>;
+    /// Every partner id.
+    fn partner_ids(&self) -> Result<Vec<PartnerId>, StoreError>;
+    /// Every client id.
+    fn client_ids(&self) -> Result<Vec<ClientId>, StoreError>;
+
+    /// The whole state, as the state document of API.md (sorted by id and e-mail).
+    fn export(&self) -> Result<StateDocument, StoreError> {
+        let mut doc = StateDocument::default();
+        for id in self.partner_ids()? {
+            if let Some(p) = self.partner_record(&id)? {
+                doc.partners.push(p);
+            }
+        }
+        for id in self.client_ids()? {
+            if let Some(c) = self.client_record(&id)? {
+                doc.clients.push(c);
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// One write transaction. Reads see the transaction's own writes. Nothing is visible to others
+/// until the transaction commits, and a transaction that is dropped or aborted writes nothing.
+pub trait WriteTx: Snapshot {
+    /// Replaces the whole state.
+    fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError>;
+    /// Creates or replaces a partner, its employees included.
+    fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError>;
+    /// Creates or replaces one employee of a partner.
+    fn put_employee(
+        &mut self,
+        partner: &PartnerId,
+        employee: &EmployeeRecord,
+    ) -> Result<(), StoreError>;
+    /// Creates or replaces a client, its users and assets included.
+    fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// Creates or replaces one user of a client.
+    fn put_user(&mut self, client: &ClientId, user: &ClientUserRecord) -> Result<(), StoreError>;
+    /// Removes one user of a client; `false` when there was none.
+    fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError>;
+    /// Creates or replaces one asset of a client.
+    fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError>;
+}
+
+/// Why a write did not commit.
+#[derive(Debug)]
+pub enum WriteError<E> {
+    /// The work itself refused (a rule would break, bad input): nothing was written.
+    Aborted(E),
+    /// The store failed: nothing was written.
+    Store(StoreError),
+}
+
+impl<E> From<StoreError> for WriteError<E> {
+    fn from(e: StoreError) -> Self {
+        WriteError::Store(e)
+    }
+}
+
+/// The store behind the service.
+pub trait Store: Send + Sync + 'static {
+    /// A consistent read view of the latest committed state.
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError>;
+
+    /// Runs `work` in one write transaction and commits it durably if it succeeds. The work
+    /// returns `Err(Some(reason))` to abort with its own reason (kept by the caller through
+    /// the closure), `Err(None)` never happens; store failures come back as `StoreError`.
+    fn write_dyn(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
+    ) -> Result<Committed, WorkError>;
+}
+
+/// The error a unit of work returns inside [`Store::write_dyn`].
+#[derive(Debug)]
+pub enum WorkError {
+    /// The work refused; the caller keeps its own reason.
+    Aborted,
+    Store(StoreError),
+}
+
+impl From<StoreError> for WorkError {
+    fn from(e: StoreError) -> Self {
+        WorkError::Store(e)
+    }
+}
+
+/// Typed convenience over [`Store::write_dyn`]: the work returns its own error type.
+pub fn write<S: Store + ?Sized, T, E>(
+    store: &S,
+    mut work: impl FnMut(&mut dyn WriteTx) -> Result<T, WriteError<E>>,
+) -> Result<(T, Committed), WriteError<E>> {
+    let mut outcome: Option<Result<T, WriteError<E>>> = None;
+    let committed = store.write_dyn(&mut |tx| match work(tx) {
+        Ok(value) => {
+            outcome = Some(Ok(value));
+            Ok(())
+        }
+        Err(WriteError::Store(e)) => Err(WorkError::Store(e)),
+        Err(aborted) => {
+            outcome = Some(Err(aborted));
+            Err(WorkError::Aborted)
+        }
+    });
+    match (committed, outcome) {
+        (Ok(committed), Some(Ok(value))) => Ok((value, committed)),
+        (Err(WorkError::Store(e)), _) => Err(WriteError::Store(e)),
+        (_, Some(Err(e))) => Err(e),
+        (Ok(_), None) | (Err(WorkError::Aborted), _) => Err(WriteError::Store(
+            StoreError::Write("the write finished without an outcome".into()),
+        )),
+    }
+}

@@ -1,0 +1,752 @@
+//! The default store: one redb file in the data directory.
+//!
+//! The tables are laid out for the check path: every lookup a decision makes is one point read
+//! (`partners`, `clients`, `employees`, `memberships` by `(client, e-mail)`), and the lists that
+//! admin reads and commands need are key ranges over tuple keys (`memberships` by client,
+//! `user_clients` by e-mail). Records are stored as JSON of the domain types, so what the store
+//! holds is exactly what the state document says.
+//!
+//! Writes commit with `Durability::Immediate`: when `write_dyn` returns, the change is on disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::{Committed, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx};
+use crate::domain::{
+    AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
+    EmployeeManagement, EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord,
+    PermissionSetRecord, PricingModel, StateDocument, Tier, UserInfo,
+};
+
+/// `"revision"` → the store's revision; `"format"` → the layout version of this file.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// partner id → [`PartnerRow`].
+const PARTNERS: TableDefinition<&str, &[u8]> = TableDefinition::new("partners");
+/// e-mail → [`EmployeeRow`]: the partner that employs it. An e-mail has one employer.
+const EMPLOYEES: TableDefinition<&str, &[u8]> = TableDefinition::new("employees");
+/// (partner id, e-mail) → (): a partner's employees, in order.
+const PARTNER_EMPLOYEES: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("partner_employees");
+/// client id → [`ClientRow`].
+const CLIENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("clients");
+/// (client id, e-mail) → [`ClientUserRecord`]: a user's settings in one client.
+const MEMBERSHIPS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("memberships");
+/// (e-mail, client id) → (): the clients a user is in (the reverse of `memberships`).
+const USER_CLIENTS: TableDefinition<(&str, &str), ()> = TableDefinition::new("user_clients");
+/// (client id, asset id) → [`AssetRecord`].
+const ASSETS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("assets");
+
+/// The layout version written into new files; a file with another version is refused.
+const FORMAT: u64 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct PartnerRow {
+    id: PartnerId,
+    name: String,
+    tier: Tier,
+    email_domains: Vec<String>,
+    permission_sets: Vec<PermissionSetRecord>,
+    crm_names: BTreeMap<ClientId, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmployeeRow {
+    partner: PartnerId,
+    super_admin: bool,
+    employee_management: EmployeeManagement,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ClientRow {
+    id: ClientId,
+    official_name: String,
+    pricing_model: PricingModel,
+    managed_by: Option<PartnerId>,
+    permission_sets: Vec<PermissionSetRecord>,
+}
+
+/// The redb-backed [`Store`].
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").field("path", &self.path).finish()
+    }
+}
+
+fn read_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Read(e.to_string())
+}
+
+fn write_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Write(e.to_string())
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(write_err)
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+impl RedbStore {
+    /// Opens (or creates) `state.redb` in `dir`, creating `dir` if needed. A file that is not a
+    /// redb database of this layout is an error, never a silently empty store.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let open_err = |message: String| StoreError::Open {
+            path: dir.to_owned(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create directory: {e}")))?;
+        let path = dir.join("state.redb");
+        let db = Database::create(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let store = RedbStore { db, path };
+        store.initialize().map_err(|e| StoreError::Open {
+            path: store.path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(store)
+    }
+
+    /// Creates the tables of a new file and checks the layout version of an existing one.
+    fn initialize(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(write_err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(write_err)?;
+            let format = meta.get("format").map_err(read_err)?.map(|g| g.value());
+            match format {
+                None => {
+                    meta.insert("format", FORMAT).map_err(write_err)?;
+                }
+                Some(FORMAT) => {}
+                Some(other) => {
+                    return Err(StoreError::Corrupt {
+                        key: "meta/format".into(),
+                        message: format!(
+                            "the file has layout version {other}; this build reads version {FORMAT}"
+                        ),
+                    });
+                }
+            }
+            tx.open_table(PARTNERS).map_err(write_err)?;
+            tx.open_table(EMPLOYEES).map_err(write_err)?;
+            tx.open_table(PARTNER_EMPLOYEES).map_err(write_err)?;
+            tx.open_table(CLIENTS).map_err(write_err)?;
+            tx.open_table(MEMBERSHIPS).map_err(write_err)?;
+            tx.open_table(USER_CLIENTS).map_err(write_err)?;
+            tx.open_table(ASSETS).map_err(write_err)?;
+        }
+        tx.commit().map_err(write_err)
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Store for RedbStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
+        let tx = self.db.begin_read().map_err(read_err)?;
+        let revision = tx
+            .open_table(META)
+            .map_err(read_err)?
+            .get("revision")
+            .map_err(read_err)?
+            .map_or(0, |g| g.value());
+        Ok(Box::new(RedbSnapshot { tx, revision }))
+    }
+
+    fn write_dyn(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
+    ) -> Result<Committed, WorkError> {
+        let mut tx = self.db.begin_write().map_err(write_err)?;
+        tx.set_durability(Durability::Immediate).map_err(write_err)?;
+        let revision = {
+            let meta = tx.open_table(META).map_err(write_err)?;
+            meta.get("revision").map_err(read_err)?.map_or(0, |g| g.value())
+        };
+        let mut writer = RedbWriter {
+            tx,
+            revision,
+            committed: Committed::default(),
+        };
+        work(&mut writer)?;
+        let RedbWriter {
+            tx, mut committed, ..
+        } = writer;
+        committed.revision = revision + 1;
+        {
+            let mut meta = tx.open_table(META).map_err(write_err)?;
+            meta.insert("revision", committed.revision).map_err(write_err)?;
+        }
+        tx.commit().map_err(write_err)?;
+        committed.keys.sort();
+        committed.keys.dedup();
+        Ok(committed)
+    }
+}
+
+/// Reads shared by snapshots and write transactions, over any readable tables.
+macro_rules! impl_reads {
+    ($ty:ty, $open:ident) => {
+        impl Directory for $ty {
+            type Error = StoreError;
+
+            fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
+                let table = self.$open(PARTNERS)?;
+                let Some(guard) = table.get(id.as_str()).map_err(read_err)? else {
+                    return Ok(None);
+                };
+                let row: PartnerRow = decode(id.as_str(), guard.value())?;
+                Ok(Some(PartnerInfo {
+                    id: row.id,
+                    tier: row.tier,
+                    email_domains: row.email_domains,
+                }))
+            }
+
+            fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
+                let table = self.$open(CLIENTS)?;
+                let Some(guard) = table.get(id.as_str()).map_err(read_err)? else {
+                    return Ok(None);
+                };
+                let row: ClientRow = decode(id.as_str(), guard.value())?;
+                Ok(Some(ClientInfo {
+                    id: row.id,
+                    pricing_model: row.pricing_model,
+                    managed_by: row.managed_by,
+                }))
+            }
+
+            fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
+                let employment = {
+                    let table = self.$open(EMPLOYEES)?;
+                    match table.get(email.as_str()).map_err(read_err)? {
+                        Some(guard) => {
+                            let row: EmployeeRow = decode(email.as_str(), guard.value())?;
+                            Some(Employment {
+                                partner: row.partner,
+                                super_admin: row.super_admin,
+                                employee_management: row.employee_management,
+                            })
+                        }
+                        None => None,
+                    }
+                };
+                if employment.is_none() {
+                    let table = self.$open(USER_CLIENTS)?;
+                    let mut range = table
+                        .range((email.as_str(), "")..)
+                        .map_err(read_err)?;
+                    let member = match range.next() {
+                        Some(entry) => {
+                            let (key, _) = entry.map_err(read_err)?;
+                            key.value().0 == email.as_str()
+                        }
+                        None => false,
+                    };
+                    if !member {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some(UserInfo {
+                    email: email.clone(),
+                    employment,
+                }))
+            }
+
+            fn membership(
+                &self,
+                client: &ClientId,
+                email: &Email,
+            ) -> Result<Option<ClientUserRecord>, StoreError> {
+                let table = self.$open(MEMBERSHIPS)?;
+                let guard = table
+                    .get((client.as_str(), email.as_str()))
+                    .map_err(read_err)?;
+                guard
+                    .map(|g| decode(&format!("{client}/{email}"), g.value()))
+                    .transpose()
+            }
+        }
+
+        impl Snapshot for $ty {
+            fn revision(&self) -> u64 {
+                self.revision
+            }
+
+            fn partner_record(&self, id: &PartnerId) -> Result<Option<PartnerRecord>, StoreError> {
+                let row: PartnerRow = {
+                    let table = self.$open(PARTNERS)?;
+                    match table.get(id.as_str()).map_err(read_err)? {
+                        Some(guard) => decode(id.as_str(), guard.value())?,
+                        None => return Ok(None),
+                    }
+                };
+                let mut employees = Vec::new();
+                let index = self.$open(PARTNER_EMPLOYEES)?;
+                let rows = self.$open(EMPLOYEES)?;
+                for entry in index.range((id.as_str(), "")..).map_err(read_err)? {
+                    let (key, _) = entry.map_err(read_err)?;
+                    let (partner, email) = key.value();
+                    if partner != id.as_str() {
+                        break;
+                    }
+                    let Some(guard) = rows.get(email).map_err(read_err)? else {
+                        continue;
+                    };
+                    let row: EmployeeRow = decode(email, guard.value())?;
+                    employees.push(EmployeeRecord {
+                        email: Email::parse(email).map_err(|e| StoreError::Corrupt {
+                            key: email.to_owned(),
+                            message: e.to_string(),
+                        })?,
+                        super_admin: row.super_admin,
+                        employee_management: row.employee_management,
+                    });
+                }
+                Ok(Some(PartnerRecord {
+                    id: row.id,
+                    name: row.name,
+                    tier: row.tier,
+                    email_domains: row.email_domains,
+                    employees,
+                    permission_sets: row.permission_sets,
+                    crm_names: row.crm_names,
+                }))
+            }
+
+            fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+                let row: ClientRow = {
+                    let table = self.$open(CLIENTS)?;
+                    match table.get(id.as_str()).map_err(read_err)? {
+                        Some(guard) => decode(id.as_str(), guard.value())?,
+                        None => return Ok(None),
+                    }
+                };
+                let mut users = Vec::new();
+                let memberships = self.$open(MEMBERSHIPS)?;
+                for entry in memberships.range((id.as_str(), "")..).map_err(read_err)? {
+                    let (key, value) = entry.map_err(read_err)?;
+                    let (client, email) = key.value();
+                    if client != id.as_str() {
+                        break;
+                    }
+                    users.push(decode(&format!("{client}/{email}"), value.value())?);
+                }
+                let mut assets = Vec::new();
+                let table = self.$open(ASSETS)?;
+                for entry in table.range((id.as_str(), "")..).map_err(read_err)? {
+                    let (key, value) = entry.map_err(read_err)?;
+                    let (client, asset) = key.value();
+                    if client != id.as_str() {
+                        break;
+                    }
+                    assets.push(decode(&format!("{client}/{asset}"), value.value())?);
+                }
+                Ok(Some(ClientRecord {
+                    id: row.id,
+                    official_name: row.official_name,
+                    pricing_model: row.pricing_model,
+                    managed_by: row.managed_by,
+                    users,
+                    assets,
+                    permission_sets: row.permission_sets,
+                }))
+            }
+
+            fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError> {
+                let table = self.$open(USER_CLIENTS)?;
+                let mut out = Vec::new();
+                for entry in table.range((email.as_str(), "")..).map_err(read_err)? {
+                    let (key, _) = entry.map_err(read_err)?;
+                    let (user, client) = key.value();
+                    if user != email.as_str() {
+                        break;
+                    }
+                    out.push(ClientId::parse(client).map_err(|e| StoreError::Corrupt {
+                        key: client.to_owned(),
+                        message: e.to_string(),
+                    })?);
+                }
+                Ok(out)
+            }
+
+            fn partner_ids(&self) -> Result<Vec<PartnerId>, StoreError> {
+                let table = self.$open(PARTNERS)?;
+                let mut out = Vec::new();
+                for entry in table.iter().map_err(read_err)? {
+                    let (key, _) = entry.map_err(read_err)?;
+                    out.push(PartnerId::parse(key.value()).map_err(|e| StoreError::Corrupt {
+                        key: key.value().to_owned(),
+                        message: e.to_string(),
+                    })?);
+                }
+                Ok(out)
+            }
+
+            fn client_ids(&self) -> Result<Vec<ClientId>, StoreError> {
+                let table = self.$open(CLIENTS)?;
+                let mut out = Vec::new();
+                for entry in table.iter().map_err(read_err)? {
+                    let (key, _) = entry.map_err(read_err)?;
+                    out.push(ClientId::parse(key.value()).map_err(|e| StoreError::Corrupt {
+                        key: key.value().to_owned(),
+                        message: e.to_string(),
+                    })?);
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+/// A read transaction and the revision it sees.
+struct RedbSnapshot {
+    tx: ReadTransaction,
+    revision: u64,
+}
+
+impl RedbSnapshot {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<redb::ReadOnlyTable<K, V>, StoreError> {
+        self.tx.open_table(def).map_err(read_err)
+    }
+}
+
+impl_reads!(RedbSnapshot, table);
+
+/// A write transaction, the revision it started from, and what it has changed so far.
+struct RedbWriter {
+    tx: WriteTransaction,
+    revision: u64,
+    committed: Committed,
+}
+
+impl RedbWriter {
+    fn table<'t, K: redb::Key + 'static, V: redb::Value + 'static>(
+        &'t self,
+        def: TableDefinition<K, V>,
+    ) -> Result<redb::Table<'t, K, V>, StoreError> {
+        self.tx.open_table(def).map_err(write_err)
+    }
+
+    fn touch(&mut self, key: StateKey) {
+        self.committed.keys.push(key);
+    }
+
+    fn remove_client(&mut self, id: &ClientId) -> Result<(), StoreError> {
+        let emails: Vec<String> = {
+            let memberships = self.table(MEMBERSHIPS)?;
+            let mut emails = Vec::new();
+            for entry in memberships.range((id.as_str(), "")..).map_err(read_err)? {
+                let (key, _) = entry.map_err(read_err)?;
+                let (client, email) = key.value();
+                if client != id.as_str() {
+                    break;
+                }
+                emails.push(email.to_owned());
+            }
+            emails
+        };
+        for email in &emails {
+            if let Ok(email) = Email::parse(email) {
+                self.remove_user(id, &email)?;
+            }
+        }
+        {
+            let mut assets = self.table(ASSETS)?;
+            let ids: Vec<String> = {
+                let mut ids = Vec::new();
+                for entry in assets.range((id.as_str(), "")..).map_err(read_err)? {
+                    let (key, _) = entry.map_err(read_err)?;
+                    if key.value().0 != id.as_str() {
+                        break;
+                    }
+                    ids.push(key.value().1.to_owned());
+                }
+                ids
+            };
+            for asset in ids {
+                assets.remove((id.as_str(), asset.as_str())).map_err(write_err)?;
+            }
+        }
+        self.table(CLIENTS)?.remove(id.as_str()).map_err(write_err)?;
+        self.touch(StateKey::Client(id.clone()));
+        Ok(())
+    }
+
+    fn remove_partner_employees(&mut self, id: &PartnerId) -> Result<(), StoreError> {
+        let emails: Vec<String> = {
+            let index = self.table(PARTNER_EMPLOYEES)?;
+            let mut emails = Vec::new();
+            for entry in index.range((id.as_str(), "")..).map_err(read_err)? {
+                let (key, _) = entry.map_err(read_err)?;
+                let (partner, email) = key.value();
+                if partner != id.as_str() {
+                    break;
+                }
+                emails.push(email.to_owned());
+            }
+            emails
+        };
+        for email in emails {
+            self.table(PARTNER_EMPLOYEES)?
+                .remove((id.as_str(), email.as_str()))
+                .map_err(write_err)?;
+            self.table(EMPLOYEES)?
+                .remove(email.as_str())
+                .map_err(write_err)?;
+            if let Ok(email) = Email::parse(&email) {
+                self.touch(StateKey::User(email));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl_reads!(RedbWriter, table);
+
+impl WriteTx for RedbWriter {
+    fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError> {
+        for id in self.client_ids()? {
+            self.remove_client(&id)?;
+        }
+        for id in self.partner_ids()? {
+            self.remove_partner_employees(&id)?;
+            self.table(PARTNERS)?.remove(id.as_str()).map_err(write_err)?;
+        }
+        for partner in &doc.partners {
+            self.put_partner(partner)?;
+        }
+        for client in &doc.clients {
+            self.put_client(client)?;
+        }
+        self.committed.everything = true;
+        Ok(())
+    }
+
+    fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
+        let row = PartnerRow {
+            id: partner.id.clone(),
+            name: partner.name.clone(),
+            tier: partner.tier,
+            email_domains: partner.email_domains.clone(),
+            permission_sets: partner.permission_sets.clone(),
+            crm_names: partner.crm_names.clone(),
+        };
+        self.table(PARTNERS)?
+            .insert(partner.id.as_str(), encode(&row)?.as_slice())
+            .map_err(write_err)?;
+        self.remove_partner_employees(&partner.id)?;
+        for employee in &partner.employees {
+            self.put_employee(&partner.id, employee)?;
+        }
+        self.touch(StateKey::Partner(partner.id.clone()));
+        Ok(())
+    }
+
+    fn put_employee(
+        &mut self,
+        partner: &PartnerId,
+        employee: &EmployeeRecord,
+    ) -> Result<(), StoreError> {
+        let previous: Option<EmployeeRow> = {
+            let rows = self.table(EMPLOYEES)?;
+            let guard = rows.get(employee.email.as_str()).map_err(read_err)?;
+            guard
+                .map(|g| decode(employee.email.as_str(), g.value()))
+                .transpose()?
+        };
+        if let Some(previous) = previous.filter(|p| &p.partner != partner) {
+            return Err(StoreError::Rejected(format!(
+                "`{}` is already an employee of partner `{}`; an e-mail belongs to one partner",
+                employee.email, previous.partner
+            )));
+        }
+        let row = EmployeeRow {
+            partner: partner.clone(),
+            super_admin: employee.super_admin,
+            employee_management: employee.employee_management,
+        };
+        self.table(EMPLOYEES)?
+            .insert(employee.email.as_str(), encode(&row)?.as_slice())
+            .map_err(write_err)?;
+        self.table(PARTNER_EMPLOYEES)?
+            .insert((partner.as_str(), employee.email.as_str()), ())
+            .map_err(write_err)?;
+        self.touch(StateKey::User(employee.email.clone()));
+        Ok(())
+    }
+
+    fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        if self.client(&client.id)?.is_some() {
+            self.remove_client(&client.id)?;
+        }
+        let row = ClientRow {
+            id: client.id.clone(),
+            official_name: client.official_name.clone(),
+            pricing_model: client.pricing_model,
+            managed_by: client.managed_by.clone(),
+            permission_sets: client.permission_sets.clone(),
+        };
+        self.table(CLIENTS)?
+            .insert(client.id.as_str(), encode(&row)?.as_slice())
+            .map_err(write_err)?;
+        for user in &client.users {
+            self.put_user(&client.id, user)?;
+        }
+        for asset in &client.assets {
+            self.put_asset(&client.id, asset)?;
+        }
+        self.touch(StateKey::Client(client.id.clone()));
+        Ok(())
+    }
+
+    fn put_user(&mut self, client: &ClientId, user: &ClientUserRecord) -> Result<(), StoreError> {
+        self.table(MEMBERSHIPS)?
+            .insert(
+                (client.as_str(), user.email.as_str()),
+                encode(user)?.as_slice(),
+            )
+            .map_err(write_err)?;
+        self.table(USER_CLIENTS)?
+            .insert((user.email.as_str(), client.as_str()), ())
+            .map_err(write_err)?;
+        self.touch(StateKey::Membership(client.clone(), user.email.clone()));
+        self.touch(StateKey::User(user.email.clone()));
+        Ok(())
+    }
+
+    fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError> {
+        let removed = self
+            .table(MEMBERSHIPS)?
+            .remove((client.as_str(), email.as_str()))
+            .map_err(write_err)?
+            .is_some();
+        self.table(USER_CLIENTS)?
+            .remove((email.as_str(), client.as_str()))
+            .map_err(write_err)?;
+        self.touch(StateKey::Membership(client.clone(), email.clone()));
+        self.touch(StateKey::User(email.clone()));
+        Ok(removed)
+    }
+
+    fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError> {
+        self.table(ASSETS)?
+            .insert(
+                (client.as_str(), asset.id.as_str()),
+                encode(asset)?.as_slice(),
+            )
+            .map_err(write_err)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{WriteError, write};
+
+    fn demo() -> StateDocument {
+        StateDocument::from_json_str(include_str!("../../examples/demo-state.json")).unwrap()
+    }
+
+    fn import(store: &RedbStore, doc: &StateDocument) -> Committed {
+        let (_, committed) = write::<_, (), ()>(store, |tx| {
+            tx.replace_all(doc)?;
+            Ok(())
+        })
+        .unwrap();
+        committed
+    }
+
+    #[test]
+    fn export_round_trips_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = demo();
+        {
+            let store = RedbStore::open(dir.path()).unwrap();
+            let committed = import(&store, &doc);
+            assert_eq!(committed.revision, 1);
+            assert!(committed.everything);
+        }
+        let store = RedbStore::open(dir.path()).unwrap();
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.revision(), 1);
+        let exported = snapshot.export().unwrap();
+        let mut expected = doc.clone();
+        for c in &mut expected.clients {
+            c.users.sort_by(|a, b| a.email.cmp(&b.email));
+        }
+        for p in &mut expected.partners {
+            p.employees.sort_by(|a, b| a.email.cmp(&b.email));
+        }
+        assert_eq!(exported, expected);
+    }
+
+    #[test]
+    fn point_lookups_answer_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        import(&store, &demo());
+        let s = store.snapshot().unwrap();
+        let ann = Email::parse("ann@acme.example").unwrap();
+        let globex = ClientId::parse("c-globex").unwrap();
+        assert_eq!(
+            s.user(&ann).unwrap().unwrap().employment.unwrap().partner.as_str(),
+            "p-acme"
+        );
+        let owner = Email::parse("owner@globex.example").unwrap();
+        assert!(s.user(&owner).unwrap().unwrap().employment.is_none());
+        assert!(s.user(&Email::parse("x@y.z").unwrap()).unwrap().is_none());
+        assert!(s.membership(&globex, &ann).unwrap().is_some());
+        assert_eq!(s.clients_of_user(&ann).unwrap(), vec![globex.clone()]);
+        assert!(s.client(&globex).unwrap().is_some());
+    }
+
+    #[test]
+    fn an_aborted_write_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        import(&store, &demo());
+        let globex = ClientId::parse("c-globex").unwrap();
+        let ann = Email::parse("ann@acme.example").unwrap();
+        let result = write::<_, (), &str>(&store, |tx| {
+            tx.remove_user(&globex, &ann)?;
+            Err(WriteError::Aborted("no"))
+        });
+        assert!(matches!(result, Err(WriteError::Aborted("no"))));
+        let s = store.snapshot().unwrap();
+        assert_eq!(s.revision(), 1);
+        assert!(s.membership(&globex, &ann).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_garbage_file_is_an_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("state.redb"), b"this is not a database at all").unwrap();
+        let err = RedbStore::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    }
+}
