@@ -128,6 +128,14 @@ pub struct CachedView<'a> {
 }
 
 impl<'a> CachedView<'a> {
+    /// The revision this view answered at: its snapshot's, or the latest published one when
+    /// every lookup hit the cache.
+    pub fn revision(&self) -> u64 {
+        self.snapshot
+            .get()
+            .map_or_else(|| self.cache.published(), |s| s.revision())
+    }
+
     fn snapshot(&self) -> Result<&(dyn Snapshot + 'a), StoreError> {
         if let Some(s) = self.snapshot.get() {
             return Ok(s.as_ref());

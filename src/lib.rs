@@ -16,9 +16,14 @@
 //!
 //! Data flows one way: `cli → policy_tests → policy → domain`.
 
+pub mod app;
 pub mod cache;
 pub mod cli;
 pub mod domain;
+pub mod config;
+pub mod http;
 pub mod policy;
 pub mod policy_tests;
+pub mod server;
 pub mod store;
+pub mod telemetry;

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::domain::{StateDocument, StateIndex, validate};
-use crate::policy::{CheckRequest, Decision, EntityKind, EntityRef, PolicyEngine};
+use crate::policy::{CheckRequest, Decision, PolicyEngine};
 
 /// The expected decision of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -248,33 +248,6 @@ fn load_state(dir: &Path, state: &Value, engine: &PolicyEngine) -> Result<StateI
     Ok(StateIndex::new(&doc))
 }
 
-/// Reads a request of our format into a [`CheckRequest`].
-pub fn parse_request(
-    principal: &Value,
-    action: &Value,
-    resource: &Value,
-    context: Map<String, Value>,
-) -> Result<CheckRequest, String> {
-    let principal = EntityRef::from_json(principal).map_err(|e| format!("principal: {e}"))?;
-    let resource = EntityRef::from_json(resource).map_err(|e| format!("resource: {e}"))?;
-    let action = match action {
-        Value::String(name) if !name.contains("::") => name.clone(),
-        other => {
-            let r = EntityRef::from_json(other).map_err(|e| format!("action: {e}"))?;
-            if r.kind != EntityKind::Action {
-                return Err(format!("action: `{r}` is not a `Hub::Action`"));
-            }
-            r.id
-        }
-    };
-    Ok(CheckRequest {
-        principal,
-        action,
-        resource,
-        context,
-    })
-}
-
 fn run_our_case(engine: &PolicyEngine, index: &StateIndex, case: OurCase) -> CaseResult {
     let mut result = CaseResult {
         name: case.name,
@@ -283,7 +256,7 @@ fn run_our_case(engine: &PolicyEngine, index: &StateIndex, case: OurCase) -> Cas
         decision: None,
         failure: None,
     };
-    let request = match parse_request(
+    let request = match CheckRequest::from_parts(
         &case.request.principal,
         &case.request.action,
         &case.request.resource,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::PolicyArgs;
 use crate::domain::{StateDocument, StateIndex, validate};
-use crate::policy_tests::parse_request;
+use crate::policy::{CheckRequest, Decision, PolicyEngine};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -26,9 +26,12 @@ pub struct CheckArgs {
     /// The context, a JSON object.
     #[arg(long)]
     pub context: Option<String>,
-    /// The state document to decide against.
-    #[arg(long, env = "PARTNER_ACCESS_STATE")]
-    pub state: PathBuf,
+    /// A state document to decide against.
+    #[arg(long, env = "PARTNER_ACCESS_STATE", conflicts_with = "data")]
+    pub state: Option<PathBuf>,
+    /// Or a data directory (the sidecar's store, with the server stopped) [default: ./data].
+    #[arg(long, env = "PARTNER_ACCESS_DATA")]
+    pub data: Option<PathBuf>,
 }
 
 /// A reference given on the command line: JSON if it parses as JSON, else the string form.
@@ -37,57 +40,7 @@ fn reference(text: &str) -> Value {
 }
 
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let engine = match args.policy.load() {
-        Ok(engine) => engine,
-        Err(code) => return code,
-    };
-    let text = match std::fs::read_to_string(&args.state) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("error: {}: cannot read: {e}", args.state.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let doc = match StateDocument::from_json_str(&text) {
-        Ok(doc) => doc,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.state.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Err(problems) = validate(&doc, engine.catalogue()) {
-        for problem in problems {
-            eprintln!("error: {}: {problem}", args.state.display());
-        }
-        return ExitCode::FAILURE;
-    }
-    let context = match args.context.as_deref().map(serde_json::from_str::<Value>) {
-        None => Map::new(),
-        Some(Ok(Value::Object(map))) => map,
-        Some(Ok(_)) => {
-            eprintln!("error: --context: expected a JSON object");
-            return ExitCode::FAILURE;
-        }
-        Some(Err(e)) => {
-            eprintln!("error: --context: not JSON: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let action = Value::String(args.action.clone());
-    let request = match parse_request(
-        &reference(&args.principal),
-        &action,
-        &reference(&args.resource),
-        context,
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let index = StateIndex::new(&doc);
-    match engine.decide(&request, &index) {
+    match decide(args) {
         Ok(decision) => {
             let answer = serde_json::json!({
                 "decision": if decision.allowed { "Allow" } else { "Deny" },
@@ -103,9 +56,51 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 ExitCode::from(2)
             }
         }
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn decide(args: &CheckArgs) -> Result<Decision, String> {
+    let context = match args.context.as_deref().map(serde_json::from_str::<Value>) {
+        None => Map::new(),
+        Some(Ok(Value::Object(map))) => map,
+        Some(Ok(_)) => return Err("--context: expected a JSON object".into()),
+        Some(Err(e)) => return Err(format!("--context: not JSON: {e}")),
+    };
+    let request = CheckRequest::from_parts(
+        &reference(&args.principal),
+        &Value::String(args.action.clone()),
+        &reference(&args.resource),
+        context,
+    )?;
+    match &args.state {
+        Some(path) => {
+            let engine = PolicyEngine::load(&args.policy.policies, &args.policy.schema)
+                .map_err(|e| e.to_string())?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            let doc = StateDocument::from_json_str(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            validate(&doc, engine.catalogue()).map_err(|problems| {
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", path.display()))
+                    .collect::<Vec<_>>()
+                    .join("\nerror: ")
+            })?;
+            engine
+                .decide(&request, &StateIndex::new(&doc))
+                .map_err(|e| e.to_string())
+        }
+        None => {
+            let data = args.data.clone().unwrap_or_else(|| PathBuf::from("data"));
+            let app = super::state::open_app(&args.policy, &data)?;
+            app.check(&request)
+                .map(|checked| checked.decision)
+                .map_err(|e| e.to_string())
         }
     }
 }

@@ -5,8 +5,12 @@
 
 mod check;
 mod fmt;
+mod serve;
+mod state;
 mod test;
 mod validate;
+
+pub use serve::DEMO_STATE;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,9 +35,15 @@ pub enum Command {
     /// Run the declarative policy tests (default: every file in tests/policies/); exit 1 on any
     /// failure.
     Test(test::TestArgs),
-    /// Decide one request offline against a state document, and print the decision with its
-    /// reasons. Exit 0 on Allow, 2 on Deny, 1 on error.
+    /// Decide one request offline against a state document (--state) or a data directory
+    /// (--data), and print the decision with its reasons. Exit 0 on Allow, 2 on Deny, 1 on error.
     Check(check::CheckArgs),
+    /// Run the sidecar: HTTP checks, administration and operations over the redb store.
+    Serve(crate::config::ServeArgs),
+    /// Load a state document into a data directory (the server must be stopped).
+    Import(state::ImportArgs),
+    /// Print the state of a data directory as a state document.
+    Export(state::ExportArgs),
     /// Format the .cedar policy files in place (or, with --check, list those that are not
     /// formatted and exit 1).
     Fmt(fmt::FmtArgs),
@@ -69,5 +79,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Import(args) => state::import(&args),
+        Command::Export(args) => state::export(&args),
     }
 }

@@ -73,6 +73,41 @@ pub struct CheckRequest {
     pub context: Map<String, Value>,
 }
 
+impl CheckRequest {
+    /// Reads a request from its JSON parts: references in object or string form; the action
+    /// as a plain name (`reports.access`) or a `Hub::Action` reference. Errors name the part.
+    pub fn from_parts(
+        principal: &Value,
+        action: &Value,
+        resource: &Value,
+        context: Map<String, Value>,
+    ) -> Result<Self, String> {
+        let principal = EntityRef::from_json(principal).map_err(|e| format!("principal: {e}"))?;
+        let resource = EntityRef::from_json(resource).map_err(|e| format!("resource: {e}"))?;
+        let action = match action {
+            Value::String(name) if !name.contains("::") => {
+                if name.is_empty() {
+                    return Err("action: the action name is empty".into());
+                }
+                name.clone()
+            }
+            other => {
+                let r = EntityRef::from_json(other).map_err(|e| format!("action: {e}"))?;
+                if r.kind != EntityKind::Action {
+                    return Err(format!("action: `{r}` is not a `Hub::Action`"));
+                }
+                r.id
+            }
+        };
+        Ok(CheckRequest {
+            principal,
+            action,
+            resource,
+            context,
+        })
+    }
+}
+
 /// The answer to a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {

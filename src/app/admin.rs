@@ -1,0 +1,324 @@
+//! Administration: importing and exporting the whole state, and the upserts hosts use to sync
+//! their own records into the sidecar.
+//!
+//! Every change is validated as a state document ([`crate::domain::validate`]) inside the same
+//! write transaction that applies it, so an invalid change writes nothing and a valid one is
+//! checked against exactly the state it lands on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::{App, AppError};
+use crate::domain::{
+    AssetId, AssetRecord, ClientId, ClientRecord, ClientUserRecord, Email, EmployeeManagement,
+    EmployeeRecord, PartnerId, PartnerRecord, Permission, PermissionSetRecord, PricingModel,
+    Problem, Role, Seat, StateDocument, Status, Tier, validate,
+};
+use crate::store::{StoreError, WriteError, WriteTx, write};
+
+/// How an import combines with the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportMode {
+    /// The document becomes the whole state.
+    Replace,
+    /// Partners and clients in the document replace those with the same id; others stay.
+    Merge,
+}
+
+/// `PUT /v1/admin/partners/{id}`: a partner's fields; `employees`, when given, replaces them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerUpsert {
+    #[serde(default)]
+    pub name: String,
+    pub tier: Tier,
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSetRecord>,
+    #[serde(default)]
+    pub crm_names: BTreeMap<ClientId, String>,
+    #[serde(default)]
+    pub employees: Option<Vec<EmployeeRecord>>,
+}
+
+/// `PUT /v1/admin/partners/{id}/employees/{email}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeeUpsert {
+    #[serde(default)]
+    pub super_admin: bool,
+    #[serde(default)]
+    pub employee_management: EmployeeManagement,
+}
+
+/// `PUT /v1/admin/clients/{id}`: a client's fields; `users` and `assets`, when given, replace
+/// them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpsert {
+    #[serde(default)]
+    pub official_name: String,
+    pub pricing_model: PricingModel,
+    #[serde(default)]
+    pub managed_by: Option<PartnerId>,
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSetRecord>,
+    #[serde(default)]
+    pub users: Option<Vec<ClientUserRecord>>,
+    #[serde(default)]
+    pub assets: Option<Vec<AssetRecord>>,
+}
+
+/// `PUT /v1/admin/clients/{id}/users/{email}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpsert {
+    pub role: Role,
+    pub seat: Seat,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    #[serde(default)]
+    pub status: Status,
+    #[serde(default)]
+    pub partner: Option<PartnerId>,
+    #[serde(default)]
+    pub keep_billing: bool,
+}
+
+/// `PUT /v1/admin/clients/{id}/assets/{asset}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetUpsert {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    pub owner: Email,
+}
+
+impl App {
+    /// Validates `doc` and loads it, all or nothing. Returns the new revision.
+    pub fn import(&self, doc: &StateDocument, mode: ImportMode) -> Result<u64, AppError> {
+        let catalogue = self.engine().catalogue().clone();
+        self.write(|tx| {
+            let next = match mode {
+                ImportMode::Replace => doc.clone(),
+                ImportMode::Merge => merge(tx.export()?, doc),
+            };
+            validate(&next, &catalogue).map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
+            tx.replace_all(&next)?;
+            Ok(())
+        })
+    }
+
+    /// The whole state and the revision it was read at.
+    pub fn export(&self) -> Result<(StateDocument, u64), AppError> {
+        let snapshot = self.store.snapshot().map_err(|e| self.unavailable(e))?;
+        let doc = snapshot.export().map_err(|e| self.unavailable(e))?;
+        Ok((doc, snapshot.revision()))
+    }
+
+    pub fn upsert_partner(&self, id: &PartnerId, body: PartnerUpsert) -> Result<u64, AppError> {
+        let catalogue = self.engine().catalogue().clone();
+        self.write(|tx| {
+            let employees = match &body.employees {
+                Some(employees) => employees.clone(),
+                None => tx
+                    .partner_record(id)?
+                    .map(|p| p.employees)
+                    .unwrap_or_default(),
+            };
+            tx.put_partner(&PartnerRecord {
+                id: id.clone(),
+                name: body.name.clone(),
+                tier: body.tier,
+                email_domains: body.email_domains.clone(),
+                employees,
+                permission_sets: body.permission_sets.clone(),
+                crm_names: body.crm_names.clone(),
+            })?;
+            check_whole(tx, &catalogue)
+        })
+    }
+
+    pub fn upsert_employee(
+        &self,
+        partner: &PartnerId,
+        email: &Email,
+        body: EmployeeUpsert,
+    ) -> Result<u64, AppError> {
+        let catalogue = self.engine().catalogue().clone();
+        self.write(|tx| {
+            if tx.partner(partner)?.is_none() {
+                return Err(WriteError::Aborted(AppError::NotFound(format!(
+                    "unknown partner `{partner}`"
+                ))));
+            }
+            tx.put_employee(
+                partner,
+                &EmployeeRecord {
+                    email: email.clone(),
+                    super_admin: body.super_admin,
+                    employee_management: body.employee_management,
+                },
+            )?;
+            let clients = tx.clients_of_user(email)?;
+            check_neighbourhood(tx, &clients, &catalogue)
+        })
+    }
+
+    pub fn upsert_client(&self, id: &ClientId, body: ClientUpsert) -> Result<u64, AppError> {
+        let catalogue = self.engine().catalogue().clone();
+        self.write(|tx| {
+            let current = tx.client_record(id)?;
+            let (users, assets) = match &current {
+                Some(c) => (c.users.clone(), c.assets.clone()),
+                None => (Vec::new(), Vec::new()),
+            };
+            tx.put_client(&ClientRecord {
+                id: id.clone(),
+                official_name: body.official_name.clone(),
+                pricing_model: body.pricing_model,
+                managed_by: body.managed_by.clone(),
+                users: body.users.clone().unwrap_or(users),
+                assets: body.assets.clone().unwrap_or(assets),
+                permission_sets: body.permission_sets.clone(),
+            })?;
+            check_neighbourhood(tx, std::slice::from_ref(id), &catalogue)
+        })
+    }
+
+    pub fn upsert_user(
+        &self,
+        client: &ClientId,
+        email: &Email,
+        body: UserUpsert,
+    ) -> Result<u64, AppError> {
+        let catalogue = self.engine().catalogue().clone();
+        self.write(|tx| {
+            if tx.client(client)?.is_none() {
+                return Err(WriteError::Aborted(AppError::NotFound(format!(
+                    "unknown client `{client}`"
+                ))));
+            }
+            tx.put_user(
+                client,
+                &ClientUserRecord {
+                    email: email.clone(),
+                    role: body.role,
+                    seat: body.seat,
+                    permissions: body.permissions.clone(),
+                    status: body.status,
+                    partner: body.partner.clone(),
+                    keep_billing: body.keep_billing,
+                },
+            )?;
+            check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
+        })
+    }
+
+    pub fn upsert_asset(
+        &self,
+        client: &ClientId,
+        asset: &AssetId,
+        body: AssetUpsert,
+    ) -> Result<u64, AppError> {
+        let catalogue = self.engine().catalogue().clone();
+        self.write(|tx| {
+            if tx.client(client)?.is_none() {
+                return Err(WriteError::Aborted(AppError::NotFound(format!(
+                    "unknown client `{client}`"
+                ))));
+            }
+            tx.put_asset(
+                client,
+                &AssetRecord {
+                    id: asset.clone(),
+                    kind: body.kind.clone(),
+                    name: body.name.clone(),
+                    owner: body.owner.clone(),
+                },
+            )?;
+            check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
+        })
+    }
+
+    /// Runs one write transaction, tells the cache, and maps failures.
+    fn write(
+        &self,
+        work: impl FnMut(&mut dyn WriteTx) -> Result<(), WriteError<AppError>>,
+    ) -> Result<u64, AppError> {
+        match write(self.store.as_ref(), work) {
+            Ok(((), committed)) => {
+                self.committed(&committed);
+                Ok(committed.revision)
+            }
+            Err(WriteError::Aborted(e)) => Err(e),
+            Err(WriteError::Store(StoreError::Rejected(message))) => Err(AppError::Conflict {
+                message,
+                rules: Vec::new(),
+            }),
+            Err(WriteError::Store(e)) => Err(self.unavailable(e)),
+        }
+    }
+
+    fn unavailable(&self, e: StoreError) -> AppError {
+        self.store_failed(&e);
+        AppError::Unavailable(e)
+    }
+}
+
+/// Partners and clients of `incoming` replace those with the same id in `current`.
+fn merge(mut current: StateDocument, incoming: &StateDocument) -> StateDocument {
+    for partner in &incoming.partners {
+        current.partners.retain(|p| p.id != partner.id);
+        current.partners.push(partner.clone());
+    }
+    for client in &incoming.clients {
+        current.clients.retain(|c| c.id != client.id);
+        current.clients.push(client.clone());
+    }
+    current
+}
+
+fn invalid(problems: Vec<Problem>) -> WriteError<AppError> {
+    WriteError::Aborted(AppError::invalid_state(problems))
+}
+
+/// Validates the whole state as the transaction sees it.
+fn check_whole(
+    tx: &mut dyn WriteTx,
+    catalogue: &crate::domain::Catalogue,
+) -> Result<(), WriteError<AppError>> {
+    let doc = tx.export()?;
+    validate(&doc, catalogue).map_err(invalid)
+}
+
+/// Validates the clients a change touched, with the partners they reference (the rules a
+/// client-level change can break are all within that neighbourhood).
+fn check_neighbourhood(
+    tx: &mut dyn WriteTx,
+    clients: &[ClientId],
+    catalogue: &crate::domain::Catalogue,
+) -> Result<(), WriteError<AppError>> {
+    let mut doc = StateDocument::default();
+    let mut partners = BTreeSet::new();
+    for id in clients {
+        if let Some(client) = tx.client_record(id)? {
+            partners.extend(client.managed_by.clone());
+            partners.extend(client.users.iter().filter_map(|u| u.partner.clone()));
+            doc.clients.push(client);
+        }
+    }
+    for id in partners {
+        if let Some(mut partner) = tx.partner_record(&id)? {
+            // CRM names may name clients outside the neighbourhood; they were checked when set.
+            partner.crm_names.clear();
+            doc.partners.push(partner);
+        }
+    }
+    validate(&doc, catalogue).map_err(invalid)
+}

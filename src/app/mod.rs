@@ -1,0 +1,167 @@
+//! The use cases: checks, administration and (later) commands, with no HTTP, redb or Cedar
+//! types in their signatures.
+//!
+//! [`App`] is the state every request shares: the policy engine (swapped whole on reload, so a
+//! request always sees one consistent set), the store, the check-path cache, and the readiness
+//! flags. The HTTP layer calls these methods and only translates their results.
+
+mod admin;
+mod checks;
+mod error;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::cache::StateCache;
+use crate::policy::{LoadErrors, PolicyEngine};
+use crate::store::{Committed, Store, StoreError};
+
+pub use admin::{
+    AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert,
+};
+pub use checks::{CheckOutcome, Checked};
+pub use error::AppError;
+
+/// Where the policies come from, and the cache's sizing.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub policies_dir: PathBuf,
+    pub schema_dir: PathBuf,
+    pub cache_capacity: u64,
+    pub cache_ttl: Duration,
+}
+
+/// The state every request shares.
+pub struct App {
+    settings: AppSettings,
+    /// The loaded policies; replaced whole by a successful reload.
+    engine: ArcSwap<PolicyEngine>,
+    store: Arc<dyn Store>,
+    /// Lookups of the check path; told about every commit before the write answers.
+    cache: StateCache,
+    /// False once the store has failed a read or write, until it succeeds again: readiness.
+    store_healthy: AtomicBool,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("settings", &self.settings)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+impl App {
+    /// Loads the policies from the configured directories and wires the app over `store`.
+    pub fn new(settings: AppSettings, store: Arc<dyn Store>) -> Result<Self, AppStartError> {
+        let engine = PolicyEngine::load(&settings.policies_dir, &settings.schema_dir)
+            .map_err(AppStartError::Policies)?;
+        let revision = store
+            .snapshot()
+            .map_err(AppStartError::Store)?
+            .revision();
+        Ok(App {
+            cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
+            settings,
+            engine: ArcSwap::from_pointee(engine),
+            store,
+            store_healthy: AtomicBool::new(true),
+        })
+    }
+
+    /// The policies in force now.
+    pub fn engine(&self) -> Arc<PolicyEngine> {
+        self.engine.load_full()
+    }
+
+    /// Whether the sidecar can answer: store readable and policies loaded.
+    pub fn readiness(&self) -> Readiness {
+        let store = match self.store.snapshot() {
+            Ok(_) => {
+                self.store_healthy.store(true, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        } && self.store_healthy.load(Ordering::Relaxed);
+        Readiness {
+            store,
+            policies: !self.engine.load().policies().is_empty(),
+        }
+    }
+
+    /// Re-reads the policies and the schema. An invalid set is refused with its errors and the
+    /// old set keeps serving.
+    pub fn reload_policies(&self) -> Result<usize, LoadErrors> {
+        match PolicyEngine::load(&self.settings.policies_dir, &self.settings.schema_dir) {
+            Ok(engine) => {
+                let count = engine.policies().len();
+                self.engine.store(Arc::new(engine));
+                metrics::counter!("partner_access_policy_reloads_total", "outcome" => "ok")
+                    .increment(1);
+                tracing::info!(policies = count, "policies reloaded");
+                Ok(count)
+            }
+            Err(errors) => {
+                metrics::counter!("partner_access_policy_reloads_total", "outcome" => "refused")
+                    .increment(1);
+                tracing::warn!(errors = %errors, "policy reload refused; the old set keeps serving");
+                Err(errors)
+            }
+        }
+    }
+
+    /// The store's latest revision known on this sidecar.
+    pub fn revision(&self) -> u64 {
+        self.cache.published()
+    }
+
+    /// Records a store failure: counted, logged, and readiness goes false.
+    fn store_failed(&self, error: &StoreError) {
+        self.store_healthy.store(false, Ordering::Relaxed);
+        metrics::counter!("partner_access_store_errors_total").increment(1);
+        tracing::error!(%error, "store failure");
+    }
+
+    /// Makes a commit visible to the check path before the write answers.
+    fn committed(&self, committed: &Committed) {
+        self.store_healthy.store(true, Ordering::Relaxed);
+        self.cache.committed(committed);
+    }
+
+    /// The store (for the CLI's import and export).
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Drops every cached lookup (the uncached path of the equivalence tests).
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+}
+
+/// Readiness, part by part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Readiness {
+    pub store: bool,
+    pub policies: bool,
+}
+
+impl Readiness {
+    pub fn ready(self) -> bool {
+        self.store && self.policies
+    }
+}
+
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppStartError {
+    #[error("policies do not load:\n{0}")]
+    Policies(LoadErrors),
+    #[error(transparent)]
+    Store(StoreError),
+}

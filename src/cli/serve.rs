@@ -1,0 +1,98 @@
+//! `partner-access serve`: run the sidecar.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::app::{App, AppSettings, ImportMode};
+use crate::config::{ServeArgs, ServeConfig};
+use crate::domain::StateDocument;
+use crate::http::{Auth, HttpOptions};
+use crate::store::{RedbStore, Store};
+use crate::{server, telemetry};
+
+/// The bundled demo state that `--demo` loads into an empty store.
+pub const DEMO_STATE: &str = include_str!("../../examples/demo-state.json");
+
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let config = match args.resolve(|key| std::env::var(key).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init_logs(config.log_format);
+    telemetry::init_metrics();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> Result<(), String> {
+    let store = RedbStore::open(&config.data).map_err(|e| e.to_string())?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let app = App::new(
+        AppSettings {
+            policies_dir: config.policies.clone(),
+            schema_dir: config.schema.clone(),
+            cache_capacity: config.cache_capacity,
+            cache_ttl: config.cache_ttl,
+        },
+        store.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    if config.demo {
+        load_demo(&app)?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let auth = Auth::new(&config.caller_tokens, config.admin_token.as_deref());
+    if !auth.enabled() {
+        tracing::warn!("no tokens configured: every route is open (loopback only)");
+    }
+    tracing::info!(
+        listen = %config.listen,
+        data = %config.data.display(),
+        policies = app.engine().policies().len(),
+        revision = app.revision(),
+        "partner-access ready"
+    );
+    let options = HttpOptions {
+        auth: Arc::new(auth),
+        body_limit: config.body_limit,
+        request_timeout: config.request_timeout,
+    };
+    server::run(listener, Arc::new(app), options, server::shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped; the store is closed");
+    Ok(())
+}
+
+/// Loads the demo state when the store is empty; leaves a store with data alone.
+fn load_demo(app: &App) -> Result<(), String> {
+    let (current, _) = app.export().map_err(|e| e.to_string())?;
+    if !current.partners.is_empty() || !current.clients.is_empty() {
+        tracing::info!("--demo: the store already holds data; the demo state was not loaded");
+        return Ok(());
+    }
+    let doc = StateDocument::from_json_str(DEMO_STATE).map_err(|e| e.to_string())?;
+    let revision = app
+        .import(&doc, ImportMode::Replace)
+        .map_err(|e| format!("the demo state does not load: {e}"))?;
+    tracing::info!(revision, "--demo: loaded the demo state");
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `partner-access import FILE` and `partner-access export`: the state document in and out of a
+//! data directory (with the server stopped: the store file is held by one process at a time).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::PolicyArgs;
+use crate::app::{App, AppSettings, ImportMode};
+use crate::domain::StateDocument;
+use crate::store::RedbStore;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// The state document to load.
+    pub file: PathBuf,
+    /// Data directory.
+    #[arg(long, env = "PARTNER_ACCESS_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Merge into the current state instead of replacing it.
+    #[arg(long)]
+    pub merge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Data directory.
+    #[arg(long, env = "PARTNER_ACCESS_DATA", default_value = "data")]
+    pub data: PathBuf,
+}
+
+/// Opens the store of `data` under the policies of `policy`.
+pub(super) fn open_app(policy: &PolicyArgs, data: &std::path::Path) -> Result<App, String> {
+    let store = RedbStore::open(data).map_err(|e| e.to_string())?;
+    App::new(
+        AppSettings {
+            policies_dir: policy.policies.clone(),
+            schema_dir: policy.schema.clone(),
+            cache_capacity: 1000,
+            cache_ttl: Duration::from_secs(30),
+        },
+        Arc::new(store),
+    )
+    .map_err(|e| e.to_string())
+}
+
+pub fn import(args: &ImportArgs) -> ExitCode {
+    let run = || -> Result<u64, String> {
+        let text = std::fs::read_to_string(&args.file)
+            .map_err(|e| format!("{}: cannot read: {e}", args.file.display()))?;
+        let doc = StateDocument::from_json_str(&text)
+            .map_err(|e| format!("{}: {e}", args.file.display()))?;
+        let app = open_app(&args.policy, &args.data)?;
+        let mode = if args.merge {
+            ImportMode::Merge
+        } else {
+            ImportMode::Replace
+        };
+        app.import(&doc, mode).map_err(|e| match e {
+            crate::app::AppError::InvalidRequest { problems, message } if !problems.is_empty() => {
+                let _ = message;
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", args.file.display()))
+                    .collect::<Vec<_>>()
+                    .join("\nerror: ")
+            }
+            other => format!("{}: {other}", args.file.display()),
+        })
+    };
+    match run() {
+        Ok(revision) => {
+            println!("imported {} (revision {revision})", args.file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn export(args: &ExportArgs) -> ExitCode {
+    let run = || -> Result<String, String> {
+        let app = open_app(&args.policy, &args.data)?;
+        let (doc, _) = app.export().map_err(|e| e.to_string())?;
+        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())
+    };
+    match run() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Configuration of `serve`, in two phases (as ripgrep does): parse flags and environment
+//! (`clap`, every value optional), then resolve against the TOML config file and the defaults.
+//! Precedence: flag, then `PARTNER_ACCESS_*` environment variable, then config file, then
+//! default. Tokens are read from files or the environment, never from the command line, where
+//! `ps` would show them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::telemetry::LogFormat;
+
+/// `partner-access serve` flags. Each has an environment variable and a config-file key of the
+/// same name (`--cache-ttl-secs` ↔ `PARTNER_ACCESS_CACHE_TTL_SECS` ↔ `cache_ttl_secs`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8180].
+    #[arg(long, env = "PARTNER_ACCESS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory (the redb file lives here) [default: ./data].
+    #[arg(long, env = "PARTNER_ACCESS_DATA")]
+    pub data: Option<PathBuf>,
+    /// Directory of `.cedar` policies [default: ./policies].
+    #[arg(long, env = "PARTNER_ACCESS_POLICIES")]
+    pub policies: Option<PathBuf>,
+    /// Directory of `.cedarschema` files [default: ./schema].
+    #[arg(long, env = "PARTNER_ACCESS_SCHEMA")]
+    pub schema: Option<PathBuf>,
+    /// A TOML file with any of these settings.
+    #[arg(long, env = "PARTNER_ACCESS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Load the bundled demo state into an empty store.
+    #[arg(long)]
+    pub demo: bool,
+    /// Log format [default: pretty].
+    #[arg(long, env = "PARTNER_ACCESS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// File of caller tokens, one per line (also `PARTNER_ACCESS_TOKENS`, comma-separated).
+    #[arg(long, env = "PARTNER_ACCESS_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// File holding the admin token (also `PARTNER_ACCESS_ADMIN_TOKEN`).
+    #[arg(long, env = "PARTNER_ACCESS_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Largest request body in bytes [default: 1048576].
+    #[arg(long, env = "PARTNER_ACCESS_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// Request timeout in milliseconds [default: 10000].
+    #[arg(long, env = "PARTNER_ACCESS_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Most entries in the check-path cache [default: 100000].
+    #[arg(long, env = "PARTNER_ACCESS_CACHE_CAPACITY")]
+    pub cache_capacity: Option<u64>,
+    /// Time-to-live of a cache entry in seconds [default: 30].
+    #[arg(long, env = "PARTNER_ACCESS_CACHE_TTL_SECS")]
+    pub cache_ttl_secs: Option<u64>,
+}
+
+/// The config file: the same settings as the flags, all optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub policies: Option<PathBuf>,
+    pub schema: Option<PathBuf>,
+    pub demo: Option<bool>,
+    pub log_format: Option<LogFormat>,
+    pub token_file: Option<PathBuf>,
+    pub admin_token_file: Option<PathBuf>,
+    pub body_limit: Option<usize>,
+    pub request_timeout_ms: Option<u64>,
+    pub cache_capacity: Option<u64>,
+    pub cache_ttl_secs: Option<u64>,
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub policies: PathBuf,
+    pub schema: PathBuf,
+    pub demo: bool,
+    pub log_format: LogFormat,
+    pub caller_tokens: Vec<String>,
+    pub admin_token: Option<String>,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    pub cache_capacity: u64,
+    pub cache_ttl: Duration,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    /// Tokens are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("data", &self.data)
+            .field("policies", &self.policies)
+            .field("schema", &self.schema)
+            .field("demo", &self.demo)
+            .field("caller_tokens", &self.caller_tokens.len())
+            .field("admin_token", &self.admin_token.is_some())
+            .field("body_limit", &self.body_limit)
+            .field("request_timeout", &self.request_timeout)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("cache_ttl", &self.cache_ttl)
+            .finish()
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file `{path}`: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("token file `{path}`: {message}")]
+    TokenFile { path: PathBuf, message: String },
+    #[error(
+        "refusing to listen on non-loopback address {0} without tokens: give --token-file (or PARTNER_ACCESS_TOKENS) and --admin-token-file"
+    )]
+    OpenNonLoopback(SocketAddr),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServeArgs {
+    /// Resolves flags and environment against the config file and defaults. `env` reads the
+    /// token variables (a parameter so tests need not touch the process environment).
+    pub fn resolve(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServeConfig, ConfigError> {
+        let file = match &self.config {
+            Some(path) => read_config_file(path)?,
+            None => ConfigFile::default(),
+        };
+        let mut caller_tokens: Vec<String> = env("PARTNER_ACCESS_TOKENS")
+            .map(|v| v.split(',').map(|t| t.trim().to_owned()).collect())
+            .unwrap_or_default();
+        if let Some(path) = self.token_file.clone().or(file.token_file) {
+            caller_tokens.extend(read_tokens(&path)?);
+        }
+        caller_tokens.retain(|t| !t.is_empty());
+        let admin_token = match self.admin_token_file.clone().or(file.admin_token_file) {
+            Some(path) => read_tokens(&path)?.into_iter().next(),
+            None => env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty()),
+        };
+        let config = ServeConfig {
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8180))),
+            data: self
+                .data
+                .clone()
+                .or(file.data)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            policies: self
+                .policies
+                .clone()
+                .or(file.policies)
+                .unwrap_or_else(|| PathBuf::from("policies")),
+            schema: self
+                .schema
+                .clone()
+                .or(file.schema)
+                .unwrap_or_else(|| PathBuf::from("schema")),
+            demo: self.demo || file.demo.unwrap_or(false),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            caller_tokens,
+            admin_token,
+            body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
+            request_timeout: Duration::from_millis(
+                self.request_timeout_ms
+                    .or(file.request_timeout_ms)
+                    .unwrap_or(10_000),
+            ),
+            cache_capacity: self
+                .cache_capacity
+                .or(file.cache_capacity)
+                .unwrap_or(100_000),
+            cache_ttl: Duration::from_secs(self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30)),
+        };
+        if config.body_limit == 0 {
+            return Err(ConfigError::Invalid("body_limit must be above 0".into()));
+        }
+        if config.cache_ttl.is_zero() {
+            return Err(ConfigError::Invalid("cache_ttl_secs must be above 0".into()));
+        }
+        let has_tokens = !config.caller_tokens.is_empty() || config.admin_token.is_some();
+        if !config.listen.ip().is_loopback() && !has_tokens {
+            return Err(ConfigError::OpenNonLoopback(config.listen));
+        }
+        Ok(config)
+    }
+}
+
+fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// One token per line; blank lines and `#` comments are skipped.
+fn read_tokens(path: &Path) -> Result<Vec<String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::TokenFile {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let tokens: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    if tokens.is_empty() {
+        return Err(ConfigError::TokenFile {
+            path: path.to_owned(),
+            message: "no token in the file".into(),
+        });
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_are_the_contract_s() {
+        let c = ServeArgs::default().resolve(no_env).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8180");
+        assert_eq!(c.data, PathBuf::from("data"));
+        assert_eq!(c.body_limit, 1024 * 1024);
+        assert!(c.caller_tokens.is_empty() && c.admin_token.is_none());
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata = \"/tmp/x\"\ncache_ttl_secs = 5\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            data: Some(PathBuf::from("/tmp/flag")),
+            ..Default::default()
+        };
+        let c = args.resolve(no_env).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.data, PathBuf::from("/tmp/flag"));
+        assert_eq!(c.cache_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn non_loopback_without_tokens_is_refused() {
+        let args = ServeArgs {
+            listen: Some("0.0.0.0:8180".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(matches!(args.resolve(no_env), Err(ConfigError::OpenNonLoopback(_))));
+        let with_token = args
+            .resolve(|k| (k == "PARTNER_ACCESS_ADMIN_TOKEN").then(|| "s3cret".to_owned()))
+            .unwrap();
+        assert_eq!(with_token.admin_token.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn unknown_config_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let err = args.resolve(no_env).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+}

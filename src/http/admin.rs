@@ -1,0 +1,202 @@
+//! Administration (admin token): import, export, upserts, policy reload.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::app::{
+    App, AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert,
+};
+use crate::domain::{AssetId, ClientId, Email, PartnerId, StateDocument};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `replace` (the document becomes the whole state) or `merge` (partners and clients in
+    /// the document replace those with the same id). Default `replace`.
+    #[param(value_type = Option<String>)]
+    pub mode: Option<ImportMode>,
+}
+
+/// The answer to every write: the store revision it produced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteAnswer {
+    pub revision: u64,
+}
+
+/// Loads a state document, all or nothing: every problem is reported and nothing changes.
+#[utoipa::path(
+    post, path = "/v1/admin/import", tag = "admin",
+    params(ImportQuery),
+    request_body(content = Object, description = "A state document (API.md)"),
+    responses(
+        (status = 200, body = WriteAnswer),
+        (status = 400, description = "Malformed or invalid document; `details` lists every problem", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("admin" = []))
+)]
+pub async fn import(
+    State(app): State<Arc<App>>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<WriteAnswer>, ApiError> {
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body is not UTF-8"))?;
+    let doc = StateDocument::from_json_str(text).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let mode = query.mode.unwrap_or(ImportMode::Replace);
+    let revision = super::blocking(move || app.import(&doc, mode)).await?;
+    Ok(axum::Json(WriteAnswer { revision }))
+}
+
+/// The whole state as a state document; `import` of it gives the same state back.
+#[utoipa::path(
+    get, path = "/v1/admin/export", tag = "admin",
+    responses(
+        (status = 200, description = "The state document; header `x-revision` gives its revision", body = Object),
+        (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("admin" = []))
+)]
+pub async fn export(
+    State(app): State<Arc<App>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (doc, revision) = super::blocking(move || app.export()).await?;
+    let mut response = axum::Json(doc).into_response();
+    if let Ok(value) = revision.to_string().parse() {
+        response.headers_mut().insert("x-revision", value);
+    }
+    Ok(response)
+}
+
+/// Creates or replaces a partner (its employees too when `employees` is given).
+#[utoipa::path(
+    put, path = "/v1/admin/partners/{id}", tag = "admin",
+    params(("id" = String, Path, description = "partner id")),
+    request_body(content = Object, description = "name, tier, email_domains, permission_sets, crm_names, employees?"),
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = []))
+)]
+pub async fn put_partner(
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<PartnerId>,
+    ApiJson(body): ApiJson<PartnerUpsert>,
+) -> Result<axum::Json<WriteAnswer>, ApiError> {
+    let revision = super::blocking(move || app.upsert_partner(&id, body)).await?;
+    Ok(axum::Json(WriteAnswer { revision }))
+}
+
+/// Creates or replaces one employee of a partner.
+#[utoipa::path(
+    put, path = "/v1/admin/partners/{id}/employees/{email}", tag = "admin",
+    params(("id" = String, Path, description = "partner id"), ("email" = String, Path)),
+    request_body(content = Object, description = "super_admin, employee_management"),
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = []))
+)]
+pub async fn put_employee(
+    State(app): State<Arc<App>>,
+    ApiPath((id, email)): ApiPath<(PartnerId, Email)>,
+    ApiJson(body): ApiJson<EmployeeUpsert>,
+) -> Result<axum::Json<WriteAnswer>, ApiError> {
+    let revision = super::blocking(move || app.upsert_employee(&id, &email, body)).await?;
+    Ok(axum::Json(WriteAnswer { revision }))
+}
+
+/// Creates or replaces a client (its users and assets too when given).
+#[utoipa::path(
+    put, path = "/v1/admin/clients/{id}", tag = "admin",
+    params(("id" = String, Path, description = "client id")),
+    request_body(content = Object, description = "official_name, pricing_model, managed_by?, permission_sets, users?, assets?"),
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = []))
+)]
+pub async fn put_client(
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<ClientId>,
+    ApiJson(body): ApiJson<ClientUpsert>,
+) -> Result<axum::Json<WriteAnswer>, ApiError> {
+    let revision = super::blocking(move || app.upsert_client(&id, body)).await?;
+    Ok(axum::Json(WriteAnswer { revision }))
+}
+
+/// Creates or replaces one user of a client.
+#[utoipa::path(
+    put, path = "/v1/admin/clients/{id}/users/{email}", tag = "admin",
+    params(("id" = String, Path, description = "client id"), ("email" = String, Path)),
+    request_body(content = Object, description = "role, seat, permissions, status, partner?, keep_billing"),
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = []))
+)]
+pub async fn put_user(
+    State(app): State<Arc<App>>,
+    ApiPath((id, email)): ApiPath<(ClientId, Email)>,
+    ApiJson(body): ApiJson<UserUpsert>,
+) -> Result<axum::Json<WriteAnswer>, ApiError> {
+    let revision = super::blocking(move || app.upsert_user(&id, &email, body)).await?;
+    Ok(axum::Json(WriteAnswer { revision }))
+}
+
+/// Creates or replaces one asset of a client.
+#[utoipa::path(
+    put, path = "/v1/admin/clients/{id}/assets/{asset}", tag = "admin",
+    params(("id" = String, Path, description = "client id"), ("asset" = String, Path)),
+    request_body(content = Object, description = "kind, name, owner"),
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = []))
+)]
+pub async fn put_asset(
+    State(app): State<Arc<App>>,
+    ApiPath((id, asset)): ApiPath<(ClientId, AssetId)>,
+    ApiJson(body): ApiJson<AssetUpsert>,
+) -> Result<axum::Json<WriteAnswer>, ApiError> {
+    let revision = super::blocking(move || app.upsert_asset(&id, &asset, body)).await?;
+    Ok(axum::Json(WriteAnswer { revision }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReloadAnswer {
+    /// How many policies are now loaded.
+    pub policies: usize,
+}
+
+/// Re-reads `policies/` and `schema/`. An invalid set is refused with every error (file, line)
+/// and the old set keeps serving.
+#[utoipa::path(
+    post, path = "/v1/admin/policies/reload", tag = "admin",
+    responses(
+        (status = 200, body = ReloadAnswer),
+        (status = 400, description = "The new set does not load; `details` lists every error", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ),
+    security(("admin" = []))
+)]
+pub async fn reload(State(app): State<Arc<App>>) -> Result<axum::Json<ReloadAnswer>, ApiError> {
+    match super::blocking(move || Ok(app.reload_policies())).await? {
+        Ok(policies) => Ok(axum::Json(ReloadAnswer { policies })),
+        Err(errors) => Err(ApiError::invalid(format!(
+            "the policies were not reloaded ({} errors); the old set keeps serving",
+            errors.0.len()
+        ))
+        .with_details(
+            errors
+                .0
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "file": e.file.display().to_string(),
+                        "line": e.position.map(|p| p.0),
+                        "column": e.position.map(|p| p.1),
+                        "message": e.message,
+                    })
+                })
+                .collect(),
+        )),
+    }
+}

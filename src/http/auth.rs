@@ -1,0 +1,126 @@
+//! Bearer tokens: caller tokens for checks and commands, a separate admin token for
+//! administration. Tokens are compared as SHA-256 digests in constant time, and never logged.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token ever (`/healthz`, `/readyz`).
+    Public,
+    /// A caller token or the admin token, when tokens are configured.
+    Caller,
+    /// The admin token, when tokens are configured.
+    Admin,
+}
+
+/// The configured tokens, kept as digests.
+#[derive(Default)]
+pub struct Auth {
+    callers: Vec<[u8; 32]>,
+    admin: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("caller_tokens", &self.callers.len())
+            .field("admin_token", &self.admin.is_some())
+            .finish()
+    }
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Auth {
+    /// Tokens for callers and the admin; empty strings are ignored.
+    pub fn new(callers: &[String], admin: Option<&str>) -> Self {
+        Auth {
+            callers: callers
+                .iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| digest(t))
+                .collect(),
+            admin: admin.filter(|t| !t.is_empty()).map(digest),
+        }
+    }
+
+    /// Whether any token is configured: without tokens every route is open.
+    pub fn enabled(&self) -> bool {
+        !self.callers.is_empty() || self.admin.is_some()
+    }
+
+    fn admits(&self, access: Access, token: Option<&str>) -> bool {
+        if access == Access::Public || !self.enabled() {
+            return true;
+        }
+        let Some(token) = token else { return false };
+        let presented = digest(token);
+        let is_admin = self
+            .admin
+            .as_ref()
+            .is_some_and(|a| bool::from(a.ct_eq(&presented)));
+        let is_caller = self
+            .callers
+            .iter()
+            .fold(false, |found, c| found | bool::from(c.ct_eq(&presented)));
+        match access {
+            Access::Public => true,
+            Access::Caller => is_caller || is_admin,
+            Access::Admin => is_admin,
+        }
+    }
+}
+
+/// The middleware that enforces `access` on one route.
+pub async fn require(
+    State((auth, access)): State<(Arc<Auth>, Access)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if auth.admits(access, token) {
+        return next.run(request).await;
+    }
+    let message = match (access, token) {
+        (_, None) => "a bearer token is required (`Authorization: Bearer TOKEN`)",
+        (Access::Admin, Some(_)) => "this path needs the admin token",
+        _ => "the bearer token is not valid",
+    };
+    ApiError::unauthenticated(message).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_admit_what_they_should() {
+        let auth = Auth::new(&["caller-1".into(), "caller-2".into()], Some("admin"));
+        assert!(auth.admits(Access::Caller, Some("caller-2")));
+        assert!(auth.admits(Access::Caller, Some("admin")));
+        assert!(!auth.admits(Access::Caller, Some("caller-3")));
+        assert!(!auth.admits(Access::Caller, None));
+        assert!(!auth.admits(Access::Admin, Some("caller-1")));
+        assert!(auth.admits(Access::Admin, Some("admin")));
+        assert!(auth.admits(Access::Public, None));
+        let open = Auth::new(&[], None);
+        assert!(open.admits(Access::Admin, None));
+    }
+}

@@ -1,0 +1,186 @@
+//! `POST /v1/is_authorized` and `POST /v1/is_authorized/batch`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiJson, ErrorBody};
+use crate::app::{App, AppError, Checked};
+use crate::policy::CheckRequest;
+
+/// The most checks one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// One check: entity references in Cedar's JSON form (`{"type": "Hub::User", "id": "..."}`) or
+/// string form (`Hub::User::"..."`); the action by name or reference.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    #[schema(value_type = Object, example = json!({"type": "Hub::User", "id": "ann@acme.example"}))]
+    pub principal: Value,
+    #[schema(value_type = Object, example = json!({"type": "Hub::Action", "id": "reports.access"}))]
+    pub action: Value,
+    #[schema(value_type = Object, example = json!({"type": "Hub::Account", "id": "c-globex"}))]
+    pub resource: Value,
+    /// Extra facts for the policies; entity references in it are looked up too.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub context: Option<Value>,
+}
+
+impl CheckBody {
+    fn to_request(&self) -> Result<CheckRequest, ApiError> {
+        let context = match &self.context {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => return Err(ApiError::invalid("context: expected a JSON object")),
+        };
+        CheckRequest::from_parts(&self.principal, &self.action, &self.resource, context)
+            .map_err(ApiError::invalid)
+    }
+}
+
+/// A decision.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckAnswer {
+    /// `Allow` or `Deny`.
+    #[schema(example = "Allow")]
+    pub decision: &'static str,
+    pub diagnostics: Diagnostics,
+    /// Unique id of this decision, for joining with logs.
+    pub decision_id: String,
+    /// The store revision the decision was evaluated at.
+    pub revision: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Diagnostics {
+    /// The ids of the policies that determined the decision.
+    pub reasons: Vec<String>,
+    /// Unknown entities, policies that failed to evaluate, a store that could not be read.
+    pub errors: Vec<String>,
+}
+
+impl From<Checked> for CheckAnswer {
+    fn from(c: Checked) -> Self {
+        CheckAnswer {
+            decision: if c.decision.allowed { "Allow" } else { "Deny" },
+            diagnostics: Diagnostics {
+                reasons: c.decision.reasons,
+                errors: c.decision.errors,
+            },
+            decision_id: c.decision_id,
+            revision: c.revision,
+        }
+    }
+}
+
+/// Decides one check.
+#[utoipa::path(
+    post, path = "/v1/is_authorized", tag = "checks",
+    request_body = CheckBody,
+    responses(
+        (status = 200, description = "The decision", body = CheckAnswer),
+        (status = 400, description = "Malformed request or undeclared action", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn is_authorized(
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<CheckBody>,
+) -> Result<axum::Json<CheckAnswer>, ApiError> {
+    let request = body.to_request()?;
+    let checked = app.check(&request)?;
+    Ok(axum::Json(checked.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// 1 to 1,000 checks.
+    #[schema(value_type = Vec<CheckBody>)]
+    pub requests: Vec<Value>,
+}
+
+/// One answer of a batch: a decision, and for a bad item an `error` (its decision is `Deny`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItem {
+    #[serde(flatten)]
+    pub answer: CheckAnswer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ItemError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchAnswer {
+    /// In request order.
+    pub results: Vec<BatchItem>,
+}
+
+/// Decides up to 1,000 checks; a bad item gets an `error` and does not fail the others.
+#[utoipa::path(
+    post, path = "/v1/is_authorized/batch", tag = "checks",
+    request_body = BatchBody,
+    responses(
+        (status = 200, description = "One answer per check, in order", body = BatchAnswer),
+        (status = 400, description = "Not a batch, or empty, or over 1,000 checks", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn is_authorized_batch(
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<BatchBody>,
+) -> Result<axum::Json<BatchAnswer>, ApiError> {
+    if body.requests.is_empty() || body.requests.len() > MAX_BATCH {
+        return Err(ApiError::invalid(format!(
+            "requests: expected 1 to {MAX_BATCH} checks, got {}",
+            body.requests.len()
+        )));
+    }
+    let results = body
+        .requests
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let outcome = serde_json::from_value::<CheckBody>(item.clone())
+                .map_err(|e| AppError::invalid(e.to_string()))
+                .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
+                .and_then(|r| app.check(&r));
+            match outcome {
+                Ok(checked) => BatchItem {
+                    answer: checked.into(),
+                    error: None,
+                },
+                Err(e) => BatchItem {
+                    answer: CheckAnswer {
+                        decision: "Deny",
+                        diagnostics: Diagnostics {
+                            reasons: Vec::new(),
+                            errors: vec![format!("requests[{i}]: {e}")],
+                        },
+                        decision_id: uuid::Uuid::now_v7().to_string(),
+                        revision: app.revision(),
+                    },
+                    error: Some(ItemError {
+                        code: "invalid_request",
+                        message: format!("requests[{i}]: {e}"),
+                    }),
+                },
+            }
+        })
+        .collect();
+    Ok(axum::Json(BatchAnswer { results }))
+}

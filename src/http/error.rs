@@ -1,0 +1,220 @@
+//! The one error type of the HTTP layer, and the JSON extractor that reports bad bodies in the
+//! same shape.
+//!
+//! Every error answer is `{"error": {"code", "message", "rules"?, "details"?}}` with the status
+//! and code of API.md's table. Nothing a client sends makes the server answer 500.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+use crate::app::AppError;
+use crate::domain::Problem;
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `invalid_request`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `payload_too_large` or `unavailable`.
+    pub code: &'static str,
+    pub message: String,
+    /// The rule or policy ids that decided, when a rule did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// Every problem found, for state documents and policy sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub details: Vec<serde_json::Value>,
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    rules: Vec<String>,
+    details: Vec<serde_json::Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            rules: Vec::new(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// Adds structured details (every problem of a document, every policy error).
+    pub fn with_details(mut self, details: Vec<serde_json::Value>) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let rules = e.rules();
+        let mut error = match &e {
+            AppError::InvalidRequest { problems, .. } => {
+                ApiError::invalid(e.to_string()).with_details(problems_json(problems))
+            }
+            AppError::NotFound(m) => ApiError::not_found(m.clone()),
+            AppError::Forbidden { message, .. } => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message.clone())
+            }
+            AppError::Conflict { message, .. } => {
+                Self::new(StatusCode::CONFLICT, "conflict", message.clone())
+            }
+            AppError::Unavailable(_) => ApiError::unavailable(e.to_string()),
+        };
+        error.rules = rules;
+        error
+    }
+}
+
+fn problems_json(problems: &[Problem]) -> Vec<serde_json::Value> {
+    problems
+        .iter()
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                rules: self.rules,
+                details: self.details,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s: malformed JSON, wrong types and unknown fields
+/// are 400 with serde's message (field path, line and column); an oversized body is 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(
+            "the request body is larger than the configured limit (default 1 MiB)",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::invalid("expected a JSON body with `Content-Type: application/json`")
+        }
+        _ => ApiError::invalid(shorten(rejection.body_text())),
+    }
+}
+
+/// Keeps error messages readable when serde's path is long (deeply nested input).
+fn shorten(message: String) -> String {
+    const MAX: usize = 400;
+    if message.chars().count() <= MAX {
+        return message;
+    }
+    let head: String = message.chars().take(MAX / 2).collect();
+    let tail: String = {
+        let mut t: Vec<char> = message.chars().rev().take(MAX / 2).collect();
+        t.reverse();
+        t.into_iter().collect()
+    };
+    format!("{head} … {tail}")
+}
+
+/// `Path<T>` whose rejections are [`ApiError`]s naming the segment.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> ApiError {
+    ApiError::invalid(rejection.body_text())
+}
+
+/// `Query<T>` whose rejections are [`ApiError`]s.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::invalid(rejection.body_text())
+}

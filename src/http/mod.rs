@@ -1,0 +1,248 @@
+//! The HTTP layer: the only module that imports axum.
+//!
+//! Every route is one row of [`routes`]: method, path, who may call it, handler. The router is
+//! built from that table, and the tests enumerate the same table to prove that every route but
+//! the health probes needs a token. Handlers are thin: parse, call the use case in
+//! [`crate::app`], translate the answer. Blocking store work runs on the blocking pool.
+
+mod admin;
+mod auth;
+mod authzen;
+mod checks;
+mod error;
+mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::app::{App, AppError};
+
+pub use auth::{Access, Auth};
+pub use checks::MAX_BATCH;
+pub use error::ApiError;
+
+/// Limits and credentials of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub auth: Arc<Auth>,
+    /// The largest request body accepted (413 above it).
+    pub body_limit: usize,
+    /// How long a request may take before it is answered 503.
+    pub request_timeout: Duration,
+}
+
+/// One route of the API.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<Arc<App>>,
+}
+
+fn route(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<Arc<App>>,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    use Access::{Admin, Caller, Public};
+    vec![
+        route(Method::GET, "/healthz", Public, get(ops::healthz)),
+        route(Method::GET, "/readyz", Public, get(ops::readyz)),
+        route(Method::GET, "/metrics", Caller, get(ops::metrics)),
+        route(Method::GET, "/openapi.json", Caller, get(ops::openapi)),
+        route(Method::GET, "/v1/schema/actions", Caller, get(ops::actions)),
+        route(Method::GET, "/v1/policies", Caller, get(ops::policies)),
+        route(Method::POST, "/v1/is_authorized", Caller, post(checks::is_authorized)),
+        route(
+            Method::POST,
+            "/v1/is_authorized/batch",
+            Caller,
+            post(checks::is_authorized_batch),
+        ),
+        route(Method::POST, "/access/v1/evaluation", Caller, post(authzen::evaluation)),
+        route(Method::POST, "/access/v1/evaluations", Caller, post(authzen::evaluations)),
+        route(Method::POST, "/v1/admin/import", Admin, post(admin::import)),
+        route(Method::GET, "/v1/admin/export", Admin, get(admin::export)),
+        route(Method::PUT, "/v1/admin/partners/{id}", Admin, put(admin::put_partner)),
+        route(
+            Method::PUT,
+            "/v1/admin/partners/{id}/employees/{email}",
+            Admin,
+            put(admin::put_employee),
+        ),
+        route(Method::PUT, "/v1/admin/clients/{id}", Admin, put(admin::put_client)),
+        route(
+            Method::PUT,
+            "/v1/admin/clients/{id}/users/{email}",
+            Admin,
+            put(admin::put_user),
+        ),
+        route(
+            Method::PUT,
+            "/v1/admin/clients/{id}/assets/{asset}",
+            Admin,
+            put(admin::put_asset),
+        ),
+        route(Method::POST, "/v1/admin/policies/reload", Admin, post(admin::reload)),
+    ]
+}
+
+/// The whole HTTP application over `app`.
+pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
+    let mut router = Router::new();
+    for r in routes() {
+        let guarded = r.handler.layer(axum::middleware::from_fn_with_state(
+            (options.auth.clone(), r.access),
+            auth::require,
+        ));
+        router = router.route(r.path, guarded);
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            options.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // Method and path only: headers (and the bearer token in them) are never logged.
+                tracing::info_span!(
+                    "request",
+                    request_id = %id,
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such path (see GET /openapi.json)")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({"error": {
+            "code": "invalid_request",
+            "message": "this method is not allowed on this path (see GET /openapi.json)"
+        }})),
+    )
+}
+
+/// A panic inside a handler: answered 503, never an Allow, and logged.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    metrics::counter!("partner_access_panics_total").increment(1);
+    tracing::error!("a handler panicked; answered 503");
+    ApiError::unavailable("internal error; nothing was applied").into_response()
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(e) => {
+            tracing::error!(error = %e, "blocking task failed");
+            Err(ApiError::unavailable("internal error; nothing was applied"))
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "partner-access",
+        description = "Cedar-policy authorization sidecar for partner access to client accounts. \
+                       Errors are `{\"error\": {\"code\", \"message\", \"rules\"?, \"details\"?}}`."
+    ),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::actions, ops::policies,
+        checks::is_authorized, checks::is_authorized_batch,
+        authzen::evaluation, authzen::evaluations,
+        admin::import, admin::export, admin::put_partner, admin::put_employee,
+        admin::put_client, admin::put_user, admin::put_asset, admin::reload,
+    ),
+    components(schemas(
+        error::ErrorBody, error::ErrorDetail,
+        checks::CheckBody, checks::CheckAnswer, checks::Diagnostics, checks::BatchBody,
+        checks::BatchAnswer, checks::BatchItem, checks::ItemError,
+        authzen::EvaluationRequest, authzen::EvaluationResponse, authzen::EvaluationsRequest,
+        authzen::EvaluationsResponse, authzen::EvaluationItem, authzen::Subject,
+        authzen::Action, authzen::Resource,
+        admin::WriteAnswer, admin::ReloadAnswer,
+        ops::Health, ops::ReadyAnswer, ops::ActionsAnswer, ops::PoliciesAnswer,
+    )),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "checks", description = "Allow/deny decisions"),
+        (name = "authzen", description = "OpenID AuthZEN Authorization API"),
+        (name = "admin", description = "State and policy administration (admin token)"),
+        (name = "policies", description = "What is loaded"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in [
+            ("bearer", "A caller token (or the admin token)"),
+            ("admin", "The admin token"),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

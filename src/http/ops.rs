@@ -1,0 +1,111 @@
+//! Operations: health, readiness, metrics, the OpenAPI document, and what is loaded.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::ErrorBody;
+use crate::app::{App, Readiness};
+use crate::policy::{ActionInfo, PolicyInfo};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyAnswer {
+    pub ready: bool,
+    /// The store can be read.
+    pub store: bool,
+    /// Policies are loaded.
+    pub policies: bool,
+}
+
+/// The store is open and readable and policies are loaded (503 otherwise).
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = ReadyAnswer), (status = 503, body = ReadyAnswer)))]
+pub async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let Readiness { store, policies } = app.readiness();
+    let ready = store && policies;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(ReadyAnswer {
+            ready,
+            store,
+            policies,
+        }),
+    )
+        .into_response()
+}
+
+/// Prometheus metrics: decisions by action and outcome, check latency, cache hits and misses,
+/// store errors, policy reloads, HTTP requests.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::render_metrics(),
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object),
+              (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn openapi() -> Response {
+    axum::Json(super::openapi_document()).into_response()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionsAnswer {
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<ActionInfo>,
+}
+
+/// Every declared action with its description, rule ids, principal and resource types.
+#[utoipa::path(get, path = "/v1/schema/actions", tag = "policies",
+    responses((status = 200, body = ActionsAnswer), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn actions(State(app): State<Arc<App>>) -> axum::Json<ActionsAnswer> {
+    axum::Json(ActionsAnswer {
+        actions: app.engine().actions().cloned().collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PoliciesAnswer {
+    #[schema(value_type = Vec<Object>)]
+    pub policies: Vec<PolicyInfo>,
+}
+
+/// Every loaded policy: id, effect, rule ids, source file and line, description and text.
+#[utoipa::path(get, path = "/v1/policies", tag = "policies",
+    responses((status = 200, body = PoliciesAnswer), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn policies(State(app): State<Arc<App>>) -> axum::Json<PoliciesAnswer> {
+    axum::Json(PoliciesAnswer {
+        policies: app.engine().policies().to_vec(),
+    })
+}

@@ -1,0 +1,74 @@
+//! Running the sidecar: serve on an already bound listener until a shutdown future resolves.
+//!
+//! Taking the listener and the shutdown signal as arguments (as mini-redis does) lets tests
+//! bind port 0 and decide when to stop. On shutdown in-flight requests finish, then the
+//! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::http::{HttpOptions, router};
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    options: HttpOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let reload = tokio::spawn(reload_on_sighup(app.clone()));
+    let result = axum::serve(listener, router(app, &options))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reload.abort();
+    result
+}
+
+/// Reloads the policies on every SIGHUP (an invalid set is refused and logged).
+async fn reload_on_sighup(app: Arc<App>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/admin/policies/reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading policies");
+            let app = app.clone();
+            let _ = tokio::task::spawn_blocking(move || app.reload_policies()).await;
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = app;
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
