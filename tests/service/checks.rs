@@ -1,0 +1,254 @@
+//! Checks over HTTP: the decision, its reasons, decision ids and revisions, both reference
+//! forms, batches, AuthZEN, and freshness after writes.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::common;
+
+#[tokio::test]
+async fn allow_and_deny_with_reasons_decision_id_and_revision() {
+    let server = common::start(common::Options::default()).await;
+    let revision = server.import(&common::demo()).await;
+
+    let allow = server.check("ann@acme.example", "reports.access", "c-globex").await;
+    assert_eq!(allow["decision"], "Allow");
+    assert_eq!(allow["diagnostics"]["reasons"], json!(["listed.reports.access"]));
+    assert_eq!(allow["diagnostics"]["errors"], json!([]));
+    assert_eq!(allow["revision"], revision);
+
+    let deny = server.check("ann@acme.example", "scim.provision", "c-globex").await;
+    assert_eq!(deny["decision"], "Deny");
+    assert_eq!(
+        deny["diagnostics"]["reasons"],
+        json!(["partner-admin-never-scim-or-migration"])
+    );
+    assert_ne!(allow["decision_id"], deny["decision_id"]);
+    assert_eq!(allow["decision_id"].as_str().unwrap().len(), 36);
+}
+
+#[tokio::test]
+async fn object_and_string_references_give_the_same_answer() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let object = server
+        .post(
+            "/v1/is_authorized",
+            &json!({
+                "principal": {"type": "Hub::User", "id": "Ann@Acme.Example"},
+                "action": {"type": "Hub::Action", "id": "crm.objects.edit"},
+                "resource": {"type": "Hub::Account", "id": "c-globex"},
+                "context": {}
+            }),
+        )
+        .await;
+    let string = server
+        .post(
+            "/v1/is_authorized",
+            &json!({
+                "principal": "Hub::User::\"ann@acme.example\"",
+                "action": "Hub::Action::\"crm.objects.edit\"",
+                "resource": "Hub::Account::\"c-globex\""
+            }),
+        )
+        .await;
+    assert_eq!(object.0, 200);
+    assert_eq!(object.1["decision"], "Allow");
+    assert_eq!(object.1["decision"], string.1["decision"]);
+    assert_eq!(object.1["diagnostics"], string.1["diagnostics"]);
+}
+
+#[tokio::test]
+async fn command_actions_are_checkable_with_their_context() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::agency()).await;
+    let (status, answer) = server
+        .post(
+            "/v1/is_authorized",
+            &json!({
+                "principal": "Hub::User::\"pat@acme.example\"",
+                "action": "permission.grant",
+                "resource": "Hub::Account::\"c-globex\"",
+                "context": {"target": {"type": "Hub::User", "id": "nina@acme.example"},
+                            "permission": "reports.access"}
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], "Deny");
+
+    // A context that does not fit the action's declared context is a 400 naming it.
+    let (status, answer) = server
+        .post(
+            "/v1/is_authorized",
+            &json!({
+                "principal": "Hub::User::\"pat@acme.example\"",
+                "action": "permission.grant",
+                "resource": "Hub::Account::\"c-globex\"",
+                "context": {"target": "nina"}
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_request");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("context"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_resource_of_the_wrong_type_is_a_bad_request() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let (status, answer) = server
+        .post(
+            "/v1/is_authorized",
+            &json!({
+                "principal": "Hub::User::\"ann@acme.example\"",
+                "action": "reports.access",
+                "resource": "Hub::Partner::\"p-acme\""
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("Hub::Account"), "{answer}");
+}
+
+#[tokio::test]
+async fn batches_answer_in_order() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let item = |p: &str, a: &str| {
+        json!({"principal": format!("Hub::User::\"{p}\""), "action": a,
+               "resource": "Hub::Account::\"c-globex\""})
+    };
+    let requests: Vec<_> = (0..200)
+        .map(|i| {
+            if i % 2 == 0 {
+                item("ann@acme.example", "reports.access")
+            } else {
+                item("pat@acme.example", "reports.access")
+            }
+        })
+        .collect();
+    let (status, answer) = server
+        .post("/v1/is_authorized/batch", &json!({"requests": requests}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 200);
+    for (i, r) in results.iter().enumerate() {
+        let expected = if i % 2 == 0 { "Allow" } else { "Deny" };
+        assert_eq!(r["decision"], expected, "item {i}: {r}");
+    }
+    let ids: BTreeSet<_> = results.iter().map(|r| r["decision_id"].clone().to_string()).collect();
+    assert_eq!(ids.len(), 200, "decision ids are unique");
+}
+
+#[tokio::test]
+async fn authzen_evaluation_and_evaluations() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let (status, answer) = server
+        .post(
+            "/access/v1/evaluation",
+            &json!({"subject": {"type": "user", "id": "ann@acme.example"},
+                    "action": {"name": "crm.objects.edit"},
+                    "resource": {"type": "account", "id": "c-globex"},
+                    "context": {}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], true);
+    assert_eq!(answer["context"]["reasons"], json!(["listed.crm.objects.edit"]));
+
+    let (status, answer) = server
+        .post(
+            "/access/v1/evaluations",
+            &json!({"subject": {"type": "user", "id": "ann@acme.example"},
+                    "resource": {"type": "account", "id": "c-globex"},
+                    "evaluations": [
+                        {"action": {"name": "crm.objects.edit"}},
+                        {"action": {"name": "scim.provision"}},
+                        {"action": {"name": "reports.access"}}
+                    ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let decisions: Vec<_> = answer["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["decision"].as_bool().unwrap())
+        .collect();
+    assert_eq!(decisions, vec![true, false, true]);
+
+    let (_, answer) = server
+        .post(
+            "/access/v1/evaluations",
+            &json!({"subject": {"type": "user", "id": "ann@acme.example"},
+                    "resource": {"type": "account", "id": "c-globex"},
+                    "options": {"evaluations_semantic": "deny_on_first_deny"},
+                    "evaluations": [
+                        {"action": {"name": "crm.objects.edit"}},
+                        {"action": {"name": "scim.provision"}},
+                        {"action": {"name": "reports.access"}}
+                    ]}),
+        )
+        .await;
+    assert_eq!(answer["evaluations"].as_array().unwrap().len(), 2, "{answer}");
+
+    let (status, answer) = server
+        .post(
+            "/access/v1/evaluation",
+            &json!({"subject": {"type": "robot", "id": "x"}, "action": {"name": "reports.access"},
+                    "resource": {"type": "account", "id": "c-globex"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+}
+
+/// After a write answers, no check sees the old state: a deactivation races many checks that
+/// fill the cache, and every check that starts after the write's answer sees Deny.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_check_after_a_revoke_answers_sees_the_old_allow() {
+    let server = Arc::new(common::start(common::Options::default()).await);
+    server.import(&common::demo()).await;
+    let user = |status: &str| {
+        json!({"role": "partner_admin", "seat": "partner", "partner": "p-acme", "status": status,
+               "permissions": ["crm.objects.view", "crm.objects.edit", "hubs.access", "apps.manage",
+                               "reports.access", "users.add_edit", "multi_account.manage"]})
+    };
+    for round in 0..40 {
+        // Readers keep filling the cache while the write happens.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            let server = server.clone();
+            let stop = stop.clone();
+            readers.push(tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    server.check("ann@acme.example", "reports.access", "c-globex").await;
+                }
+            }));
+        }
+        let (status, body) = server
+            .put("/v1/admin/clients/c-globex/users/ann@acme.example", &user("deactivated"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for _ in 0..5 {
+            let answer = server.check("ann@acme.example", "reports.access", "c-globex").await;
+            assert_eq!(answer["decision"], "Deny", "round {round}: stale Allow after revoke: {answer}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            r.await.unwrap();
+        }
+        let (status, _) = server
+            .put("/v1/admin/clients/c-globex/users/ann@acme.example", &user("active"))
+            .await;
+        assert_eq!(status, 200);
+        let answer = server.check("ann@acme.example", "reports.access", "c-globex").await;
+        assert_eq!(answer["decision"], "Allow", "round {round}: {answer}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The shared harness: start the real server on an ephemeral port with a temporary data
+//! directory, talk to it over HTTP, stop it, restart it on the same directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use partner_access::app::{App, AppSettings};
+use partner_access::http::{Auth, HttpOptions};
+use partner_access::store::{
+    Committed, RedbStore, Snapshot, Store, StoreError, WorkError, WriteTx,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The agency fixture of the declarative policy tests.
+pub fn agency() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/policies/fixtures/agency.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The demo state.
+pub fn demo() -> Value {
+    serde_json::from_str(partner_access::cli::DEMO_STATE).unwrap()
+}
+
+/// How to start a server.
+#[derive(Clone)]
+pub struct Options {
+    pub caller_tokens: Vec<String>,
+    pub admin_token: Option<String>,
+    pub body_limit: usize,
+    pub policies: PathBuf,
+    pub schema: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            caller_tokens: Vec::new(),
+            admin_token: None,
+            body_limit: 1024 * 1024,
+            policies: root().join("policies"),
+            schema: root().join("schema"),
+        }
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub base: String,
+    pub app: Arc<App>,
+    pub client: reqwest::Client,
+    pub data: PathBuf,
+    pub options: Options,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Only the first server of a directory owns it, so a restart keeps the files.
+    _dir: Option<tempfile::TempDir>,
+    /// The admin token to send on admin calls, if any.
+    admin: Option<String>,
+    /// The caller token to send on other calls, if any.
+    caller: Option<String>,
+}
+
+/// Starts a server with a fresh data directory.
+pub async fn start(options: Options) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&data).unwrap());
+    let mut server = start_on(store, data, options).await;
+    server._dir = Some(dir);
+    server
+}
+
+/// Starts a server over a given store (a fault-injecting one, for instance).
+pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) -> TestServer {
+    partner_access::telemetry::init_metrics();
+    let app = Arc::new(
+        App::new(
+            AppSettings {
+                policies_dir: options.policies.clone(),
+                schema_dir: options.schema.clone(),
+                cache_capacity: 10_000,
+                cache_ttl: Duration::from_secs(30),
+            },
+            store,
+        )
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let http = HttpOptions {
+        auth: Arc::new(Auth::new(&options.caller_tokens, options.admin_token.as_deref())),
+        body_limit: options.body_limit,
+        request_timeout: Duration::from_secs(10),
+    };
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(partner_access::server::run(
+        listener,
+        app.clone(),
+        http,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    TestServer {
+        base,
+        app,
+        client: reqwest::Client::new(),
+        data,
+        admin: options.admin_token.clone(),
+        caller: options.caller_tokens.first().cloned(),
+        options,
+        shutdown: Some(tx),
+        task: Some(task),
+        _dir: None,
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn token_for(&self, path: &str) -> Option<&str> {
+        if path.starts_with("/v1/admin") || path.starts_with("/v1/audit") || path.starts_with("/v1/events") {
+            self.admin.as_deref()
+        } else {
+            self.caller.as_deref().or(self.admin.as_deref())
+        }
+    }
+
+    /// Sends a request with the right token for the path and returns status and JSON body
+    /// (`Value::Null` for a body that is not JSON).
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = self.token_for(path) {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Imports a state document (replace) and returns the new revision.
+    pub async fn import(&self, doc: &Value) -> u64 {
+        let (status, body) = self.post("/v1/admin/import?mode=replace", doc).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["revision"].as_u64().unwrap()
+    }
+
+    /// One check; returns the whole answer.
+    pub async fn check(&self, principal: &str, action: &str, resource: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/is_authorized",
+                &serde_json::json!({
+                    "principal": format!("Hub::User::\"{principal}\""),
+                    "action": action,
+                    "resource": format!("Hub::Account::\"{resource}\""),
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> (PathBuf, Options, Option<tempfile::TempDir>) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        let data = self.data.clone();
+        let options = self.options.clone();
+        let dir = self._dir.take();
+        drop(self.app);
+        (data, options, dir)
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(self) -> TestServer {
+        let (data, options, dir) = self.stop().await;
+        let store: Arc<dyn Store> = Arc::new(RedbStore::open(&data).unwrap());
+        let mut server = start_on(store, data, options).await;
+        server._dir = dir;
+        server
+    }
+}
+
+/// A store that fails on demand: reads, writes, or both. Everything else is the redb store.
+pub struct FaultyStore {
+    pub inner: RedbStore,
+    pub fail_reads: AtomicBool,
+    pub fail_writes: AtomicBool,
+}
+
+impl FaultyStore {
+    pub fn open(dir: &Path) -> Self {
+        FaultyStore {
+            inner: RedbStore::open(dir).unwrap(),
+            fail_reads: AtomicBool::new(false),
+            fail_writes: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Store for FaultyStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
+        if self.fail_reads.load(Ordering::SeqCst) {
+            return Err(StoreError::Read("injected read failure".into()));
+        }
+        self.inner.snapshot()
+    }
+
+    fn write_dyn(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
+    ) -> Result<Committed, WorkError> {
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(WorkError::Store(StoreError::Write("injected write failure".into())));
+        }
+        self.inner.write_dyn(work)
+    }
+}
+

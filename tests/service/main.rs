@@ -1,0 +1,13 @@
+//! Integration tests of the sidecar over HTTP: the real server on an ephemeral port with a
+//! temporary data directory. One test binary; one file per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod admin;
+mod auth;
+mod bad_input;
+mod checks;
+mod corpus;
+mod ops;
