@@ -228,7 +228,9 @@ mod tests {
 
     fn deactivate(store: &RedbStore, client: &ClientId, email: &Email) -> Committed {
         write::<_, (), ()>(store, |tx| {
-            let mut user = tx.membership(client, email)?.ok_or(WriteError::Aborted(()))?;
+            let mut user = tx
+                .membership(client, email)?
+                .ok_or(WriteError::Aborted(()))?;
             user.status = Status::Deactivated;
             Ok(tx.put_user(client, &user)?)
         })
@@ -258,7 +260,11 @@ mod tests {
         // The reader's late fill is refused...
         assert!(!cache.fill(key.clone(), snapshot.revision(), Cached::Membership(stale)));
         // ...and the next check reads the revoke.
-        let fresh = cache.view(&store).membership(&globex, &ann).unwrap().unwrap();
+        let fresh = cache
+            .view(&store)
+            .membership(&globex, &ann)
+            .unwrap()
+            .unwrap();
         assert_eq!(fresh.status, Status::Deactivated);
     }
 
@@ -270,11 +276,19 @@ mod tests {
         let globex = ClientId::parse("c-globex").unwrap();
         let ann = Email::parse("ann@acme.example").unwrap();
 
-        let before = cache.view(&store).membership(&globex, &ann).unwrap().unwrap();
+        let before = cache
+            .view(&store)
+            .membership(&globex, &ann)
+            .unwrap()
+            .unwrap();
         assert_eq!(before.status, Status::Active);
         let committed = deactivate(&store, &globex, &ann);
         cache.committed(&committed);
-        let after = cache.view(&store).membership(&globex, &ann).unwrap().unwrap();
+        let after = cache
+            .view(&store)
+            .membership(&globex, &ann)
+            .unwrap()
+            .unwrap();
         assert_eq!(after.status, Status::Deactivated);
     }
 

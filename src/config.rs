@@ -183,13 +183,17 @@ impl ServeArgs {
                 .cache_capacity
                 .or(file.cache_capacity)
                 .unwrap_or(100_000),
-            cache_ttl: Duration::from_secs(self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30)),
+            cache_ttl: Duration::from_secs(
+                self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30),
+            ),
         };
         if config.body_limit == 0 {
             return Err(ConfigError::Invalid("body_limit must be above 0".into()));
         }
         if config.cache_ttl.is_zero() {
-            return Err(ConfigError::Invalid("cache_ttl_secs must be above 0".into()));
+            return Err(ConfigError::Invalid(
+                "cache_ttl_secs must be above 0".into(),
+            ));
         }
         let has_tokens = !config.caller_tokens.is_empty() || config.admin_token.is_some();
         if !config.listen.ip().is_loopback() && !has_tokens {
@@ -252,7 +256,11 @@ mod tests {
     fn flags_beat_the_file_and_the_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata = \"/tmp/x\"\ncache_ttl_secs = 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata = \"/tmp/x\"\ncache_ttl_secs = 5\n",
+        )
+        .unwrap();
         let args = ServeArgs {
             config: Some(file),
             data: Some(PathBuf::from("/tmp/flag")),
@@ -270,7 +278,10 @@ mod tests {
             listen: Some("0.0.0.0:8180".parse().unwrap()),
             ..Default::default()
         };
-        assert!(matches!(args.resolve(no_env), Err(ConfigError::OpenNonLoopback(_))));
+        assert!(matches!(
+            args.resolve(no_env),
+            Err(ConfigError::OpenNonLoopback(_))
+        ));
         let with_token = args
             .resolve(|k| (k == "PARTNER_ACCESS_ADMIN_TOKEN").then(|| "s3cret".to_owned()))
             .unwrap();

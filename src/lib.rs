@@ -11,16 +11,23 @@
 //!   state document and its validation, the [`domain::Directory`] read interface.
 //! - [`policy`]: the only module that imports `cedar_policy`: loads and strictly validates the
 //!   policies, builds the entities of a request, and decides (failing closed).
+//! - [`store`]: the only module that imports `redb`: the state behind the [`store::Store`]
+//!   trait, one atomic durable write transaction per change, a revision per commit.
+//! - [`cache`]: moka in front of the store's point lookups, safe against stale fills.
+//! - [`app`]: the use cases (checks, administration) over policy engine, store and cache.
+//! - [`http`]: the only module that imports axum: routes, wire types, one `ApiError`.
+//! - [`server`]: serving on a bound listener until shutdown; SIGHUP reloads policies.
+//! - [`config`], [`telemetry`]: settings (flags, environment, TOML), logs and metrics.
 //! - [`policy_tests`]: the declarative policy test runner (`partner-access test`).
 //! - [`cli`]: the command line, one file per subcommand.
 //!
-//! Data flows one way: `cli → policy_tests → policy → domain`.
+//! Data flows one way: `http → app → {policy, store, cache} → domain`.
 
 pub mod app;
 pub mod cache;
 pub mod cli;
-pub mod domain;
 pub mod config;
+pub mod domain;
 pub mod http;
 pub mod policy;
 pub mod policy_tests;

@@ -20,11 +20,38 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_on_sighup(app.clone()));
-    let result = axum::serve(listener, router(app, &options))
+    let maintenance = tokio::spawn(maintain(app.clone()));
+    let result = axum::serve(listener, router(app.clone(), &options))
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
+    maintenance.abort();
+    // The last activity notes go to disk before the store closes.
+    let _ = tokio::task::spawn_blocking(move || app.flush_activity()).await;
     result
+}
+
+/// Background upkeep: probe the store (so a failing store turns checks into Deny even when
+/// the cache could answer them) and flush partner activity in batches.
+async fn maintain(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seconds = 0u64;
+    loop {
+        tick.tick().await;
+        seconds += 1;
+        let app = app.clone();
+        let flush = seconds % 5 == 0;
+        let _ = tokio::task::spawn_blocking(move || {
+            app.probe_store();
+            if flush {
+                if let Err(e) = app.flush_activity() {
+                    tracing::warn!(error = %e, "activity flush failed; kept for the next one");
+                }
+            }
+        })
+        .await;
+    }
 }
 
 /// Reloads the policies on every SIGHUP (an invalid set is refused and logged).

@@ -36,8 +36,8 @@ static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn init_metrics() {
     METRICS.get_or_init(|| {
         let buckets = [
-            0.000_02, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05, 0.25,
-            1.0,
+            0.000_02, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05,
+            0.25, 1.0,
         ];
         PrometheusBuilder::new()
             .set_buckets(&buckets)

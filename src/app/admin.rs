@@ -108,7 +108,8 @@ impl App {
                 ImportMode::Replace => doc.clone(),
                 ImportMode::Merge => merge(tx.export()?, doc),
             };
-            validate(&next, &catalogue).map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
+            validate(&next, &catalogue)
+                .map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
             tx.replace_all(&next)?;
             Ok(())
         })
@@ -174,9 +175,9 @@ impl App {
         let catalogue = self.engine().catalogue().clone();
         self.write(|tx| {
             let current = tx.client_record(id)?;
-            let (users, assets) = match &current {
-                Some(c) => (c.users.clone(), c.assets.clone()),
-                None => (Vec::new(), Vec::new()),
+            let (users, assets, relationship) = match current {
+                Some(c) => (c.users, c.assets, c.relationship),
+                None => (Vec::new(), Vec::new(), None),
             };
             tx.put_client(&ClientRecord {
                 id: id.clone(),
@@ -186,6 +187,7 @@ impl App {
                 users: body.users.clone().unwrap_or(users),
                 assets: body.assets.clone().unwrap_or(assets),
                 permission_sets: body.permission_sets.clone(),
+                relationship: relationship.clone(),
             })?;
             check_neighbourhood(tx, std::slice::from_ref(id), &catalogue)
         })
@@ -265,7 +267,7 @@ impl App {
         }
     }
 
-    fn unavailable(&self, e: StoreError) -> AppError {
+    pub(super) fn unavailable(&self, e: StoreError) -> AppError {
         self.store_failed(&e);
         AppError::Unavailable(e)
     }

@@ -5,9 +5,12 @@
 //! request always sees one consistent set), the store, the check-path cache, and the readiness
 //! flags. The HTTP layer calls these methods and only translates their results.
 
+mod activity;
 mod admin;
 mod checks;
+pub mod commands;
 mod error;
+pub mod reads;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,9 +23,7 @@ use crate::cache::StateCache;
 use crate::policy::{LoadErrors, PolicyEngine};
 use crate::store::{Committed, Store, StoreError};
 
-pub use admin::{
-    AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert,
-};
+pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
 pub use checks::{CheckOutcome, Checked};
 pub use error::AppError;
 
@@ -45,6 +46,8 @@ pub struct App {
     cache: StateCache,
     /// False once the store has failed a read or write, until it succeeds again: readiness.
     store_healthy: AtomicBool,
+    /// Partner activity noted by Allow decisions, waiting to be flushed (REL-3).
+    activity: activity::Activity,
 }
 
 impl std::fmt::Debug for App {
@@ -61,16 +64,14 @@ impl App {
     pub fn new(settings: AppSettings, store: Arc<dyn Store>) -> Result<Self, AppStartError> {
         let engine = PolicyEngine::load(&settings.policies_dir, &settings.schema_dir)
             .map_err(AppStartError::Policies)?;
-        let revision = store
-            .snapshot()
-            .map_err(AppStartError::Store)?
-            .revision();
+        let revision = store.snapshot().map_err(AppStartError::Store)?.revision();
         Ok(App {
             cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
             settings,
             engine: ArcSwap::from_pointee(engine),
             store,
             store_healthy: AtomicBool::new(true),
+            activity: activity::Activity::default(),
         })
     }
 
@@ -79,19 +80,36 @@ impl App {
         self.engine.load_full()
     }
 
-    /// Whether the sidecar can answer: store readable and policies loaded.
+    /// Whether the sidecar can answer: store readable and policies loaded. Probing the store
+    /// also updates the health flag the check path consults.
     pub fn readiness(&self) -> Readiness {
-        let store = match self.store.snapshot() {
+        Readiness {
+            store: self.probe_store(),
+            policies: !self.engine.load().policies().is_empty(),
+        }
+    }
+
+    /// Opens a read transaction to see whether the store answers, and records the result: a
+    /// store known to fail makes every check a Deny, even one the cache could answer.
+    pub fn probe_store(&self) -> bool {
+        match self.store.snapshot() {
             Ok(_) => {
                 self.store_healthy.store(true, Ordering::Relaxed);
                 true
             }
-            Err(_) => false,
-        } && self.store_healthy.load(Ordering::Relaxed);
-        Readiness {
-            store,
-            policies: !self.engine.load().policies().is_empty(),
+            Err(e) => {
+                if self.store_healthy.swap(false, Ordering::Relaxed) {
+                    metrics::counter!("partner_access_store_errors_total").increment(1);
+                    tracing::error!(error = %e, "store probe failed; checks deny until it recovers");
+                }
+                false
+            }
         }
+    }
+
+    /// Whether the store is believed healthy; when not, probes it again.
+    fn store_usable(&self) -> bool {
+        self.store_healthy.load(Ordering::Relaxed) || self.probe_store()
     }
 
     /// Re-reads the policies and the schema. An invalid set is refused with its errors and the
@@ -121,7 +139,7 @@ impl App {
     }
 
     /// Records a store failure: counted, logged, and readiness goes false.
-    fn store_failed(&self, error: &StoreError) {
+    pub(crate) fn store_failed(&self, error: &StoreError) {
         self.store_healthy.store(false, Ordering::Relaxed);
         metrics::counter!("partner_access_store_errors_total").increment(1);
         tracing::error!(%error, "store failure");

@@ -23,7 +23,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     };
     telemetry::init_logs(config.log_format);
     telemetry::init_metrics();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -7,15 +7,22 @@ pub mod catalogue;
 pub mod directory;
 pub mod enums;
 pub mod ids;
+pub mod relationship;
 pub mod state;
+pub mod time;
 pub mod validate;
 
 pub use catalogue::{Catalogue, Permission};
 pub use directory::{ClientInfo, Directory, Employment, PartnerInfo, StateIndex, UserInfo};
 pub use enums::{EmployeeManagement, PricingModel, Role, Seat, Status, Tier};
 pub use ids::{AssetId, ClientId, Email, IdError, PartnerId, PermissionSetName};
+pub use relationship::{
+    RELATIONSHIP_GRACE_DAYS, RelationshipRecord, RelationshipState, RelationshipView,
+    relationship_at,
+};
 pub use state::{
     AssetRecord, ClientRecord, ClientUserRecord, EmployeeRecord, PartnerRecord,
     PermissionSetRecord, StateDocument, StateParseError,
 };
+pub use time::Timestamp;
 pub use validate::{Problem, validate};

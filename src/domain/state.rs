@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::Permission;
 use super::enums::{EmployeeManagement, PricingModel, Role, Seat, Status, Tier};
 use super::ids::{AssetId, ClientId, Email, PartnerId, PermissionSetName};
+use super::relationship::RelationshipRecord;
 
 /// The whole state: partner accounts and client accounts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -83,6 +84,9 @@ pub struct ClientRecord {
     /// The client's own permission sets, usable from inside the client account.
     #[serde(default)]
     pub permission_sets: Vec<PermissionSetRecord>,
+    /// The managed relationship's record (REL), kept by the sidecar; absent until one starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<RelationshipRecord>,
 }
 
 /// A user of one client account.

@@ -312,6 +312,17 @@ fn check_clients(
                 ),
             ),
         }
+        if let Some(r) = client
+            .relationship
+            .as_ref()
+            .filter(|r| !partner_ids.contains(&r.partner))
+        {
+            problems.push(
+                format!("{path}.relationship.partner"),
+                None,
+                format!("unknown partner `{}`", r.partner),
+            );
+        }
         let mut seen_assets = BTreeSet::new();
         for (a, asset) in client.assets.iter().enumerate() {
             if !seen_assets.insert(&asset.id) {

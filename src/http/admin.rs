@@ -63,9 +63,7 @@ pub async fn import(
     ),
     security(("admin" = []))
 )]
-pub async fn export(
-    State(app): State<Arc<App>>,
-) -> Result<axum::response::Response, ApiError> {
+pub async fn export(State(app): State<Arc<App>>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let (doc, revision) = super::blocking(move || app.export()).await?;
     let mut response = axum::Json(doc).into_response();

@@ -206,7 +206,13 @@ pub async fn evaluations(
         .and_then(|o| o.get("evaluations_semantic"))
         .and_then(Value::as_str)
         .unwrap_or("execute_all");
-    if !["execute_all", "deny_on_first_deny", "permit_on_first_permit"].contains(&semantic) {
+    if ![
+        "execute_all",
+        "deny_on_first_deny",
+        "permit_on_first_permit",
+    ]
+    .contains(&semantic)
+    {
         return Err(ApiError::invalid(format!(
             "options.evaluations_semantic `{semantic}` is not known"
         )));

@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod authzen;
 mod checks;
+mod commands;
 mod error;
 mod ops;
 
@@ -19,7 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, Request, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -74,25 +75,50 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/openapi.json", Caller, get(ops::openapi)),
         route(Method::GET, "/v1/schema/actions", Caller, get(ops::actions)),
         route(Method::GET, "/v1/policies", Caller, get(ops::policies)),
-        route(Method::POST, "/v1/is_authorized", Caller, post(checks::is_authorized)),
+        route(
+            Method::POST,
+            "/v1/is_authorized",
+            Caller,
+            post(checks::is_authorized),
+        ),
         route(
             Method::POST,
             "/v1/is_authorized/batch",
             Caller,
             post(checks::is_authorized_batch),
         ),
-        route(Method::POST, "/access/v1/evaluation", Caller, post(authzen::evaluation)),
-        route(Method::POST, "/access/v1/evaluations", Caller, post(authzen::evaluations)),
+        route(
+            Method::POST,
+            "/access/v1/evaluation",
+            Caller,
+            post(authzen::evaluation),
+        ),
+        route(
+            Method::POST,
+            "/access/v1/evaluations",
+            Caller,
+            post(authzen::evaluations),
+        ),
         route(Method::POST, "/v1/admin/import", Admin, post(admin::import)),
         route(Method::GET, "/v1/admin/export", Admin, get(admin::export)),
-        route(Method::PUT, "/v1/admin/partners/{id}", Admin, put(admin::put_partner)),
+        route(
+            Method::PUT,
+            "/v1/admin/partners/{id}",
+            Admin,
+            put(admin::put_partner),
+        ),
         route(
             Method::PUT,
             "/v1/admin/partners/{id}/employees/{email}",
             Admin,
             put(admin::put_employee),
         ),
-        route(Method::PUT, "/v1/admin/clients/{id}", Admin, put(admin::put_client)),
+        route(
+            Method::PUT,
+            "/v1/admin/clients/{id}",
+            Admin,
+            put(admin::put_client),
+        ),
         route(
             Method::PUT,
             "/v1/admin/clients/{id}/users/{email}",
@@ -105,7 +131,142 @@ pub fn routes() -> Vec<Route> {
             Admin,
             put(admin::put_asset),
         ),
-        route(Method::POST, "/v1/admin/policies/reload", Admin, post(admin::reload)),
+        route(
+            Method::POST,
+            "/v1/admin/policies/reload",
+            Admin,
+            post(admin::reload),
+        ),
+        route(Method::GET, "/v1/audit", Admin, get(commands::audit)),
+        route(Method::GET, "/v1/events", Admin, get(commands::events)),
+        // Commands.
+        route(
+            Method::POST,
+            "/v1/partners/{partner}/access-links",
+            Caller,
+            post(commands::issue_access_link),
+        ),
+        route(
+            Method::POST,
+            "/v1/access-links/{token}/approve",
+            Caller,
+            post(commands::approve_access_link),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/partner-users",
+            Caller,
+            post(commands::add_partner_users),
+        ),
+        route(
+            Method::POST,
+            "/v1/partners/{partner}/employees/{employee}/link",
+            Caller,
+            post(commands::link_employee),
+        ),
+        route(
+            Method::PUT,
+            "/v1/clients/{client}/partner-users/{employee}/permission-set",
+            Caller,
+            put(commands::set_partner_permission_set),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/partner-users/{employee}/deactivate",
+            Caller,
+            post(commands::deactivate_partner_user),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/partner-users/{employee}/reactivate",
+            Caller,
+            post(commands::reactivate_partner_user),
+        ),
+        route(
+            Method::POST,
+            "/v1/partners/{partner}/employees/{employee}/removal-preview",
+            Caller,
+            post(commands::employee_removal_preview),
+        ),
+        route(
+            Method::POST,
+            "/v1/partners/{partner}/employees/{employee}/remove",
+            Caller,
+            post(commands::remove_employee),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/partner-users/removal-preview",
+            Caller,
+            post(commands::client_removal_preview),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/partner-users/remove-all",
+            Caller,
+            post(commands::remove_all_partner_users),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/partner-admins",
+            Caller,
+            post(commands::migrate_to_partner_admin),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/users",
+            Caller,
+            post(commands::create_user),
+        ),
+        route(
+            Method::PUT,
+            "/v1/clients/{client}/users/{email}/seat",
+            Caller,
+            put(commands::set_seat),
+        ),
+        route(
+            Method::PUT,
+            "/v1/clients/{client}/users/{email}/permission-set",
+            Caller,
+            put(commands::set_client_permission_set),
+        ),
+        route(
+            Method::POST,
+            "/v1/clients/{client}/seats",
+            Caller,
+            post(commands::assign_seats),
+        ),
+        route(
+            Method::DELETE,
+            "/v1/clients/{client}/users/{email}",
+            Caller,
+            delete(commands::remove_user),
+        ),
+        // Reads.
+        route(
+            Method::GET,
+            "/v1/partners/{partner}/clients",
+            Caller,
+            get(commands::partner_clients),
+        ),
+        route(
+            Method::GET,
+            "/v1/partners/{partner}/employees",
+            Caller,
+            get(commands::partner_employees),
+        ),
+        route(
+            Method::GET,
+            "/v1/clients/{client}/users",
+            Caller,
+            get(commands::client_users),
+        ),
+        route(
+            Method::GET,
+            "/v1/clients/{client}/relationship",
+            Caller,
+            get(commands::relationship),
+        ),
     ]
 }
 
@@ -197,6 +358,16 @@ async fn blocking<T: Send + 'static>(
         authzen::evaluation, authzen::evaluations,
         admin::import, admin::export, admin::put_partner, admin::put_employee,
         admin::put_client, admin::put_user, admin::put_asset, admin::reload,
+        commands::audit, commands::events,
+        commands::issue_access_link, commands::approve_access_link, commands::add_partner_users,
+        commands::link_employee, commands::set_partner_permission_set,
+        commands::deactivate_partner_user, commands::reactivate_partner_user,
+        commands::employee_removal_preview, commands::remove_employee,
+        commands::client_removal_preview, commands::remove_all_partner_users,
+        commands::migrate_to_partner_admin, commands::create_user, commands::set_seat,
+        commands::set_client_permission_set, commands::assign_seats, commands::remove_user,
+        commands::partner_clients, commands::partner_employees, commands::client_users,
+        commands::relationship,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
@@ -212,7 +383,9 @@ async fn blocking<T: Send + 'static>(
     tags(
         (name = "checks", description = "Allow/deny decisions"),
         (name = "authzen", description = "OpenID AuthZEN Authorization API"),
-        (name = "admin", description = "State and policy administration (admin token)"),
+        (name = "admin", description = "State and policy administration, audit log and outbox (admin token)"),
+        (name = "commands", description = "The Client Access Manager's state changes, authorized by the policies"),
+        (name = "reads", description = "The Client Access Manager's lists and the managed relationship"),
         (name = "policies", description = "What is loaded"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

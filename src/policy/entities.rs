@@ -68,7 +68,7 @@ pub struct Slice {
 /// Builds the slice for `refs`. `required` are the references whose absence makes the request
 /// unanswerable (principal and resource); other unknown users become bare users (a person the
 /// sidecar has not seen yet, such as the user a command creates).
-pub(crate) fn build_slice<D: Directory>(
+pub(crate) fn build_slice<D: Directory + ?Sized>(
     names: &TypeNames,
     directory: &D,
     refs: &[EntityRef],

@@ -367,7 +367,7 @@ impl PolicyEngine {
     ///
     /// Unknown principals and resources are a Deny with an error naming them. A state that
     /// cannot be read is an `Err`: the caller denies (checks) or answers 503 (commands).
-    pub fn decide<D: Directory>(
+    pub fn decide<D: Directory + ?Sized>(
         &self,
         request: &CheckRequest,
         directory: &D,

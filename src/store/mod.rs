@@ -48,6 +48,28 @@ pub enum StateKey {
     Membership(ClientId, Email),
 }
 
+/// The append-only logs: each record gets the next sequence number (from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Every command, allowed or denied.
+    Audit,
+    /// The outbox of events for hosts (`access_link.approved`, `user.created`, ...).
+    Events,
+}
+
+/// Side tables of the commands, keyed by text, holding JSON the use cases define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aux {
+    /// Access-link token digest → the link.
+    AccessLinks,
+    /// `partner/e-mail` → the digest of the employee's current link (rotation revokes it).
+    EmployeeLinks,
+    /// Idempotency key → the first answer.
+    Idempotency,
+    /// Client id → its managed relationship.
+    Relationships,
+}
+
 /// What a committed write changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Committed {
@@ -73,6 +95,15 @@ pub trait Snapshot: Directory<Error = StoreError> {
     fn partner_ids(&self) -> Result<Vec<PartnerId>, StoreError>;
     /// Every client id.
     fn client_ids(&self) -> Result<Vec<ClientId>, StoreError>;
+    /// A record of a side table.
+    fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Up to `limit` records of a log with sequence numbers above `after`, oldest first.
+    fn log_range(
+        &self,
+        log: Log,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 
     /// The whole state, as the state document of API.md (sorted by id and e-mail).
     fn export(&self) -> Result<StateDocument, StoreError> {
@@ -112,6 +143,12 @@ pub trait WriteTx: Snapshot {
     fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError>;
     /// Creates or replaces one asset of a client.
     fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError>;
+    /// Writes a record of a side table.
+    fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Removes a record of a side table.
+    fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError>;
+    /// Appends a record to a log; returns its sequence number.
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError>;
 }
 
 /// Why a write did not commit.
@@ -178,8 +215,8 @@ pub fn write<S: Store + ?Sized, T, E>(
         (Ok(committed), Some(Ok(value))) => Ok((value, committed)),
         (Err(WorkError::Store(e)), _) => Err(WriteError::Store(e)),
         (_, Some(Err(e))) => Err(e),
-        (Ok(_), None) | (Err(WorkError::Aborted), _) => Err(WriteError::Store(
-            StoreError::Write("the write finished without an outcome".into()),
-        )),
+        (Ok(_), None) | (Err(WorkError::Aborted), _) => Err(WriteError::Store(StoreError::Write(
+            "the write finished without an outcome".into(),
+        ))),
     }
 }

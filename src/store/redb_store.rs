@@ -17,7 +17,7 @@ use redb::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Committed, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx};
+use super::{Aux, Committed, Log, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx};
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
     EmployeeManagement, EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord,
@@ -41,6 +41,31 @@ const MEMBERSHIPS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("
 const USER_CLIENTS: TableDefinition<(&str, &str), ()> = TableDefinition::new("user_clients");
 /// (client id, asset id) → [`AssetRecord`].
 const ASSETS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("assets");
+
+/// Side tables: access links, employee links, idempotency keys, relationships.
+const ACCESS_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("access_links");
+const EMPLOYEE_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("employee_links");
+const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
+const RELATIONSHIPS: TableDefinition<&str, &[u8]> = TableDefinition::new("relationships");
+/// Logs: sequence number → record.
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+
+fn aux_table(table: Aux) -> TableDefinition<'static, &'static str, &'static [u8]> {
+    match table {
+        Aux::AccessLinks => ACCESS_LINKS,
+        Aux::EmployeeLinks => EMPLOYEE_LINKS,
+        Aux::Idempotency => IDEMPOTENCY,
+        Aux::Relationships => RELATIONSHIPS,
+    }
+}
+
+fn log_table(log: Log) -> TableDefinition<'static, u64, &'static [u8]> {
+    match log {
+        Log::Audit => AUDIT,
+        Log::Events => EVENTS,
+    }
+}
 
 /// The layout version written into new files; a file with another version is refused.
 const FORMAT: u64 = 1;
@@ -79,7 +104,9 @@ pub struct RedbStore {
 
 impl std::fmt::Debug for RedbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedbStore").field("path", &self.path).finish()
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -110,7 +137,8 @@ impl RedbStore {
             path: dir.to_owned(),
             message,
         };
-        std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create directory: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| open_err(format!("cannot create directory: {e}")))?;
         let path = dir.join("state.redb");
         let db = Database::create(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
@@ -151,6 +179,17 @@ impl RedbStore {
             tx.open_table(MEMBERSHIPS).map_err(write_err)?;
             tx.open_table(USER_CLIENTS).map_err(write_err)?;
             tx.open_table(ASSETS).map_err(write_err)?;
+            for table in [
+                Aux::AccessLinks,
+                Aux::EmployeeLinks,
+                Aux::Idempotency,
+                Aux::Relationships,
+            ] {
+                tx.open_table(aux_table(table)).map_err(write_err)?;
+            }
+            for log in [Log::Audit, Log::Events] {
+                tx.open_table(log_table(log)).map_err(write_err)?;
+            }
         }
         tx.commit().map_err(write_err)
     }
@@ -178,10 +217,13 @@ impl Store for RedbStore {
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
     ) -> Result<Committed, WorkError> {
         let mut tx = self.db.begin_write().map_err(write_err)?;
-        tx.set_durability(Durability::Immediate).map_err(write_err)?;
+        tx.set_durability(Durability::Immediate)
+            .map_err(write_err)?;
         let revision = {
             let meta = tx.open_table(META).map_err(write_err)?;
-            meta.get("revision").map_err(read_err)?.map_or(0, |g| g.value())
+            meta.get("revision")
+                .map_err(read_err)?
+                .map_or(0, |g| g.value())
         };
         let mut writer = RedbWriter {
             tx,
@@ -195,7 +237,8 @@ impl Store for RedbStore {
         committed.revision = revision + 1;
         {
             let mut meta = tx.open_table(META).map_err(write_err)?;
-            meta.insert("revision", committed.revision).map_err(write_err)?;
+            meta.insert("revision", committed.revision)
+                .map_err(write_err)?;
         }
         tx.commit().map_err(write_err)?;
         committed.keys.sort();
@@ -253,9 +296,7 @@ macro_rules! impl_reads {
                 };
                 if employment.is_none() {
                     let table = self.$open(USER_CLIENTS)?;
-                    let mut range = table
-                        .range((email.as_str(), "")..)
-                        .map_err(read_err)?;
+                    let mut range = table.range((email.as_str(), "")..).map_err(read_err)?;
                     let member = match range.next() {
                         Some(entry) => {
                             let (key, _) = entry.map_err(read_err)?;
@@ -362,7 +403,13 @@ macro_rules! impl_reads {
                     }
                     assets.push(decode(&format!("{client}/{asset}"), value.value())?);
                 }
+                let relationship = {
+                    let table = self.$open(RELATIONSHIPS)?;
+                    let guard = table.get(id.as_str()).map_err(read_err)?;
+                    guard.map(|g| decode(id.as_str(), g.value())).transpose()?
+                };
                 Ok(Some(ClientRecord {
+                    relationship,
                     id: row.id,
                     official_name: row.official_name,
                     pricing_model: row.pricing_model,
@@ -395,10 +442,38 @@ macro_rules! impl_reads {
                 let mut out = Vec::new();
                 for entry in table.iter().map_err(read_err)? {
                     let (key, _) = entry.map_err(read_err)?;
-                    out.push(PartnerId::parse(key.value()).map_err(|e| StoreError::Corrupt {
-                        key: key.value().to_owned(),
-                        message: e.to_string(),
-                    })?);
+                    out.push(
+                        PartnerId::parse(key.value()).map_err(|e| StoreError::Corrupt {
+                            key: key.value().to_owned(),
+                            message: e.to_string(),
+                        })?,
+                    );
+                }
+                Ok(out)
+            }
+
+            fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                let table = self.$open(aux_table(table))?;
+                Ok(table
+                    .get(key)
+                    .map_err(read_err)?
+                    .map(|g| g.value().to_vec()))
+            }
+
+            fn log_range(
+                &self,
+                log: Log,
+                after: u64,
+                limit: usize,
+            ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+                let table = self.$open(log_table(log))?;
+                let mut out = Vec::new();
+                for entry in table.range(after.saturating_add(1)..).map_err(read_err)? {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    let (key, value) = entry.map_err(read_err)?;
+                    out.push((key.value(), value.value().to_vec()));
                 }
                 Ok(out)
             }
@@ -408,10 +483,12 @@ macro_rules! impl_reads {
                 let mut out = Vec::new();
                 for entry in table.iter().map_err(read_err)? {
                     let (key, _) = entry.map_err(read_err)?;
-                    out.push(ClientId::parse(key.value()).map_err(|e| StoreError::Corrupt {
-                        key: key.value().to_owned(),
-                        message: e.to_string(),
-                    })?);
+                    out.push(
+                        ClientId::parse(key.value()).map_err(|e| StoreError::Corrupt {
+                            key: key.value().to_owned(),
+                            message: e.to_string(),
+                        })?,
+                    );
                 }
                 Ok(out)
             }
@@ -488,10 +565,15 @@ impl RedbWriter {
                 ids
             };
             for asset in ids {
-                assets.remove((id.as_str(), asset.as_str())).map_err(write_err)?;
+                assets
+                    .remove((id.as_str(), asset.as_str()))
+                    .map_err(write_err)?;
             }
         }
-        self.table(CLIENTS)?.remove(id.as_str()).map_err(write_err)?;
+        self.table(CLIENTS)?
+            .remove(id.as_str())
+            .map_err(write_err)?;
+        self.remove_aux(Aux::Relationships, id.as_str())?;
         self.touch(StateKey::Client(id.clone()));
         Ok(())
     }
@@ -528,13 +610,39 @@ impl RedbWriter {
 impl_reads!(RedbWriter, table);
 
 impl WriteTx for RedbWriter {
+    fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.table(aux_table(table))?
+            .insert(key, value)
+            .map_err(write_err)?;
+        Ok(())
+    }
+
+    fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError> {
+        self.table(aux_table(table))?
+            .remove(key)
+            .map_err(write_err)?;
+        Ok(())
+    }
+
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+        let mut table = self.table(log_table(log))?;
+        let next = table
+            .last()
+            .map_err(read_err)?
+            .map_or(1, |(k, _)| k.value() + 1);
+        table.insert(next, value).map_err(write_err)?;
+        Ok(next)
+    }
+
     fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError> {
         for id in self.client_ids()? {
             self.remove_client(&id)?;
         }
         for id in self.partner_ids()? {
             self.remove_partner_employees(&id)?;
-            self.table(PARTNERS)?.remove(id.as_str()).map_err(write_err)?;
+            self.table(PARTNERS)?
+                .remove(id.as_str())
+                .map_err(write_err)?;
         }
         for partner in &doc.partners {
             self.put_partner(partner)?;
@@ -618,6 +726,10 @@ impl WriteTx for RedbWriter {
         }
         for asset in &client.assets {
             self.put_asset(&client.id, asset)?;
+        }
+        match &client.relationship {
+            Some(r) => self.put_aux(Aux::Relationships, client.id.as_str(), &encode(r)?)?,
+            None => self.remove_aux(Aux::Relationships, client.id.as_str())?,
         }
         self.touch(StateKey::Client(client.id.clone()));
         Ok(())
@@ -714,7 +826,13 @@ mod tests {
         let ann = Email::parse("ann@acme.example").unwrap();
         let globex = ClientId::parse("c-globex").unwrap();
         assert_eq!(
-            s.user(&ann).unwrap().unwrap().employment.unwrap().partner.as_str(),
+            s.user(&ann)
+                .unwrap()
+                .unwrap()
+                .employment
+                .unwrap()
+                .partner
+                .as_str(),
             "p-acme"
         );
         let owner = Email::parse("owner@globex.example").unwrap();
@@ -745,7 +863,11 @@ mod tests {
     #[test]
     fn a_garbage_file_is_an_open_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("state.redb"), b"this is not a database at all").unwrap();
+        std::fs::write(
+            dir.path().join("state.redb"),
+            b"this is not a database at all",
+        )
+        .unwrap();
         let err = RedbStore::open(dir.path()).unwrap_err();
         assert!(matches!(err, StoreError::Open { .. }), "{err}");
     }

@@ -100,7 +100,10 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let http = HttpOptions {
-        auth: Arc::new(Auth::new(&options.caller_tokens, options.admin_token.as_deref())),
+        auth: Arc::new(Auth::new(
+            &options.caller_tokens,
+            options.admin_token.as_deref(),
+        )),
         body_limit: options.body_limit,
         request_timeout: Duration::from_secs(10),
     };
@@ -133,7 +136,10 @@ impl TestServer {
     }
 
     fn token_for(&self, path: &str) -> Option<&str> {
-        if path.starts_with("/v1/admin") || path.starts_with("/v1/audit") || path.starts_with("/v1/events") {
+        if path.starts_with("/v1/admin")
+            || path.starts_with("/v1/audit")
+            || path.starts_with("/v1/events")
+        {
             self.admin.as_deref()
         } else {
             self.caller.as_deref().or(self.admin.as_deref())
@@ -142,7 +148,12 @@ impl TestServer {
 
     /// Sends a request with the right token for the path and returns status and JSON body
     /// (`Value::Null` for a body that is not JSON).
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = self.token_for(path) {
             request = request.bearer_auth(token);
@@ -246,9 +257,10 @@ impl Store for FaultyStore {
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
     ) -> Result<Committed, WorkError> {
         if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(WorkError::Store(StoreError::Write("injected write failure".into())));
+            return Err(WorkError::Store(StoreError::Write(
+                "injected write failure".into(),
+            )));
         }
         self.inner.write_dyn(work)
     }
 }
-

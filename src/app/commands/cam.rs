@@ -1,0 +1,561 @@
+//! Client Access Manager commands on partner users: adding employees (ADD), permission sets
+//! (PERM), deactivation and reactivation (REM-2, REM-3, REM-7), and removal with preview
+//! (REM-1, REM-5, REM-6, REM-8).
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    CmdError, CmdResult, CommandAnswer, CommandMeta, Ctx, conflict, context, invalid, not_found,
+    sha256_hex, user_ref,
+};
+use crate::app::{App, AppError};
+use crate::domain::{
+    ClientId, ClientRecord, ClientUserRecord, Email, PartnerId, Permission, PermissionSetName,
+    Role, Seat, Status, catalogue::role_for_set,
+};
+use crate::policy::{EntityKind, EntityRef};
+
+/// The most items a list in a command may hold (employees, users, clients).
+pub const MAX_LIST: usize = 1000;
+
+/// `POST /v1/clients/{client}/partner-users`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddPartnerUsers {
+    pub actor: Email,
+    pub employees: Vec<Email>,
+    pub permission_set: PermissionSetName,
+}
+
+/// `PUT /v1/clients/{client}/partner-users/{employee}/permission-set`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPartnerPermissionSet {
+    pub actor: Email,
+    pub permission_set: PermissionSetName,
+}
+
+/// A body that carries only the actor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorOnly {
+    pub actor: Email,
+}
+
+/// `POST /v1/partners/{partner}/employees/{employee}/remove`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveEmployee {
+    pub actor: Email,
+    pub clients: Vec<ClientId>,
+    pub version: String,
+}
+
+/// `POST /v1/clients/{client}/partner-users/remove-all`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveAll {
+    pub actor: Email,
+    pub version: String,
+}
+
+fn account(client: &ClientId) -> EntityRef {
+    EntityRef::new(EntityKind::Account, client.as_str())
+}
+
+fn perms_json(set: &BTreeSet<Permission>) -> Value {
+    json!(set.iter().map(Permission::as_str).collect::<Vec<_>>())
+}
+
+/// Whether every partner user of `partner` in the client is deactivated (REM-7).
+fn all_deactivated(client: &ClientRecord, partner: Option<&PartnerId>) -> bool {
+    let mut users = client
+        .users
+        .iter()
+        .filter(|u| u.partner.is_some() && u.partner.as_ref() == partner)
+        .peekable();
+    users.peek().is_some() && users.all(|u| u.status == Status::Deactivated)
+}
+
+/// Replaces a user's record in the client.
+fn replace_user(client: &mut ClientRecord, user: ClientUserRecord) {
+    client.users.retain(|u| u.email != user.email);
+    client.users.push(user);
+}
+
+/// The assets a user owns in a client, for review before removal.
+fn assets_of(client: &ClientRecord, email: &Email) -> Value {
+    json!(
+        client
+            .assets
+            .iter()
+            .filter(|a| &a.owner == email)
+            .map(|a| json!({"id": a.id, "kind": a.kind, "name": a.name}))
+            .collect::<Vec<_>>()
+    )
+}
+
+impl Ctx<'_> {
+    /// The actor's partner (its employer), or 403: only partner employees use the CAM.
+    fn actor_partner(&mut self) -> CmdResult<PartnerId> {
+        let actor = self.actor.clone();
+        match self.tx().user(&actor)?.and_then(|u| u.employment) {
+            Some(e) => Ok(e.partner),
+            None => Err(CmdError::Refused(AppError::Forbidden {
+                message: format!(
+                    "`{actor}` is not an employee of any partner; the Client Access Manager is for partner employees"
+                ),
+                rules: vec!["PA-1".into()],
+            })),
+        }
+    }
+
+    /// Applies a permission set from the CAM to a (new or existing) partner user: clamped by
+    /// PERM-2, partner seat when eligible (PERM-3, ADD-3), partner admins need it (SEAT-5).
+    fn apply_cam_set(
+        &mut self,
+        client: &ClientRecord,
+        partner: &PartnerId,
+        email: &Email,
+        existing: Option<&ClientUserRecord>,
+        set: &BTreeSet<Permission>,
+        role: Role,
+    ) -> CmdResult<(ClientUserRecord, super::Clamped)> {
+        let current: BTreeSet<Permission> = existing
+            .map(|u| u.permissions.iter().cloned().collect())
+            .unwrap_or_default();
+        let clamped = self.grant_clamp(&client.id, email, &current, set)?;
+        let eligible = self.partner_seat_eligible(email, &client.id)?;
+        let seat = match (eligible, existing) {
+            (true, _) => Seat::Partner,
+            (false, Some(u)) => u.seat,
+            (false, None) => Seat::None,
+        };
+        if role == Role::PartnerAdmin && seat != Seat::Partner {
+            return Err(conflict(
+                format!(
+                    "`{email}` cannot be a partner admin of `{}`: a partner admin must hold the partner seat, and `{email}` is not eligible for it",
+                    client.id
+                ),
+                &["SEAT-5", "SEAT-2"],
+            ));
+        }
+        let user = ClientUserRecord {
+            email: email.clone(),
+            role,
+            seat,
+            permissions: clamped.permissions.iter().cloned().collect(),
+            status: existing.map_or(Status::Active, |u| u.status),
+            partner: Some(partner.clone()),
+            keep_billing: existing.is_some_and(|u| u.keep_billing),
+        };
+        Ok((user, clamped))
+    }
+}
+
+impl App {
+    /// ADD-1..3, ADD-6, PERM-2: a partner admin adds employees of its partner with one
+    /// permission set. One transaction: all are added, or none.
+    pub fn add_partner_users(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        body: &AddPartnerUsers,
+    ) -> Result<CommandAnswer, AppError> {
+        if body.employees.is_empty() || body.employees.len() > MAX_LIST {
+            return Err(AppError::invalid(format!(
+                "employees: expected 1 to {MAX_LIST} e-mails, got {}",
+                body.employees.len()
+            )));
+        }
+        let target = format!("client/{client_id}");
+        self.execute(meta, "partner_users.add", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let partner_id = ctx.actor_partner()?;
+            let partner = ctx.partner_record(&partner_id)?;
+            let set = ctx.permission_set(&body.permission_set, &partner.permission_sets)?;
+            let role = role_for_set(&body.permission_set);
+            ctx.managed_by_no_other(&client, &partner_id)?;
+            let mut seen = BTreeSet::new();
+            let mut results = Vec::new();
+            for employee in &body.employees {
+                if !seen.insert(employee) {
+                    continue;
+                }
+                ctx.employment(employee)?;
+                ctx.authorize(
+                    "partner_users.add",
+                    account(client_id),
+                    context([("target", user_ref(employee)), ("role", json!(role.as_str()))]),
+                )?;
+                let existing = client.users.iter().find(|u| &u.email == employee).cloned();
+                if let Some(user) = existing.as_ref().filter(|u| {
+                    u.status == Status::Active && u.partner.as_ref() == Some(&partner_id)
+                }) {
+                    results.push(json!({
+                        "employee": employee, "outcome": "already_member",
+                        "permissions": user.permissions, "withheld": [], "seat": user.seat,
+                    }));
+                    continue;
+                }
+                if existing.as_ref().is_some_and(|u| u.role == Role::SuperAdmin) {
+                    return Err(conflict(
+                        format!(
+                            "`{employee}` is a super admin of `{client_id}`; change it to partner admin instead (MIG-1)"
+                        ),
+                        &["MIG-1", "MIG-4"],
+                    ));
+                }
+                let (mut user, clamped) =
+                    ctx.apply_cam_set(&client, &partner_id, employee, existing.as_ref(), &set, role)?;
+                user.status = Status::Active;
+                replace_user(&mut client, user.clone());
+                ctx.emit(
+                    if existing.is_some() { "permissions.changed" } else { "user.created" },
+                    Some(client_id),
+                    json!({"client": client_id, "email": employee, "role": role.as_str(),
+                           "seat": user.seat, "permissions": user.permissions}),
+                );
+                results.push(json!({
+                    "employee": employee,
+                    "outcome": if existing.is_some() { "updated" } else { "added" },
+                    "permissions": perms_json(&clamped.permissions),
+                    "withheld": perms_json(&clamped.withheld),
+                    "seat": user.seat,
+                }));
+            }
+            ctx.partner_user_added(&mut client, &partner_id);
+            ctx.save_client(&client)?;
+            let created = results.iter().any(|r| r["outcome"] == "added");
+            Ok((created, json!({"results": results})))
+        })
+    }
+
+    /// PERM-1..3: a partner admin applies a permission set to a partner user of its partner.
+    pub fn set_partner_permission_set(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        employee: &Email,
+        body: &SetPartnerPermissionSet,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{employee}");
+        self.execute(meta, "partner_user.set_permission_set", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let existing = ctx.member(&client, employee)?;
+            let partner_id = ctx.actor_partner()?;
+            let partner = ctx.partner_record(&partner_id)?;
+            let set = ctx.permission_set(&body.permission_set, &partner.permission_sets)?;
+            let role = role_for_set(&body.permission_set);
+            ctx.authorize(
+                "partner_user.set_permission_set",
+                account(client_id),
+                context([("target", user_ref(employee)), ("role", json!(role.as_str()))]),
+            )?;
+            let (user, clamped) =
+                ctx.apply_cam_set(&client, &partner_id, employee, Some(&existing), &set, role)?;
+            ctx.keep_a_super_admin(&client, employee, Some(&user))?;
+            if user.seat != existing.seat {
+                ctx.emit(
+                    "seat.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": employee, "from": existing.seat, "to": user.seat}),
+                );
+            }
+            ctx.emit(
+                "permissions.changed",
+                Some(client_id),
+                json!({"client": client_id, "email": employee, "role": role.as_str(),
+                       "permissions": user.permissions}),
+            );
+            replace_user(&mut client, user.clone());
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            Ok((
+                false,
+                json!({
+                    "permissions": perms_json(&clamped.permissions),
+                    "withheld": perms_json(&clamped.withheld),
+                    "kept": perms_json(&clamped.kept),
+                    "role": role.as_str(),
+                    "seat": user.seat,
+                }),
+            ))
+        })
+    }
+
+    /// REM-2, REM-4, MIG-4: deactivate a partner user (the relationship goes on).
+    pub fn deactivate_partner_user(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        employee: &Email,
+    ) -> Result<CommandAnswer, AppError> {
+        self.set_partner_user_status(meta, client_id, employee, Status::Deactivated)
+    }
+
+    /// REM-3, REM-7: reactivate a partner user.
+    pub fn reactivate_partner_user(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        employee: &Email,
+    ) -> Result<CommandAnswer, AppError> {
+        self.set_partner_user_status(meta, client_id, employee, Status::Active)
+    }
+
+    fn set_partner_user_status(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        employee: &Email,
+        status: Status,
+    ) -> Result<CommandAnswer, AppError> {
+        let (action, event) = match status {
+            Status::Active => ("partner_user.reactivate", "user.reactivated"),
+            Status::Deactivated => ("partner_user.deactivate", "user.deactivated"),
+        };
+        let target = format!("client/{client_id}/user/{employee}");
+        self.execute(meta, action, &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let mut user = ctx.member(&client, employee)?;
+            let mut ctx_pairs = context([("target", user_ref(employee))]);
+            if status == Status::Active {
+                ctx_pairs.insert(
+                    "all_partner_users_deactivated".into(),
+                    json!(all_deactivated(&client, user.partner.as_ref())),
+                );
+            }
+            ctx.authorize(action, account(client_id), ctx_pairs)?;
+            if user.status == status {
+                return Ok((
+                    false,
+                    json!({"client": client_id, "email": employee,
+                    "status": status, "outcome": "unchanged"}),
+                ));
+            }
+            user.status = status;
+            ctx.keep_a_super_admin(&client, employee, Some(&user))?;
+            replace_user(&mut client, user);
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            ctx.emit(
+                event,
+                Some(client_id),
+                json!({"client": client_id, "email": employee}),
+            );
+            Ok((
+                false,
+                json!({"client": client_id, "email": employee, "status": status,
+                "outcome": "changed"}),
+            ))
+        })
+    }
+
+    /// REM-5: every client where the employee is a partner user of the partner, with the
+    /// assets it owns there, and the version the confirming call must carry.
+    pub fn employee_removal_preview(
+        &self,
+        meta: &CommandMeta,
+        partner: &PartnerId,
+        employee: &Email,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("partner/{partner}/employee/{employee}");
+        self.execute(meta, "employee.removal_preview", &target, |ctx| {
+            let partner_record = ctx.partner_record(partner)?;
+            ctx.authorize(
+                "partner.view",
+                EntityRef::new(EntityKind::Partner, partner.as_str()),
+                context([]),
+            )?;
+            let (clients, version) = employee_preview(ctx, &partner_record, employee)?;
+            Ok((
+                false,
+                json!({"employee": employee, "clients": clients, "version": version}),
+            ))
+        })
+    }
+
+    /// REM-1, REM-2, REM-5: remove the employee from the chosen clients, if nothing changed
+    /// since the preview.
+    pub fn remove_employee(
+        &self,
+        meta: &CommandMeta,
+        partner: &PartnerId,
+        employee: &Email,
+        body: &RemoveEmployee,
+    ) -> Result<CommandAnswer, AppError> {
+        if body.clients.is_empty() || body.clients.len() > MAX_LIST {
+            return Err(AppError::invalid(format!(
+                "clients: expected 1 to {MAX_LIST} client ids, got {}",
+                body.clients.len()
+            )));
+        }
+        let target = format!("partner/{partner}/employee/{employee}");
+        self.execute(meta, "employee.remove", &target, |ctx| {
+            let partner_record = ctx.partner_record(partner)?;
+            let (clients, version) = employee_preview(ctx, &partner_record, employee)?;
+            if version != body.version {
+                return Err(conflict(
+                    "the preview is stale: the employee's clients or assets changed since; preview again",
+                    &["REM-5"],
+                ));
+            }
+            let listed: BTreeSet<String> = clients
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["client"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let mut removed = Vec::new();
+            for client_id in &body.clients {
+                if !listed.contains(client_id.as_str()) {
+                    return Err(invalid(format!(
+                        "clients: `{client_id}` is not in the preview (the employee is not a partner user there)"
+                    )));
+                }
+                let mut client = ctx.client_record(client_id)?;
+                remove_partner_user(ctx, &mut client, employee)?;
+                ctx.save_client(&client)?;
+                removed.push(client_id.clone());
+            }
+            Ok((false, json!({"employee": employee, "removed_from": removed})))
+        })
+    }
+
+    /// REM-6, REM-8: every partner user of the actor's partner in the client, with assets.
+    pub fn client_removal_preview(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}");
+        self.execute(meta, "partner_users.removal_preview", &target, |ctx| {
+            let client = ctx.client_record(client_id)?;
+            let partner = ctx.actor_partner()?;
+            ctx.authorize("client.users.view", account(client_id), context([]))?;
+            let (users, version) = client_preview(&client, &partner);
+            Ok((
+                false,
+                json!({"client": client_id, "partner": partner, "users": users,
+                "version": version}),
+            ))
+        })
+    }
+
+    /// REM-6, REM-7, REM-8, REL-2: remove every partner user of the actor's partner from the
+    /// client, if nothing changed since the preview.
+    pub fn remove_all_partner_users(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        body: &RemoveAll,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}");
+        self.execute(meta, "partner_users.remove_all", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let partner = ctx.actor_partner()?;
+            let (users, version) = client_preview(&client, &partner);
+            if version != body.version {
+                return Err(conflict(
+                    "the preview is stale: the partner users or their assets changed since; preview again",
+                    &["REM-6"],
+                ));
+            }
+            let emails: Vec<Email> = client
+                .users
+                .iter()
+                .filter(|u| u.partner.as_ref() == Some(&partner))
+                .map(|u| u.email.clone())
+                .collect();
+            for email in &emails {
+                remove_partner_user(ctx, &mut client, email)?;
+            }
+            ctx.save_client(&client)?;
+            Ok((false, json!({"client": client_id, "removed": emails, "count": users.as_array().map_or(0, Vec::len)})))
+        })
+    }
+}
+
+/// Removes one partner user from a client: authorized per user, MIG-4, event, relationship.
+fn remove_partner_user(
+    ctx: &mut Ctx<'_>,
+    client: &mut ClientRecord,
+    email: &Email,
+) -> CmdResult<()> {
+    let user = ctx.member(client, email)?;
+    let all = all_deactivated(client, user.partner.as_ref());
+    ctx.authorize(
+        "partner_user.remove",
+        account(&client.id),
+        context([
+            ("target", user_ref(email)),
+            ("all_partner_users_deactivated", json!(all)),
+        ]),
+    )?;
+    ctx.keep_a_super_admin(client, email, None)?;
+    ctx.record_activity(client)?;
+    client.users.retain(|u| &u.email != email);
+    ctx.emit(
+        "user.removed",
+        Some(&client.id),
+        json!({"client": client.id, "email": email, "assets": assets_of(client, email)}),
+    );
+    ctx.partner_users_removed(client);
+    Ok(())
+}
+
+/// The clients of an employee's preview and its version.
+fn employee_preview(
+    ctx: &mut Ctx<'_>,
+    partner: &crate::domain::PartnerRecord,
+    employee: &Email,
+) -> CmdResult<(Value, String)> {
+    let mut clients = Vec::new();
+    for client_id in ctx.tx().clients_of_user(employee)? {
+        let Some(client) = ctx.tx().client_record(&client_id)? else {
+            continue;
+        };
+        let Some(user) = client.users.iter().find(|u| &u.email == employee) else {
+            continue;
+        };
+        if user.partner.as_ref() != Some(&partner.id) {
+            continue;
+        }
+        clients.push(json!({
+            "client": client.id,
+            "crm_name": partner.crm_names.get(&client.id),
+            "official_name": client.official_name,
+            "role": user.role,
+            "status": user.status,
+            "assets": assets_of(&client, employee),
+        }));
+    }
+    if clients.is_empty() {
+        return Err(not_found(format!(
+            "`{employee}` is not a partner user of partner `{}` in any client",
+            partner.id
+        )));
+    }
+    let clients = Value::Array(clients);
+    let version = sha256_hex(&clients.to_string());
+    Ok((clients, version))
+}
+
+/// The partner users of a client's preview and its version.
+fn client_preview(client: &ClientRecord, partner: &PartnerId) -> (Value, String) {
+    let users = Value::Array(
+        client
+            .users
+            .iter()
+            .filter(|u| u.partner.as_ref() == Some(partner))
+            .map(|u| {
+                json!({"email": u.email, "role": u.role, "status": u.status,
+                       "assets": assets_of(client, &u.email)})
+            })
+            .collect(),
+    );
+    let version = sha256_hex(&users.to_string());
+    (users, version)
+}

@@ -1,0 +1,445 @@
+//! Commands issued in the client account: super admin to partner admin (MIG), creating users
+//! (SEAT-6, SEAT-7), seats (SEAT-3, SEAT-5, SEAT-8), the client's permission sets (SEAT-4),
+//! and removing users (REM-9).
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    CmdError, CmdResult, CommandAnswer, CommandMeta, Ctx, conflict, context, invalid, user_ref,
+};
+use crate::app::{App, AppError};
+use crate::domain::{
+    ClientId, ClientRecord, ClientUserRecord, Email, Permission, PermissionSetName, Role, Seat,
+    Status,
+    catalogue::{BILLING_PERMISSIONS, PARTNER_ADMIN_SET, role_for_set},
+};
+use crate::policy::{EntityKind, EntityRef};
+
+use super::cam::MAX_LIST;
+
+/// `POST /v1/clients/{client}/partner-admins`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateToPartnerAdmin {
+    pub actor: Email,
+    pub user: Email,
+    #[serde(default)]
+    pub keep_billing: bool,
+}
+
+/// `POST /v1/clients/{client}/users`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub actor: Email,
+    pub email: Email,
+    pub seat: Seat,
+    pub permission_set: PermissionSetName,
+}
+
+/// `PUT /v1/clients/{client}/users/{email}/seat`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSeat {
+    pub actor: Email,
+    pub seat: Seat,
+}
+
+/// `PUT /v1/clients/{client}/users/{email}/permission-set`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetClientPermissionSet {
+    pub actor: Email,
+    pub permission_set: PermissionSetName,
+}
+
+/// `POST /v1/clients/{client}/seats`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignSeats {
+    pub actor: Email,
+    pub users: Vec<Email>,
+    pub seat: Seat,
+}
+
+fn account(client: &ClientId) -> EntityRef {
+    EntityRef::new(EntityKind::Account, client.as_str())
+}
+
+fn replace_user(client: &mut ClientRecord, user: ClientUserRecord) {
+    client.users.retain(|u| u.email != user.email);
+    client.users.push(user);
+}
+
+fn seat_ineligible(email: &Email, client: &ClientId) -> CmdError {
+    CmdError::Refused(AppError::Forbidden {
+        message: format!(
+            "`{email}` may not hold the partner seat in `{client}`: it is for employees of solutions partners and providers with an approved partner e-mail domain"
+        ),
+        rules: vec!["SEAT-2".into(), "partner-seat-eligibility".into()],
+    })
+}
+
+impl Ctx<'_> {
+    /// SEAT-5: a partner admin must hold the partner seat.
+    fn partner_admins_keep_the_seat(&self, user: &ClientUserRecord) -> CmdResult<()> {
+        if user.role == Role::PartnerAdmin && user.seat != Seat::Partner {
+            return Err(conflict(
+                format!(
+                    "`{}` is a partner admin and must hold the partner seat, not `{}`",
+                    user.email, user.seat
+                ),
+                &["SEAT-5"],
+            ));
+        }
+        Ok(())
+    }
+
+    /// The partner a user would be linked to as partner admin: its employer.
+    fn employer_of(&mut self, email: &Email) -> CmdResult<Option<crate::domain::PartnerId>> {
+        Ok(self
+            .tx()
+            .user(email)?
+            .and_then(|u| u.employment)
+            .map(|e| e.partner))
+    }
+}
+
+impl App {
+    /// MIG-1..4: a super admin (itself, or a colleague of the same partner once partner admin)
+    /// becomes partner admin, keeping billing if asked.
+    pub fn migrate_to_partner_admin(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        body: &MigrateToPartnerAdmin,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{}", body.user);
+        self.execute(meta, "partner_admin.migrate", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let existing = ctx.member(&client, &body.user)?;
+            ctx.authorize(
+                "partner_admin.migrate",
+                account(client_id),
+                context([
+                    ("target", user_ref(&body.user)),
+                    ("keep_billing", json!(body.keep_billing)),
+                ]),
+            )?;
+            if !ctx.partner_seat_eligible(&body.user, client_id)? {
+                return Err(seat_ineligible(&body.user, client_id));
+            }
+            let partner = ctx
+                .employer_of(&body.user)?
+                .ok_or_else(|| super::not_found(format!("`{}` is not a partner employee", body.user)))?;
+            ctx.managed_by_no_other(&client, &partner)?;
+            let mut permissions: BTreeSet<Permission> = ctx
+                .catalogue()
+                .template(PARTNER_ADMIN_SET)
+                .cloned()
+                .unwrap_or_default();
+            if body.keep_billing {
+                for p in BILLING_PERMISSIONS {
+                    if let Ok(p) = Permission::parse(p) {
+                        permissions.insert(p);
+                    }
+                }
+            }
+            let user = ClientUserRecord {
+                email: body.user.clone(),
+                role: Role::PartnerAdmin,
+                seat: Seat::Partner,
+                permissions: permissions.into_iter().collect(),
+                status: Status::Active,
+                partner: Some(partner.clone()),
+                keep_billing: body.keep_billing,
+            };
+            ctx.keep_a_super_admin(&client, &body.user, Some(&user))?;
+            replace_user(&mut client, user.clone());
+            ctx.partner_user_added(&mut client, &partner);
+            ctx.save_client(&client)?;
+            if existing.seat != Seat::Partner {
+                ctx.emit(
+                    "seat.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": body.user, "from": existing.seat, "to": "partner"}),
+                );
+            }
+            ctx.emit(
+                "permissions.changed",
+                Some(client_id),
+                json!({"client": client_id, "email": body.user, "role": "partner_admin",
+                       "permissions": user.permissions}),
+            );
+            Ok((false, serde_json::to_value(&user).unwrap_or(Value::Null)))
+        })
+    }
+
+    /// SEAT-6, SEAT-7: a user with `users.add_edit` creates a user with a seat and one of the
+    /// client's permission sets; the user gets a `user.created` event (the e-mail notice).
+    pub fn create_user(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        body: &CreateUser,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{}", body.email);
+        self.execute(meta, "user.create", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            if client.users.iter().any(|u| u.email == body.email) {
+                return Err(conflict(
+                    format!("`{}` is already a user of `{client_id}`", body.email),
+                    &[],
+                ));
+            }
+            let set = ctx.permission_set(&body.permission_set, &client.permission_sets)?;
+            let role = role_for_set(&body.permission_set);
+            ctx.authorize(
+                "user.create",
+                account(client_id),
+                context([
+                    ("target", user_ref(&body.email)),
+                    ("seat", json!(body.seat.as_str())),
+                    ("role", json!(role.as_str())),
+                ]),
+            )?;
+            if body.seat == Seat::Partner && !ctx.partner_seat_eligible(&body.email, client_id)? {
+                return Err(seat_ineligible(&body.email, client_id));
+            }
+            let partner = match role {
+                Role::PartnerAdmin => Some(ctx.employer_of(&body.email)?.ok_or_else(|| {
+                    invalid(format!(
+                        "`{}` is not a partner employee; the partner admin set is for partner employees (PA-2)",
+                        body.email
+                    ))
+                })?),
+                _ => None,
+            };
+            if let Some(p) = &partner {
+                ctx.managed_by_no_other(&client, p)?;
+            }
+            let clamped = ctx.grant_clamp(client_id, &body.email, &BTreeSet::new(), &set)?;
+            let user = ClientUserRecord {
+                email: body.email.clone(),
+                role,
+                seat: body.seat,
+                permissions: clamped.permissions.iter().cloned().collect(),
+                status: Status::Active,
+                partner: partner.clone(),
+                keep_billing: false,
+            };
+            ctx.partner_admins_keep_the_seat(&user)?;
+            replace_user(&mut client, user.clone());
+            if let Some(p) = &partner {
+                ctx.partner_user_added(&mut client, p);
+            }
+            ctx.save_client(&client)?;
+            ctx.emit(
+                "user.created",
+                Some(client_id),
+                json!({"client": client_id, "email": body.email, "role": role.as_str(),
+                       "seat": body.seat, "created_by": ctx.actor}),
+            );
+            let mut answer = serde_json::to_value(&user).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut answer {
+                map.insert("withheld".into(), json!(clamped.withheld));
+            }
+            Ok((true, answer))
+        })
+    }
+
+    /// SEAT-5, SEAT-8: change a user's seat.
+    pub fn set_seat(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        email: &Email,
+        body: &SetSeat,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{email}");
+        self.execute(meta, "user.set_seat", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let mut user = ctx.member(&client, email)?;
+            ctx.authorize(
+                "user.set_seat",
+                account(client_id),
+                context([
+                    ("target", user_ref(email)),
+                    ("seat", json!(body.seat.as_str())),
+                ]),
+            )?;
+            if body.seat == Seat::Partner && !ctx.partner_seat_eligible(email, client_id)? {
+                return Err(seat_ineligible(email, client_id));
+            }
+            let from = user.seat;
+            user.seat = body.seat;
+            ctx.partner_admins_keep_the_seat(&user)?;
+            replace_user(&mut client, user.clone());
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            if from != body.seat {
+                ctx.emit(
+                    "seat.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": email, "from": from, "to": body.seat}),
+                );
+            }
+            Ok((false, serde_json::to_value(&user).unwrap_or(Value::Null)))
+        })
+    }
+
+    /// SEAT-4: apply one of the client's permission sets to a user.
+    pub fn set_client_permission_set(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        email: &Email,
+        body: &SetClientPermissionSet,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{email}");
+        self.execute(meta, "user.set_permission_set", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let existing = ctx.member(&client, email)?;
+            let set = ctx.permission_set(&body.permission_set, &client.permission_sets)?;
+            let role = role_for_set(&body.permission_set);
+            ctx.authorize(
+                "user.set_permission_set",
+                account(client_id),
+                context([("target", user_ref(email)), ("role", json!(role.as_str()))]),
+            )?;
+            let current: BTreeSet<Permission> = existing.permissions.iter().cloned().collect();
+            let clamped = ctx.grant_clamp(client_id, email, &current, &set)?;
+            let partner = match role {
+                Role::PartnerAdmin => existing.partner.clone().or(ctx.employer_of(email)?),
+                _ => existing.partner.clone(),
+            };
+            let user = ClientUserRecord {
+                role,
+                permissions: clamped.permissions.iter().cloned().collect(),
+                partner,
+                ..existing.clone()
+            };
+            if role == Role::PartnerAdmin && user.partner.is_none() {
+                return Err(invalid(format!(
+                    "`{email}` is not a partner employee; the partner admin set is for partner employees (PA-2)"
+                )));
+            }
+            ctx.partner_admins_keep_the_seat(&user)?;
+            ctx.keep_a_super_admin(&client, email, Some(&user))?;
+            replace_user(&mut client, user.clone());
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            ctx.emit(
+                "permissions.changed",
+                Some(client_id),
+                json!({"client": client_id, "email": email, "role": role.as_str(),
+                       "permissions": user.permissions}),
+            );
+            Ok((
+                false,
+                json!({"permissions": clamped.permissions, "withheld": clamped.withheld,
+                       "kept": clamped.kept, "role": role.as_str()}),
+            ))
+        })
+    }
+
+    /// SEAT-3: the partner seat for several users at once, only if every one is eligible;
+    /// otherwise nothing changes and the ineligible users are named.
+    pub fn assign_seats(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        body: &AssignSeats,
+    ) -> Result<CommandAnswer, AppError> {
+        if body.users.is_empty() || body.users.len() > MAX_LIST {
+            return Err(AppError::invalid(format!(
+                "users: expected 1 to {MAX_LIST} e-mails, got {}",
+                body.users.len()
+            )));
+        }
+        if body.seat != Seat::Partner {
+            return Err(AppError::invalid(
+                "seat: the bulk assignment is for the partner seat (`partner`); change other seats one user at a time",
+            ));
+        }
+        let target = format!("client/{client_id}");
+        self.execute(meta, "user.assign_seats", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let mut ineligible = Vec::new();
+            let mut users = Vec::new();
+            for email in body.users.iter().collect::<BTreeSet<_>>() {
+                let user = ctx.member(&client, email)?;
+                ctx.authorize(
+                    "user.set_seat",
+                    account(client_id),
+                    context([("target", user_ref(email)), ("seat", json!("partner"))]),
+                )?;
+                if !ctx.partner_seat_eligible(email, client_id)? {
+                    ineligible.push(email.to_string());
+                }
+                users.push(user);
+            }
+            if !ineligible.is_empty() {
+                return Err(conflict(
+                    format!(
+                        "nothing was assigned: not eligible for the partner seat: {}",
+                        ineligible.join(", ")
+                    ),
+                    &["SEAT-3", "SEAT-2"],
+                ));
+            }
+            for mut user in users {
+                if user.seat != Seat::Partner {
+                    ctx.emit(
+                        "seat.changed",
+                        Some(client_id),
+                        json!({"client": client_id, "email": user.email, "from": user.seat, "to": "partner"}),
+                    );
+                    user.seat = Seat::Partner;
+                    replace_user(&mut client, user);
+                }
+            }
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            Ok((false, json!({"client": client_id, "seat": "partner", "users": body.users})))
+        })
+    }
+
+    /// REM-9, MIG-4: remove a user from the client account, from inside it.
+    pub fn remove_user(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        email: &Email,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{email}");
+        self.execute(meta, "user.remove", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let user = ctx.member(&client, email)?;
+            ctx.authorize(
+                "user.remove",
+                account(client_id),
+                context([("target", user_ref(email))]),
+            )?;
+            ctx.keep_a_super_admin(&client, email, None)?;
+            ctx.record_activity(&mut client)?;
+            client.users.retain(|u| &u.email != email);
+            ctx.emit(
+                "user.removed",
+                Some(client_id),
+                json!({"client": client_id, "email": email, "removed_by": ctx.actor}),
+            );
+            if user.partner.is_some() {
+                ctx.partner_users_removed(&client);
+            }
+            ctx.save_client(&client)?;
+            Ok((
+                false,
+                json!({"client": client_id, "email": email, "outcome": "removed"}),
+            ))
+        })
+    }
+}

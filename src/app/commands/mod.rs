@@ -1,0 +1,819 @@
+//! The Client Access Manager's commands: every state change a host sends on behalf of a person.
+//!
+//! Each command runs as one unit of work inside one write transaction ([`App::execute`]):
+//! it reads what it needs *from that transaction*, asks the Cedar policies (403 with the
+//! deciding ids when they deny), checks the account invariants (MIG-4, SEAT-5, SEAT-3, LINK-2:
+//! 409), and applies its changes together with its audit record and outbox events. Either all
+//! of it commits, or nothing but the audit record of the refusal does. Because redb has one
+//! writer at a time, the invariants checked inside the transaction hold under concurrency.
+//!
+//! The commands themselves are in [`links`] (access links, approval, manual links), [`cam`]
+//! (adding, permission sets, deactivation, removal) and [`client_side`] (migration, seats,
+//! client-side user management).
+
+pub mod cam;
+pub mod client_side;
+pub mod links;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{App, AppError};
+use crate::domain::{
+    Catalogue, ClientId, ClientRecord, ClientUserRecord, Email, Employment, PartnerId,
+    PartnerRecord, Permission, PermissionSetName, RelationshipRecord, RelationshipState, Role,
+    Status, Timestamp, relationship_at,
+};
+use crate::policy::{CheckRequest, Decision, EntityKind, EntityRef, PolicyEngine};
+use crate::store::{Aux, Log, StoreError, WriteError, WriteTx, write};
+
+/// Who asks, and how to recognise a repeat.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    /// The person acting, as the host authenticated them: the Cedar principal.
+    pub actor: Email,
+    /// The `Idempotency-Key` header, if any.
+    pub idempotency_key: Option<String>,
+    /// A digest of method, path and body: a repeated key must come with the same request.
+    pub request_digest: String,
+}
+
+impl CommandMeta {
+    /// Digests what identifies a request.
+    pub fn digest(method: &str, path: &str, body: &[u8]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(method.as_bytes());
+        hasher.update([0]);
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(body);
+        hex(&hasher.finalize())
+    }
+}
+
+/// What a command answers: HTTP-agnostic status class and body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandAnswer {
+    /// `true` when the command created something (201), else 200.
+    pub created: bool,
+    pub body: Value,
+    /// The revision the command produced (or, for a replay, the revision of the first answer).
+    pub revision: u64,
+    /// Whether this answer is the replay of an earlier one with the same idempotency key.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// What the idempotency table keeps of a first answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredAnswer {
+    digest: String,
+    answer: Result<CommandAnswer, StoredError>,
+}
+
+/// A refusal as the idempotency table keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredError {
+    pub kind: String,
+    pub message: String,
+    pub rules: Vec<String>,
+}
+
+impl StoredError {
+    fn from_app(e: &AppError) -> Option<Self> {
+        let kind = match e {
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::Conflict { .. } => "conflict",
+            AppError::NotFound(_) => "not_found",
+            AppError::InvalidRequest { .. } => "invalid_request",
+            AppError::Unavailable(_) => return None,
+        };
+        Some(StoredError {
+            kind: kind.into(),
+            message: e.to_string(),
+            rules: e.rules(),
+        })
+    }
+
+    fn into_app(self) -> AppError {
+        match self.kind.as_str() {
+            "forbidden" => AppError::Forbidden {
+                message: self.message,
+                rules: self.rules,
+            },
+            "conflict" => AppError::Conflict {
+                message: self.message,
+                rules: self.rules,
+            },
+            "not_found" => AppError::NotFound(self.message),
+            _ => AppError::invalid(self.message),
+        }
+    }
+}
+
+/// One audit record: who did what, when, the decision, the deciding ids, the outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    #[serde(default)]
+    pub seq: u64,
+    pub time: Timestamp,
+    pub actor: Email,
+    pub command: String,
+    /// What the command was about: `client/c-globex`, `partner/p-acme/employee/...`.
+    pub target: String,
+    /// The client account concerned, if any (the `client=` filter of `GET /v1/audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientId>,
+    /// `allow` or `deny`: the policies' verdict on the command.
+    pub decision: String,
+    /// The policy ids that decided (every decision the command asked for).
+    pub policies: Vec<String>,
+    /// The rule ids named by the deciding policies or by the refusal.
+    pub rules: Vec<String>,
+    /// `applied`, `denied`, `conflict`, `not_found` or `invalid`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+}
+
+/// One outbox event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(default)]
+    pub seq: u64,
+    /// `access_link.approved`, `user.created`, `user.removed`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub time: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientId>,
+    pub data: Value,
+}
+
+/// The state of one command while it runs in its transaction.
+pub struct Ctx<'t> {
+    tx: &'t mut dyn WriteTx,
+    engine: &'t PolicyEngine,
+    pub actor: Email,
+    pub now: Timestamp,
+    /// Policy ids of every decision asked for, in order.
+    policies: Vec<String>,
+    rules: BTreeSet<String>,
+    events: Vec<Event>,
+    /// The client account concerned, for the audit filter.
+    pub client: Option<ClientId>,
+}
+
+/// A refusal inside a command.
+pub type CmdResult<T> = Result<T, CmdError>;
+
+/// Either a refusal of the command (kept in the audit log) or a store failure (503).
+#[derive(Debug)]
+pub enum CmdError {
+    Refused(AppError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for CmdError {
+    fn from(e: StoreError) -> Self {
+        CmdError::Store(e)
+    }
+}
+
+impl From<AppError> for CmdError {
+    fn from(e: AppError) -> Self {
+        CmdError::Refused(e)
+    }
+}
+
+pub(crate) fn conflict(message: impl Into<String>, rules: &[&str]) -> CmdError {
+    CmdError::Refused(AppError::Conflict {
+        message: message.into(),
+        rules: rules.iter().map(|r| (*r).to_owned()).collect(),
+    })
+}
+
+pub(crate) fn not_found(message: impl Into<String>) -> CmdError {
+    CmdError::Refused(AppError::NotFound(message.into()))
+}
+
+pub(crate) fn invalid(message: impl Into<String>) -> CmdError {
+    CmdError::Refused(AppError::invalid(message))
+}
+
+impl<'t> Ctx<'t> {
+    /// The transaction, for reads and writes.
+    pub fn tx(&mut self) -> &mut dyn WriteTx {
+        &mut *self.tx
+    }
+
+    /// The permission catalogue of the loaded schema.
+    pub fn catalogue(&self) -> &Catalogue {
+        self.engine.catalogue()
+    }
+
+    /// Asks the policies and remembers what decided; does not refuse.
+    pub fn decide(
+        &mut self,
+        action: &str,
+        principal: &Email,
+        resource: EntityRef,
+        context: Map<String, Value>,
+    ) -> CmdResult<Decision> {
+        let request = CheckRequest {
+            principal: EntityRef::new(EntityKind::User, principal.as_str()),
+            action: action.to_owned(),
+            resource,
+            context,
+        };
+        let decision = self
+            .engine
+            .decide(&request, &*self.tx)
+            .map_err(|e| match e {
+                crate::policy::CheckError::Slice(crate::policy::SliceError::Store(e)) => {
+                    CmdError::Store(StoreError::Read(e.to_string()))
+                }
+                other => CmdError::Store(StoreError::Read(format!(
+                    "the command's decision could not be evaluated: {other}"
+                ))),
+            })?;
+        for id in &decision.reasons {
+            self.policies.push(id.clone());
+            if let Some(policy) = self.engine.policy(id) {
+                self.rules.extend(policy.rules.iter().cloned());
+            }
+        }
+        Ok(decision)
+    }
+
+    /// Asks the policies whether the actor may take `action`; refuses with 403 naming the
+    /// deciding policies and rules when they deny.
+    pub fn authorize(
+        &mut self,
+        action: &str,
+        resource: EntityRef,
+        context: Map<String, Value>,
+    ) -> CmdResult<()> {
+        let actor = self.actor.clone();
+        let decision = self.decide(action, &actor, resource.clone(), context)?;
+        if decision.allowed {
+            return Ok(());
+        }
+        Err(CmdError::Refused(
+            self.forbidden(action, &resource, &decision),
+        ))
+    }
+
+    /// The 403 for a denied decision: the forbids that decided, or (denied by default) the
+    /// rules that govern the action.
+    pub fn forbidden(&self, action: &str, resource: &EntityRef, decision: &Decision) -> AppError {
+        let mut rules: Vec<String> = Vec::new();
+        for id in &decision.reasons {
+            if let Some(policy) = self.engine.policy(id) {
+                rules.extend(policy.rules.iter().cloned());
+            }
+        }
+        let message = if decision.reasons.is_empty() {
+            if let Some(info) = self.engine.action(action) {
+                rules.extend(info.rules.iter().cloned());
+            }
+            format!(
+                "`{}` may not `{action}` on `{resource}`: no policy permits it",
+                self.actor
+            )
+        } else {
+            format!(
+                "`{}` may not `{action}` on `{resource}`: denied by {}",
+                self.actor,
+                decision
+                    .reasons
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        rules.sort();
+        rules.dedup();
+        rules.extend(decision.reasons.iter().cloned());
+        AppError::Forbidden { message, rules }
+    }
+
+    /// Records an outbox event, written with the command.
+    pub fn emit(&mut self, kind: &str, client: Option<&ClientId>, data: Value) {
+        self.events.push(Event {
+            seq: 0,
+            kind: kind.to_owned(),
+            time: self.now,
+            client: client.cloned(),
+            data,
+        });
+    }
+
+    // ---- reads the commands share --------------------------------------------------------
+
+    /// The client with its users, assets and relationship, or 404. A client imported with a
+    /// managing partner and partner users but no relationship record gets one, starting now.
+    pub fn client_record(&mut self, id: &ClientId) -> CmdResult<ClientRecord> {
+        self.client = Some(id.clone());
+        let mut client = self
+            .tx
+            .client_record(id)?
+            .ok_or_else(|| not_found(format!("unknown client `{id}`")))?;
+        if client.relationship.is_none() {
+            if let Some(partner) = client.managed_by.clone().filter(|p| {
+                client.users.iter().any(|u| u.partner.as_ref() == Some(p))
+            }) {
+                client.relationship = Some(RelationshipRecord {
+                    partner,
+                    started_at: self.now,
+                    last_activity_at: self.now,
+                });
+            }
+        }
+        Ok(client)
+    }
+
+    pub fn partner_record(&mut self, id: &PartnerId) -> CmdResult<PartnerRecord> {
+        self.tx
+            .partner_record(id)?
+            .ok_or_else(|| not_found(format!("unknown partner `{id}`")))
+    }
+
+    /// The employment of an e-mail, or 404 naming it.
+    pub fn employment(&mut self, email: &Email) -> CmdResult<Employment> {
+        self.tx
+            .user(email)?
+            .and_then(|u| u.employment)
+            .ok_or_else(|| not_found(format!("`{email}` is not an employee of any partner")))
+    }
+
+    /// The user's record in a client, or 404.
+    pub fn member(&mut self, client: &ClientRecord, email: &Email) -> CmdResult<ClientUserRecord> {
+        client
+            .users
+            .iter()
+            .find(|u| &u.email == email)
+            .cloned()
+            .ok_or_else(|| not_found(format!("`{email}` is not a user of client `{}`", client.id)))
+    }
+
+    /// Whether the user may hold the partner seat in the client (SEAT-2, a policy decision).
+    pub fn partner_seat_eligible(&mut self, user: &Email, client: &ClientId) -> CmdResult<bool> {
+        Ok(self
+            .decide(
+                "seat.partner.hold",
+                user,
+                EntityRef::new(EntityKind::Account, client.as_str()),
+                Map::new(),
+            )?
+            .allowed)
+    }
+
+    /// The permissions of a named set: the built-in templates, then `sets` (the partner's
+    /// for the Client Access Manager, the client's for client-side commands). 400 if unknown.
+    pub fn permission_set(
+        &self,
+        name: &PermissionSetName,
+        sets: &[crate::domain::PermissionSetRecord],
+    ) -> CmdResult<BTreeSet<Permission>> {
+        if let Some(template) = self.catalogue().template(name.as_str()) {
+            return Ok(template.clone());
+        }
+        sets.iter()
+            .find(|s| &s.name == name)
+            .map(|s| s.permissions.iter().cloned().collect())
+            .ok_or_else(|| invalid(format!("permission_set: unknown permission set `{name}`")))
+    }
+
+    /// Grant only what you hold (PERM-2): applies `wanted` to a user holding `current`, asking
+    /// the policies once per permission to grant or revoke. Returns the resulting permissions,
+    /// what was asked for but not granted, and what could not be taken away.
+    pub fn grant_clamp(
+        &mut self,
+        client: &ClientId,
+        target: &Email,
+        current: &BTreeSet<Permission>,
+        wanted: &BTreeSet<Permission>,
+    ) -> CmdResult<Clamped> {
+        let actor = self.actor.clone();
+        let mut clamped = Clamped::default();
+        let resource = EntityRef::new(EntityKind::Account, client.as_str());
+        for permission in wanted.union(current) {
+            let in_wanted = wanted.contains(permission);
+            let in_current = current.contains(permission);
+            let action = match (in_wanted, in_current) {
+                (true, true) => {
+                    clamped.permissions.insert(permission.clone());
+                    continue;
+                }
+                (true, false) => "permission.grant",
+                (false, true) => "permission.revoke",
+                (false, false) => continue,
+            };
+            let mut context = Map::new();
+            context.insert("target".into(), user_ref(target));
+            context.insert("permission".into(), json!(permission.as_str()));
+            let allowed = self
+                .decide(action, &actor, resource.clone(), context)?
+                .allowed;
+            match (in_wanted, allowed) {
+                (true, true) => {
+                    clamped.permissions.insert(permission.clone());
+                }
+                (true, false) => {
+                    clamped.withheld.insert(permission.clone());
+                }
+                (false, true) => {}
+                (false, false) => {
+                    clamped.permissions.insert(permission.clone());
+                    clamped.kept.insert(permission.clone());
+                }
+            }
+        }
+        Ok(clamped)
+    }
+
+    // ---- invariants ----------------------------------------------------------------------
+
+    /// MIG-4: after replacing `email`'s record with `after` (None: removed), the client still
+    /// has an active super admin.
+    pub fn keep_a_super_admin(
+        &self,
+        client: &ClientRecord,
+        email: &Email,
+        after: Option<&ClientUserRecord>,
+    ) -> CmdResult<()> {
+        let others = client.users.iter().filter(|u| &u.email != email);
+        let remaining = others
+            .chain(after)
+            .filter(|u| u.role == Role::SuperAdmin && u.status == Status::Active)
+            .count();
+        if remaining == 0 {
+            return Err(conflict(
+                format!(
+                    "client `{}` must keep at least one active super admin; this change would leave none",
+                    client.id
+                ),
+                &["MIG-4"],
+            ));
+        }
+        Ok(())
+    }
+
+    // ---- the managed relationship --------------------------------------------------------
+
+    /// LINK-2: a client is managed by at most one partner; refuses when another partner's
+    /// relationship is active or ending.
+    pub fn managed_by_no_other(&self, client: &ClientRecord, partner: &PartnerId) -> CmdResult<()> {
+        let users_present =
+            |p: &PartnerId| client.users.iter().any(|u| u.partner.as_ref() == Some(p));
+        let other = match (&client.relationship, &client.managed_by) {
+            (Some(r), _) if &r.partner != partner => {
+                let view = relationship_at(Some(r), users_present(&r.partner), self.now);
+                (view.state != RelationshipState::Ended).then(|| r.partner.clone())
+            }
+            (None, Some(m)) if m != partner && users_present(m) => Some(m.clone()),
+            _ => None,
+        };
+        match other {
+            Some(other) => Err(conflict(
+                format!(
+                    "client `{}` is managed by partner `{other}`; a client is managed by one partner at a time",
+                    client.id
+                ),
+                &["LINK-2"],
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// REL-1, REL-4: a partner user of `partner` is in the client: start a relationship if none
+    /// is running, record the activity, and mark the client managed by the partner.
+    pub fn partner_user_added(&mut self, client: &mut ClientRecord, partner: &PartnerId) {
+        let present =
+            |c: &ClientRecord, p: &PartnerId| c.users.iter().any(|u| u.partner.as_ref() == Some(p));
+        let running = client.relationship.as_ref().is_some_and(|r| {
+            &r.partner == partner
+                && relationship_at(Some(r), present(client, partner), self.now).state
+                    != RelationshipState::Ended
+        });
+        if running {
+            if let Some(r) = client.relationship.as_mut() {
+                r.last_activity_at = self.now;
+            }
+        } else {
+            client.relationship = Some(RelationshipRecord {
+                partner: partner.clone(),
+                started_at: self.now,
+                last_activity_at: self.now,
+            });
+        }
+        client.managed_by = Some(partner.clone());
+    }
+
+    /// REL-3: a command by one of the partner's employees in the account is partner activity.
+    pub fn record_activity(&mut self, client: &mut ClientRecord) -> CmdResult<()> {
+        let employer = self.tx.user(&self.actor)?.and_then(|u| u.employment);
+        if let (Some(employment), Some(r)) = (employer, client.relationship.as_mut()) {
+            if employment.partner == r.partner {
+                r.last_activity_at = self.now;
+            }
+        }
+        Ok(())
+    }
+
+    /// After partner users left: if none of the partner's remain, the relationship is ending
+    /// (REL-2); emits `relationship.ending` once.
+    pub fn partner_users_removed(&mut self, client: &ClientRecord) {
+        let Some(r) = &client.relationship else {
+            return;
+        };
+        let present = client
+            .users
+            .iter()
+            .any(|u| u.partner.as_ref() == Some(&r.partner));
+        if !present {
+            let view = relationship_at(Some(r), false, self.now);
+            self.emit(
+                "relationship.ending",
+                Some(&client.id),
+                json!({"client": client.id, "partner": r.partner, "ends_at": view.ends_at}),
+            );
+        }
+    }
+
+    /// Writes the client back (its row, users, assets and relationship).
+    pub fn save_client(&mut self, client: &ClientRecord) -> CmdResult<()> {
+        self.tx.put_client(client)?;
+        Ok(())
+    }
+}
+
+/// The outcome of [`Ctx::grant_clamp`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Clamped {
+    pub permissions: BTreeSet<Permission>,
+    pub withheld: BTreeSet<Permission>,
+    pub kept: BTreeSet<Permission>,
+}
+
+/// A user reference for a context.
+pub fn user_ref(email: &Email) -> Value {
+    json!({"type": "Hub::User", "id": email.as_str()})
+}
+
+/// A client account reference for a context.
+pub fn account_ref(client: &ClientId) -> Value {
+    json!({"type": "Hub::Account", "id": client.as_str()})
+}
+
+/// A partner reference for a context.
+pub fn partner_ref(partner: &PartnerId) -> Value {
+    json!({"type": "Hub::Partner", "id": partner.as_str()})
+}
+
+/// A context from pairs.
+pub fn context<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// JSON bytes of a side-table record.
+pub(crate) fn json_bytes<T: Serialize>(value: &T) -> CmdResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| CmdError::Store(StoreError::Write(e.to_string())))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 digest of text, lower-case hex.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+impl App {
+    /// Runs one command in one write transaction: replays a repeated idempotency key, runs
+    /// `work`, and commits its changes with the audit record and events. A refused command
+    /// commits only its audit record (and its idempotency answer).
+    pub fn execute(
+        &self,
+        meta: &CommandMeta,
+        command: &str,
+        target: &str,
+        mut work: impl FnMut(&mut Ctx<'_>) -> CmdResult<(bool, Value)>,
+    ) -> Result<CommandAnswer, AppError> {
+        let engine = self.engine();
+        let now = Timestamp::now();
+        let idempotency = meta
+            .idempotency_key
+            .as_deref()
+            .map(|k| format!("{}\u{0}{k}", meta.actor));
+
+        let result = write(self.store.as_ref(), |tx| {
+            if let Some(key) = &idempotency {
+                if let Some(stored) = replay(&*tx, key, &meta.request_digest)? {
+                    return Err(WriteError::Aborted(Outcome::Replay(stored)));
+                }
+            }
+            let mut ctx = Ctx {
+                tx,
+                engine: &engine,
+                actor: meta.actor.clone(),
+                now,
+                policies: Vec::new(),
+                rules: BTreeSet::new(),
+                events: Vec::new(),
+                client: None,
+            };
+            match work(&mut ctx) {
+                Ok((created, body)) => {
+                    let audit = AuditRecord {
+                        seq: 0,
+                        time: now,
+                        actor: meta.actor.clone(),
+                        command: command.to_owned(),
+                        target: target.to_owned(),
+                        client: ctx.client.clone(),
+                        decision: "allow".into(),
+                        policies: ctx.policies.clone(),
+                        rules: ctx.rules.iter().cloned().collect(),
+                        outcome: "applied".into(),
+                        message: None,
+                        revision: Some(ctx.tx.revision() + 1),
+                    };
+                    let events = std::mem::take(&mut ctx.events);
+                    let tx = ctx.tx;
+                    append(tx, Log::Audit, &audit)?;
+                    for event in &events {
+                        append(tx, Log::Events, event)?;
+                    }
+                    let answer = CommandAnswer {
+                        created,
+                        body,
+                        revision: tx.revision() + 1,
+                        replayed: false,
+                    };
+                    if let Some(key) = &idempotency {
+                        store_answer(tx, key, &meta.request_digest, Ok(answer.clone()))?;
+                    }
+                    Ok(answer)
+                }
+                Err(CmdError::Store(e)) => Err(WriteError::Store(e)),
+                Err(CmdError::Refused(e)) => Err(WriteError::Aborted(Outcome::Refused {
+                    error: e,
+                    policies: ctx.policies,
+                    client: ctx.client,
+                })),
+            }
+        });
+
+        match result {
+            Ok((answer, committed)) => {
+                self.committed(&committed);
+                Ok(answer)
+            }
+            Err(WriteError::Aborted(Outcome::Replay(stored))) => match stored {
+                Ok(mut answer) => {
+                    answer.replayed = true;
+                    Ok(answer)
+                }
+                Err(e) => Err(e.into_app()),
+            },
+            Err(WriteError::Aborted(Outcome::Refused {
+                error,
+                policies,
+                client,
+            })) => {
+                self.record_refusal(
+                    meta,
+                    command,
+                    target,
+                    &error,
+                    policies,
+                    client,
+                    idempotency.as_deref(),
+                    now,
+                );
+                Err(error)
+            }
+            Err(WriteError::Aborted(Outcome::Conflict(e))) => Err(e),
+            Err(WriteError::Store(e)) => Err(self.unavailable(e)),
+        }
+    }
+
+    /// Writes the audit record (and idempotency answer) of a refused command in a transaction
+    /// of its own: the command's own writes were rolled back.
+    #[allow(clippy::too_many_arguments)]
+    fn record_refusal(
+        &self,
+        meta: &CommandMeta,
+        command: &str,
+        target: &str,
+        error: &AppError,
+        policies: Vec<String>,
+        client: Option<ClientId>,
+        idempotency: Option<&str>,
+        now: Timestamp,
+    ) {
+        let outcome = match error {
+            AppError::Forbidden { .. } => "denied",
+            AppError::Conflict { .. } => "conflict",
+            AppError::NotFound(_) => "not_found",
+            AppError::InvalidRequest { .. } => "invalid",
+            AppError::Unavailable(_) => return,
+        };
+        let audit = AuditRecord {
+            seq: 0,
+            time: now,
+            actor: meta.actor.clone(),
+            command: command.to_owned(),
+            target: target.to_owned(),
+            client,
+            decision: if outcome == "denied" { "deny" } else { "allow" }.into(),
+            policies,
+            rules: error.rules(),
+            outcome: outcome.into(),
+            message: Some(error.to_string()),
+            revision: None,
+        };
+        let stored = StoredError::from_app(error);
+        let result = write::<_, (), Outcome>(self.store.as_ref(), |tx| {
+            append(tx, Log::Audit, &audit)?;
+            if let (Some(key), Some(stored)) = (idempotency, stored.clone()) {
+                store_answer(tx, key, &meta.request_digest, Err(stored))?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(((), committed)) => self.committed(&committed),
+            Err(WriteError::Store(e)) => {
+                self.store_failed(&e);
+            }
+            Err(WriteError::Aborted(_)) => {}
+        }
+    }
+}
+
+/// Why a command's transaction did not commit.
+enum Outcome {
+    Replay(Result<CommandAnswer, StoredError>),
+    Refused {
+        error: AppError,
+        policies: Vec<String>,
+        client: Option<ClientId>,
+    },
+    Conflict(AppError),
+}
+
+fn replay(
+    tx: &dyn WriteTx,
+    key: &str,
+    digest: &str,
+) -> Result<Option<Result<CommandAnswer, StoredError>>, WriteError<Outcome>> {
+    let Some(bytes) = tx.aux(Aux::Idempotency, key)? else {
+        return Ok(None);
+    };
+    let stored: StoredAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+        WriteError::Store(StoreError::Corrupt {
+            key: "idempotency".into(),
+            message: e.to_string(),
+        })
+    })?;
+    if stored.digest != digest {
+        return Err(WriteError::Aborted(Outcome::Conflict(AppError::Conflict {
+            message: "this Idempotency-Key was already used with a different request".into(),
+            rules: Vec::new(),
+        })));
+    }
+    Ok(Some(stored.answer))
+}
+
+fn store_answer<E>(
+    tx: &mut dyn WriteTx,
+    key: &str,
+    digest: &str,
+    answer: Result<CommandAnswer, StoredError>,
+) -> Result<(), WriteError<E>> {
+    let stored = StoredAnswer {
+        digest: digest.to_owned(),
+        answer,
+    };
+    let bytes = serde_json::to_vec(&stored).map_err(|e| StoreError::Write(e.to_string()))?;
+    tx.put_aux(Aux::Idempotency, key, &bytes)?;
+    Ok(())
+}
+
+fn append<T: Serialize, E>(
+    tx: &mut dyn WriteTx,
+    log: Log,
+    record: &T,
+) -> Result<u64, WriteError<E>> {
+    let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Write(e.to_string()))?;
+    Ok(tx.append_log(log, &bytes)?)
+}

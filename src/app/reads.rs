@@ -1,0 +1,338 @@
+//! The reads of API.md: the CAM's lists (authorized like commands, PA-1), the relationship at
+//! an instant (REL-5), and the audit log and outbox with cursors.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::commands::{AuditRecord, Event};
+use super::{App, AppError};
+use crate::domain::{
+    ClientId, ClientRecord, Email, PartnerId, Role, Status, Timestamp, relationship_at,
+};
+use crate::policy::{CheckRequest, EntityKind, EntityRef};
+use crate::store::{Log, Snapshot};
+
+/// The most records a page of the audit log or the outbox holds.
+pub const MAX_PAGE: usize = 1000;
+
+/// Which clients the CAM's client list shows (`access=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessFilter {
+    /// Clients with an active partner admin of the partner.
+    PartnerAdmin,
+    /// Clients with an active partner user of the partner.
+    PartnerUser,
+    /// Clients whose partner users of the partner are all deactivated.
+    Deactivated,
+}
+
+/// A page of a log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub records: Vec<T>,
+    /// The cursor for the next page (`after=`), or none at the end.
+    pub next: Option<u64>,
+}
+
+impl App {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, AppError> {
+        self.store.snapshot().map_err(|e| self.unavailable(e))
+    }
+
+    /// Refuses a read the policies deny (403 with the deciding ids).
+    fn authorize_read(
+        &self,
+        snapshot: &dyn Snapshot,
+        actor: &Email,
+        action: &str,
+        resource: EntityRef,
+    ) -> Result<(), AppError> {
+        let engine = self.engine();
+        let request = CheckRequest {
+            principal: EntityRef::new(EntityKind::User, actor.as_str()),
+            action: action.to_owned(),
+            resource: resource.clone(),
+            context: Map::new(),
+        };
+        let decision = engine
+            .decide(&request, snapshot)
+            .map_err(|e| AppError::Unavailable(crate::store::StoreError::Read(e.to_string())))?;
+        if decision.allowed {
+            return Ok(());
+        }
+        let mut rules: Vec<String> = engine
+            .action(action)
+            .map(|a| a.rules.clone())
+            .unwrap_or_default();
+        rules.extend(decision.reasons.iter().cloned());
+        Err(AppError::Forbidden {
+            message: format!("`{actor}` may not `{action}` on `{resource}`"),
+            rules,
+        })
+    }
+
+    /// `GET /v1/partners/{partner}/clients`: clients the partner's employees can access, with
+    /// CRM and official names, relationship state and user counts by role.
+    pub fn partner_clients(
+        &self,
+        actor: &Email,
+        partner_id: &PartnerId,
+        access: Option<AccessFilter>,
+    ) -> Result<Value, AppError> {
+        let snapshot = self.snapshot()?;
+        let partner = snapshot
+            .partner_record(partner_id)
+            .map_err(|e| self.unavailable(e))?
+            .ok_or_else(|| AppError::NotFound(format!("unknown partner `{partner_id}`")))?;
+        self.authorize_read(
+            snapshot.as_ref(),
+            actor,
+            "partner.view",
+            EntityRef::new(EntityKind::Partner, partner_id.as_str()),
+        )?;
+        let now = Timestamp::now();
+        let mut clients = Vec::new();
+        for id in snapshot.client_ids().map_err(|e| self.unavailable(e))? {
+            let Some(client) = snapshot
+                .client_record(&id)
+                .map_err(|e| self.unavailable(e))?
+            else {
+                continue;
+            };
+            let ours: Vec<_> = client
+                .users
+                .iter()
+                .filter(|u| u.partner.as_ref() == Some(partner_id))
+                .collect();
+            let related = client
+                .relationship
+                .as_ref()
+                .is_some_and(|r| &r.partner == partner_id)
+                || client.managed_by.as_ref() == Some(partner_id);
+            if ours.is_empty() && !related {
+                continue;
+            }
+            let active = |role: Option<Role>| {
+                ours.iter()
+                    .any(|u| u.status == Status::Active && role.is_none_or(|r| u.role == r))
+            };
+            let keep = match access {
+                None => true,
+                Some(AccessFilter::PartnerAdmin) => active(Some(Role::PartnerAdmin)),
+                Some(AccessFilter::PartnerUser) => active(None),
+                Some(AccessFilter::Deactivated) => {
+                    !ours.is_empty() && ours.iter().all(|u| u.status == Status::Deactivated)
+                }
+            };
+            if !keep {
+                continue;
+            }
+            let count = |role: Role| client.users.iter().filter(|u| u.role == role).count();
+            let relationship = relationship_view(&client, now);
+            clients.push(json!({
+                "id": client.id,
+                "crm_name": partner.crm_names.get(&client.id),
+                "official_name": client.official_name,
+                "relationship": relationship["state"],
+                "users": {
+                    "super_admin": count(Role::SuperAdmin),
+                    "partner_admin": count(Role::PartnerAdmin),
+                    "standard": count(Role::Standard),
+                    "partner_users": ours.len(),
+                    "deactivated_partner_users": ours.iter().filter(|u| u.status == Status::Deactivated).count(),
+                },
+            }));
+        }
+        Ok(json!({"partner": partner_id, "clients": clients}))
+    }
+
+    /// `GET /v1/partners/{partner}/employees`: every employee, verified ones marked (ADD-5),
+    /// with partner rights and the clients each is a user of.
+    pub fn partner_employees(
+        &self,
+        actor: &Email,
+        partner_id: &PartnerId,
+    ) -> Result<Value, AppError> {
+        let snapshot = self.snapshot()?;
+        let partner = snapshot
+            .partner_record(partner_id)
+            .map_err(|e| self.unavailable(e))?
+            .ok_or_else(|| AppError::NotFound(format!("unknown partner `{partner_id}`")))?;
+        self.authorize_read(
+            snapshot.as_ref(),
+            actor,
+            "partner.view",
+            EntityRef::new(EntityKind::Partner, partner_id.as_str()),
+        )?;
+        let mut employees = Vec::new();
+        for e in &partner.employees {
+            let clients = snapshot
+                .clients_of_user(&e.email)
+                .map_err(|err| self.unavailable(err))?;
+            employees.push(json!({
+                "email": e.email,
+                "verified": partner.email_domains.iter().any(|d| d == e.email.domain()),
+                "super_admin": e.super_admin,
+                "employee_management": e.employee_management,
+                "clients": clients,
+            }));
+        }
+        Ok(json!({"partner": partner_id, "employees": employees}))
+    }
+
+    /// `GET /v1/clients/{client}/users`: users with role, seat, permissions, status, partner
+    /// and keep_billing, plus the official name and the managing partner's CRM name (ADD-4).
+    pub fn client_users(&self, actor: &Email, client_id: &ClientId) -> Result<Value, AppError> {
+        let snapshot = self.snapshot()?;
+        let client = snapshot
+            .client_record(client_id)
+            .map_err(|e| self.unavailable(e))?
+            .ok_or_else(|| AppError::NotFound(format!("unknown client `{client_id}`")))?;
+        self.authorize_read(
+            snapshot.as_ref(),
+            actor,
+            "client.users.view",
+            EntityRef::new(EntityKind::Account, client_id.as_str()),
+        )?;
+        let crm_name = match &client.managed_by {
+            Some(p) => snapshot
+                .partner_record(p)
+                .map_err(|e| self.unavailable(e))?
+                .and_then(|p| p.crm_names.get(client_id).cloned()),
+            None => None,
+        };
+        Ok(json!({
+            "client": client.id,
+            "official_name": client.official_name,
+            "crm_name": crm_name,
+            "users": client.users,
+        }))
+    }
+
+    /// `GET /v1/clients/{client}/relationship?at=`: the relationship at an instant (REL-5).
+    pub fn relationship(
+        &self,
+        client_id: &ClientId,
+        at: Option<Timestamp>,
+    ) -> Result<Value, AppError> {
+        let snapshot = self.snapshot()?;
+        let client = snapshot
+            .client_record(client_id)
+            .map_err(|e| self.unavailable(e))?
+            .ok_or_else(|| AppError::NotFound(format!("unknown client `{client_id}`")))?;
+        let at = at.unwrap_or_else(Timestamp::now);
+        let mut view = relationship_view(&client, at);
+        if let Value::Object(map) = &mut view {
+            map.insert("client".into(), json!(client_id));
+            map.insert("at".into(), json!(at));
+        }
+        Ok(view)
+    }
+
+    /// `GET /v1/audit`: audit records after a cursor, oldest first, optionally of one client.
+    pub fn audit(
+        &self,
+        client: Option<&ClientId>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Page<AuditRecord>, AppError> {
+        self.page(Log::Audit, after, limit, |record: &AuditRecord| {
+            client.is_none_or(|c| record.client.as_ref() == Some(c))
+        })
+    }
+
+    /// `GET /v1/events`: outbox events after a cursor, oldest first.
+    pub fn events(&self, after: u64, limit: usize) -> Result<Page<Event>, AppError> {
+        self.page(Log::Events, after, limit, |_: &Event| true)
+    }
+
+    fn page<T: serde::de::DeserializeOwned + Sequenced>(
+        &self,
+        log: Log,
+        after: u64,
+        limit: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page<T>, AppError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let snapshot = self.snapshot()?;
+        let mut records = Vec::new();
+        let mut cursor = after;
+        // Scan in bounded chunks so a sparse filter cannot make one request unbounded.
+        for _ in 0..16 {
+            let chunk = snapshot
+                .log_range(log, cursor, MAX_PAGE)
+                .map_err(|e| self.unavailable(e))?;
+            let exhausted = chunk.len() < MAX_PAGE;
+            for (seq, bytes) in chunk {
+                cursor = seq;
+                let mut record: T = serde_json::from_slice(&bytes).map_err(|e| {
+                    self.unavailable(crate::store::StoreError::Corrupt {
+                        key: format!("log/{seq}"),
+                        message: e.to_string(),
+                    })
+                })?;
+                record.set_seq(seq);
+                if keep(&record) {
+                    records.push(record);
+                    if records.len() == limit {
+                        let more = !snapshot
+                            .log_range(log, cursor, 1)
+                            .map_err(|e| self.unavailable(e))?
+                            .is_empty();
+                        return Ok(Page {
+                            records,
+                            next: more.then_some(cursor),
+                        });
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(Page {
+                    records,
+                    next: None,
+                });
+            }
+        }
+        Ok(Page {
+            records,
+            next: Some(cursor),
+        })
+    }
+}
+
+/// A log record that carries its sequence number.
+pub trait Sequenced {
+    fn set_seq(&mut self, seq: u64);
+}
+
+impl Sequenced for AuditRecord {
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+}
+
+impl Sequenced for Event {
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+}
+
+/// The relationship of a client at an instant, as JSON.
+fn relationship_view(client: &ClientRecord, at: Timestamp) -> Value {
+    let record = client.relationship.clone();
+    let present = record.as_ref().is_some_and(|r| {
+        client
+            .users
+            .iter()
+            .any(|u| u.partner.as_ref() == Some(&r.partner))
+    });
+    let view = relationship_at(record.as_ref(), present, at);
+    // Imported data may name a managing partner with partner users but no record yet.
+    match (&view.partner, &client.managed_by) {
+        (None, Some(p)) if client.users.iter().any(|u| u.partner.as_ref() == Some(p)) => json!({
+            "partner": p, "state": "active", "ends_at": null, "last_activity_at": null,
+        }),
+        _ => serde_json::to_value(&view).unwrap_or(Value::Null),
+    }
+}

@@ -1,0 +1,71 @@
+//! Instants on the wire: RFC 3339 UTC strings.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// An instant, written as RFC 3339 in UTC (`2026-11-22T18:50:00Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// The current instant.
+    pub fn now() -> Self {
+        Timestamp(OffsetDateTime::now_utc())
+    }
+
+    /// Parses RFC 3339 (any offset; kept as UTC).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .map(|t| Timestamp(t.to_offset(time::UtcOffset::UTC)))
+            .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
+    }
+
+    /// This instant plus a number of days.
+    pub fn plus_days(self, days: i64) -> Self {
+        Timestamp(self.0 + time::Duration::days(days))
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.format(&Rfc3339) {
+            Ok(text) => f.write_str(&text),
+            Err(_) => write!(f, "{}", self.0.unix_timestamp()),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_in_utc() {
+        let t = Timestamp::parse("2026-01-02T03:04:05+02:00").unwrap();
+        assert_eq!(t.to_string(), "2026-01-02T01:04:05Z");
+        assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+        assert!(Timestamp::parse("yesterday").is_err());
+        assert_eq!(t.plus_days(60).to_string(), "2026-03-03T01:04:05Z");
+    }
+}

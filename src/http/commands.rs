@@ -1,0 +1,448 @@
+//! The Client Access Manager's commands and reads over HTTP.
+//!
+//! Every command body carries `actor` (the person acting, as the host authenticated them). A
+//! command may carry an `Idempotency-Key` header: a repeat with the same key and request gets
+//! the first answer (with `Idempotent-Replayed: true`) and applies nothing; the same key with
+//! another request is 409. Answers carry the store `revision` the command produced.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use super::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::app::commands::cam::{
+    ActorOnly, AddPartnerUsers, RemoveAll, RemoveEmployee, SetPartnerPermissionSet,
+};
+use crate::app::commands::client_side::{
+    AssignSeats, CreateUser, MigrateToPartnerAdmin, SetClientPermissionSet, SetSeat,
+};
+use crate::app::commands::links::{ApproveLink, IssueLink, LinkEmployee};
+use crate::app::commands::{CommandAnswer, CommandMeta};
+use crate::app::reads::AccessFilter;
+use crate::app::{App, AppError};
+use crate::domain::{ClientId, Email, PartnerId, Timestamp};
+
+/// The longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+/// A command body: the actor and the command's own fields.
+trait HasActor {
+    fn actor(&self) -> &Email;
+}
+
+macro_rules! has_actor {
+    ($($t:ty),*) => {$(impl HasActor for $t { fn actor(&self) -> &Email { &self.actor } })*};
+}
+
+has_actor!(
+    IssueLink,
+    ApproveLink,
+    LinkEmployee,
+    AddPartnerUsers,
+    SetPartnerPermissionSet,
+    ActorOnly,
+    RemoveEmployee,
+    RemoveAll,
+    MigrateToPartnerAdmin,
+    CreateUser,
+    SetSeat,
+    SetClientPermissionSet,
+    AssignSeats
+);
+
+/// Parses a command body (400 naming the field) and the idempotency key.
+fn parse<B: DeserializeOwned + HasActor>(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(CommandMeta, B), ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let parsed: B = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::invalid(format!("invalid body: {inner}"))
+        } else {
+            ApiError::invalid(format!("{path}: {inner}"))
+        }
+    })?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key: not visible ASCII"))?;
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+                return Err(ApiError::invalid(format!(
+                    "Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} characters"
+                )));
+            }
+            Some(key.to_owned())
+        }
+    };
+    let meta = CommandMeta {
+        actor: parsed.actor().clone(),
+        idempotency_key,
+        request_digest: CommandMeta::digest(method.as_str(), uri.path(), body),
+    };
+    Ok((meta, parsed))
+}
+
+/// The answer of a command: 201 when it created something, else 200, with the revision.
+fn respond(answer: CommandAnswer) -> Response {
+    let status = if answer.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut body = answer.body;
+    if let Value::Object(map) = &mut body {
+        map.insert("revision".into(), Value::from(answer.revision));
+    }
+    let mut response = (status, axum::Json(body)).into_response();
+    if answer.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+async fn run(
+    work: impl FnOnce() -> Result<CommandAnswer, AppError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    super::blocking(work).await.map(respond)
+}
+
+macro_rules! command {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $method:ident, $path:literal, $body:ty,
+        path = ($($param:ident : $pty:ty),*),
+        rules = $rules:literal,
+        |$app:ident, $meta:ident, $b:ident| $call:expr
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            $method, path = $path, tag = "commands",
+            request_body(content = Object, description = $rules),
+            params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and request gets the first answer")),
+            responses(
+                (status = 200, description = "Applied", body = Object),
+                (status = 201, description = "Applied; something was created", body = Object),
+                (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+                (status = 403, description = "The policies deny it; `rules` names the deciding rule and policy ids", body = ErrorBody),
+                (status = 404, body = ErrorBody),
+                (status = 409, description = "An invariant would break, a stale preview, or a reused idempotency key", body = ErrorBody),
+                (status = 413, body = ErrorBody), (status = 503, body = ErrorBody),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State($app): State<Arc<App>>,
+            ApiPath(($($param,)*)): ApiPath<($($pty,)*)>,
+            method: Method,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
+            let ($meta, $b): (CommandMeta, $body) = parse(&method, &uri, &headers, &body)?;
+            run(move || $call).await
+        }
+    };
+}
+
+command!(
+    /// PA-1, PA-3: get an access link (own, or a colleague's); `rotate` revokes earlier ones.
+    issue_access_link, post, "/v1/partners/{partner}/access-links", IssueLink,
+    path = (partner: PartnerId),
+    rules = "actor, employee?, rotate? (PA-1, PA-3)",
+    |app, meta, body| app.issue_access_link(&meta, &partner, &body)
+);
+
+command!(
+    /// PA-2, PA-4, PA-5: approve an access link in a client account.
+    approve_access_link, post, "/v1/access-links/{token}/approve", ApproveLink,
+    path = (token: String),
+    rules = "actor, client (PA-2, PA-4, PA-5)",
+    |app, meta, body| app.approve_access_link(&meta, &token, &body)
+);
+
+command!(
+    /// ADD-1..6, PERM-2: add employees of the actor's partner with one permission set.
+    add_partner_users, post, "/v1/clients/{client}/partner-users", AddPartnerUsers,
+    path = (client: ClientId),
+    rules = "actor, employees, permission_set (ADD, PERM-2)",
+    |app, meta, body| app.add_partner_users(&meta, &client, &body)
+);
+
+command!(
+    /// LINK-1, LINK-2: link an existing client user who is an employee of the partner.
+    link_employee, post, "/v1/partners/{partner}/employees/{employee}/link", LinkEmployee,
+    path = (partner: PartnerId, employee: Email),
+    rules = "actor, client (LINK-1, LINK-2)",
+    |app, meta, body| app.link_employee(&meta, &partner, &employee, &body)
+);
+
+command!(
+    /// PERM-1..3: apply a permission set to a partner user (grant only what you hold).
+    set_partner_permission_set, put, "/v1/clients/{client}/partner-users/{employee}/permission-set",
+    SetPartnerPermissionSet,
+    path = (client: ClientId, employee: Email),
+    rules = "actor, permission_set (PERM)",
+    |app, meta, _body| app.set_partner_permission_set(&meta, &client, &employee, &_body)
+);
+
+command!(
+    /// REM-2, MIG-4: deactivate a partner user.
+    deactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/deactivate",
+    ActorOnly,
+    path = (client: ClientId, employee: Email),
+    rules = "actor (REM-2, MIG-4)",
+    |app, meta, _body| app.deactivate_partner_user(&meta, &client, &employee)
+);
+
+command!(
+    /// REM-3, REM-7: reactivate a partner user.
+    reactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/reactivate",
+    ActorOnly,
+    path = (client: ClientId, employee: Email),
+    rules = "actor (REM-3, REM-7)",
+    |app, meta, _body| app.reactivate_partner_user(&meta, &client, &employee)
+);
+
+command!(
+    /// REM-5: preview removing an employee: its clients and owned assets, and a `version`.
+    employee_removal_preview, post,
+    "/v1/partners/{partner}/employees/{employee}/removal-preview", ActorOnly,
+    path = (partner: PartnerId, employee: Email),
+    rules = "actor (REM-5)",
+    |app, meta, _body| app.employee_removal_preview(&meta, &partner, &employee)
+);
+
+command!(
+    /// REM-1, REM-2, REM-5: remove an employee from chosen clients (409 on a stale version).
+    remove_employee, post, "/v1/partners/{partner}/employees/{employee}/remove", RemoveEmployee,
+    path = (partner: PartnerId, employee: Email),
+    rules = "actor, clients, version (REM-1, REM-2, REM-5)",
+    |app, meta, body| app.remove_employee(&meta, &partner, &employee, &body)
+);
+
+command!(
+    /// REM-6: preview removing every partner user of the actor's partner from a client.
+    client_removal_preview, post, "/v1/clients/{client}/partner-users/removal-preview", ActorOnly,
+    path = (client: ClientId),
+    rules = "actor (REM-6)",
+    |app, meta, _body| app.client_removal_preview(&meta, &client)
+);
+
+command!(
+    /// REM-6, REM-8, REL-2: remove every partner user of the actor's partner from a client.
+    remove_all_partner_users, post, "/v1/clients/{client}/partner-users/remove-all", RemoveAll,
+    path = (client: ClientId),
+    rules = "actor, version (REM-6, REM-8, REL-2)",
+    |app, meta, body| app.remove_all_partner_users(&meta, &client, &body)
+);
+
+command!(
+    /// MIG-1..4: change a super admin to partner admin, keeping billing if asked.
+    migrate_to_partner_admin, post, "/v1/clients/{client}/partner-admins", MigrateToPartnerAdmin,
+    path = (client: ClientId),
+    rules = "actor, user, keep_billing (MIG)",
+    |app, meta, body| app.migrate_to_partner_admin(&meta, &client, &body)
+);
+
+command!(
+    /// SEAT-6, SEAT-7: create a user in the client account.
+    create_user, post, "/v1/clients/{client}/users", CreateUser,
+    path = (client: ClientId),
+    rules = "actor, email, seat, permission_set (SEAT-6, SEAT-7)",
+    |app, meta, body| app.create_user(&meta, &client, &body)
+);
+
+command!(
+    /// SEAT-5, SEAT-8: change a user's seat.
+    set_seat, put, "/v1/clients/{client}/users/{email}/seat", SetSeat,
+    path = (client: ClientId, email: Email),
+    rules = "actor, seat (SEAT-5, SEAT-8)",
+    |app, meta, body| app.set_seat(&meta, &client, &email, &body)
+);
+
+command!(
+    /// SEAT-4: apply one of the client's permission sets.
+    set_client_permission_set, put, "/v1/clients/{client}/users/{email}/permission-set",
+    SetClientPermissionSet,
+    path = (client: ClientId, email: Email),
+    rules = "actor, permission_set (SEAT-4)",
+    |app, meta, body| app.set_client_permission_set(&meta, &client, &email, &body)
+);
+
+command!(
+    /// SEAT-3: the partner seat for several users, all or nothing.
+    assign_seats, post, "/v1/clients/{client}/seats", AssignSeats,
+    path = (client: ClientId),
+    rules = "actor, users, seat (SEAT-3)",
+    |app, meta, body| app.assign_seats(&meta, &client, &body)
+);
+
+command!(
+    /// REM-9, MIG-4: remove a user from the client account.
+    remove_user, delete, "/v1/clients/{client}/users/{email}", ActorOnly,
+    path = (client: ClientId, email: Email),
+    rules = "actor (REM-9, MIG-4)",
+    |app, meta, _body| app.remove_user(&meta, &client, &email)
+);
+
+// ---- reads ------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ActorQuery {
+    /// The person reading, as the host authenticated them.
+    #[param(value_type = String)]
+    pub actor: Email,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsQuery {
+    #[param(value_type = String)]
+    pub actor: Email,
+    /// `partner_admin`, `partner_user` or `deactivated`.
+    #[param(value_type = Option<String>)]
+    pub access: Option<AccessFilter>,
+}
+
+/// Clients the partner's employees can access (PA-1 `view`).
+#[utoipa::path(get, path = "/v1/partners/{partner}/clients", tag = "reads",
+    params(("partner" = String, Path), ClientsQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn partner_clients(
+    State(app): State<Arc<App>>,
+    ApiPath(partner): ApiPath<PartnerId>,
+    ApiQuery(query): ApiQuery<ClientsQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    super::blocking(move || app.partner_clients(&query.actor, &partner, query.access))
+        .await
+        .map(axum::Json)
+}
+
+/// The partner's employees, verified ones marked, with the clients each is a user of.
+#[utoipa::path(get, path = "/v1/partners/{partner}/employees", tag = "reads",
+    params(("partner" = String, Path), ActorQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn partner_employees(
+    State(app): State<Arc<App>>,
+    ApiPath(partner): ApiPath<PartnerId>,
+    ApiQuery(query): ApiQuery<ActorQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    super::blocking(move || app.partner_employees(&query.actor, &partner))
+        .await
+        .map(axum::Json)
+}
+
+/// The users of a client account.
+#[utoipa::path(get, path = "/v1/clients/{client}/users", tag = "reads",
+    params(("client" = String, Path), ActorQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn client_users(
+    State(app): State<Arc<App>>,
+    ApiPath(client): ApiPath<ClientId>,
+    ApiQuery(query): ApiQuery<ActorQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    super::blocking(move || app.client_users(&query.actor, &client))
+        .await
+        .map(axum::Json)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AtQuery {
+    /// An RFC 3339 instant (default: now).
+    #[param(value_type = Option<String>)]
+    pub at: Option<Timestamp>,
+}
+
+/// The managed relationship at an instant: `active`, `ending`, `ended` or `none` (REL-5).
+#[utoipa::path(get, path = "/v1/clients/{client}/relationship", tag = "reads",
+    params(("client" = String, Path), AtQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn relationship(
+    State(app): State<Arc<App>>,
+    ApiPath(client): ApiPath<ClientId>,
+    ApiQuery(query): ApiQuery<AtQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    super::blocking(move || app.relationship(&client, query.at))
+        .await
+        .map(axum::Json)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Only records of this client (audit only).
+    #[param(value_type = Option<String>)]
+    pub client: Option<ClientId>,
+    /// The cursor: records after this sequence number.
+    pub after: Option<u64>,
+    /// Records per page (1 to 1,000; default 100).
+    pub limit: Option<usize>,
+}
+
+/// Audit records, oldest first, with a cursor (admin token).
+#[utoipa::path(get, path = "/v1/audit", tag = "admin", params(LogQuery),
+    responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = [])))]
+pub async fn audit(
+    State(app): State<Arc<App>>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let page = super::blocking(move || {
+        app.audit(
+            query.client.as_ref(),
+            query.after.unwrap_or(0),
+            query.limit.unwrap_or(100),
+        )
+    })
+    .await?;
+    Ok(axum::Json(
+        serde_json::to_value(page).unwrap_or(Value::Null),
+    ))
+}
+
+/// Outbox events, oldest first, with a cursor (admin token).
+#[utoipa::path(get, path = "/v1/events", tag = "admin", params(LogQuery),
+    responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("admin" = [])))]
+pub async fn events(
+    State(app): State<Arc<App>>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if query.client.is_some() {
+        return Err(ApiError::invalid("client: not a filter of the events"));
+    }
+    let page =
+        super::blocking(move || app.events(query.after.unwrap_or(0), query.limit.unwrap_or(100)))
+            .await?;
+    Ok(axum::Json(
+        serde_json::to_value(page).unwrap_or(Value::Null),
+    ))
+}

@@ -1,0 +1,347 @@
+//! Bearer tokens, proven over the route table itself: every route of
+//! [`partner_access::http::routes`] is called with no token, a wrong token, a caller token and
+//! the admin token, so a route added later without the right access level fails here.
+
+use partner_access::http::{Access, Route, routes};
+use reqwest::header::{AUTHORIZATION, HeaderMap, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common;
+
+const CALLER: &str = "caller-token-5be1c07a";
+const OTHER_CALLER: &str = "caller-token-2-d4e9f1";
+const ADMIN: &str = "admin-token-93a6e2f8";
+const WRONG: &str = "wrong-token-0c7d3b15";
+
+fn with_tokens() -> common::Options {
+    common::Options {
+        caller_tokens: vec![CALLER.to_owned(), OTHER_CALLER.to_owned()],
+        admin_token: Some(ADMIN.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// A plausible value for a `{param}` of `path`, from the segment before it.
+fn param_value(previous: &str, name: &str) -> &'static str {
+    match (previous, name) {
+        ("partners", _) => "p-acme",
+        ("clients", _) => "c-globex",
+        ("employees" | "users" | "partner-users", _) | (_, "email" | "employee") => {
+            "ann@acme.example"
+        }
+        ("assets", _) | (_, "asset") => "deal-1",
+        ("access-links", _) | (_, "token") => "tok-1",
+        (_, "partner") => "p-acme",
+        (_, "client") => "c-globex",
+        _ => "x-1",
+    }
+}
+
+/// The route's path with every `{param}` replaced by a plausible value.
+fn concrete(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut previous = "";
+    for segment in path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            out.push(param_value(previous, name).to_owned());
+        } else {
+            out.push(segment.to_owned());
+        }
+        previous = segment;
+    }
+    let concrete = out.join("/");
+    assert!(
+        !concrete.contains('{') && !concrete.contains('}'),
+        "unreplaced parameter in {path}"
+    );
+    concrete
+}
+
+/// A small JSON body for methods that carry one.
+fn body_for(route: &Route) -> Option<Value> {
+    (route.method == Method::POST || route.method == Method::PUT).then(|| {
+        if route.path == "/v1/is_authorized" {
+            json!({
+                "principal": "Hub::User::\"ann@acme.example\"",
+                "action": "crm.objects.edit",
+                "resource": "Hub::Account::\"c-globex\"",
+            })
+        } else {
+            json!({})
+        }
+    })
+}
+
+/// How a request authenticates itself.
+#[derive(Debug, Clone, Copy)]
+enum Credential {
+    None,
+    Bearer(&'static str),
+    /// A value that is not a bearer token at all.
+    Raw(&'static str),
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+async fn call(server: &common::TestServer, route: &Route, credential: Credential) -> Answer {
+    let path = concrete(route.path);
+    let mut request = server
+        .client
+        .request(route.method.clone(), server.url(&path));
+    match credential {
+        Credential::None => {}
+        Credential::Bearer(token) => request = request.bearer_auth(token),
+        Credential::Raw(value) => request = request.header(AUTHORIZATION, value),
+    }
+    if let Some(body) = body_for(route) {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        headers,
+        text,
+    }
+}
+
+fn describe(route: &Route, credential: Credential) -> String {
+    format!("{} {} with {credential:?}", route.method, route.path)
+}
+
+/// The answer is the contract's 401: code `unauthenticated` and `WWW-Authenticate: Bearer`.
+fn assert_unauthenticated(answer: &Answer, what: &str) {
+    assert_eq!(
+        answer.status,
+        StatusCode::UNAUTHORIZED,
+        "{what}: {}",
+        answer.text
+    );
+    let body = answer.json();
+    assert_eq!(body["error"]["code"], "unauthenticated", "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+    let challenge = answer
+        .headers
+        .get(WWW_AUTHENTICATE)
+        .unwrap_or_else(|| panic!("{what}: no WWW-Authenticate header"))
+        .to_str()
+        .unwrap();
+    assert!(
+        challenge.starts_with("Bearer"),
+        "{what}: WWW-Authenticate is {challenge:?}"
+    );
+}
+
+/// The request got past authentication and reached its handler.
+fn assert_admitted(answer: &Answer, what: &str) {
+    assert_ne!(
+        answer.status,
+        StatusCode::UNAUTHORIZED,
+        "{what}: {}",
+        answer.text
+    );
+    assert!(
+        answer.headers.get(WWW_AUTHENTICATE).is_none(),
+        "{what}: WWW-Authenticate on an admitted request"
+    );
+    // The route is wired to its handler, not to the router's fallback.
+    assert!(
+        !answer.text.contains("no such path"),
+        "{what}: answered by the fallback: {}",
+        answer.text
+    );
+}
+
+#[test]
+fn the_route_table_is_sane() {
+    let table = routes();
+    assert!(table.len() >= 10, "{} routes", table.len());
+    let public: Vec<&str> = table
+        .iter()
+        .filter(|r| r.access == Access::Public)
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        public,
+        ["/healthz", "/readyz"],
+        "only the probes may be public"
+    );
+    for r in &table {
+        if r.path.starts_with("/v1/admin/") {
+            assert_eq!(r.access, Access::Admin, "{} {}", r.method, r.path);
+        }
+        // Every path turns into a concrete one.
+        let _ = concrete(r.path);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &table {
+        assert!(
+            seen.insert((r.method.clone(), r.path)),
+            "duplicate route {} {}",
+            r.method,
+            r.path
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_non_public_route_refuses_a_missing_or_wrong_token() {
+    let server = common::start(with_tokens()).await;
+    let mut guarded = 0;
+    for route in routes() {
+        if route.access == Access::Public {
+            continue;
+        }
+        guarded += 1;
+        for credential in [
+            Credential::None,
+            Credential::Bearer(WRONG),
+            Credential::Bearer(""),
+            Credential::Raw(""),
+            Credential::Raw("Basic YWRtaW46YWRtaW4="),
+            // The right token under the wrong scheme is not a bearer token.
+            Credential::Raw("Token admin-token-93a6e2f8"),
+            // A token that only starts like the right one.
+            Credential::Bearer("admin-token-93a6e2f8x"),
+        ] {
+            let answer = call(&server, &route, credential).await;
+            assert_unauthenticated(&answer, &describe(&route, credential));
+        }
+    }
+    assert!(guarded > 0);
+}
+
+#[tokio::test]
+async fn admin_routes_refuse_a_caller_token() {
+    let server = common::start(with_tokens()).await;
+    let mut admin_routes = 0;
+    for route in routes().into_iter().filter(|r| r.access == Access::Admin) {
+        admin_routes += 1;
+        for credential in [Credential::Bearer(CALLER), Credential::Bearer(OTHER_CALLER)] {
+            let answer = call(&server, &route, credential).await;
+            assert_unauthenticated(&answer, &describe(&route, credential));
+        }
+        let credential = Credential::Bearer(ADMIN);
+        let answer = call(&server, &route, credential).await;
+        assert_admitted(&answer, &describe(&route, credential));
+    }
+    assert!(admin_routes > 0, "the table has no admin route");
+}
+
+#[tokio::test]
+async fn caller_routes_accept_caller_tokens_and_the_admin_token() {
+    let server = common::start(with_tokens()).await;
+    let mut caller_routes = 0;
+    for route in routes().into_iter().filter(|r| r.access == Access::Caller) {
+        caller_routes += 1;
+        for credential in [
+            Credential::Bearer(CALLER),
+            Credential::Bearer(OTHER_CALLER),
+            Credential::Bearer(ADMIN),
+        ] {
+            let answer = call(&server, &route, credential).await;
+            assert_admitted(&answer, &describe(&route, credential));
+        }
+    }
+    assert!(caller_routes > 0, "the table has no caller route");
+}
+
+#[tokio::test]
+async fn public_routes_need_no_token() {
+    let server = common::start(with_tokens()).await;
+    for route in routes().into_iter().filter(|r| r.access == Access::Public) {
+        for credential in [
+            Credential::None,
+            Credential::Bearer(WRONG),
+            Credential::Bearer(CALLER),
+            Credential::Bearer(ADMIN),
+        ] {
+            let answer = call(&server, &route, credential).await;
+            let what = describe(&route, credential);
+            assert_eq!(answer.status, StatusCode::OK, "{what}: {}", answer.text);
+            assert!(answer.headers.get(WWW_AUTHENTICATE).is_none(), "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_caller_token_gets_real_answers() {
+    let server = common::start(with_tokens()).await;
+    server.import(&common::demo()).await;
+    let answer = server
+        .check("ann@acme.example", "crm.objects.edit", "c-globex")
+        .await;
+    assert_eq!(answer["decision"], "Allow", "{answer}");
+    let (status, body) = server.get("/v1/admin/export").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["partners"][0]["id"], "p-acme", "{body}");
+}
+
+#[tokio::test]
+async fn without_tokens_every_route_is_open() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    for route in routes() {
+        for credential in [Credential::None, Credential::Bearer(WRONG)] {
+            let answer = call(&server, &route, credential).await;
+            assert_admitted(&answer, &describe(&route, credential));
+        }
+    }
+    // The loop imported `{}` (an empty state); the demo again, then a real decision.
+    server.import(&common::demo()).await;
+    let answer = server
+        .check("ann@acme.example", "crm.objects.edit", "c-globex")
+        .await;
+    assert_eq!(answer["decision"], "Allow", "{answer}");
+}
+
+#[tokio::test]
+async fn tokens_are_never_echoed() {
+    let server = common::start(with_tokens()).await;
+    server.import(&common::demo()).await;
+    let secrets = [CALLER, OTHER_CALLER, ADMIN, WRONG];
+    for route in routes() {
+        for credential in [
+            Credential::None,
+            Credential::Bearer(WRONG),
+            Credential::Bearer(CALLER),
+            Credential::Bearer(ADMIN),
+            Credential::Raw("Basic wrong-token-0c7d3b15"),
+        ] {
+            let answer = call(&server, &route, credential).await;
+            let what = describe(&route, credential);
+            for secret in secrets {
+                assert!(
+                    !answer.text.contains(secret),
+                    "{what}: the body echoes a token: {}",
+                    answer.text
+                );
+                for (name, value) in &answer.headers {
+                    let value = String::from_utf8_lossy(value.as_bytes());
+                    assert!(
+                        !value.contains(secret),
+                        "{what}: header {name} echoes a token"
+                    );
+                }
+            }
+        }
+    }
+}

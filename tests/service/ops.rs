@@ -1,0 +1,825 @@
+//! Operations as an operator meets them: health and readiness (also with a failing store),
+//! Prometheus metrics, the OpenAPI document against the route table, what is loaded (actions
+//! and policies), policy reload over HTTP and on SIGHUP of the real binary, graceful shutdown,
+//! and state surviving a restart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use partner_access::http::routes;
+use partner_access::store::Store;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common;
+
+/// The check actions of API.md: one per permission of the catalogue, plus the paid features.
+const CHECK_ACTIONS: [&str; 14] = [
+    "crm.objects.view",
+    "crm.objects.edit",
+    "hubs.access",
+    "apps.manage",
+    "reports.access",
+    "users.add_edit",
+    "billing.edit",
+    "billing.transactions",
+    "superadmins.manage",
+    "scim.provision",
+    "datacenter.migrate",
+    "multi_account.manage",
+    "sales_hub.paid_features",
+    "service_hub.paid_features",
+];
+
+const ANN: &str = "ann@acme.example";
+const GLOBEX: &str = "c-globex";
+
+/// A copy of the repository's `policies/` and `schema/` in a temporary directory.
+fn policy_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["policies", "schema"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(common::root().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+fn copy_options(dir: &Path) -> common::Options {
+    common::Options {
+        policies: dir.join("policies"),
+        schema: dir.join("schema"),
+        ..Default::default()
+    }
+}
+
+/// Removes the `listed.reports.access` permit (its doc comment, annotations and body) from
+/// `capabilities.cedar`: a valid set in which a partner user listed for `reports.access` loses it.
+fn drop_reports_permit(policies: &Path) {
+    let file = policies.join("capabilities.cedar");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let id = text.find("@id(\"listed.reports.access\")").unwrap();
+    // The block starts at the `///` comment above the annotation...
+    let start = text[..id].rfind("\n\n").map_or(0, |i| i + 2);
+    // ...and ends at the statement's `;` (the next blank line).
+    let end = id + text[id..].find("};\n").unwrap() + 3;
+    let block = &text[start..end];
+    assert!(block.starts_with("///"), "{block}");
+    assert!(block.contains("permit ("), "{block}");
+    assert_eq!(block.matches("@id(").count(), 1, "{block}");
+    let changed = format!("{}{}", &text[..start], text[end..].trim_start_matches('\n'));
+    std::fs::write(&file, changed).unwrap();
+}
+
+fn decision(answer: &Value) -> &str {
+    answer["decision"].as_str().unwrap_or("?")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health and readiness
+
+#[tokio::test]
+async fn healthz_says_ok() {
+    let server = common::start(common::Options::default()).await;
+    let (status, body) = server.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn readyz_is_ready_on_a_healthy_server() {
+    let server = common::start(common::Options::default()).await;
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ready"], true, "{body}");
+    assert_eq!(body["store"], true, "{body}");
+    assert_eq!(body["policies"], true, "{body}");
+}
+
+/// A server over a [`common::FaultyStore`], with the demo state.
+async fn faulty_server() -> (
+    common::TestServer,
+    Arc<common::FaultyStore>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(common::FaultyStore::open(dir.path()));
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let server =
+        common::start_on(dyn_store, dir.path().to_owned(), common::Options::default()).await;
+    server.import(&common::demo()).await;
+    (server, store, dir)
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_read_makes_readyz_503_and_checks_deny() {
+    let (server, store, _dir) = faulty_server().await;
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    store.fail_reads.store(true, Ordering::SeqCst);
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["ready"], false, "{body}");
+    assert_eq!(body["store"], false, "{body}");
+    assert_eq!(body["policies"], true, "{body}");
+    // The process is still up.
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Nothing of this principal and account was read before: the check must read the store,
+    // cannot, and fails closed: 200 Deny with an error entry, never an Allow.
+    for action in CHECK_ACTIONS {
+        let answer = server.check(ANN, action, GLOBEX).await;
+        assert_eq!(decision(&answer), "Deny", "{action}: {answer}");
+        let errors = answer["diagnostics"]["errors"].as_array().unwrap();
+        assert!(!errors.is_empty(), "{action}: {answer}");
+        assert_eq!(
+            answer["diagnostics"]["reasons"].as_array().map(Vec::len),
+            Some(0),
+            "{action}: {answer}"
+        );
+    }
+
+    // Readiness recovers once the store reads again, and the decision is the real one.
+    store.fail_reads.store(false, Ordering::SeqCst);
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ready"], true, "{body}");
+    let answer = server.check(ANN, "crm.objects.edit", GLOBEX).await;
+    assert_eq!(decision(&answer), "Allow", "{answer}");
+}
+
+/// API.md: while the store cannot be read, "never an `Allow`". A check whose lookups were
+/// cached before the failure is still answered from the check-path cache (for up to its TTL,
+/// 30 s by default), so the sidecar says Allow while `/readyz` reports the store down.
+#[tokio::test]
+#[ignore = "bug: with the store unreadable (readyz 503), checks whose entity lookups are cached still answer Allow (src/cache.rs CachedView::lookup never consults the store or its health on a hit); API.md says never an Allow in that case"]
+async fn a_store_that_cannot_be_read_gives_no_allow_even_from_the_cache() {
+    let (server, store, _dir) = faulty_server().await;
+    let warm = server.check(ANN, "crm.objects.edit", GLOBEX).await;
+    assert_eq!(decision(&warm), "Allow", "{warm}");
+
+    store.fail_reads.store(true, Ordering::SeqCst);
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    for action in ["crm.objects.edit", "reports.access"] {
+        let answer = server.check(ANN, action, GLOBEX).await;
+        assert_eq!(decision(&answer), "Deny", "{action}: {answer}");
+    }
+    let (status, body) = server
+        .post(
+            "/v1/is_authorized/batch",
+            &json!({"requests": [{
+                "principal": format!("Hub::User::\"{ANN}\""),
+                "action": "crm.objects.edit",
+                "resource": format!("Hub::Account::\"{GLOBEX}\""),
+            }]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(body["results"][0]["decision"], "Allow", "{body}");
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_written_answers_503_unavailable_and_changes_nothing() {
+    let (server, store, _dir) = faulty_server().await;
+    let (_, before) = server.get("/v1/admin/export").await;
+
+    store.fail_writes.store(true, Ordering::SeqCst);
+    let (status, body) = server
+        .post("/v1/admin/import?mode=replace", &common::agency())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    let (status, body) = server
+        .put(
+            "/v1/admin/partners/p-new",
+            &json!({"name": "New", "tier": "solutions_partner", "email_domains": ["new.example"],
+                    "permission_sets": [], "crm_names": {}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+
+    store.fail_writes.store(false, Ordering::SeqCst);
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ready"], true, "{body}");
+    let (status, after) = server.get("/v1/admin/export").await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(before, after, "a failed write changed the state");
+    // Writes work again.
+    let (status, body) = server
+        .post("/v1/admin/import?mode=replace", &common::demo())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+/// The value of the first sample line of `name` whose labels include every `label`.
+fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn metrics_text(server: &common::TestServer) -> String {
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_the_documented_series() {
+    let (server, store, _dir) = faulty_server().await;
+    let allowed = server.check(ANN, "crm.objects.edit", GLOBEX).await;
+    assert_eq!(decision(&allowed), "Allow", "{allowed}");
+    // The same lookups again: cache hits.
+    let denied = server.check(ANN, "billing.edit", GLOBEX).await;
+    assert_eq!(decision(&denied), "Deny", "{denied}");
+    let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    store.fail_writes.store(true, Ordering::SeqCst);
+    let (status, body) = server.post("/v1/admin/import", &common::demo()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    store.fail_writes.store(false, Ordering::SeqCst);
+
+    let text = metrics_text(&server).await;
+    // Every sample line is `name{labels} value` or `name value`, with a number.
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(
+            value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value),
+            "not a sample: {line}"
+        );
+        assert!(
+            line.starts_with("partner_access_"),
+            "unprefixed series: {line}"
+        );
+    }
+    assert!(
+        text.contains("# TYPE partner_access_decisions_total counter"),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "partner_access_decisions_total",
+            &["action=\"crm.objects.edit\"", "outcome=\"allow\""]
+        )
+        .is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "partner_access_decisions_total",
+            &["action=\"billing.edit\"", "outcome=\"deny\""]
+        )
+        .is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    let hits = sample(&text, "partner_access_cache_hits_total", &[]).unwrap_or(0.0);
+    let misses = sample(&text, "partner_access_cache_misses_total", &[]).unwrap_or(0.0);
+    assert!(hits + misses >= 1.0, "{text}");
+    assert!(
+        sample(&text, "partner_access_check_duration_seconds_count", &[]).is_some_and(|v| v >= 2.0)
+            || sample(&text, "partner_access_check_duration_seconds", &[]).is_some(),
+        "{text}"
+    );
+    assert!(
+        text.contains("partner_access_check_duration_seconds_bucket")
+            || text.contains("partner_access_check_duration_seconds{quantile="),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "partner_access_policy_reloads_total",
+            &["outcome=\"ok\""]
+        )
+        .is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "partner_access_store_errors_total", &[]).is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The OpenAPI document
+
+#[tokio::test]
+async fn openapi_lists_every_route_with_its_method() {
+    let server = common::start(common::Options::default()).await;
+    let (status, doc) = server.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let version = doc["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3."), "openapi: {version:?}");
+    assert!(doc["info"]["title"].is_string(), "{}", doc["info"]);
+    let paths = doc["paths"].as_object().unwrap();
+
+    let mut expected: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for route in routes() {
+        expected
+            .entry(route.path)
+            .or_default()
+            .insert(route.method.as_str().to_lowercase());
+    }
+    for (path, methods) in &expected {
+        let item = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
+        for method in methods {
+            let operation = &item[method.as_str()];
+            assert!(
+                operation.is_object(),
+                "{method} {path} is missing from the OpenAPI document: {item}"
+            );
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .is_some_and(|r| !r.is_empty()),
+                "{method} {path} documents no response"
+            );
+        }
+    }
+    // And it documents nothing the server does not serve.
+    for (path, item) in paths {
+        let served = expected
+            .get(path.as_str())
+            .unwrap_or_else(|| panic!("{path} is documented but not a route"));
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if item.get(method).is_some() {
+                assert!(
+                    served.contains(method),
+                    "{method} {path} is documented but not served"
+                );
+            }
+        }
+    }
+    // The library's document is the one served.
+    let library = serde_json::to_value(partner_access::http::openapi_document()).unwrap();
+    assert_eq!(library, doc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is loaded
+
+#[tokio::test]
+async fn schema_actions_list_every_check_action_with_description_and_rules() {
+    let server = common::start(common::Options::default()).await;
+    let (status, body) = server.get("/v1/schema/actions").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let actions = body["actions"].as_array().unwrap();
+    let by_name: BTreeMap<&str, &Value> = actions
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap(), a))
+        .collect();
+    assert_eq!(
+        by_name.len(),
+        actions.len(),
+        "duplicate action names: {body}"
+    );
+    for name in CHECK_ACTIONS {
+        let action = by_name
+            .get(name)
+            .unwrap_or_else(|| panic!("check action {name} is not listed: {body}"));
+        assert!(
+            action["description"]
+                .as_str()
+                .is_some_and(|d| !d.trim().is_empty()),
+            "{name} has no description: {action}"
+        );
+        let rules = action["rules"].as_array().unwrap();
+        assert!(!rules.is_empty(), "{name} has no rule ids: {action}");
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.as_str().is_some_and(|r| !r.is_empty())),
+            "{action}"
+        );
+    }
+    // Every action (the command ones too) is described.
+    for action in actions {
+        assert!(
+            action["description"]
+                .as_str()
+                .is_some_and(|d| !d.trim().is_empty()),
+            "{action}"
+        );
+        assert!(action["rules"].is_array(), "{action}");
+    }
+    assert!(
+        actions.len() > CHECK_ACTIONS.len(),
+        "the command actions are missing: {body}"
+    );
+}
+
+#[tokio::test]
+async fn policies_list_id_effect_rules_file_and_line() {
+    let server = common::start(common::Options::default()).await;
+    let (status, body) = server.get("/v1/policies").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let policies = body["policies"].as_array().unwrap();
+    assert!(!policies.is_empty(), "{body}");
+    let mut ids = BTreeSet::new();
+    for policy in policies {
+        let id = policy["id"].as_str().unwrap();
+        assert!(ids.insert(id.to_owned()), "duplicate id {id}");
+        let effect = policy["effect"].as_str().unwrap();
+        assert!(effect == "permit" || effect == "forbid", "{policy}");
+        let rules = policy["rules"].as_array().unwrap();
+        assert!(!rules.is_empty(), "{id} has no rule ids: {policy}");
+        let file = policy["file"].as_str().unwrap();
+        assert!(
+            Path::new(file).extension().is_some_and(|e| e == "cedar"),
+            "{policy}"
+        );
+        let line = policy["line"].as_u64().unwrap();
+        assert!(line >= 1, "{policy}");
+        // The file and line point at the policy: its `@id` is at or a few lines around there.
+        let name = Path::new(file).file_name().unwrap();
+        let text = std::fs::read_to_string(common::root().join("policies").join(name)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let at = usize::try_from(line).unwrap() - 1;
+        assert!(at < lines.len(), "{policy}");
+        let needle = format!("@id(\"{id}\")");
+        let window = &lines[at.saturating_sub(3)..(at + 4).min(lines.len())];
+        assert!(
+            window.iter().any(|l| l.contains(&needle)),
+            "{id} is not near {file}:{line}"
+        );
+    }
+    let reports = policies
+        .iter()
+        .find(|p| p["id"] == "listed.reports.access")
+        .unwrap();
+    assert_eq!(reports["effect"], "permit");
+    assert!(
+        reports["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("capabilities.cedar"),
+        "{reports}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy reload
+
+#[tokio::test]
+async fn an_invalid_reload_is_refused_with_file_and_line_and_a_valid_one_applies() {
+    let dir = policy_copy();
+    let server = common::start(copy_options(dir.path())).await;
+    server.import(&common::demo()).await;
+    let before = server.check(ANN, "reports.access", GLOBEX).await;
+    assert_eq!(decision(&before), "Allow", "{before}");
+    let (_, loaded) = server.get("/v1/policies").await;
+    let count = loaded["policies"].as_array().unwrap().len();
+
+    // (a) A syntax error on line 5 of a new file.
+    let broken = dir.path().join("policies/broken.cedar");
+    std::fs::write(
+        &broken,
+        "@id(\"fine\")\n@rules(\"CAP-1\")\npermit(principal, action, resource) when { false };\n\n@id(\"broken\") permit(principal, action, resource) when { principal. };\n",
+    )
+    .unwrap();
+    let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+    let details = body["error"]["details"].as_array().unwrap();
+    assert!(!details.is_empty(), "{body}");
+    assert!(
+        details.iter().any(|d| d["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("broken.cedar"))
+            && d["line"] == 5
+            && d["message"].as_str().is_some_and(|m| !m.is_empty())),
+        "no detail names broken.cedar line 5: {body}"
+    );
+    // The old set keeps serving.
+    let after = server.check(ANN, "reports.access", GLOBEX).await;
+    assert_eq!(decision(&after), "Allow", "{after}");
+    assert_eq!(
+        after["diagnostics"]["reasons"],
+        before["diagnostics"]["reasons"]
+    );
+    let (_, still) = server.get("/v1/policies").await;
+    assert_eq!(still["policies"].as_array().unwrap().len(), count);
+    let (status, _) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // (b) Fixed, with a change that changes a decision.
+    std::fs::remove_file(&broken).unwrap();
+    drop_reports_permit(&dir.path().join("policies"));
+    let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["policies"].as_u64(), Some(count as u64 - 1), "{body}");
+    let now = server.check(ANN, "reports.access", GLOBEX).await;
+    assert_eq!(decision(&now), "Deny", "{now}");
+    // Other decisions are unchanged.
+    let edit = server.check(ANN, "crm.objects.edit", GLOBEX).await;
+    assert_eq!(decision(&edit), "Allow", "{edit}");
+    let (_, listed) = server.get("/v1/policies").await;
+    assert!(
+        listed["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != "listed.reports.access"),
+        "{listed}"
+    );
+}
+
+/// The real binary, killed on drop if a test fails before it stops.
+struct Sidecar {
+    child: std::process::Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Sidecar {
+    /// Starts `partner-access serve` and waits (at most 10 s) until `/readyz` answers 200.
+    async fn start(data: &Path, policies: &Path, extra: &[&str], log: PathBuf) -> Sidecar {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"));
+        command
+            .arg("serve")
+            .args(["--listen", &listen])
+            .args(["--data", data.to_str().unwrap()])
+            .args(["--policies", policies.join("policies").to_str().unwrap()])
+            .args(["--schema", policies.join("schema").to_str().unwrap()])
+            .args(extra)
+            .current_dir(data)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for var in [
+            "PARTNER_ACCESS_TOKENS",
+            "PARTNER_ACCESS_ADMIN_TOKEN",
+            "PARTNER_ACCESS_TOKEN_FILE",
+            "PARTNER_ACCESS_ADMIN_TOKEN_FILE",
+            "PARTNER_ACCESS_CONFIG",
+            "PARTNER_ACCESS_LISTEN",
+            "PARTNER_ACCESS_DATA",
+            "PARTNER_ACCESS_POLICIES",
+            "PARTNER_ACCESS_SCHEMA",
+        ] {
+            command.env_remove(var);
+        }
+        let mut sidecar = Sidecar {
+            child: command.spawn().unwrap(),
+            base: format!("http://{listen}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = sidecar.child.try_wait().unwrap() {
+                panic!(
+                    "the sidecar exited early ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            if let Ok(response) = sidecar
+                .client
+                .get(format!("{}/readyz", sidecar.base))
+                .send()
+                .await
+                && response.status() == StatusCode::OK
+            {
+                return sidecar;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not ready within 10 s: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn check(&self, principal: &str, action: &str, resource: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/v1/is_authorized", self.base))
+            .json(&json!({
+                "principal": {"type": "Hub::User", "id": principal},
+                "action": {"type": "Hub::Action", "id": action},
+                "resource": {"type": "Hub::Account", "id": resource},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} failed");
+    }
+
+    /// SIGTERM, then waits (at most 10 s) for the process to exit; returns its status.
+    async fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the sidecar did not stop within 10 s of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_sigterm_stops_gracefully_and_the_state_survives() {
+    let policies = policy_copy();
+    let data = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+
+    let mut sidecar = Sidecar::start(
+        data.path(),
+        policies.path(),
+        &["--demo"],
+        logs.path().join("1.log"),
+    )
+    .await;
+    let before = sidecar.check(ANN, "reports.access", GLOBEX).await;
+    assert_eq!(decision(&before), "Allow", "{before}");
+
+    // A broken set on SIGHUP is refused: the old set keeps serving and the process lives.
+    let broken = policies.path().join("policies/broken.cedar");
+    std::fs::write(
+        &broken,
+        "permit(principal, action, resource) when { principal. };\n",
+    )
+    .unwrap();
+    sidecar.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        sidecar.child.try_wait().unwrap().is_none(),
+        "SIGHUP killed the sidecar"
+    );
+    let still = sidecar.check(ANN, "reports.access", GLOBEX).await;
+    assert_eq!(decision(&still), "Allow", "{still}");
+
+    // A valid change on SIGHUP applies.
+    std::fs::remove_file(&broken).unwrap();
+    drop_reports_permit(&policies.path().join("policies"));
+    sidecar.signal("-HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = sidecar.check(ANN, "reports.access", GLOBEX).await;
+        if decision(&answer) == "Deny" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload within 10 s: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let edit = sidecar.check(ANN, "crm.objects.edit", GLOBEX).await;
+    assert_eq!(decision(&edit), "Allow", "{edit}");
+
+    let status = sidecar.terminate().await;
+    assert!(
+        status.success(),
+        "SIGTERM did not stop cleanly ({status}): {}",
+        std::fs::read_to_string(logs.path().join("1.log")).unwrap_or_default()
+    );
+    drop(sidecar);
+
+    // Restart on the same data directory, without --demo: the demo state is still there.
+    let mut again =
+        Sidecar::start(data.path(), policies.path(), &[], logs.path().join("2.log")).await;
+    let edit = again.check(ANN, "crm.objects.edit", GLOBEX).await;
+    assert_eq!(decision(&edit), "Allow", "{edit}");
+    // The edited policy files are still the ones read.
+    let reports = again.check(ANN, "reports.access", GLOBEX).await;
+    assert_eq!(decision(&reports), "Deny", "{reports}");
+    let status = again.terminate().await;
+    assert!(status.success(), "{status}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let server = common::start(common::Options::default()).await;
+    let revision = server.import(&common::demo()).await;
+    let (status, exported) = server.get("/v1/admin/export").await;
+    assert_eq!(status, StatusCode::OK, "{exported}");
+    let ids = |doc: &Value, key: &str| -> Vec<String> {
+        doc[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&exported, "partners"), ids(&common::demo(), "partners"));
+    assert_eq!(ids(&exported, "clients"), ids(&common::demo(), "clients"));
+    let checks = [
+        (ANN, "crm.objects.edit"),
+        (ANN, "billing.edit"),
+        ("bob@acme.example", "reports.access"),
+        ("owner@globex.example", "superadmins.manage"),
+    ];
+    let mut decisions = Vec::new();
+    for (who, action) in checks {
+        decisions.push(server.check(who, action, GLOBEX).await);
+    }
+
+    let server = server.restart().await;
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, again) = server.get("/v1/admin/export").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(exported, again, "the state changed across a restart");
+    // Shutting down flushes the partner activity noted by Allow decisions (REL-3): one more
+    // write at most.
+    assert!(
+        (revision..=revision + 1).contains(&server.app.revision()),
+        "revision {} after a restart from {revision}",
+        server.app.revision()
+    );
+    for ((who, action), before) in checks.into_iter().zip(decisions) {
+        let after = server.check(who, action, GLOBEX).await;
+        assert_eq!(after["decision"], before["decision"], "{who} {action}");
+        assert_eq!(
+            after["diagnostics"]["reasons"], before["diagnostics"]["reasons"],
+            "{who} {action}"
+        );
+    }
+    // Re-importing the export is a no-op on decisions too.
+    server.import(&again).await;
+    let (_, third) = server.get("/v1/admin/export").await;
+    assert_eq!(again, third);
+}
