@@ -41,13 +41,11 @@ async fn maintain(app: Arc<App>) {
         tick.tick().await;
         seconds += 1;
         let app = app.clone();
-        let flush = seconds % 5 == 0;
+        let flush = seconds.is_multiple_of(5);
         let _ = tokio::task::spawn_blocking(move || {
             app.probe_store();
-            if flush {
-                if let Err(e) = app.flush_activity() {
-                    tracing::warn!(error = %e, "activity flush failed; kept for the next one");
-                }
+            if flush && let Err(e) = app.flush_activity() {
+                tracing::warn!(error = %e, "activity flush failed; kept for the next one");
             }
         })
         .await;

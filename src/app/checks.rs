@@ -103,10 +103,10 @@ impl App {
             return;
         };
         // A cache hit: the decision just read this membership.
-        if let Ok(Some(member)) = view.membership(&client, &email) {
-            if let Some(partner) = member.partner {
-                self.activity.note(client, partner);
-            }
+        if let Ok(Some(member)) = view.membership(&client, &email)
+            && let Some(partner) = member.partner
+        {
+            self.activity.note(client, partner);
         }
     }
 }

@@ -134,15 +134,35 @@ pub struct StateParseError {
 impl StateDocument {
     /// Parses a state document, naming the path of the first field that does not fit.
     pub fn from_json_str(text: &str) -> Result<Self, StateParseError> {
+        // Serde would read a struct from an array of its fields in order: a state document is
+        // an object, and nothing may follow it.
+        if !text.trim_start().starts_with('{') {
+            return Err(StateParseError {
+                path: ".".into(),
+                message: "a state document is a JSON object".into(),
+            });
+        }
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| StateParseError {
-            path: err.path().to_string(),
-            message: err.into_inner().to_string(),
-        })
+        let doc =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|err| StateParseError {
+                path: err.path().to_string(),
+                message: err.into_inner().to_string(),
+            })?;
+        deserializer.end().map_err(|e| StateParseError {
+            path: ".".into(),
+            message: format!("unexpected characters after the document: {e}"),
+        })?;
+        Ok(doc)
     }
 
     /// Parses a state document held as a JSON value.
     pub fn from_json_value(value: serde_json::Value) -> Result<Self, StateParseError> {
+        if !value.is_object() {
+            return Err(StateParseError {
+                path: ".".into(),
+                message: "a state document is a JSON object".into(),
+            });
+        }
         serde_path_to_error::deserialize(value).map_err(|err| StateParseError {
             path: err.path().to_string(),
             message: err.into_inner().to_string(),

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use super::error::{ApiBody, ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::app::{
     App, AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert,
 };
@@ -44,7 +44,7 @@ pub struct WriteAnswer {
 pub async fn import(
     State(app): State<Arc<App>>,
     ApiQuery(query): ApiQuery<ImportQuery>,
-    body: axum::body::Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<axum::Json<WriteAnswer>, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body is not UTF-8"))?;
     let doc = StateDocument::from_json_str(text).map_err(|e| ApiError::invalid(e.to_string()))?;

@@ -155,8 +155,14 @@ pub async fn is_authorized_batch(
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let outcome = serde_json::from_value::<CheckBody>(item.clone())
-                .map_err(|e| AppError::invalid(e.to_string()))
+            let outcome = item
+                .is_object()
+                .then(|| item.clone())
+                .ok_or_else(|| AppError::invalid("a check is a JSON object"))
+                .and_then(|item| {
+                    serde_json::from_value::<CheckBody>(item)
+                        .map_err(|e| AppError::invalid(e.to_string()))
+                })
                 .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
                 .and_then(|r| app.check(&r));
             match outcome {

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use super::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use super::error::{ApiBody, ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::app::commands::cam::{
     ActorOnly, AddPartnerUsers, RemoveAll, RemoveEmployee, SetPartnerPermissionSet,
 };
@@ -74,6 +74,9 @@ fn parse<B: DeserializeOwned + HasActor>(
             ApiError::invalid(format!("{path}: {inner}"))
         }
     })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::invalid(format!("unexpected characters after the body: {e}")))?;
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {
@@ -152,7 +155,7 @@ macro_rules! command {
             method: Method,
             uri: Uri,
             headers: HeaderMap,
-            body: Bytes,
+            ApiBody(body): ApiBody,
         ) -> Result<Response, ApiError> {
             let ($meta, $b): (CommandMeta, $body) = parse(&method, &uri, &headers, &body)?;
             run(move || $call).await

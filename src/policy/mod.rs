@@ -153,6 +153,8 @@ pub struct PolicyEngine {
     action_uids: HashMap<String, EntityUid>,
     /// The ids of the forbid policies: an error in one of these means Deny.
     forbids: HashSet<PolicyId>,
+    /// Actions whose declared context has attributes: their requests are validated.
+    context_required: HashSet<String>,
     /// Action entities, only when the schema has action groups (Cedar needs them in the slice
     /// to evaluate `action in Group`).
     action_entities: Vec<Entity>,
@@ -289,6 +291,31 @@ impl PolicyEngine {
             }
         }
 
+        // An action needs a context when a request with an empty one does not validate.
+        let mut context_required = HashSet::new();
+        for (name, uid) in &action_uids {
+            let principal = loaded
+                .schema
+                .principals_for_action(uid)
+                .and_then(|mut p| p.next().cloned());
+            let resource = loaded
+                .schema
+                .resources_for_action(uid)
+                .and_then(|mut r| r.next().cloned());
+            if let (Some(p), Some(r)) = (principal, resource) {
+                let probe = Request::new(
+                    EntityUid::from_type_name_and_id(p, cedar_policy::EntityId::new("probe")),
+                    uid.clone(),
+                    EntityUid::from_type_name_and_id(r, cedar_policy::EntityId::new("probe")),
+                    Context::empty(),
+                    Some(&loaded.schema),
+                );
+                if probe.is_err() {
+                    context_required.insert(name.clone());
+                }
+            }
+        }
+
         let mut policy_info: Vec<PolicyInfo> = loaded
             .policies
             .policies()
@@ -319,6 +346,7 @@ impl PolicyEngine {
             by_action,
             action_uids,
             forbids,
+            context_required,
             action_entities: if has_groups {
                 action_entities_set.iter().cloned().collect()
             } else {
@@ -436,14 +464,18 @@ impl PolicyEngine {
             r.to_uid()
                 .map_err(|e| CheckError::InvalidRequest(e.to_string()))
         };
+        // A request with a context is checked against the action's declared context (types of
+        // every attribute); the check actions take none, so the hot path skips this.
+        let validate =
+            !request.context.is_empty() || self.context_required.contains(&request.action);
         let cedar_request = Request::new(
             to_uid(&principal)?,
             action_uid.clone(),
             to_uid(&resource)?,
             context,
-            None,
+            validate.then_some(&self.schema),
         )
-        .map_err(|e| CheckError::InvalidRequest(e.to_string()))?;
+        .map_err(|e| CheckError::InvalidRequest(format!("invalid request: {e}")))?;
         let entities = Entities::from_entities(
             slice
                 .entities
@@ -552,6 +584,18 @@ fn normalize_context(
     refs: &mut Vec<EntityRef>,
 ) -> Map<String, Value> {
     fn walk(value: &Value, refs: &mut Vec<EntityRef>) -> Value {
+        // The string form `Hub::User::"..."` is a reference too (API.md: accepted anywhere the
+        // object form is); other strings are plain strings.
+        let string_ref = match value {
+            Value::String(text) if text.starts_with("Hub::") => text.parse::<EntityRef>().ok(),
+            _ => None,
+        };
+        if let Some(r) = string_ref {
+            let r = normalize(&r);
+            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+            refs.push(r);
+            return json;
+        }
         if let Some(Ok(r)) = EntityRef::looks_like_ref(value).then(|| EntityRef::from_json(value)) {
             let r = normalize(&r);
             let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});

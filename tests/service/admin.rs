@@ -37,16 +37,29 @@ async fn an_invalid_import_changes_nothing_and_lists_every_problem() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "invalid_request");
     let rules = body["error"]["rules"].as_array().unwrap();
-    assert!(rules.contains(&json!("SEAT-5")) && rules.contains(&json!("MIG-4")), "{body}");
-    assert_eq!(body["error"]["details"].as_array().unwrap().len(), 2, "{body}");
+    assert!(
+        rules.contains(&json!("SEAT-5")) && rules.contains(&json!("MIG-4")),
+        "{body}"
+    );
+    assert_eq!(
+        body["error"]["details"].as_array().unwrap().len(),
+        2,
+        "{body}"
+    );
     assert_eq!(export(&server).await, before);
 
     let (status, body) = server
-        .post("/v1/admin/import", &json!({"clients": [{"id": "c", "pricing_model": "gold"}]}))
+        .post(
+            "/v1/admin/import",
+            &json!({"clients": [{"id": "c", "pricing_model": "gold"}]}),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("clients[0].pricing_model") && message.contains("gold"), "{message}");
+    assert!(
+        message.contains("clients[0].pricing_model") && message.contains("gold"),
+        "{message}"
+    );
     assert_eq!(export(&server).await, before);
 }
 
@@ -60,10 +73,25 @@ async fn merge_replaces_by_id_and_keeps_the_rest() {
     let (status, body) = server.post("/v1/admin/import?mode=merge", &extra).await;
     assert_eq!(status, 200, "{body}");
     let state = export(&server).await;
-    let ids: Vec<_> = state["clients"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect();
+    let ids: Vec<_> = state["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!("c-globex"), json!("c-new")]);
-    assert_eq!(server.check("ann@acme.example", "reports.access", "c-globex").await["decision"], "Allow");
-    assert_eq!(server.check("boss@new.example", "billing.edit", "c-new").await["decision"], "Allow");
+    assert_eq!(
+        server
+            .check("ann@acme.example", "reports.access", "c-globex")
+            .await["decision"],
+        "Allow"
+    );
+    assert_eq!(
+        server
+            .check("boss@new.example", "billing.edit", "c-new")
+            .await["decision"],
+        "Allow"
+    );
 
     let (status, _) = server.post("/v1/admin/import?mode=replace", &extra).await;
     assert_eq!(status, 200);
@@ -79,39 +107,70 @@ async fn upserts_change_what_checks_see() {
 
     // A new client, its super admin, an asset.
     let (status, body) = server
-        .put("/v1/admin/clients/c-initech", &json!({"official_name": "Initech", "pricing_model": "legacy",
-            "users": [{"email": "ian@initech.example", "role": "super_admin", "seat": "core"}]}))
+        .put(
+            "/v1/admin/clients/c-initech",
+            &json!({"official_name": "Initech", "pricing_model": "legacy",
+            "users": [{"email": "ian@initech.example", "role": "super_admin", "seat": "core"}]}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["revision"], start + 1);
     let (status, body) = server
-        .put("/v1/admin/clients/c-initech/assets/deal-9", &json!({"kind": "deal", "name": "Big", "owner": "ian@initech.example"}))
+        .put(
+            "/v1/admin/clients/c-initech/assets/deal-9",
+            &json!({"kind": "deal", "name": "Big", "owner": "ian@initech.example"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 
     // A new employee of the partner, then a user of the client linked to it.
     let (status, body) = server
-        .put("/v1/admin/partners/p-acme/employees/Nina@Acme.example", &json!({"employee_management": "view"}))
+        .put(
+            "/v1/admin/partners/p-acme/employees/Nina@Acme.example",
+            &json!({"employee_management": "view"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(server.check("nina@acme.example", "crm.objects.view", "c-initech").await["decision"], "Deny");
+    assert_eq!(
+        server
+            .check("nina@acme.example", "crm.objects.view", "c-initech")
+            .await["decision"],
+        "Deny"
+    );
     let (status, body) = server
         .put("/v1/admin/clients/c-initech/users/nina@acme.example",
              &json!({"role": "standard", "seat": "partner", "partner": "p-acme", "permissions": ["crm.objects.view"]}))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(server.check("nina@acme.example", "crm.objects.view", "c-initech").await["decision"], "Allow");
+    assert_eq!(
+        server
+            .check("nina@acme.example", "crm.objects.view", "c-initech")
+            .await["decision"],
+        "Allow"
+    );
 
     // The partner's tier and domains.
     let (status, body) = server
-        .put("/v1/admin/partners/p-acme", &json!({"name": "Acme", "tier": "provider", "email_domains": ["acme.example"]}))
+        .put(
+            "/v1/admin/partners/p-acme",
+            &json!({"name": "Acme", "tier": "provider", "email_domains": ["acme.example"]}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let state = export(&server).await;
     let partner = &state["partners"][0];
     assert_eq!(partner["tier"], "provider");
-    assert_eq!(partner["employees"].as_array().unwrap().len(), 4, "employees kept: {partner}");
-    let client = state["clients"].as_array().unwrap().iter().find(|c| c["id"] == "c-initech").unwrap();
+    assert_eq!(
+        partner["employees"].as_array().unwrap().len(),
+        4,
+        "employees kept: {partner}"
+    );
+    let client = state["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "c-initech")
+        .unwrap();
     assert_eq!(client["assets"][0]["id"], "deal-9");
 }
 
@@ -123,22 +182,30 @@ async fn upserts_that_break_a_rule_change_nothing() {
 
     // SEAT-5: a partner admin must hold the partner seat.
     let (status, body) = server
-        .put("/v1/admin/clients/c-globex/users/ann@acme.example",
-             &json!({"role": "partner_admin", "seat": "core", "partner": "p-acme"}))
+        .put(
+            "/v1/admin/clients/c-globex/users/ann@acme.example",
+            &json!({"role": "partner_admin", "seat": "core", "partner": "p-acme"}),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["rules"], json!(["SEAT-5"]));
 
     // MIG-4: the only super admin cannot stop being one.
     let (status, body) = server
-        .put("/v1/admin/clients/c-globex/users/owner@globex.example", &json!({"role": "standard", "seat": "core"}))
+        .put(
+            "/v1/admin/clients/c-globex/users/owner@globex.example",
+            &json!({"role": "standard", "seat": "core"}),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["rules"], json!(["MIG-4"]));
 
     // Unknown client: 404.
     let (status, body) = server
-        .put("/v1/admin/clients/c-nope/users/x@y.example", &json!({"role": "standard", "seat": "core"}))
+        .put(
+            "/v1/admin/clients/c-nope/users/x@y.example",
+            &json!({"role": "standard", "seat": "core"}),
+        )
         .await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"]["code"], "not_found");
@@ -150,7 +217,10 @@ async fn upserts_that_break_a_rule_change_nothing() {
     assert_eq!(status, 200);
     let before_move = export(&server).await;
     let (status, body) = server
-        .put("/v1/admin/partners/p-other/employees/ann@acme.example", &json!({}))
+        .put(
+            "/v1/admin/partners/p-other/employees/ann@acme.example",
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "conflict");
@@ -166,11 +236,15 @@ async fn a_restart_on_the_same_data_directory_keeps_everything() {
     let server = common::start(common::Options::default()).await;
     let revision = server.import(&common::agency()).await;
     let before = export(&server).await;
-    let decision = server.check("zed@acme.example", "scim.provision", "c-globex").await;
+    let decision = server
+        .check("zed@acme.example", "scim.provision", "c-globex")
+        .await;
 
     let server = server.restart().await;
     assert_eq!(export(&server).await, before);
-    let again = server.check("zed@acme.example", "scim.provision", "c-globex").await;
+    let again = server
+        .check("zed@acme.example", "scim.provision", "c-globex")
+        .await;
     assert_eq!(again["decision"], decision["decision"]);
     assert_eq!(again["diagnostics"], decision["diagnostics"]);
     assert_eq!(again["revision"], revision);

@@ -13,13 +13,20 @@ async fn allow_and_deny_with_reasons_decision_id_and_revision() {
     let server = common::start(common::Options::default()).await;
     let revision = server.import(&common::demo()).await;
 
-    let allow = server.check("ann@acme.example", "reports.access", "c-globex").await;
+    let allow = server
+        .check("ann@acme.example", "reports.access", "c-globex")
+        .await;
     assert_eq!(allow["decision"], "Allow");
-    assert_eq!(allow["diagnostics"]["reasons"], json!(["listed.reports.access"]));
+    assert_eq!(
+        allow["diagnostics"]["reasons"],
+        json!(["listed.reports.access"])
+    );
     assert_eq!(allow["diagnostics"]["errors"], json!([]));
     assert_eq!(allow["revision"], revision);
 
-    let deny = server.check("ann@acme.example", "scim.provision", "c-globex").await;
+    let deny = server
+        .check("ann@acme.example", "scim.provision", "c-globex")
+        .await;
     assert_eq!(deny["decision"], "Deny");
     assert_eq!(
         deny["diagnostics"]["reasons"],
@@ -93,7 +100,13 @@ async fn command_actions_are_checkable_with_their_context() {
         .await;
     assert_eq!(status, 400, "{answer}");
     assert_eq!(answer["error"]["code"], "invalid_request");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("context"), "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("context"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +124,13 @@ async fn a_resource_of_the_wrong_type_is_a_bad_request() {
         )
         .await;
     assert_eq!(status, 400, "{answer}");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("Hub::Account"), "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Hub::Account"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -141,7 +160,10 @@ async fn batches_answer_in_order() {
         let expected = if i % 2 == 0 { "Allow" } else { "Deny" };
         assert_eq!(r["decision"], expected, "item {i}: {r}");
     }
-    let ids: BTreeSet<_> = results.iter().map(|r| r["decision_id"].clone().to_string()).collect();
+    let ids: BTreeSet<_> = results
+        .iter()
+        .map(|r| r["decision_id"].clone().to_string())
+        .collect();
     assert_eq!(ids.len(), 200, "decision ids are unique");
 }
 
@@ -160,18 +182,21 @@ async fn authzen_evaluation_and_evaluations() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["decision"], true);
-    assert_eq!(answer["context"]["reasons"], json!(["listed.crm.objects.edit"]));
+    assert_eq!(
+        answer["context"]["reasons"],
+        json!(["listed.crm.objects.edit"])
+    );
 
     let (status, answer) = server
         .post(
             "/access/v1/evaluations",
             &json!({"subject": {"type": "user", "id": "ann@acme.example"},
-                    "resource": {"type": "account", "id": "c-globex"},
-                    "evaluations": [
-                        {"action": {"name": "crm.objects.edit"}},
-                        {"action": {"name": "scim.provision"}},
-                        {"action": {"name": "reports.access"}}
-                    ]}),
+            "resource": {"type": "account", "id": "c-globex"},
+            "evaluations": [
+                {"action": {"name": "crm.objects.edit"}},
+                {"action": {"name": "scim.provision"}},
+                {"action": {"name": "reports.access"}}
+            ]}),
         )
         .await;
     assert_eq!(status, 200, "{answer}");
@@ -187,16 +212,20 @@ async fn authzen_evaluation_and_evaluations() {
         .post(
             "/access/v1/evaluations",
             &json!({"subject": {"type": "user", "id": "ann@acme.example"},
-                    "resource": {"type": "account", "id": "c-globex"},
-                    "options": {"evaluations_semantic": "deny_on_first_deny"},
-                    "evaluations": [
-                        {"action": {"name": "crm.objects.edit"}},
-                        {"action": {"name": "scim.provision"}},
-                        {"action": {"name": "reports.access"}}
-                    ]}),
+            "resource": {"type": "account", "id": "c-globex"},
+            "options": {"evaluations_semantic": "deny_on_first_deny"},
+            "evaluations": [
+                {"action": {"name": "crm.objects.edit"}},
+                {"action": {"name": "scim.provision"}},
+                {"action": {"name": "reports.access"}}
+            ]}),
         )
         .await;
-    assert_eq!(answer["evaluations"].as_array().unwrap().len(), 2, "{answer}");
+    assert_eq!(
+        answer["evaluations"].as_array().unwrap().len(),
+        2,
+        "{answer}"
+    );
 
     let (status, answer) = server
         .post(
@@ -228,27 +257,42 @@ async fn no_check_after_a_revoke_answers_sees_the_old_allow() {
             let stop = stop.clone();
             readers.push(tokio::spawn(async move {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    server.check("ann@acme.example", "reports.access", "c-globex").await;
+                    server
+                        .check("ann@acme.example", "reports.access", "c-globex")
+                        .await;
                 }
             }));
         }
         let (status, body) = server
-            .put("/v1/admin/clients/c-globex/users/ann@acme.example", &user("deactivated"))
+            .put(
+                "/v1/admin/clients/c-globex/users/ann@acme.example",
+                &user("deactivated"),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         for _ in 0..5 {
-            let answer = server.check("ann@acme.example", "reports.access", "c-globex").await;
-            assert_eq!(answer["decision"], "Deny", "round {round}: stale Allow after revoke: {answer}");
+            let answer = server
+                .check("ann@acme.example", "reports.access", "c-globex")
+                .await;
+            assert_eq!(
+                answer["decision"], "Deny",
+                "round {round}: stale Allow after revoke: {answer}"
+            );
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for r in readers {
             r.await.unwrap();
         }
         let (status, _) = server
-            .put("/v1/admin/clients/c-globex/users/ann@acme.example", &user("active"))
+            .put(
+                "/v1/admin/clients/c-globex/users/ann@acme.example",
+                &user("active"),
+            )
             .await;
         assert_eq!(status, 200);
-        let answer = server.check("ann@acme.example", "reports.access", "c-globex").await;
+        let answer = server
+            .check("ann@acme.example", "reports.access", "c-globex")
+            .await;
         assert_eq!(answer["decision"], "Allow", "round {round}: {answer}");
     }
 }

@@ -26,10 +26,11 @@ async fn every_policy_case_decides_the_same_over_http() {
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         // Files in the cedar CLI's format carry raw entities, not a state: not for the API.
         let Value::Object(doc) = doc else { continue };
-        let state_path = file
-            .parent()
-            .unwrap()
-            .join(doc["state"].as_str().expect("corpus files name their state"));
+        let state_path = file.parent().unwrap().join(
+            doc["state"]
+                .as_str()
+                .expect("corpus files name their state"),
+        );
         let state_text = std::fs::read_to_string(&state_path).unwrap();
         if imported.as_deref() != Some(state_text.as_str()) {
             server

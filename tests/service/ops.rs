@@ -161,7 +161,6 @@ async fn a_store_that_cannot_be_read_makes_readyz_503_and_checks_deny() {
 /// cached before the failure is still answered from the check-path cache (for up to its TTL,
 /// 30 s by default), so the sidecar says Allow while `/readyz` reports the store down.
 #[tokio::test]
-#[ignore = "bug: with the store unreadable (readyz 503), checks whose entity lookups are cached still answer Allow (src/cache.rs CachedView::lookup never consults the store or its health on a hit); API.md says never an Allow in that case"]
 async fn a_store_that_cannot_be_read_gives_no_allow_even_from_the_cache() {
     let (server, store, _dir) = faulty_server().await;
     let warm = server.check(ANN, "crm.objects.edit", GLOBEX).await;

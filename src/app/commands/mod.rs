@@ -325,16 +325,17 @@ impl<'t> Ctx<'t> {
             .tx
             .client_record(id)?
             .ok_or_else(|| not_found(format!("unknown client `{id}`")))?;
-        if client.relationship.is_none() {
-            if let Some(partner) = client.managed_by.clone().filter(|p| {
-                client.users.iter().any(|u| u.partner.as_ref() == Some(p))
-            }) {
-                client.relationship = Some(RelationshipRecord {
-                    partner,
-                    started_at: self.now,
-                    last_activity_at: self.now,
-                });
-            }
+        if client.relationship.is_none()
+            && let Some(partner) = client
+                .managed_by
+                .clone()
+                .filter(|p| client.users.iter().any(|u| u.partner.as_ref() == Some(p)))
+        {
+            client.relationship = Some(RelationshipRecord {
+                partner,
+                started_at: self.now,
+                last_activity_at: self.now,
+            });
         }
         Ok(client)
     }
@@ -520,10 +521,10 @@ impl<'t> Ctx<'t> {
     /// REL-3: a command by one of the partner's employees in the account is partner activity.
     pub fn record_activity(&mut self, client: &mut ClientRecord) -> CmdResult<()> {
         let employer = self.tx.user(&self.actor)?.and_then(|u| u.employment);
-        if let (Some(employment), Some(r)) = (employer, client.relationship.as_mut()) {
-            if employment.partner == r.partner {
-                r.last_activity_at = self.now;
-            }
+        if let (Some(employment), Some(r)) = (employer, client.relationship.as_mut())
+            && employment.partner == r.partner
+        {
+            r.last_activity_at = self.now;
         }
         Ok(())
     }
@@ -616,10 +617,10 @@ impl App {
             .map(|k| format!("{}\u{0}{k}", meta.actor));
 
         let result = write(self.store.as_ref(), |tx| {
-            if let Some(key) = &idempotency {
-                if let Some(stored) = replay(&*tx, key, &meta.request_digest)? {
-                    return Err(WriteError::Aborted(Outcome::Replay(stored)));
-                }
+            if let Some(key) = &idempotency
+                && let Some(stored) = replay(&*tx, key, &meta.request_digest)?
+            {
+                return Err(WriteError::Aborted(Outcome::Replay(stored)));
             }
             let mut ctx = Ctx {
                 tx,
