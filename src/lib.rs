@@ -28,6 +28,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod fixtures;
 pub mod http;
 pub mod policy;
 pub mod policy_tests;

@@ -329,7 +329,7 @@ fn relationship_view(client: &ClientRecord, at: Timestamp) -> Value {
     });
     let view = relationship_at(record.as_ref(), present, at);
     // Imported data may name a managing partner with partner users but no record yet.
-    match (&view.partner, &client.managed_by) {
+    match (&client.relationship, &client.managed_by) {
         (None, Some(p)) if client.users.iter().any(|u| u.partner.as_ref() == Some(p)) => json!({
             "partner": p, "state": "active", "ends_at": null, "last_activity_at": null,
         }),

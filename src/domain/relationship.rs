@@ -53,7 +53,7 @@ pub fn relationship_at(
     partner_users_present: bool,
     at: Timestamp,
 ) -> RelationshipView {
-    let Some(record) = record else {
+    let Some(record) = record.filter(|r| at >= r.started_at) else {
         return RelationshipView {
             partner: None,
             state: RelationshipState::None,

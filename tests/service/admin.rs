@@ -162,7 +162,11 @@ async fn upserts_change_what_checks_see() {
     assert_eq!(partner["tier"], "provider");
     assert_eq!(
         partner["employees"].as_array().unwrap().len(),
-        common::demo()["partners"][0]["employees"].as_array().unwrap().len() + 1,
+        common::demo()["partners"][0]["employees"]
+            .as_array()
+            .unwrap()
+            .len()
+            + 1,
         "employees kept: {partner}"
     );
     let client = state["clients"]

@@ -364,7 +364,10 @@ async fn positional_array_bodies_are_400() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["results"][0]["decision"], "Deny", "{answer}");
-    assert_eq!(answer["results"][0]["error"]["code"], "invalid_request", "{answer}");
+    assert_eq!(
+        answer["results"][0]["error"]["code"], "invalid_request",
+        "{answer}"
+    );
     assert_eq!(
         export(&server).await,
         before,

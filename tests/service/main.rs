@@ -9,5 +9,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod checks;
+mod commands_cam;
+mod commands_client;
 mod corpus;
 mod ops;

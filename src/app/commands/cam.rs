@@ -192,9 +192,9 @@ impl App {
                     context([("target", user_ref(employee)), ("role", json!(role.as_str()))]),
                 )?;
                 let existing = client.users.iter().find(|u| &u.email == employee).cloned();
-                if let Some(user) = existing.as_ref().filter(|u| {
-                    u.status == Status::Active && u.partner.as_ref() == Some(&partner_id)
-                }) {
+                // ADD-6: an active user of the account is left as it is (linking an unlinked
+                // one is LINK-1's job).
+                if let Some(user) = existing.as_ref().filter(|u| u.status == Status::Active) {
                     results.push(json!({
                         "employee": employee, "outcome": "already_member",
                         "permissions": user.permissions, "withheld": [], "seat": user.seat,
@@ -221,7 +221,7 @@ impl App {
                 );
                 results.push(json!({
                     "employee": employee,
-                    "outcome": if existing.is_some() { "updated" } else { "added" },
+                    "outcome": "added",
                     "permissions": perms_json(&clamped.permissions),
                     "withheld": perms_json(&clamped.withheld),
                     "seat": user.seat,
@@ -230,6 +230,10 @@ impl App {
             ctx.partner_user_added(&mut client, &partner_id);
             ctx.save_client(&client)?;
             let created = results.iter().any(|r| r["outcome"] == "added");
+            if !created {
+                // Nothing changed: keep the state as it was (no relationship activity either).
+                return Ok((false, json!({"results": results})));
+            }
             Ok((created, json!({"results": results})))
         })
     }
@@ -366,11 +370,6 @@ impl App {
         let target = format!("partner/{partner}/employee/{employee}");
         self.execute(meta, "employee.removal_preview", &target, |ctx| {
             let partner_record = ctx.partner_record(partner)?;
-            ctx.authorize(
-                "partner.view",
-                EntityRef::new(EntityKind::Partner, partner.as_str()),
-                context([]),
-            )?;
             let (clients, version) = employee_preview(ctx, &partner_record, employee)?;
             Ok((
                 false,
@@ -506,13 +505,22 @@ fn remove_partner_user(
     Ok(())
 }
 
-/// The clients of an employee's preview and its version.
+/// The clients of an employee's preview and its version. A CAM user of the partner (PA-1
+/// `view`) sees every client where the employee is a partner user; anyone else sees the
+/// clients where the policies let it remove the employee (a partner admin there, REM-1), and
+/// is refused when there are none.
 fn employee_preview(
     ctx: &mut Ctx<'_>,
     partner: &crate::domain::PartnerRecord,
     employee: &Email,
 ) -> CmdResult<(Value, String)> {
+    let actor = ctx.actor.clone();
+    let partner_ref = EntityRef::new(EntityKind::Partner, partner.id.as_str());
+    let sees_all = ctx
+        .decide("partner.view", &actor, partner_ref.clone(), context([]))?
+        .allowed;
     let mut clients = Vec::new();
+    let mut found = false;
     for client_id in ctx.tx().clients_of_user(employee)? {
         let Some(client) = ctx.tx().client_record(&client_id)? else {
             continue;
@@ -523,6 +531,24 @@ fn employee_preview(
         if user.partner.as_ref() != Some(&partner.id) {
             continue;
         }
+        found = true;
+        if !sees_all {
+            let all = all_deactivated(&client, Some(&partner.id));
+            let may_remove = ctx
+                .decide(
+                    "partner_user.remove",
+                    &actor,
+                    account(&client.id),
+                    context([
+                        ("target", user_ref(employee)),
+                        ("all_partner_users_deactivated", json!(all)),
+                    ]),
+                )?
+                .allowed;
+            if !may_remove {
+                continue;
+            }
+        }
         clients.push(json!({
             "client": client.id,
             "crm_name": partner.crm_names.get(&client.id),
@@ -532,11 +558,19 @@ fn employee_preview(
             "assets": assets_of(&client, employee),
         }));
     }
-    if clients.is_empty() {
+    if !found {
         return Err(not_found(format!(
             "`{employee}` is not a partner user of partner `{}` in any client",
             partner.id
         )));
+    }
+    if clients.is_empty() {
+        return Err(CmdError::Refused(AppError::Forbidden {
+            message: format!(
+                "`{actor}` may neither list the partner's employees (PA-1) nor remove `{employee}` from any client (REM-1)"
+            ),
+            rules: vec!["PA-1".into(), "REM-1".into(), "REM-2".into()],
+        }));
     }
     let clients = Value::Array(clients);
     let version = sha256_hex(&clients.to_string());

@@ -130,7 +130,13 @@ impl App {
                 ]),
             )?;
             if !ctx.partner_seat_eligible(&body.user, client_id)? {
-                return Err(seat_ineligible(&body.user, client_id));
+                return Err(conflict(
+                    format!(
+                        "`{}` cannot become partner admin of `{client_id}`: a partner admin must hold the partner seat, and `{}` is not eligible for it",
+                        body.user, body.user
+                    ),
+                    &["SEAT-5", "SEAT-2", "MIG-1"],
+                ));
             }
             let partner = ctx
                 .employer_of(&body.user)?
@@ -153,7 +159,8 @@ impl App {
                 role: Role::PartnerAdmin,
                 seat: Seat::Partner,
                 permissions: permissions.into_iter().collect(),
-                status: Status::Active,
+                // A deactivated super admin stays deactivated: migration is no reactivation.
+                status: existing.status,
                 partner: Some(partner.clone()),
                 keep_billing: body.keep_billing,
             };

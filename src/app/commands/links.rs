@@ -149,13 +149,13 @@ impl App {
                 ]),
             )?;
             if !ctx.partner_seat_eligible(&link.employee, &client.id)? {
-                return Err(super::CmdError::Refused(AppError::Forbidden {
-                    message: format!(
-                        "`{}` may not hold the partner seat in `{}` (an approved partner domain of a solutions partner or provider is required)",
-                        link.employee, client.id
+                return Err(super::conflict(
+                    format!(
+                        "`{}` cannot become partner admin of `{}`: a partner admin must hold the partner seat, and `{}` is not eligible for it (an approved partner domain of a solutions partner or provider is required)",
+                        link.employee, client.id, link.employee
                     ),
-                    rules: vec!["SEAT-2".into(), "SEAT-5".into(), "PA-4".into()],
-                }));
+                    &["SEAT-5", "SEAT-2", "PA-4"],
+                ));
             }
             let template = ctx
                 .catalogue()

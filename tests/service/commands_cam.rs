@@ -1,0 +1,2743 @@
+//! The Client Access Manager's commands over HTTP, one or more tests per rule id of DOMAIN.md:
+//! access links (PA-1..5), adding employees (ADD-1..6), permission sets (PERM-1..3), manual
+//! links (LINK-1, LINK-2), deactivation, reactivation and removal (REM-1..9), the managed
+//! relationship read at any instant (REL-1..5), idempotency keys, the audit log, and checks that
+//! see a command before the next request.
+//!
+//! Every test shows the allowed path and the refused path, and proves that a refused or failed
+//! command changed nothing: `GET /v1/admin/export` is the same before and after (the audit
+//! record a refusal appends is not part of the export).
+
+use partner_access::domain::Timestamp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{self, TestServer};
+
+const ANN: &str = "ann@acme.example"; // partner super admin, view_edit; partner admin in globex, initech
+const EDDIE: &str = "eddie@acme.example"; // view_edit employee manager, no client user
+const VERA: &str = "vera@acme.example"; // `view` employee manager
+const BOB: &str = "bob@acme.example"; // standard partner user in globex, deactivated in hooli
+const PAT: &str = "pat@acme.example"; // partner admin in globex without reports.access
+const KIM: &str = "kim@acme.example"; // partner admin in globex
+const NINA: &str = "nina@acme.example"; // standard non-partner user in umbrella
+const SUE: &str = "sue@acme.example"; // super admin in initech
+const SAM: &str = "sam@acme.example"; // super admin in initech
+const DANA: &str = "dana@acme.example"; // deactivated partner admin in hooli
+const GUS: &str = "gus@gmail.example"; // acme employee outside the approved domains
+const OWNER: &str = "owner@globex.example"; // globex's super admin
+const CLARA: &str = "clara@globex.example"; // globex user with users.add_edit
+const SALLY: &str = "sally@globex.example"; // globex user without users.add_edit
+const DEE: &str = "dee@globex.example"; // deactivated globex user with users.add_edit
+const UMA: &str = "uma@umbrella.example"; // umbrella's super admin
+const HANK: &str = "hank@hooli.example"; // hooli's super admin
+const OTTO: &str = "otto@apps.example"; // super admin of p-apps (tier other)
+const OLGA: &str = "olga@apps.example"; // employee of p-apps
+const RITA: &str = "rita@rival.example"; // super admin of p-rival (provider)
+const RON: &str = "ron@rival.example"; // partner admin of p-rival in rivalco
+const ROS: &str = "ros@rivalco.example"; // rivalco's super admin
+
+/// The partner admin template of DOMAIN.md, sorted.
+const PARTNER_ADMIN_SET: [&str; 7] = [
+    "apps.manage",
+    "crm.objects.edit",
+    "crm.objects.view",
+    "hubs.access",
+    "multi_account.manage",
+    "reports.access",
+    "users.add_edit",
+];
+
+// ---- helpers ----------------------------------------------------------------------------
+
+/// A server with the agency fixture loaded.
+async fn agency_server() -> TestServer {
+    server_with(&common::agency()).await
+}
+
+/// A server with a given state loaded.
+async fn server_with(doc: &Value) -> TestServer {
+    let server = common::start(common::Options::default()).await;
+    server.import(doc).await;
+    server
+}
+
+/// The agency fixture, changed by `change`.
+fn agency_with(change: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = common::agency();
+    change(&mut doc);
+    doc
+}
+
+/// The whole state.
+async fn export(server: &TestServer) -> Value {
+    let (status, body) = server.get("/v1/admin/export").await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The whole state and its revision (header `x-revision`).
+async fn export_with_revision(server: &TestServer) -> (u64, Value) {
+    let response = server
+        .client
+        .get(server.url("/v1/admin/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let revision = response
+        .headers()
+        .get("x-revision")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("an x-revision header");
+    (revision, response.json().await.unwrap())
+}
+
+/// Sends a command that must succeed with `status`; returns its answer.
+async fn ok(server: &TestServer, method: Method, path: &str, body: &Value, status: u16) -> Value {
+    let (got, answer) = server.send(method, path, Some(body)).await;
+    assert_eq!(got.as_u16(), status, "{path} {body}: {answer}");
+    answer
+}
+
+/// Sends a command that must be refused with `status` and `code`, proves that it changed
+/// nothing, and returns the `error` object.
+async fn refused(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: &Value,
+    status: u16,
+    code: &str,
+) -> Value {
+    let before = export(server).await;
+    let (got, answer) = server.send(method, path, Some(body)).await;
+    assert_eq!(got.as_u16(), status, "{path} {body}: {answer}");
+    assert_eq!(answer["error"]["code"], code, "{path} {body}: {answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{answer}"
+    );
+    assert_eq!(
+        export(server).await,
+        before,
+        "a refused command changed the state: {path} {body}"
+    );
+    answer["error"].clone()
+}
+
+/// Asserts that an error names every one of `ids` in its `rules`.
+fn assert_rules(error: &Value, ids: &[&str]) {
+    let rules = error["rules"].as_array().cloned().unwrap_or_default();
+    for id in ids {
+        assert!(rules.contains(&json!(id)), "`{id}` not in {error}");
+    }
+}
+
+/// A client of a state document.
+fn client<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no client {id}"))
+}
+
+/// Every record of an e-mail in a client of a state document.
+fn records_of(doc: &Value, client_id: &str, email: &str) -> Vec<Value> {
+    client(doc, client_id)["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] == email)
+        .cloned()
+        .collect()
+}
+
+/// The one record of an e-mail in a client of a state document, if any.
+fn user(doc: &Value, client_id: &str, email: &str) -> Option<Value> {
+    let records = records_of(doc, client_id, email);
+    assert!(records.len() <= 1, "duplicate users: {records:?}");
+    records.into_iter().next()
+}
+
+/// A user of a client in a state document being built (for inline states).
+fn doc_user<'a>(doc: &'a mut Value, client_id: &str, email: &str) -> &'a mut Value {
+    doc["clients"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["id"] == client_id)
+        .unwrap()["users"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["email"] == email)
+        .unwrap()
+}
+
+/// The e-mails of a client's users linked to a partner.
+fn partner_users(doc: &Value, client_id: &str, partner: &str) -> Vec<String> {
+    client(doc, client_id)["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["partner"] == partner)
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Outbox events of one type.
+async fn events(server: &TestServer, kind: &str) -> Vec<Value> {
+    let (status, body) = server.get("/v1/events?limit=1000").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["next"].is_null(), "{body}");
+    body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// The relationship of a client, now or at an instant.
+async fn relationship(server: &TestServer, client_id: &str, at: Option<&str>) -> Value {
+    let path = match at {
+        Some(at) => format!("/v1/clients/{client_id}/relationship?at={at}"),
+        None => format!("/v1/clients/{client_id}/relationship"),
+    };
+    let (status, body) = server.get(&path).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Issues an access link of `employee` of `partner` by `actor`; returns the token.
+async fn issue(server: &TestServer, partner: &str, actor: &str, employee: &str) -> String {
+    let answer = ok(
+        server,
+        Method::POST,
+        &format!("/v1/partners/{partner}/access-links"),
+        &json!({"actor": actor, "employee": employee}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["employee"], employee, "{answer}");
+    answer["token"].as_str().unwrap().to_owned()
+}
+
+fn approve_path(token: &str) -> String {
+    format!("/v1/access-links/{token}/approve")
+}
+
+/// A JSON list of strings, for comparing permission lists.
+fn strings(list: &[&str]) -> Value {
+    json!(list)
+}
+
+/// A stored permission list, sorted.
+fn sorted(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Sends a POST with an `Idempotency-Key`; returns status, whether the answer says it is a
+/// replay, and the body.
+async fn post_keyed(
+    server: &TestServer,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, bool, Value) {
+    let response = server
+        .client
+        .post(server.url(path))
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true");
+    (status, replayed, response.json().await.unwrap())
+}
+
+// ---- PA: access links -------------------------------------------------------------------
+
+#[tokio::test]
+async fn pa1_only_partner_super_admins_and_view_edit_managers_get_links() {
+    let server = agency_server().await;
+    let path = "/v1/partners/p-acme/access-links";
+
+    // Allowed: a partner super admin and a `view_edit` employee manager.
+    for actor in [ANN, EDDIE] {
+        let answer = ok(&server, Method::POST, path, &json!({"actor": actor}), 201).await;
+        assert_eq!(answer["employee"], actor, "own link by default: {answer}");
+        assert!(answer["token"].is_string(), "{answer}");
+    }
+
+    // Refused: `view` alone, no employee management, another partner's super admin, a client
+    // user who is no partner employee.
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": VERA}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-1"]);
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-1"]);
+    refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": OTTO, "employee": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": OWNER, "employee": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+    // An unknown partner.
+    refused(
+        &server,
+        Method::POST,
+        "/v1/partners/p-nope/access-links",
+        &json!({"actor": ANN}),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // `view` can list (ADD-4: CRM name and official name) but not change.
+    let (status, body) = server
+        .get(&format!("/v1/partners/p-acme/clients?actor={VERA}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let globex = body["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "c-globex")
+        .unwrap();
+    assert_eq!(globex["crm_name"], "Globex (Acme CRM)");
+    assert_eq!(globex["official_name"], "Globex Corporation");
+    let (status, body) = server
+        .get(&format!("/v1/partners/p-acme/clients?actor={BOB}"))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn pa2_a_link_of_a_tier_other_partner_is_never_approved() {
+    let server = agency_server().await;
+    // p-apps (tier `other`) may issue links, but no client can approve them.
+    let olga = issue(&server, "p-apps", OTTO, OLGA).await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &approve_path(&olga),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-2", "partner-admins-from-eligible-tiers"]);
+    assert!(events(&server, "access_link.approved").await.is_empty());
+
+    // A provider's link is approved by the same approver in the same client.
+    let rita = issue(&server, "p-rival", RITA, RITA).await;
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&rita),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["role"], "partner_admin", "{answer}");
+    assert_eq!(answer["partner"], "p-rival", "{answer}");
+
+    // The client is now managed by p-rival: a solutions partner's link is a LINK-2 conflict.
+    let ann = issue(&server, "p-acme", ANN, ANN).await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &approve_path(&ann),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+}
+
+#[tokio::test]
+async fn pa3_own_and_on_behalf_links_but_never_a_strangers() {
+    let server = agency_server().await;
+    let path = "/v1/partners/p-acme/access-links";
+    let own = issue(&server, "p-acme", ANN, ANN).await;
+    let on_behalf = issue(&server, "p-acme", ANN, BOB).await;
+    let again = issue(&server, "p-acme", ANN, BOB).await;
+    let by_eddie = issue(&server, "p-acme", EDDIE, BOB).await;
+    let nina = issue(&server, "p-acme", EDDIE, NINA).await;
+
+    // Tokens are long, random and unique, and do not spell out whose they are.
+    let tokens = [&own, &on_behalf, &again, &by_eddie, &nina];
+    for token in tokens {
+        assert!(token.len() >= 40, "{token}");
+        assert!(!token.contains("acme") && !token.contains('@'), "{token}");
+    }
+    let unique: std::collections::BTreeSet<_> = tokens.iter().collect();
+    assert_eq!(unique.len(), tokens.len(), "{tokens:?}");
+
+    // Refused: another partner's employee, and an e-mail that is no employee.
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employee": RITA}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-3", "links-for-own-employees-only"]);
+    refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": EDDIE, "employee": "nobody@acme.example"}),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // A link works for any number of clients until rotated, and earlier links stay valid.
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&on_behalf),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["email"], BOB, "{answer}");
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&on_behalf),
+        &json!({"actor": HANK, "client": "c-hooli"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "upgraded", "{answer}");
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&again),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["email"], BOB, "{answer}");
+}
+
+#[tokio::test]
+async fn pa3_rotating_revokes_the_old_token() {
+    let server = agency_server().await;
+    let old = issue(&server, "p-acme", ANN, NINA).await;
+    let rotated = ok(
+        &server,
+        Method::POST,
+        "/v1/partners/p-acme/access-links",
+        &json!({"actor": ANN, "employee": NINA, "rotate": true}),
+        201,
+    )
+    .await;
+    let new = rotated["token"].as_str().unwrap().to_owned();
+    assert_ne!(old, new);
+
+    // The old token is gone (404) and nothing changes.
+    let error = refused(
+        &server,
+        Method::POST,
+        &approve_path(&old),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        404,
+        "not_found",
+    )
+    .await;
+    assert!(
+        error["message"].as_str().unwrap().contains("access link"),
+        "{error}"
+    );
+    refused(
+        &server,
+        Method::POST,
+        &approve_path("pal_0000"),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // The new one works, in several clients.
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&new),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "upgraded", "{answer}");
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&new),
+        &json!({"actor": HANK, "client": "c-hooli"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "created", "{answer}");
+    // Still refused after use.
+    refused(
+        &server,
+        Method::POST,
+        &approve_path(&old),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn pa4_approval_creates_a_partner_admin_with_the_partner_seat() {
+    let server = agency_server().await;
+    let token = issue(&server, "p-acme", ANN, SUE).await;
+    let path = approve_path(&token);
+
+    // Refused: no users.add_edit; deactivated; an employee of the link's partner (even with
+    // users.add_edit); an unknown client.
+    let error = refused(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": SALLY, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-4"]);
+    let error = refused(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": DEE, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["CAP-7", "deactivated-user"]);
+    let error = refused(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": ANN, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-4", "approver-not-of-link-partner"]);
+    refused(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": CLARA, "client": "c-nope"}),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Allowed: a client user holding users.add_edit.
+    let answer = ok(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": CLARA, "client": "c-globex"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["email"], SUE);
+    assert_eq!(answer["outcome"], "created");
+    assert_eq!(answer["client"], "c-globex");
+    let state = export(&server).await;
+    let sue = user(&state, "c-globex", SUE).expect("sue was created");
+    assert_eq!(sue["role"], "partner_admin");
+    assert_eq!(sue["seat"], "partner");
+    assert_eq!(sue["partner"], "p-acme");
+    assert_eq!(sue["status"], "active");
+    assert_eq!(sorted(&sue["permissions"]), PARTNER_ADMIN_SET);
+    assert_eq!(sorted(&answer["permissions"]), PARTNER_ADMIN_SET);
+
+    // The check sees the new partner admin at once.
+    let check = server.check(SUE, "multi_account.manage", "c-globex").await;
+    assert_eq!(check["decision"], "Allow", "{check}");
+    let check = server.check(SUE, "scim.provision", "c-globex").await;
+    assert_eq!(check["decision"], "Deny", "{check}");
+}
+
+#[tokio::test]
+async fn pa4_approving_an_existing_user_upgrades_it_without_a_duplicate() {
+    let server = agency_server().await;
+    let before = export(&server).await;
+    assert_eq!(
+        user(&before, "c-umbrella", NINA).unwrap()["role"],
+        "standard"
+    );
+    let token = issue(&server, "p-acme", ANN, NINA).await;
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "upgraded", "{answer}");
+    let state = export(&server).await;
+    assert_eq!(records_of(&state, "c-umbrella", NINA).len(), 1);
+    let nina = user(&state, "c-umbrella", NINA).unwrap();
+    assert_eq!(nina["role"], "partner_admin");
+    assert_eq!(nina["seat"], "partner");
+    assert_eq!(nina["partner"], "p-acme");
+    assert_eq!(sorted(&nina["permissions"]), PARTNER_ADMIN_SET);
+    assert_eq!(
+        client(&state, "c-umbrella")["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        client(&before, "c-umbrella")["users"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    // Approving again is another upgrade of the same single user.
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(
+        records_of(&export(&server).await, "c-umbrella", NINA).len(),
+        1
+    );
+    assert_eq!(events(&server, "user.created").await.len(), 0);
+    assert_eq!(events(&server, "permissions.changed").await.len(), 2);
+}
+
+/// A client whose only super admin is a partner employee, plus a client-side user manager.
+fn solo_state() -> Value {
+    agency_with(|doc| {
+        doc["clients"].as_array_mut().unwrap().push(json!({
+            "id": "c-solo", "official_name": "Solo", "pricing_model": "seat_based",
+            "users": [
+                {"email": SAM, "role": "super_admin", "seat": "core", "partner": "p-acme"},
+                {"email": "helper@solo.example", "role": "standard", "seat": "core",
+                 "permissions": ["users.add_edit"]}
+            ]
+        }));
+    })
+}
+
+#[tokio::test]
+async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
+    let server = server_with(&solo_state()).await;
+    let token = issue(&server, "p-acme", ANN, SAM).await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": "helper@solo.example", "client": "c-solo"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["MIG-4"]);
+    // Nor deactivated away: REM-2 would let ann deactivate a partner user, but the Client
+    // Access Manager never touches a super admin (CAP-2).
+    let error = refused(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-solo/partner-users/{SAM}/deactivate"),
+        &json!({"actor": ANN}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["CAP-2", "cam-never-changes-super-admins"]);
+
+    // With a second super admin the upgrade goes through.
+    let (status, body) = server
+        .put(
+            "/v1/admin/clients/c-solo/users/boss@solo.example",
+            &json!({"role": "super_admin", "seat": "core"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer = ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": "helper@solo.example", "client": "c-solo"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "upgraded");
+    assert_eq!(
+        user(&export(&server).await, "c-solo", SAM).unwrap()["role"],
+        "partner_admin"
+    );
+}
+
+#[tokio::test]
+async fn pa4_the_link_of_an_employee_not_eligible_for_the_partner_seat_is_a_seat5_conflict() {
+    let server = agency_server().await;
+    // gus (gmail.example) can never hold the partner seat, so he can never be a partner admin.
+    let token = issue(&server, "p-acme", ANN, GUS).await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["SEAT-5"]);
+    // The same situation through the CAM's add command (in Initech, where gus is no user yet:
+    // in Globex he is an active user already, which ADD-6 leaves alone).
+    let error = refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-initech/partner-users",
+        &json!({"actor": ANN, "employees": [GUS], "permission_set": "partner_admin"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["SEAT-5"]);
+}
+
+#[tokio::test]
+async fn pa5_an_approval_emits_access_link_approved() {
+    let server = agency_server().await;
+    let token = issue(&server, "p-acme", EDDIE, SUE).await;
+    refused(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": SALLY, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert!(
+        events(&server, "access_link.approved").await.is_empty(),
+        "a refusal emits nothing"
+    );
+
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        201,
+    )
+    .await;
+    let approved = events(&server, "access_link.approved").await;
+    assert_eq!(approved.len(), 1, "{approved:?}");
+    let event = &approved[0];
+    assert_eq!(event["client"], "c-globex");
+    assert_eq!(event["data"]["employee"], SUE);
+    assert_eq!(event["data"]["partner"], "p-acme");
+    assert_eq!(event["data"]["approved_by"], OWNER);
+    assert!(
+        event["time"].is_string() && event["seq"].as_u64().unwrap() > 0,
+        "{event}"
+    );
+    let created = events(&server, "user.created").await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["data"]["email"], SUE);
+}
+
+// ---- ADD: adding employees ----------------------------------------------------------------
+
+#[tokio::test]
+async fn add1_a_partner_admin_adds_employees_of_its_own_partner_with_a_set() {
+    let server = agency_server().await;
+    let path = "/v1/clients/c-globex/partner-users";
+
+    // Refused: another partner's employee; an unknown e-mail; an unknown set.
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [RITA], "permission_set": "Sales rep"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["ADD-1", "add-own-partner-employees-only"]);
+    refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": ["nobody@acme.example"], "permission_set": "Sales rep"}),
+        404,
+        "not_found",
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA], "permission_set": "Nope"}),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert!(
+        error["message"].as_str().unwrap().contains("Nope"),
+        "{error}"
+    );
+    // The client's own sets are not the CAM's.
+    refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA], "permission_set": "Support"}),
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // Allowed: several employees at once with one of the partner's sets.
+    let answer = ok(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA, EDDIE], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{answer}");
+    for (result, email) in results.iter().zip([NINA, EDDIE]) {
+        assert_eq!(result["employee"], email);
+        assert_eq!(result["outcome"], "added");
+        assert_eq!(
+            result["permissions"],
+            strings(&["crm.objects.edit", "reports.access"])
+        );
+        assert_eq!(result["withheld"], json!([]));
+        assert_eq!(result["seat"], "partner");
+    }
+    let state = export(&server).await;
+    for email in [NINA, EDDIE] {
+        let u = user(&state, "c-globex", email).unwrap();
+        assert_eq!(u["role"], "standard");
+        assert_eq!(u["partner"], "p-acme");
+        assert_eq!(u["status"], "active");
+        assert_eq!(
+            sorted(&u["permissions"]),
+            ["crm.objects.edit", "reports.access"]
+        );
+    }
+    assert_eq!(events(&server, "user.created").await.len(), 2);
+}
+
+#[tokio::test]
+async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
+    let server = agency_server().await;
+    let body =
+        |actor: &str| json!({"actor": actor, "employees": [NINA], "permission_set": "Sales rep"});
+
+    // A standard partner user; a view_edit manager who is no user there; the client's own super
+    // admin (no partner employee); a deactivated partner admin; a partner admin elsewhere.
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &body(BOB),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &body(EDDIE),
+        403,
+        "forbidden",
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &body(OWNER),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-1"]);
+    let error = refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users",
+        &body(DANA),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["CAP-7"]);
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-umbrella/partner-users",
+        &body(ANN),
+        403,
+        "forbidden",
+    )
+    .await;
+    // A client managed by another partner.
+    let error = refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-rivalco/partner-users",
+        &body(ANN),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+
+    // Allowed: any active partner admin of the client, of any partner, for its own employees.
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &body(KIM),
+        201,
+    )
+    .await;
+    assert_eq!(answer["results"][0]["outcome"], "added");
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-rivalco/partner-users",
+        &json!({"actor": RON, "employees": [RITA], "permission_set": "partner_admin"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["results"][0]["seat"], "partner");
+    let state = export(&server).await;
+    assert_eq!(user(&state, "c-globex", NINA).unwrap()["partner"], "p-acme");
+    assert_eq!(
+        user(&state, "c-rivalco", RITA).unwrap()["role"],
+        "partner_admin"
+    );
+}
+
+#[tokio::test]
+async fn add3_eligible_employees_get_the_partner_seat() {
+    let server = agency_server().await;
+    let path = "/v1/clients/c-initech/partner-users";
+
+    // The partner admin set needs the partner seat (SEAT-5): gus is not eligible, so neither
+    // employee is added.
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA, GUS], "permission_set": "partner_admin"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["SEAT-5"]);
+
+    let answer = ok(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA, GUS], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[0]["employee"], NINA);
+    assert_eq!(results[0]["seat"], "partner", "eligible: {answer}");
+    assert_eq!(results[1]["employee"], GUS);
+    assert_ne!(
+        results[1]["seat"], "partner",
+        "gus is outside the approved domains: {answer}"
+    );
+    let state = export(&server).await;
+    assert_eq!(user(&state, "c-initech", NINA).unwrap()["seat"], "partner");
+    assert_eq!(
+        user(&state, "c-initech", NINA).unwrap()["partner"],
+        "p-acme"
+    );
+    assert_ne!(user(&state, "c-initech", GUS).unwrap()["seat"], "partner");
+    assert_eq!(user(&state, "c-initech", GUS).unwrap()["partner"], "p-acme");
+
+    // The partner admin set for an eligible employee: partner admin with the partner seat.
+    let answer = ok(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [EDDIE], "permission_set": "partner_admin"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["results"][0]["seat"], "partner");
+    let eddie = user(&export(&server).await, "c-initech", EDDIE).unwrap();
+    assert_eq!(eddie["role"], "partner_admin");
+    assert_eq!(sorted(&eddie["permissions"]), PARTNER_ADMIN_SET);
+}
+
+#[tokio::test]
+async fn add6_an_active_member_is_reported_and_the_others_still_added() {
+    let server = agency_server().await;
+    let before = export(&server).await;
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &json!({"actor": ANN, "employees": [BOB, NINA], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{answer}");
+    assert_eq!(results[0]["employee"], BOB);
+    assert_eq!(results[0]["outcome"], "already_member");
+    assert_eq!(results[1]["employee"], NINA);
+    assert_eq!(results[1]["outcome"], "added");
+    let state = export(&server).await;
+    assert_eq!(
+        user(&state, "c-globex", BOB),
+        user(&before, "c-globex", BOB),
+        "bob unchanged"
+    );
+    assert!(user(&state, "c-globex", NINA).is_some());
+
+    // Only members: nothing is created (200), nobody changes.
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &json!({"actor": ANN, "employees": [BOB, NINA], "permission_set": "partner_admin"}),
+        200,
+    )
+    .await;
+    assert!(
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "already_member"),
+        "{answer}"
+    );
+    let after = export(&server).await;
+    for email in [BOB, NINA] {
+        assert_eq!(
+            user(&after, "c-globex", email),
+            user(&state, "c-globex", email)
+        );
+    }
+}
+
+#[tokio::test]
+async fn add6_one_denied_employee_means_none_is_added() {
+    let server = agency_server().await;
+    let path = "/v1/clients/c-globex/partner-users";
+    let error = refused(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA, EDDIE, RITA], "permission_set": "Sales rep"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["ADD-1"]);
+    refused(&server, Method::POST, path,
+        &json!({"actor": ANN, "employees": [NINA, "nobody@acme.example"], "permission_set": "Sales rep"}),
+        404, "not_found").await;
+    assert!(events(&server, "user.created").await.is_empty());
+
+    ok(
+        &server,
+        Method::POST,
+        path,
+        &json!({"actor": ANN, "employees": [NINA, EDDIE], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    let state = export(&server).await;
+    assert!(user(&state, "c-globex", NINA).is_some() && user(&state, "c-globex", EDDIE).is_some());
+}
+
+#[tokio::test]
+async fn add6_an_active_user_not_yet_linked_is_already_member_and_unchanged() {
+    // gus is an active user of globex that is not linked to the partner yet.
+    let doc = agency_with(|doc| {
+        doc_user(doc, "c-globex", GUS)
+            .as_object_mut()
+            .unwrap()
+            .remove("partner");
+    });
+    let server = server_with(&doc).await;
+    let before = export(&server).await;
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &json!({"actor": ANN, "employees": [GUS, NINA], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[0]["employee"], GUS);
+    assert_eq!(
+        results[0]["outcome"], "already_member",
+        "ADD-6 / API.md: {answer}"
+    );
+    assert_eq!(results[1]["outcome"], "added");
+    let state = export(&server).await;
+    assert_eq!(
+        user(&state, "c-globex", GUS),
+        user(&before, "c-globex", GUS),
+        "ADD-6: gus unchanged"
+    );
+}
+
+// ---- PERM: permission sets ------------------------------------------------------------------
+
+#[tokio::test]
+async fn perm2_the_rule_book_example_withholds_what_the_admin_lacks() {
+    let server = agency_server().await;
+    // pat, a partner admin of globex, lacks reports.access.
+    let before = export(&server).await;
+    assert!(
+        !user(&before, "c-globex", PAT).unwrap()["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reports.access"))
+    );
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &json!({"actor": PAT, "employees": [NINA], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    let result = &answer["results"][0];
+    assert_eq!(result["outcome"], "added");
+    assert_eq!(result["permissions"], strings(&["crm.objects.edit"]));
+    assert_eq!(result["withheld"], strings(&["reports.access"]));
+    assert_eq!(result["seat"], "partner");
+    let nina = user(&export(&server).await, "c-globex", NINA).unwrap();
+    assert_eq!(nina["permissions"], strings(&["crm.objects.edit"]));
+    // The same set from ann, who holds reports.access, grants it.
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &json!({"actor": ANN, "employees": [EDDIE], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    assert_eq!(answer["results"][0]["withheld"], json!([]));
+
+    let check = server.check(NINA, "crm.objects.edit", "c-globex").await;
+    assert_eq!(check["decision"], "Allow", "{check}");
+    let check = server.check(NINA, "reports.access", "c-globex").await;
+    assert_eq!(check["decision"], "Deny", "{check}");
+}
+
+#[tokio::test]
+async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take() {
+    let doc = agency_with(|doc| {
+        doc["partners"][0]["permission_sets"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "Viewer", "permissions": ["crm.objects.view"]}));
+    });
+    let server = server_with(&doc).await;
+    let path = |client: &str, email: &str| {
+        format!("/v1/clients/{client}/partner-users/{email}/permission-set")
+    };
+    let viewer = |actor: &str| json!({"actor": actor, "permission_set": "Viewer"});
+
+    // Refused: no partner admin (bob, vera, eddie); a client's own user; a client where the
+    // actor is nobody; an unknown set; an unknown user.
+    refused(
+        &server,
+        Method::PUT,
+        &path("c-globex", GUS),
+        &viewer(BOB),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::PUT,
+        &path("c-globex", GUS),
+        &viewer(VERA),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::PUT,
+        &path("c-globex", GUS),
+        &viewer(EDDIE),
+        403,
+        "forbidden",
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::PUT,
+        &path("c-globex", CLARA),
+        &viewer(PAT),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PERM-1", "cam-targets-own-partner-users-only"]);
+    refused(
+        &server,
+        Method::PUT,
+        &path("c-rivalco", RON),
+        &viewer(PAT),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::PUT,
+        &path("c-globex", BOB),
+        &json!({"actor": PAT, "permission_set": "Nope"}),
+        400,
+        "invalid_request",
+    )
+    .await;
+    refused(
+        &server,
+        Method::PUT,
+        &path("c-globex", NINA),
+        &viewer(PAT),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // bob holds crm.objects.view, reports.access, multi_account.manage. pat lacks
+    // reports.access, so applying "Viewer" cannot take it away: it is kept.
+    let answer = ok(
+        &server,
+        Method::PUT,
+        &path("c-globex", BOB),
+        &viewer(PAT),
+        200,
+    )
+    .await;
+    assert_eq!(
+        answer["permissions"],
+        strings(&["crm.objects.view", "reports.access"]),
+        "{answer}"
+    );
+    assert_eq!(answer["kept"], strings(&["reports.access"]), "{answer}");
+    assert_eq!(answer["withheld"], json!([]), "{answer}");
+    let bob = user(&export(&server).await, "c-globex", BOB).unwrap();
+    assert_eq!(
+        sorted(&bob["permissions"]),
+        ["crm.objects.view", "reports.access"]
+    );
+
+    // "Sales rep" from pat: crm.objects.edit granted, reports.access stays, view revoked.
+    let answer = ok(
+        &server,
+        Method::PUT,
+        &path("c-globex", BOB),
+        &json!({"actor": PAT, "permission_set": "Sales rep"}),
+        200,
+    )
+    .await;
+    assert_eq!(
+        answer["permissions"],
+        strings(&["crm.objects.edit", "reports.access"]),
+        "{answer}"
+    );
+
+    // ann holds reports.access, so she can take it away.
+    let answer = ok(
+        &server,
+        Method::PUT,
+        &path("c-globex", BOB),
+        &viewer(ANN),
+        200,
+    )
+    .await;
+    assert_eq!(
+        answer["permissions"],
+        strings(&["crm.objects.view"]),
+        "{answer}"
+    );
+    assert_eq!(answer["kept"], json!([]), "{answer}");
+    let check = server.check(BOB, "reports.access", "c-globex").await;
+    assert_eq!(check["decision"], "Deny", "{check}");
+}
+
+#[tokio::test]
+async fn perm1_a_partner_admin_never_demotes_a_super_admin() {
+    let server = agency_server().await;
+    // sam is a super admin of initech and a partner user of p-acme; ann is a partner admin
+    // there. Partner admins have no full admin rights (CAP-2): changing sam to partner admin
+    // is MIG-2's business, making him a standard user is nobody's through the CAM.
+    let error = refused(
+        &server,
+        Method::PUT,
+        &format!("/v1/clients/c-initech/partner-users/{SAM}/permission-set"),
+        &json!({"actor": ANN, "permission_set": "Sales rep"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["CAP-2"]);
+    assert_eq!(
+        user(&export(&server).await, "c-initech", SAM).unwrap()["role"],
+        "super_admin"
+    );
+}
+
+#[tokio::test]
+async fn perm3_the_cam_assigns_the_partner_seat_where_eligible() {
+    let server = agency_server().await;
+    // eddie: an eligible partner user on a core seat.
+    let (status, body) = server
+        .put(
+            &format!("/v1/admin/clients/c-globex/users/{EDDIE}"),
+            &json!({"role": "standard", "seat": "core", "partner": "p-acme",
+                     "permissions": ["crm.objects.view"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let path = |email: &str| format!("/v1/clients/c-globex/partner-users/{email}/permission-set");
+
+    // gus is not eligible: the partner admin set would need the partner seat.
+    let error = refused(
+        &server,
+        Method::PUT,
+        &path(GUS),
+        &json!({"actor": ANN, "permission_set": "partner_admin"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["SEAT-5"]);
+
+    let answer = ok(
+        &server,
+        Method::PUT,
+        &path(EDDIE),
+        &json!({"actor": ANN, "permission_set": "Sales rep"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["seat"], "partner", "{answer}");
+    let answer = ok(
+        &server,
+        Method::PUT,
+        &path(GUS),
+        &json!({"actor": ANN, "permission_set": "Sales rep"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["seat"], "core", "gus keeps his seat: {answer}");
+    let state = export(&server).await;
+    assert_eq!(user(&state, "c-globex", EDDIE).unwrap()["seat"], "partner");
+    assert_eq!(user(&state, "c-globex", GUS).unwrap()["seat"], "core");
+    let changed = events(&server, "seat.changed").await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["data"]["email"], EDDIE);
+    assert_eq!(changed[0]["data"]["to"], "partner");
+}
+
+// ---- LINK: manual links ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn link1_an_existing_client_user_is_linked_and_nothing_else_changes() {
+    // gus is a user of globex, not linked yet.
+    let doc = agency_with(|doc| {
+        doc_user(doc, "c-globex", GUS)
+            .as_object_mut()
+            .unwrap()
+            .remove("partner");
+    });
+    let server = server_with(&doc).await;
+    let gus_path = format!("/v1/partners/p-acme/employees/{GUS}/link");
+    let nina_path = format!("/v1/partners/p-acme/employees/{NINA}/link");
+
+    // Refused: `view` alone and no employee management (PA-1).
+    let error = refused(
+        &server,
+        Method::POST,
+        &gus_path,
+        &json!({"actor": VERA, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["LINK-1"]);
+    refused(
+        &server,
+        Method::POST,
+        &gus_path,
+        &json!({"actor": BOB, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &gus_path,
+        &json!({"actor": RITA, "client": "c-globex"}),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let before = export(&server).await;
+    let answer = ok(
+        &server,
+        Method::POST,
+        &gus_path,
+        &json!({"actor": ANN, "client": "c-globex"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "linked", "{answer}");
+    let state = export(&server).await;
+    let mut expected = user(&before, "c-globex", GUS).unwrap();
+    expected["partner"] = json!("p-acme");
+    assert_eq!(
+        user(&state, "c-globex", GUS).unwrap(),
+        expected,
+        "only the link changes"
+    );
+
+    // A client never managed: the link starts the relationship (REL-1).
+    assert_eq!(
+        relationship(&server, "c-umbrella", None).await["state"],
+        "none"
+    );
+    let before = export(&server).await;
+    let answer = ok(
+        &server,
+        Method::POST,
+        &nina_path,
+        &json!({"actor": EDDIE, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "linked", "{answer}");
+    let state = export(&server).await;
+    let mut expected = user(&before, "c-umbrella", NINA).unwrap();
+    expected["partner"] = json!("p-acme");
+    assert_eq!(user(&state, "c-umbrella", NINA).unwrap(), expected);
+    assert_eq!(client(&state, "c-umbrella")["managed_by"], "p-acme");
+    let rel = relationship(&server, "c-umbrella", None).await;
+    assert_eq!(rel["state"], "active", "{rel}");
+    assert_eq!(rel["partner"], "p-acme", "{rel}");
+
+    // Linking again is reported, and changes nobody.
+    let answer = ok(
+        &server,
+        Method::POST,
+        &nina_path,
+        &json!({"actor": ANN, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "already_linked", "{answer}");
+    assert_eq!(
+        user(&export(&server).await, "c-umbrella", NINA).unwrap(),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn link2_a_non_user_or_a_client_of_another_partner_is_refused() {
+    let server = agency_server().await;
+    // bob is no user of umbrella.
+    let error = refused(
+        &server,
+        Method::POST,
+        &format!("/v1/partners/p-acme/employees/{BOB}/link"),
+        &json!({"actor": ANN, "client": "c-umbrella"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+    // kim is a user of rivalco, which p-rival manages.
+    let (status, body) = server
+        .put(
+            &format!("/v1/admin/clients/c-rivalco/users/{KIM}"),
+            &json!({"role": "standard", "seat": "core"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let kim_path = format!("/v1/partners/p-acme/employees/{KIM}/link");
+    let error = refused(
+        &server,
+        Method::POST,
+        &kim_path,
+        &json!({"actor": ANN, "client": "c-rivalco"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+    // Not an employee of the partner; a partner the actor is not an employee of; an unknown client.
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/partners/p-acme/employees/{RON}/link"),
+        &json!({"actor": ANN, "client": "c-rivalco"}),
+        404,
+        "not_found",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/partners/p-rival/employees/{RON}/link"),
+        &json!({"actor": ANN, "client": "c-rivalco"}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &kim_path,
+        &json!({"actor": ANN, "client": "c-nope"}),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Allowed: once kim is a user of a client no other partner manages.
+    let (status, body) = server
+        .put(
+            &format!("/v1/admin/clients/c-umbrella/users/{KIM}"),
+            &json!({"role": "standard", "seat": "core"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer = ok(
+        &server,
+        Method::POST,
+        &kim_path,
+        &json!({"actor": ANN, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "linked");
+    let kim = user(&export(&server).await, "c-umbrella", KIM).unwrap();
+    assert_eq!(kim["partner"], "p-acme");
+    assert_eq!(kim["seat"], "core");
+    assert_eq!(kim["role"], "standard");
+}
+
+// ---- REM: deactivation, reactivation, removal --------------------------------------------
+
+#[tokio::test]
+async fn rem5_the_preview_lists_clients_with_crm_names_and_assets_then_removal_uses_its_version() {
+    let server = agency_server().await;
+    let preview = format!("/v1/partners/p-acme/employees/{ANN}/removal-preview");
+    let remove = format!("/v1/partners/p-acme/employees/{ANN}/remove");
+
+    let first = ok(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": EDDIE}),
+        200,
+    )
+    .await;
+    let clients = first["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 2, "{first}");
+    let globex = clients.iter().find(|c| c["client"] == "c-globex").unwrap();
+    assert_eq!(globex["crm_name"], "Globex (Acme CRM)");
+    assert_eq!(
+        globex["assets"],
+        json!([{"id": "deal-1", "kind": "deal", "name": "Q3 renewal"}])
+    );
+    let initech = clients.iter().find(|c| c["client"] == "c-initech").unwrap();
+    assert_eq!(initech["assets"], json!([]));
+    let version = first["version"].as_str().unwrap().to_owned();
+    assert!(!version.is_empty());
+
+    // `view` sees the same preview, but cannot remove; no employee management cannot even look.
+    let seen = ok(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": VERA}),
+        200,
+    )
+    .await;
+    assert_eq!(seen["version"], first["version"]);
+    refused(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": VERA, "clients": ["c-initech"], "version": version}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["REM-2"]);
+    // A client that is not in the preview; an empty list.
+    refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": EDDIE, "clients": ["c-umbrella"], "version": version}),
+        400,
+        "invalid_request",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": EDDIE, "clients": [], "version": version}),
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // eddie (REM-2: no user there) removes ann from initech only.
+    let answer = ok(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": EDDIE, "clients": ["c-initech"], "version": version}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["removed_from"], json!(["c-initech"]), "{answer}");
+    let state = export(&server).await;
+    assert!(user(&state, "c-initech", ANN).is_none());
+    assert!(user(&state, "c-globex", ANN).is_some());
+    let removed = events(&server, "user.removed").await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0]["client"], "c-initech");
+
+    // The old version is stale now.
+    let error = refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": EDDIE, "clients": ["c-globex"], "version": version}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["REM-5"]);
+    let again = ok(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": EDDIE}),
+        200,
+    )
+    .await;
+    assert_eq!(again["clients"].as_array().unwrap().len(), 1);
+    assert_ne!(again["version"], first["version"]);
+}
+
+#[tokio::test]
+async fn rem5_a_change_between_preview_and_removal_is_refused_and_changes_nothing() {
+    let server = agency_server().await;
+    let preview = format!("/v1/partners/p-acme/employees/{ANN}/removal-preview");
+    let remove = format!("/v1/partners/p-acme/employees/{ANN}/remove");
+    let first = ok(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": EDDIE}),
+        200,
+    )
+    .await;
+
+    // A host syncs a new asset of ann's in between.
+    let (status, body) = server
+        .put(
+            "/v1/admin/clients/c-globex/assets/deal-2",
+            &json!({"kind": "deal", "name": "Q4 upsell", "owner": ANN}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let error = refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": EDDIE, "clients": ["c-globex"], "version": first["version"]}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["REM-5"]);
+    refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": EDDIE, "clients": ["c-globex"], "version": "made-up"}),
+        409,
+        "conflict",
+    )
+    .await;
+
+    let second = ok(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": EDDIE}),
+        200,
+    )
+    .await;
+    let globex = second["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client"] == "c-globex")
+        .unwrap()
+        .clone();
+    assert_eq!(globex["assets"].as_array().unwrap().len(), 2, "{second}");
+    ok(&server, Method::POST, &remove,
+        &json!({"actor": EDDIE, "clients": ["c-globex", "c-initech"], "version": second["version"]}), 200).await;
+    let state = export(&server).await;
+    assert!(user(&state, "c-globex", ANN).is_none() && user(&state, "c-initech", ANN).is_none());
+}
+
+#[tokio::test]
+async fn rem1_rem2_removal_is_authorized_per_client() {
+    let server = agency_server().await;
+    // bob is a partner user in globex (active) and hooli (deactivated).
+    let preview = format!("/v1/partners/p-acme/employees/{BOB}/removal-preview");
+    let remove = format!("/v1/partners/p-acme/employees/{BOB}/remove");
+    let first = ok(&server, Method::POST, &preview, &json!({"actor": ANN}), 200).await;
+    assert_eq!(first["clients"].as_array().unwrap().len(), 2, "{first}");
+    let version = first["version"].clone();
+
+    // otto (another partner) cannot look; vera (`view`) cannot remove anywhere.
+    refused(
+        &server,
+        Method::POST,
+        &preview,
+        &json!({"actor": OTTO}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": VERA, "clients": ["c-globex", "c-hooli"], "version": version}),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // A partner super admin removes a partner user of its partner from every client, also
+    // where it is no user (hooli).
+    ok(
+        &server,
+        Method::POST,
+        &remove,
+        &json!({"actor": ANN, "clients": ["c-globex", "c-hooli"], "version": version}),
+        200,
+    )
+    .await;
+    let state = export(&server).await;
+    assert!(user(&state, "c-globex", BOB).is_none());
+    assert!(user(&state, "c-hooli", BOB).is_none());
+    let removed = events(&server, "user.removed").await;
+    assert_eq!(removed.len(), 2);
+}
+
+#[tokio::test]
+async fn rem1_a_partner_admin_removes_a_partner_user_of_its_client() {
+    let server = agency_server().await;
+    // pat is a partner admin of globex with no employee management.
+    let preview = format!("/v1/partners/p-acme/employees/{BOB}/removal-preview");
+    let first = ok(&server, Method::POST, &preview, &json!({"actor": PAT}), 200).await;
+    let globex = first["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client"] == "c-globex");
+    assert!(globex.is_some(), "{first}");
+    ok(
+        &server,
+        Method::POST,
+        &format!("/v1/partners/p-acme/employees/{BOB}/remove"),
+        &json!({"actor": PAT, "clients": ["c-globex"], "version": first["version"]}),
+        200,
+    )
+    .await;
+    assert!(user(&export(&server).await, "c-globex", BOB).is_none());
+}
+
+#[tokio::test]
+async fn rem2_partner_managers_deactivate_partner_users_anywhere() {
+    let server = agency_server().await;
+    let path = format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate");
+    // Refused: `view`; a standard partner user; another partner's super admin.
+    let error = refused(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": VERA}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["REM-2"]);
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{PAT}/deactivate"),
+        &json!({"actor": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &path,
+        &json!({"actor": RITA}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{NINA}/deactivate"),
+        &json!({"actor": EDDIE}),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // eddie is no user of globex and still deactivates.
+    let answer = ok(&server, Method::POST, &path, &json!({"actor": EDDIE}), 200).await;
+    assert_eq!(answer["status"], "deactivated", "{answer}");
+    assert_eq!(answer["outcome"], "changed", "{answer}");
+    assert_eq!(
+        user(&export(&server).await, "c-globex", BOB).unwrap()["status"],
+        "deactivated"
+    );
+    // A partner admin of the client too.
+    let answer = ok(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{GUS}/deactivate"),
+        &json!({"actor": PAT}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["status"], "deactivated");
+    assert_eq!(events(&server, "user.deactivated").await.len(), 2);
+}
+
+#[tokio::test]
+async fn rem3_reactivation_needs_a_partner_admin_in_that_client() {
+    let server = agency_server().await;
+    let deactivate = |email: &str| format!("/v1/clients/c-globex/partner-users/{email}/deactivate");
+    let reactivate = |email: &str| format!("/v1/clients/c-globex/partner-users/{email}/reactivate");
+    ok(
+        &server,
+        Method::POST,
+        &deactivate(BOB),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+
+    // eddie (REM-2 deactivates) and vera cannot reactivate; nor bob himself.
+    let error = refused(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": EDDIE}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["REM-3"]);
+    refused(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": VERA}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let answer = ok(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": KIM}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["status"], "active");
+    assert_eq!(answer["outcome"], "changed");
+    let answer = ok(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": KIM}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "unchanged");
+
+    // A deactivated partner admin among active partner users cannot reactivate itself.
+    ok(
+        &server,
+        Method::POST,
+        &deactivate(PAT),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &reactivate(PAT),
+        &json!({"actor": PAT}),
+        403,
+        "forbidden",
+    )
+    .await;
+    ok(
+        &server,
+        Method::POST,
+        &reactivate(PAT),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    assert_eq!(
+        user(&export(&server).await, "c-globex", PAT).unwrap()["status"],
+        "active"
+    );
+}
+
+#[tokio::test]
+async fn rem7_when_every_partner_user_is_deactivated_the_partner_admin_reactivates() {
+    let server = agency_server().await;
+    let reactivate = |email: &str| format!("/v1/clients/c-hooli/partner-users/{email}/reactivate");
+    // In hooli dana (partner admin) and bob are both deactivated. bob is no partner admin; ann
+    // is no user of hooli.
+    refused(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &reactivate(DANA),
+        &json!({"actor": ANN}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["REM-3"]);
+
+    let answer = ok(
+        &server,
+        Method::POST,
+        &reactivate(DANA),
+        &json!({"actor": DANA}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["status"], "active", "{answer}");
+    // dana is an active partner admin again and reactivates bob.
+    ok(
+        &server,
+        Method::POST,
+        &reactivate(BOB),
+        &json!({"actor": DANA}),
+        200,
+    )
+    .await;
+    let state = export(&server).await;
+    assert_eq!(user(&state, "c-hooli", DANA).unwrap()["status"], "active");
+    assert_eq!(user(&state, "c-hooli", BOB).unwrap()["status"], "active");
+}
+
+#[tokio::test]
+async fn rem7_a_deactivated_partner_admin_removes_them_all() {
+    let server = agency_server().await;
+    let preview = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/removal-preview",
+        &json!({"actor": EDDIE}),
+        200,
+    )
+    .await;
+    // bob (deactivated, no partner admin) cannot remove them.
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/remove-all",
+        &json!({"actor": BOB, "version": preview["version"]}),
+        403,
+        "forbidden",
+    )
+    .await;
+    ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/remove-all",
+        &json!({"actor": DANA, "version": preview["version"]}),
+        200,
+    )
+    .await;
+    assert!(partner_users(&export(&server).await, "c-hooli", "p-acme").is_empty());
+}
+
+#[tokio::test]
+async fn rem4_deactivation_keeps_the_relationship_and_checks_see_it_at_once() {
+    let server = agency_server().await;
+    // Every partner user of hooli is deactivated: still an active relationship.
+    assert_eq!(
+        relationship(&server, "c-hooli", None).await["state"],
+        "active"
+    );
+    let check = server.check(BOB, "crm.objects.view", "c-globex").await;
+    assert_eq!(check["decision"], "Allow", "{check}");
+
+    ok(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate"),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    let check = server.check(BOB, "crm.objects.view", "c-globex").await;
+    assert_eq!(
+        check["decision"], "Deny",
+        "the next request sees the deactivation: {check}"
+    );
+    assert!(
+        check["diagnostics"]["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("deactivated-user")),
+        "{check}"
+    );
+    let rel = relationship(&server, "c-globex", None).await;
+    assert_eq!(rel["state"], "active", "REM-4: {rel}");
+    assert_eq!(rel["partner"], "p-acme");
+
+    // Deactivate every other partner user too: still active.
+    for email in [PAT, KIM, GUS, "zed@acme.example"] {
+        ok(
+            &server,
+            Method::POST,
+            &format!("/v1/clients/c-globex/partner-users/{email}/deactivate"),
+            &json!({"actor": ANN}),
+            200,
+        )
+        .await;
+    }
+    ok(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{ANN}/deactivate"),
+        &json!({"actor": EDDIE}),
+        200,
+    )
+    .await;
+    assert_eq!(
+        relationship(&server, "c-globex", None).await["state"],
+        "active"
+    );
+
+    ok(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{BOB}/reactivate"),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    let check = server.check(BOB, "crm.objects.view", "c-globex").await;
+    assert_eq!(check["decision"], "Allow", "{check}");
+}
+
+#[tokio::test]
+async fn rem6_client_removal_preview_and_remove_all() {
+    let server = agency_server().await;
+    let preview_path = "/v1/clients/c-globex/partner-users/removal-preview";
+    let remove_path = "/v1/clients/c-globex/partner-users/remove-all";
+
+    // The client's own super admin uses no CAM; bob may not see the users.
+    let error = refused(
+        &server,
+        Method::POST,
+        preview_path,
+        &json!({"actor": OWNER}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["PA-1"]);
+    refused(
+        &server,
+        Method::POST,
+        preview_path,
+        &json!({"actor": BOB}),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let preview = ok(
+        &server,
+        Method::POST,
+        preview_path,
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    let users = preview["users"].as_array().unwrap();
+    let mut emails: Vec<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+    emails.sort_unstable();
+    assert_eq!(
+        emails,
+        [ANN, BOB, GUS, KIM, PAT, "zed@acme.example"],
+        "{preview}"
+    );
+    let ann = users.iter().find(|u| u["email"] == ANN).unwrap();
+    assert_eq!(ann["assets"][0]["id"], "deal-1");
+    let version = preview["version"].clone();
+
+    // `view` previews but cannot remove; a stale version is refused.
+    let seen = ok(
+        &server,
+        Method::POST,
+        preview_path,
+        &json!({"actor": VERA}),
+        200,
+    )
+    .await;
+    assert_eq!(seen["version"], version);
+    refused(
+        &server,
+        Method::POST,
+        remove_path,
+        &json!({"actor": VERA, "version": version}),
+        403,
+        "forbidden",
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::POST,
+        remove_path,
+        &json!({"actor": ANN, "version": "stale"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["REM-6"]);
+
+    let answer = ok(
+        &server,
+        Method::POST,
+        remove_path,
+        &json!({"actor": ANN, "version": version}),
+        200,
+    )
+    .await;
+    assert_eq!(answer["count"], 6, "{answer}");
+    let state = export(&server).await;
+    assert!(partner_users(&state, "c-globex", "p-acme").is_empty());
+    assert!(user(&state, "c-globex", OWNER).is_some() && user(&state, "c-globex", CLARA).is_some());
+    assert_eq!(events(&server, "user.removed").await.len(), 6);
+    assert_eq!(events(&server, "relationship.ending").await.len(), 1);
+}
+
+#[tokio::test]
+async fn rem8_recovery_by_a_partner_super_admin_who_is_no_user_there() {
+    let server = agency_server().await;
+    let preview = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/removal-preview",
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    let users = preview["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "{preview}");
+    assert!(
+        users.iter().all(|u| u["status"] == "deactivated"),
+        "{preview}"
+    );
+
+    // vera (`view`) and bob cannot; another partner's super admin finds none of its users.
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/remove-all",
+        &json!({"actor": VERA, "version": preview["version"]}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/remove-all",
+        &json!({"actor": BOB, "version": preview["version"]}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/remove-all",
+        &json!({"actor": RITA, "version": preview["version"]}),
+        409,
+        "conflict",
+    )
+    .await;
+
+    ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-hooli/partner-users/remove-all",
+        &json!({"actor": ANN, "version": preview["version"]}),
+        200,
+    )
+    .await;
+    let state = export(&server).await;
+    let left: Vec<_> = client(&state, "c-hooli")["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].clone())
+        .collect();
+    assert_eq!(left, vec![json!(HANK)]);
+    assert_eq!(
+        relationship(&server, "c-hooli", None).await["state"],
+        "ending"
+    );
+}
+
+#[tokio::test]
+async fn rem9_a_partner_never_removes_a_clients_own_user() {
+    let server = agency_server().await;
+    // Through the CAM: deactivation and removal of the client's own users.
+    for email in [CLARA, OWNER] {
+        let error = refused(
+            &server,
+            Method::POST,
+            &format!("/v1/clients/c-globex/partner-users/{email}/deactivate"),
+            &json!({"actor": ANN}),
+            403,
+            "forbidden",
+        )
+        .await;
+        assert_rules(&error, &["REM-9", "cam-targets-own-partner-users-only"]);
+    }
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/partners/p-acme/employees/{CLARA}/removal-preview"),
+        &json!({"actor": ANN}),
+        404,
+        "not_found",
+    )
+    .await;
+    // From inside the client account, with users.add_edit.
+    let error = refused(
+        &server,
+        Method::DELETE,
+        &format!("/v1/clients/c-globex/users/{CLARA}"),
+        &json!({"actor": ANN}),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_rules(&error, &["REM-9"]);
+    // Another partner's employee never touches p-acme's partner users either.
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate"),
+        &json!({"actor": RITA}),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // Allowed: the partner's own partner users; the client's super admin removes a partner user.
+    ok(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate"),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    ok(
+        &server,
+        Method::DELETE,
+        &format!("/v1/clients/c-globex/users/{GUS}"),
+        &json!({"actor": OWNER}),
+        200,
+    )
+    .await;
+    let state = export(&server).await;
+    assert!(user(&state, "c-globex", GUS).is_none());
+    assert!(user(&state, "c-globex", CLARA).is_some());
+}
+
+// ---- REL: the managed relationship --------------------------------------------------------
+
+#[tokio::test]
+async fn rel_remove_all_makes_it_ending_for_60_days_and_re_adding_makes_it_active() {
+    let server = agency_server().await;
+    // REL-1: a client never managed has none.
+    let none = relationship(&server, "c-umbrella", None).await;
+    assert_eq!(none["state"], "none", "{none}");
+    assert!(
+        none["partner"].is_null() && none["ends_at"].is_null(),
+        "{none}"
+    );
+    assert_eq!(
+        relationship(&server, "c-globex", None).await["state"],
+        "active"
+    );
+    let (status, body) = server
+        .get("/v1/clients/c-globex/relationship?at=yesterday")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request");
+
+    // REL-2: removing every partner user of the partner: ending, 60 days after the last activity.
+    let preview = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users/removal-preview",
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users/remove-all",
+        &json!({"actor": ANN, "version": preview["version"]}),
+        200,
+    )
+    .await;
+    let ending = relationship(&server, "c-globex", None).await;
+    assert_eq!(ending["state"], "ending", "{ending}");
+    assert_eq!(ending["partner"], "p-acme", "{ending}");
+    let last = Timestamp::parse(ending["last_activity_at"].as_str().unwrap()).unwrap();
+    let ends_at = Timestamp::parse(ending["ends_at"].as_str().unwrap()).unwrap();
+    assert_eq!(ends_at, last.plus_days(60), "{ending}");
+
+    // REL-5: at any instant.
+    let at = |days: i64| last.plus_days(days).to_string();
+    let day59 = relationship(&server, "c-globex", Some(&at(59))).await;
+    assert_eq!(day59["state"], "ending", "{day59}");
+    assert_eq!(day59["ends_at"], ending["ends_at"]);
+    let day61 = relationship(&server, "c-globex", Some(&at(61))).await;
+    assert_eq!(day61["state"], "ended", "{day61}");
+    assert_eq!(
+        relationship(&server, "c-globex", Some(&at(60))).await["state"],
+        "ended"
+    );
+
+    // REL-4: a partner user again while ending: active again.
+    let token = issue(&server, "p-acme", ANN, ANN).await;
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        201,
+    )
+    .await;
+    let active = relationship(&server, "c-globex", None).await;
+    assert_eq!(active["state"], "active", "{active}");
+    assert_eq!(active["partner"], "p-acme");
+    assert!(active["ends_at"].is_null(), "{active}");
+    assert_eq!(
+        relationship(&server, "c-globex", Some(&at(61))).await["state"],
+        "active"
+    );
+}
+
+#[tokio::test]
+async fn rel5_before_the_relationship_started_it_is_none() {
+    let server = agency_server().await;
+    let token = issue(&server, "p-acme", ANN, NINA).await;
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": UMA, "client": "c-umbrella"}),
+        200,
+    )
+    .await;
+    assert_eq!(
+        relationship(&server, "c-umbrella", None).await["state"],
+        "active"
+    );
+    let past = relationship(&server, "c-umbrella", Some("2000-01-01T00:00:00Z")).await;
+    assert_eq!(
+        past["state"], "none",
+        "umbrella was never managed in 2000: {past}"
+    );
+}
+
+#[tokio::test]
+async fn rel4_after_ended_another_partner_may_start_a_relationship() {
+    // rivalco: p-rival's users are gone; its relationship's last activity is long past (ended)
+    // in one client, recent (ending) in the other.
+    let recent = Timestamp::now().plus_days(-10).to_string();
+    let doc = agency_with(|doc| {
+        let clients = doc["clients"].as_array_mut().unwrap();
+        let rivalco = clients.iter_mut().find(|c| c["id"] == "c-rivalco").unwrap();
+        rivalco["users"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|u| u["email"] != RON);
+        rivalco["relationship"] = json!({"partner": "p-rival",
+            "started_at": "2020-01-01T00:00:00Z", "last_activity_at": "2020-01-01T00:00:00Z"});
+        let mut other = rivalco.clone();
+        other["id"] = json!("c-rivalco2");
+        other["relationship"]["last_activity_at"] = json!(recent);
+        clients.push(other);
+    });
+    let server = server_with(&doc).await;
+    assert_eq!(
+        relationship(&server, "c-rivalco", None).await["state"],
+        "ended"
+    );
+    assert_eq!(
+        relationship(&server, "c-rivalco2", None).await["state"],
+        "ending"
+    );
+
+    let token = issue(&server, "p-acme", ANN, ANN).await;
+    let error = refused(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": ROS, "client": "c-rivalco2"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": ROS, "client": "c-rivalco"}),
+        201,
+    )
+    .await;
+    let rel = relationship(&server, "c-rivalco", None).await;
+    assert_eq!(rel["state"], "active", "{rel}");
+    assert_eq!(rel["partner"], "p-acme", "{rel}");
+}
+
+// ---- idempotency, audit ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer_and_applies_once() {
+    let server = agency_server().await;
+    let path = "/v1/clients/c-globex/partner-users";
+    let body = json!({"actor": ANN, "employees": [NINA], "permission_set": "Sales rep"});
+
+    let (status, replayed, first) = post_keyed(&server, path, "key-1", &body).await;
+    assert_eq!(status, 201, "{first}");
+    assert!(!replayed);
+    let (revision, state) = export_with_revision(&server).await;
+    assert_eq!(first["revision"], revision);
+
+    let (status, replayed, second) = post_keyed(&server, path, "key-1", &body).await;
+    assert_eq!(status, 201, "{second}");
+    assert!(replayed, "idempotent-replayed: true");
+    assert_eq!(second, first);
+    let (again, after) = export_with_revision(&server).await;
+    assert_eq!(again, revision, "a replay writes nothing");
+    assert_eq!(after, state);
+    assert_eq!(
+        events(&server, "user.created").await.len(),
+        1,
+        "applied once"
+    );
+
+    // The same key with another request: 409, nothing applied.
+    let other = json!({"actor": ANN, "employees": [EDDIE], "permission_set": "Sales rep"});
+    let (status, _, answer) = post_keyed(&server, path, "key-1", &other).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "conflict");
+    assert_eq!(export(&server).await, state);
+    assert!(user(&export(&server).await, "c-globex", EDDIE).is_none());
+
+    // A refusal is replayed as the same refusal.
+    let deny = json!({"actor": VERA});
+    let deny_path = format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate");
+    let (status, _, first) = post_keyed(&server, &deny_path, "key-2", &deny).await;
+    assert_eq!(status, 403, "{first}");
+    let (status, _, second) = post_keyed(&server, &deny_path, "key-2", &deny).await;
+    assert_eq!(status, 403, "{second}");
+    assert_eq!(second["error"]["rules"], first["error"]["rules"]);
+    assert_eq!(export(&server).await, state);
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_allowed_and_denied_commands_with_paging() {
+    let server = agency_server().await;
+    ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users",
+        &json!({"actor": ANN, "employees": [NINA], "permission_set": "Sales rep"}),
+        201,
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate"),
+        &json!({"actor": VERA}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/clients/c-globex/partner-users/{CLARA}/deactivate"),
+        &json!({"actor": ANN}),
+        403,
+        "forbidden",
+    )
+    .await;
+    refused(
+        &server,
+        Method::POST,
+        "/v1/clients/c-globex/partner-users/remove-all",
+        &json!({"actor": ANN, "version": "stale"}),
+        409,
+        "conflict",
+    )
+    .await;
+    // Another client's record.
+    refused(
+        &server,
+        Method::POST,
+        &format!("/v1/partners/p-acme/employees/{BOB}/link"),
+        &json!({"actor": ANN, "client": "c-umbrella"}),
+        409,
+        "conflict",
+    )
+    .await;
+
+    let (status, page) = server.get("/v1/audit?client=c-globex").await;
+    assert_eq!(status, 200, "{page}");
+    let records = page["records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 4, "{page}");
+    assert!(page["next"].is_null());
+    assert!(records.iter().all(|r| r["client"] == "c-globex"), "{page}");
+
+    let added = &records[0];
+    assert_eq!(added["command"], "partner_users.add");
+    assert_eq!(added["actor"], ANN);
+    assert_eq!(added["decision"], "allow");
+    assert_eq!(added["outcome"], "applied");
+    assert!(
+        added["policies"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("partner-admin-manages-partner-users")),
+        "{added}"
+    );
+    assert!(
+        added["rules"].as_array().unwrap().contains(&json!("ADD-1")),
+        "{added}"
+    );
+    assert!(
+        added["revision"].as_u64().is_some() && added["time"].is_string(),
+        "{added}"
+    );
+
+    let vera = &records[1];
+    assert_eq!(vera["actor"], VERA);
+    assert_eq!(vera["command"], "partner_user.deactivate");
+    assert_eq!(vera["decision"], "deny");
+    assert_eq!(vera["outcome"], "denied");
+    assert!(
+        vera["rules"].as_array().unwrap().contains(&json!("REM-2")),
+        "{vera}"
+    );
+    assert!(vera["message"].is_string(), "{vera}");
+
+    let clara = &records[2];
+    assert_eq!(clara["decision"], "deny");
+    assert!(
+        clara["policies"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cam-targets-own-partner-users-only")),
+        "{clara}"
+    );
+    assert!(
+        clara["rules"].as_array().unwrap().contains(&json!("REM-9")),
+        "{clara}"
+    );
+
+    let stale = &records[3];
+    assert_eq!(stale["outcome"], "conflict");
+    assert_eq!(stale["rules"], json!(["REM-6"]));
+
+    // Paging: one record at a time gives the same records.
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = server
+            .get(&format!("/v1/audit?client=c-globex&limit=1&after={after}"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        paged.extend(page["records"].as_array().unwrap().iter().cloned());
+        match page["next"].as_u64() {
+            Some(next) => after = next,
+            None => break,
+        }
+        assert!(paged.len() <= records.len(), "paging does not end");
+    }
+    assert_eq!(paged, records);
+    let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+
+    // Unfiltered, the other client's refusal is there too.
+    let (_, all) = server.get("/v1/audit?limit=1000").await;
+    let umbrella = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["client"] == "c-umbrella")
+        .cloned()
+        .unwrap();
+    assert_eq!(umbrella["outcome"], "conflict");
+    assert_eq!(umbrella["rules"], json!(["LINK-2"]));
+}
