@@ -41,6 +41,11 @@ pub struct StateCache {
     /// The newest committed revision this sidecar knows of. Fills from older snapshots are
     /// refused.
     published: AtomicU64,
+    /// Bumped by every commit as it starts updating the cache: derived data (entity slices)
+    /// built under one epoch is stale under the next.
+    epoch: AtomicU64,
+    /// Commits currently updating the cache; while any is, nothing derived is reused or kept.
+    in_flight: AtomicU64,
 }
 
 impl std::fmt::Debug for StateCache {
@@ -62,7 +67,20 @@ impl StateCache {
                 .time_to_live(ttl)
                 .build(),
             published: AtomicU64::new(revision),
+            epoch: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
         }
+    }
+
+    /// The epoch of the cache when no commit is updating it, `None` while one is. Data derived
+    /// from the cache under epoch `e` may be reused while this still answers `Some(e)`.
+    pub fn generation(&self) -> Option<u64> {
+        let before = self.epoch.load(Ordering::Acquire);
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let after = self.epoch.load(Ordering::Acquire);
+        (before == after).then_some(before)
     }
 
     /// The newest revision published by a writer on this sidecar.
@@ -73,6 +91,8 @@ impl StateCache {
     /// Makes a commit visible to the check path: publishes its revision, then removes what it
     /// changed. Call after the commit and before answering the write.
     pub fn committed(&self, committed: &Committed) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.published
             .fetch_max(committed.revision, Ordering::AcqRel);
         if committed.everything {
@@ -83,6 +103,7 @@ impl StateCache {
                 .entry(key.clone())
                 .and_compute_with(|_| Op::Remove);
         }
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Stores a value read at `revision`, unless a newer revision has been published since.
@@ -290,6 +311,28 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(after.status, Status::Deactivated);
+    }
+
+    /// Derived data (entity slices) is tagged with the generation; any commit moves it on, so
+    /// a slice built before a commit is never reused after it, whatever order commits finish.
+    #[test]
+    fn every_commit_moves_the_generation_on() {
+        let (_dir, store) = store();
+        let cache = StateCache::new(1000, Duration::from_secs(60), 1);
+        let before = cache.generation().unwrap();
+        let globex = ClientId::parse("c-globex").unwrap();
+        let ann = Email::parse("ann@acme.example").unwrap();
+        let late = deactivate(&store, &globex, &ann);
+        let early = Committed {
+            revision: late.revision + 1,
+            ..Committed::default()
+        };
+        // A later revision reaching the cache first does not hide the earlier one.
+        cache.committed(&early);
+        let middle = cache.generation().unwrap();
+        cache.committed(&late);
+        let after = cache.generation().unwrap();
+        assert!(before != middle && middle != after && before != after);
     }
 
     #[test]

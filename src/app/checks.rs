@@ -68,7 +68,8 @@ impl App {
         request: &CheckRequest,
         view: &CachedView<'_>,
     ) -> Result<Decision, AppError> {
-        match engine.decide(request, view) {
+        let generation = || self.cache.generation();
+        match engine.decide_with_slices(request, view, &self.slices, &generation) {
             Ok(decision) => Ok(decision),
             Err(CheckError::UnknownAction(name)) => Err(AppError::invalid(format!(
                 "unknown action `{name}`: the schema declares no such action (see GET /v1/schema/actions)"

@@ -44,6 +44,8 @@ pub struct App {
     store: Arc<dyn Store>,
     /// Lookups of the check path; told about every commit before the write answers.
     cache: StateCache,
+    /// Entity slices of context-free checks, reused while the cache's generation holds.
+    slices: crate::policy::SliceCache,
     /// False once the store has failed a read or write, until it succeeds again: readiness.
     store_healthy: AtomicBool,
     /// Partner activity noted by Allow decisions, waiting to be flushed (REL-3).
@@ -67,6 +69,7 @@ impl App {
         let revision = store.snapshot().map_err(AppStartError::Store)?.revision();
         Ok(App {
             cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
+            slices: crate::policy::SliceCache::new(settings.cache_capacity, settings.cache_ttl),
             settings,
             engine: ArcSwap::from_pointee(engine),
             store,
@@ -159,6 +162,7 @@ impl App {
     /// Drops every cached lookup (the uncached path of the equivalence tests).
     pub fn clear_cache(&self) {
         self.cache.clear();
+        self.slices.clear();
     }
 }
 

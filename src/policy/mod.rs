@@ -14,10 +14,12 @@
 mod entities;
 mod load;
 mod refs;
+mod slices;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::{
     ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect, Entities, Entity,
@@ -32,6 +34,8 @@ pub use entities::SliceError;
 use entities::{TypeNames, build_slice};
 pub use load::{LoadError, LoadErrors, SourceFile};
 pub use refs::{EntityKind, EntityRef, NAMESPACE, RefError};
+use slices::CachedSlice;
+pub use slices::SliceCache;
 
 /// A loaded policy, as `GET /v1/policies` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -400,6 +404,29 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
+        self.decide_inner(request, directory, None)
+    }
+
+    /// As [`PolicyEngine::decide`], reusing the entity slice of an earlier request with the
+    /// same principal and resource (and no context) while `generation` says the state it was
+    /// built from is still current. `generation` returns the store generation when no write is
+    /// in flight, `None` while one is: nothing is reused or stored then.
+    pub fn decide_with_slices<D: Directory + ?Sized>(
+        &self,
+        request: &CheckRequest,
+        directory: &D,
+        slices: &SliceCache,
+        generation: &dyn Fn() -> Option<u64>,
+    ) -> Result<Decision, CheckError> {
+        self.decide_inner(request, directory, Some((slices, generation)))
+    }
+
+    fn decide_inner<D: Directory + ?Sized>(
+        &self,
+        request: &CheckRequest,
+        directory: &D,
+        slices: Option<(&SliceCache, &dyn Fn() -> Option<u64>)>,
+    ) -> Result<Decision, CheckError> {
         let action_uid = self
             .action_uids
             .get(&request.action)
@@ -440,6 +467,20 @@ impl PolicyEngine {
             .map_err(|e| CheckError::InvalidRequest(format!("invalid context: {e}")))?
         };
 
+        // The slice of a context-free request depends only on principal and resource.
+        let reusable =
+            request.context.is_empty() && !self.context_required.contains(&request.action);
+        let slices = slices.filter(|_| reusable);
+        let key = (principal.clone(), resource.clone());
+        let generation = slices.and_then(|(_, g)| g());
+        if let (Some((cache, _)), Some(generation)) = (slices, generation)
+            && let Some(hit) = cache.get(&key, generation)
+        {
+            let cedar_request =
+                self.cedar_request(&principal, action_uid, &resource, Context::empty(), false)?;
+            return Ok(self.evaluate(&cedar_request, hit.entities()));
+        }
+
         let slice = build_slice(&self.names, directory, &refs, &[&principal, &resource])?;
         if !slice.unknown.is_empty() {
             return Ok(Decision::deny_with(
@@ -460,22 +501,10 @@ impl PolicyEngine {
             ));
         }
 
-        let to_uid = |r: &EntityRef| {
-            r.to_uid()
-                .map_err(|e| CheckError::InvalidRequest(e.to_string()))
-        };
         // A request with a context is checked against the action's declared context (types of
         // every attribute); the check actions take none, so the hot path skips this.
-        let validate =
-            !request.context.is_empty() || self.context_required.contains(&request.action);
-        let cedar_request = Request::new(
-            to_uid(&principal)?,
-            action_uid.clone(),
-            to_uid(&resource)?,
-            context,
-            validate.then_some(&self.schema),
-        )
-        .map_err(|e| CheckError::InvalidRequest(format!("invalid request: {e}")))?;
+        let cedar_request =
+            self.cedar_request(&principal, action_uid, &resource, context, !reusable)?;
         let entities = Entities::from_entities(
             slice
                 .entities
@@ -489,7 +518,37 @@ impl PolicyEngine {
                 message: e.to_string(),
             })
         })?;
+        if let (Some((cache, current)), Some(generation)) = (slices, generation) {
+            let slice = Arc::new(CachedSlice::new(generation, entities));
+            // Stored only if no write started since the lookups were made.
+            if current() == Some(generation) {
+                cache.put(key, slice.clone());
+            }
+            return Ok(self.evaluate(&cedar_request, slice.entities()));
+        }
         Ok(self.evaluate(&cedar_request, &entities))
+    }
+
+    fn cedar_request(
+        &self,
+        principal: &EntityRef,
+        action: &EntityUid,
+        resource: &EntityRef,
+        context: Context,
+        validate: bool,
+    ) -> Result<Request, CheckError> {
+        let to_uid = |r: &EntityRef| {
+            r.to_uid()
+                .map_err(|e| CheckError::InvalidRequest(e.to_string()))
+        };
+        Request::new(
+            to_uid(principal)?,
+            action.clone(),
+            to_uid(resource)?,
+            context,
+            validate.then_some(&self.schema),
+        )
+        .map_err(|e| CheckError::InvalidRequest(format!("invalid request: {e}")))
     }
 
     /// Evaluates a Cedar request over given entities with the policies that can apply to its
