@@ -230,3 +230,47 @@ fn a_failing_case_names_decision_expectation_and_reasons() {
         "{failure}"
     );
 }
+
+/// The check path's optimizations (policies partitioned by action, scopes narrowed to the
+/// action) decide every case of the corpus exactly as plain Cedar over the whole policy set.
+#[test]
+fn partitioned_decisions_equal_plain_cedar_on_the_corpus() {
+    use partner_access::domain::{StateDocument, StateIndex};
+    use partner_access::policy::CheckRequest;
+    use serde_json::Value;
+
+    let engine = engine();
+    let mut compared = 0;
+    for file in discover(&[root().join("tests/policies")]).unwrap() {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let Value::Object(doc) = doc else { continue };
+        let state = file.parent().unwrap().join(doc["state"].as_str().unwrap());
+        let index = StateIndex::new(
+            &StateDocument::from_json_str(&std::fs::read_to_string(state).unwrap()).unwrap(),
+        );
+        for case in doc["cases"].as_array().unwrap() {
+            let r = &case["request"];
+            let request = CheckRequest::from_parts(
+                &r["principal"],
+                &r["action"],
+                &r["resource"],
+                r.get("context")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .unwrap();
+            let fast = engine.decide(&request, &index).unwrap();
+            let plain = engine.decide_plain(&request, &index).unwrap();
+            assert_eq!(
+                (fast.allowed, &fast.reasons),
+                (plain.allowed, &plain.reasons),
+                "{}: {}",
+                file.display(),
+                case["name"]
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 150, "{compared}");
+}
