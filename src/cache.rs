@@ -91,6 +91,13 @@ impl StateCache {
     /// Makes a commit visible to the check path: publishes its revision, then removes what it
     /// changed. Call after the commit and before answering the write.
     pub fn committed(&self, committed: &Committed) {
+        if !committed.everything && committed.keys.is_empty() {
+            // Nothing the check path reads changed (an audit record, an activity flush): the
+            // revision moves on, cached data and derived slices stay valid.
+            self.published
+                .fetch_max(committed.revision, Ordering::AcqRel);
+            return;
+        }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.published
@@ -325,6 +332,7 @@ mod tests {
         let late = deactivate(&store, &globex, &ann);
         let early = Committed {
             revision: late.revision + 1,
+            keys: late.keys.clone(),
             ..Committed::default()
         };
         // A later revision reaching the cache first does not hide the earlier one.
@@ -333,6 +341,13 @@ mod tests {
         cache.committed(&late);
         let after = cache.generation().unwrap();
         assert!(before != middle && middle != after && before != after);
+        // A write that changed nothing the check path reads leaves derived data valid.
+        cache.committed(&Committed {
+            revision: late.revision + 2,
+            ..Committed::default()
+        });
+        assert_eq!(cache.generation(), Some(after));
+        assert_eq!(cache.published(), late.revision + 2);
     }
 
     #[test]
