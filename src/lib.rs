@@ -14,11 +14,13 @@
 //! - [`store`]: the only module that imports `redb`: the state behind the [`store::Store`]
 //!   trait, one atomic durable write transaction per change, a revision per commit.
 //! - [`cache`]: moka in front of the store's point lookups, safe against stale fills.
-//! - [`app`]: the use cases (checks, administration) over policy engine, store and cache.
+//! - [`app`]: the use cases over policy engine, store and cache: checks, administration, the
+//!   Client Access Manager's commands (one write transaction each) and reads.
 //! - [`http`]: the only module that imports axum: routes, wire types, one `ApiError`.
 //! - [`server`]: serving on a bound listener until shutdown; SIGHUP reloads policies.
 //! - [`config`], [`telemetry`]: settings (flags, environment, TOML), logs and metrics.
 //! - [`policy_tests`]: the declarative policy test runner (`partner-access test`).
+//! - [`fixtures`]: generated states for benchmarks and load tests.
 //! - [`cli`]: the command line, one file per subcommand.
 //!
 //! Data flows one way: `http → app → {policy, store, cache} → domain`.
