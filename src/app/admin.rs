@@ -201,11 +201,7 @@ impl App {
     ) -> Result<u64, AppError> {
         let catalogue = self.engine().catalogue().clone();
         self.write(|tx| {
-            if tx.client(client)?.is_none() {
-                return Err(WriteError::Aborted(AppError::NotFound(format!(
-                    "unknown client `{client}`"
-                ))));
-            }
+            require_client(tx, client)?;
             tx.put_user(
                 client,
                 &ClientUserRecord {
@@ -230,11 +226,7 @@ impl App {
     ) -> Result<u64, AppError> {
         let catalogue = self.engine().catalogue().clone();
         self.write(|tx| {
-            if tx.client(client)?.is_none() {
-                return Err(WriteError::Aborted(AppError::NotFound(format!(
-                    "unknown client `{client}`"
-                ))));
-            }
+            require_client(tx, client)?;
             tx.put_asset(
                 client,
                 &AssetRecord {
@@ -270,6 +262,16 @@ impl App {
     pub(super) fn unavailable(&self, e: StoreError) -> AppError {
         self.store_failed(&e);
         AppError::Unavailable(e)
+    }
+}
+
+/// 404 unless the client exists.
+fn require_client(tx: &dyn WriteTx, client: &ClientId) -> Result<(), WriteError<AppError>> {
+    match tx.client(client)? {
+        Some(_) => Ok(()),
+        None => Err(WriteError::Aborted(AppError::NotFound(format!(
+            "unknown client `{client}`"
+        )))),
     }
 }
 

@@ -72,6 +72,26 @@ impl App {
         })
     }
 
+    /// The partner, if the actor may see its Client Access Manager lists (PA-1 `view`).
+    fn partner_for_view(
+        &self,
+        snapshot: &dyn Snapshot,
+        actor: &Email,
+        partner_id: &PartnerId,
+    ) -> Result<crate::domain::PartnerRecord, AppError> {
+        let partner = snapshot
+            .partner_record(partner_id)
+            .map_err(|e| self.unavailable(e))?
+            .ok_or_else(|| AppError::NotFound(format!("unknown partner `{partner_id}`")))?;
+        self.authorize_read(
+            snapshot,
+            actor,
+            "partner.view",
+            EntityRef::new(EntityKind::Partner, partner_id.as_str()),
+        )?;
+        Ok(partner)
+    }
+
     /// `GET /v1/partners/{partner}/clients`: clients the partner's employees can access, with
     /// CRM and official names, relationship state and user counts by role.
     pub fn partner_clients(
@@ -81,16 +101,7 @@ impl App {
         access: Option<AccessFilter>,
     ) -> Result<Value, AppError> {
         let snapshot = self.snapshot()?;
-        let partner = snapshot
-            .partner_record(partner_id)
-            .map_err(|e| self.unavailable(e))?
-            .ok_or_else(|| AppError::NotFound(format!("unknown partner `{partner_id}`")))?;
-        self.authorize_read(
-            snapshot.as_ref(),
-            actor,
-            "partner.view",
-            EntityRef::new(EntityKind::Partner, partner_id.as_str()),
-        )?;
+        let partner = self.partner_for_view(snapshot.as_ref(), actor, partner_id)?;
         let now = Timestamp::now();
         let mut clients = Vec::new();
         for id in snapshot.client_ids().map_err(|e| self.unavailable(e))? {
@@ -155,16 +166,7 @@ impl App {
         partner_id: &PartnerId,
     ) -> Result<Value, AppError> {
         let snapshot = self.snapshot()?;
-        let partner = snapshot
-            .partner_record(partner_id)
-            .map_err(|e| self.unavailable(e))?
-            .ok_or_else(|| AppError::NotFound(format!("unknown partner `{partner_id}`")))?;
-        self.authorize_read(
-            snapshot.as_ref(),
-            actor,
-            "partner.view",
-            EntityRef::new(EntityKind::Partner, partner_id.as_str()),
-        )?;
+        let partner = self.partner_for_view(snapshot.as_ref(), actor, partner_id)?;
         let mut employees = Vec::new();
         for e in &partner.employees {
             let clients = snapshot

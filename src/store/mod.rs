@@ -171,9 +171,9 @@ pub trait Store: Send + Sync + 'static {
     /// A consistent read view of the latest committed state.
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError>;
 
-    /// Runs `work` in one write transaction and commits it durably if it succeeds. The work
-    /// returns `Err(Some(reason))` to abort with its own reason (kept by the caller through
-    /// the closure), `Err(None)` never happens; store failures come back as `StoreError`.
+    /// Runs `work` in one write transaction and commits it durably (`Immediate`) if it
+    /// returns `Ok`; on `Err` nothing is written. Object-safe form: callers use [`write`],
+    /// which carries the work's own result and error types through.
     fn write_dyn(
         &self,
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
