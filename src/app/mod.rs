@@ -122,6 +122,8 @@ impl App {
             Ok(engine) => {
                 let count = engine.policies().len();
                 self.engine.store(Arc::new(engine));
+                // Slices may carry the old schema's action entities: build them anew.
+                self.slices.clear();
                 metrics::counter!("partner_access_policy_reloads_total", "outcome" => "ok")
                     .increment(1);
                 tracing::info!(policies = count, "policies reloaded");
