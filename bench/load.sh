@@ -2,7 +2,8 @@
 # Load benchmark: the sidecar against a bare axum + serde_json echo server (the HTTP ceiling),
 # driven the same way by wrk on loopback, in the same run. Prints req/s, p50/p99 latency and
 # server CPU microseconds per request for each, and the ratio of the throughputs: absolute
-# numbers drift on shared machines, the ratio does not.
+# numbers drift on shared machines, the ratio does not. Then durable commands at the same
+# concurrency (bench/command.lua: every answer is a committed, fsynced change).
 #
 #   bench/load.sh                      # defaults below
 #   DURATION=20 CONNECTIONS=64 CLIENTS=10000 bench/load.sh
@@ -47,10 +48,10 @@ ticks_per_second=$(getconf CLK_TCK)
 
 # Runs wrk against a URL and a pid; prints one summary line.
 measure() {
-  local name=$1 url=$2 pid=$3
+  local name=$1 url=$2 pid=$3 script=${4:-bench/check.lua}
   local before after out rps p50 p99 requests cpu_us
   before=$(cpu_ticks "$pid")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/check.lua "$url")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url")
   after=$(cpu_ticks "$pid")
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -78,3 +79,4 @@ measure sidecar "http://127.0.0.1:$PORT" "$server"
 measure echo "http://127.0.0.1:$ECHO_PORT" "$echo_pid"
 awk -v a="$(cat "$work/sidecar.rps")" -v b="$(cat "$work/echo.rps")" \
   'BEGIN { printf "ratio      sidecar/echo throughput = %.2f\n", a / b }'
+measure commands "http://127.0.0.1:$PORT" "$server" bench/command.lua

@@ -146,6 +146,9 @@ pub enum CheckError {
     Slice(#[from] SliceError),
 }
 
+/// Numbers the engines a process loads (each reload makes a new one).
+static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Loaded, validated policies and schema, ready to decide.
 pub struct PolicyEngine {
     schema: Schema,
@@ -155,6 +158,10 @@ pub struct PolicyEngine {
     by_action: HashMap<String, PolicySet>,
     /// The uid of each declared action, by name.
     action_uids: HashMap<String, EntityUid>,
+    /// A small number per declared action: where a cached slice memoizes its decision.
+    action_slots: HashMap<String, usize>,
+    /// Unique per loaded engine: a cached slice memoizes decisions of one engine only.
+    id: u64,
     /// The ids of the forbid policies: an error in one of these means Deny.
     forbids: HashSet<PolicyId>,
     /// Actions whose declared context has attributes: their requests are validated.
@@ -348,7 +355,13 @@ impl PolicyEngine {
             schema: loaded.schema,
             policies: loaded.policies,
             by_action,
+            action_slots: action_uids
+                .keys()
+                .enumerate()
+                .map(|(slot, name)| (name.clone(), slot))
+                .collect(),
             action_uids,
+            id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             forbids,
             context_required,
             action_entities: if has_groups {
@@ -485,12 +498,18 @@ impl PolicyEngine {
         let slices = slices.filter(|_| reusable);
         let key = (principal.clone(), resource.clone());
         let generation = slices.and_then(|(_, g)| g());
+        let slot = self.action_slots.get(&request.action).copied();
         if let (Some((cache, _)), Some(generation)) = (slices, generation)
-            && let Some(hit) = cache.get(&key, generation)
+            && let Some(hit) = cache.get(&key, generation, self.id)
         {
-            let cedar_request =
-                self.cedar_request(&principal, action_uid, &resource, Context::empty(), false)?;
-            return Ok(self.evaluate(&cedar_request, hit.entities()));
+            // A context-free decision depends only on the policies (this engine), the slice
+            // (this generation) and the action: decided once per slice and action.
+            return match slot {
+                Some(slot) => hit.decision(slot, || {
+                    self.decide_over(&principal, action_uid, &resource, hit.entities())
+                }),
+                None => self.decide_over(&principal, action_uid, &resource, hit.entities()),
+            };
         }
 
         let slice = build_slice(&self.names, directory, &refs, &[&principal, &resource])?;
@@ -531,12 +550,21 @@ impl PolicyEngine {
             })
         })?;
         if let (Some((cache, current)), Some(generation)) = (slices, generation) {
-            let slice = Arc::new(CachedSlice::new(generation, entities));
+            let decision = self.evaluate(&cedar_request, &entities);
+            let slice = Arc::new(CachedSlice::new(
+                generation,
+                self.id,
+                entities,
+                self.action_slots.len(),
+            ));
+            if let Some(slot) = slot {
+                slice.memoize(slot, decision.clone());
+            }
             // Stored only if no write started since the lookups were made.
             if current() == Some(generation) {
-                cache.put(key, slice.clone());
+                cache.put(key, slice);
             }
-            return Ok(self.evaluate(&cedar_request, slice.entities()));
+            return Ok(decision);
         }
         if plain {
             let response = self
@@ -559,6 +587,18 @@ impl PolicyEngine {
             });
         }
         Ok(self.evaluate(&cedar_request, &entities))
+    }
+
+    /// Evaluates a context-free request over a cached slice.
+    fn decide_over(
+        &self,
+        principal: &EntityRef,
+        action: &EntityUid,
+        resource: &EntityRef,
+        entities: &Entities,
+    ) -> Result<Decision, CheckError> {
+        let request = self.cedar_request(principal, action, resource, Context::empty(), false)?;
+        Ok(self.evaluate(&request, entities))
     }
 
     fn cedar_request(

@@ -9,6 +9,7 @@
 //! Every committed write bumps the store's **revision** by one and reports which records it
 //! touched, so the check-path cache can drop exactly those.
 
+mod group_commit;
 mod redb_store;
 
 use std::path::PathBuf;
@@ -137,6 +138,9 @@ pub trait WriteTx: Snapshot {
     ) -> Result<(), StoreError>;
     /// Creates or replaces a client, its users and assets included.
     fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// Replaces a client's own fields (name, pricing model, managing partner, permission
+    /// sets), leaving its users, assets and relationship as they are.
+    fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError>;
     /// Creates or replaces one user of a client.
     fn put_user(&mut self, client: &ClientId, user: &ClientUserRecord) -> Result<(), StoreError>;
     /// Removes one user of a client; `false` when there was none.

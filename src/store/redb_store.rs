@@ -17,6 +17,7 @@ use redb::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use super::group_commit::{BatchTx, GroupCommit};
 use super::{Aux, Committed, Log, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx};
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
@@ -100,6 +101,8 @@ struct ClientRow {
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
+    /// Concurrent writes share transactions and fsyncs (see [`super::group_commit`]).
+    group: GroupCommit<RedbWriter>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -144,7 +147,11 @@ impl RedbStore {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        let store = RedbStore { db, path };
+        let store = RedbStore {
+            db,
+            path,
+            group: GroupCommit::default(),
+        };
         store.initialize().map_err(|e| StoreError::Open {
             path: store.path.clone(),
             message: e.to_string(),
@@ -216,6 +223,13 @@ impl Store for RedbStore {
         &self,
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
     ) -> Result<Committed, WorkError> {
+        self.group.write(&|| self.begin(), work)
+    }
+}
+
+impl RedbStore {
+    /// Begins a durable write transaction at the current revision.
+    fn begin(&self) -> Result<RedbWriter, StoreError> {
         let mut tx = self.db.begin_write().map_err(write_err)?;
         tx.set_durability(Durability::Immediate)
             .map_err(write_err)?;
@@ -225,25 +239,33 @@ impl Store for RedbStore {
                 .map_err(read_err)?
                 .map_or(0, |g| g.value())
         };
-        let mut writer = RedbWriter {
+        Ok(RedbWriter {
             tx,
             revision,
+            writes: 0,
             committed: Committed::default(),
-        };
-        work(&mut writer)?;
-        let RedbWriter {
-            tx, mut committed, ..
-        } = writer;
-        committed.revision = revision + 1;
+        })
+    }
+}
+
+impl BatchTx for RedbWriter {
+    fn writes(&self) -> u64 {
+        self.writes
+    }
+
+    fn take_changes(&mut self) -> Committed {
+        std::mem::take(&mut self.committed)
+    }
+
+    /// One revision per transaction: every command of a batch answers the same revision.
+    fn commit(self) -> Result<u64, StoreError> {
+        let revision = self.revision + 1;
         {
-            let mut meta = tx.open_table(META).map_err(write_err)?;
-            meta.insert("revision", committed.revision)
-                .map_err(write_err)?;
+            let mut meta = self.tx.open_table(META).map_err(write_err)?;
+            meta.insert("revision", revision).map_err(write_err)?;
         }
-        tx.commit().map_err(write_err)?;
-        committed.keys.sort();
-        committed.keys.dedup();
-        Ok(committed)
+        self.tx.commit().map_err(write_err)?;
+        Ok(revision)
     }
 }
 
@@ -513,10 +535,12 @@ impl RedbSnapshot {
 
 impl_reads!(RedbSnapshot, table);
 
-/// A write transaction, the revision it started from, and what it has changed so far.
+/// A write transaction, the revision it started from, and what the current work has changed.
 struct RedbWriter {
     tx: WriteTransaction,
     revision: u64,
+    /// Mutating calls so far: a work that fails with this unchanged wrote nothing.
+    writes: u64,
     committed: Committed,
 }
 
@@ -611,6 +635,7 @@ impl_reads!(RedbWriter, table);
 
 impl WriteTx for RedbWriter {
     fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.writes += 1;
         self.table(aux_table(table))?
             .insert(key, value)
             .map_err(write_err)?;
@@ -618,6 +643,7 @@ impl WriteTx for RedbWriter {
     }
 
     fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError> {
+        self.writes += 1;
         self.table(aux_table(table))?
             .remove(key)
             .map_err(write_err)?;
@@ -625,6 +651,7 @@ impl WriteTx for RedbWriter {
     }
 
     fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+        self.writes += 1;
         let mut table = self.table(log_table(log))?;
         let next = table
             .last()
@@ -635,6 +662,7 @@ impl WriteTx for RedbWriter {
     }
 
     fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError> {
+        self.writes += 1;
         for id in self.client_ids()? {
             self.remove_client(&id)?;
         }
@@ -655,6 +683,7 @@ impl WriteTx for RedbWriter {
     }
 
     fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
+        self.writes += 1;
         let row = PartnerRow {
             id: partner.id.clone(),
             name: partner.name.clone(),
@@ -679,6 +708,7 @@ impl WriteTx for RedbWriter {
         partner: &PartnerId,
         employee: &EmployeeRecord,
     ) -> Result<(), StoreError> {
+        self.writes += 1;
         let previous: Option<EmployeeRow> = {
             let rows = self.table(EMPLOYEES)?;
             let guard = rows.get(employee.email.as_str()).map_err(read_err)?;
@@ -708,19 +738,11 @@ impl WriteTx for RedbWriter {
     }
 
     fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.writes += 1;
         if self.client(&client.id)?.is_some() {
             self.remove_client(&client.id)?;
         }
-        let row = ClientRow {
-            id: client.id.clone(),
-            official_name: client.official_name.clone(),
-            pricing_model: client.pricing_model,
-            managed_by: client.managed_by.clone(),
-            permission_sets: client.permission_sets.clone(),
-        };
-        self.table(CLIENTS)?
-            .insert(client.id.as_str(), encode(&row)?.as_slice())
-            .map_err(write_err)?;
+        self.put_client_row(client)?;
         for user in &client.users {
             self.put_user(&client.id, user)?;
         }
@@ -735,7 +757,24 @@ impl WriteTx for RedbWriter {
         Ok(())
     }
 
+    fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.writes += 1;
+        let row = ClientRow {
+            id: client.id.clone(),
+            official_name: client.official_name.clone(),
+            pricing_model: client.pricing_model,
+            managed_by: client.managed_by.clone(),
+            permission_sets: client.permission_sets.clone(),
+        };
+        self.table(CLIENTS)?
+            .insert(client.id.as_str(), encode(&row)?.as_slice())
+            .map_err(write_err)?;
+        self.touch(StateKey::Client(client.id.clone()));
+        Ok(())
+    }
+
     fn put_user(&mut self, client: &ClientId, user: &ClientUserRecord) -> Result<(), StoreError> {
+        self.writes += 1;
         self.table(MEMBERSHIPS)?
             .insert(
                 (client.as_str(), user.email.as_str()),
@@ -751,6 +790,7 @@ impl WriteTx for RedbWriter {
     }
 
     fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError> {
+        self.writes += 1;
         let removed = self
             .table(MEMBERSHIPS)?
             .remove((client.as_str(), email.as_str()))
@@ -765,6 +805,7 @@ impl WriteTx for RedbWriter {
     }
 
     fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError> {
+        self.writes += 1;
         self.table(ASSETS)?
             .insert(
                 (client.as_str(), asset.id.as_str()),

@@ -167,6 +167,9 @@ pub struct Ctx<'t> {
     events: Vec<Event>,
     /// The client account concerned, for the audit filter.
     pub client: Option<ClientId>,
+    /// Client records as the transaction holds them, so that [`Ctx::save_client`] writes back
+    /// only what the command changed.
+    loaded: Vec<ClientRecord>,
 }
 
 /// A refusal inside a command.
@@ -325,6 +328,8 @@ impl<'t> Ctx<'t> {
             .tx
             .client_record(id)?
             .ok_or_else(|| not_found(format!("unknown client `{id}`")))?;
+        self.loaded.retain(|c| c.id != client.id);
+        self.loaded.push(client.clone());
         if client.relationship.is_none()
             && let Some(partner) = client
                 .managed_by
@@ -549,9 +554,56 @@ impl<'t> Ctx<'t> {
         }
     }
 
-    /// Writes the client back (its row, users, assets and relationship).
+    /// Writes the client back: only its parts that differ from what [`Ctx::client_record`]
+    /// read (the row, each changed or removed user, the relationship), so a command touching
+    /// one user rewrites one user and invalidates one cached membership. A client not read
+    /// through this context is written whole.
     pub fn save_client(&mut self, client: &ClientRecord) -> CmdResult<()> {
-        self.tx.put_client(client)?;
+        let Some(index) = self.loaded.iter().position(|c| c.id == client.id) else {
+            self.tx.put_client(client)?;
+            return Ok(());
+        };
+        let before = &self.loaded[index];
+        if before.assets != client.assets {
+            self.tx.put_client(client)?;
+        } else {
+            if (
+                &before.official_name,
+                before.pricing_model,
+                &before.managed_by,
+                &before.permission_sets,
+            ) != (
+                &client.official_name,
+                client.pricing_model,
+                &client.managed_by,
+                &client.permission_sets,
+            ) {
+                self.tx.put_client_row(client)?;
+            }
+            let old: std::collections::BTreeMap<&Email, &ClientUserRecord> =
+                before.users.iter().map(|u| (&u.email, u)).collect();
+            for user in &client.users {
+                if old.get(&user.email) != Some(&user) {
+                    self.tx.put_user(&client.id, user)?;
+                }
+            }
+            let kept: BTreeSet<&Email> = client.users.iter().map(|u| &u.email).collect();
+            for email in old.keys().filter(|e| !kept.contains(*e)) {
+                self.tx.remove_user(&client.id, email)?;
+            }
+            if before.relationship != client.relationship {
+                match &client.relationship {
+                    Some(r) => {
+                        let bytes =
+                            serde_json::to_vec(r).map_err(|e| StoreError::Write(e.to_string()))?;
+                        self.tx
+                            .put_aux(Aux::Relationships, client.id.as_str(), &bytes)?;
+                    }
+                    None => self.tx.remove_aux(Aux::Relationships, client.id.as_str())?,
+                }
+            }
+        }
+        self.loaded[index] = client.clone();
         Ok(())
     }
 }
@@ -631,6 +683,7 @@ impl App {
                 rules: BTreeSet::new(),
                 events: Vec::new(),
                 client: None,
+                loaded: Vec::new(),
             };
             match work(&mut ctx) {
                 Ok((created, body)) => {
