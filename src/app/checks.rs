@@ -1,5 +1,6 @@
 //! Checks: one decision, read through the cache, failing closed.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use uuid::Uuid;
@@ -8,6 +9,50 @@ use super::{App, AppError};
 use crate::cache::CachedView;
 use crate::domain::{ClientId, Directory, Email};
 use crate::policy::{CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, SliceError};
+
+/// The check path's metric handles, registered once: looking a labelled series up by name on
+/// every check (and allocating its labels) costs more than the rest of a cached decision.
+pub(super) struct CheckMetrics {
+    /// `partner_access_decisions_total{action, outcome}`: [deny, allow] per declared action.
+    decisions: HashMap<String, [metrics::Counter; 2]>,
+    duration: metrics::Histogram,
+}
+
+impl CheckMetrics {
+    fn new(engine: &PolicyEngine) -> Self {
+        let decisions = engine
+            .actions()
+            .map(|a| {
+                let series = |outcome: &'static str| {
+                    metrics::counter!(
+                        "partner_access_decisions_total",
+                        "action" => a.name.clone(),
+                        "outcome" => outcome
+                    )
+                };
+                (a.name.clone(), [series("deny"), series("allow")])
+            })
+            .collect();
+        CheckMetrics {
+            decisions,
+            duration: metrics::histogram!("partner_access_check_duration_seconds"),
+        }
+    }
+
+    fn record(&self, action: &str, allowed: bool, started: Instant) {
+        match self.decisions.get(action) {
+            Some(series) => series[usize::from(allowed)].increment(1),
+            // An action a reload added after the handles were registered.
+            None => metrics::counter!(
+                "partner_access_decisions_total",
+                "action" => action.to_owned(),
+                "outcome" => if allowed { "allow" } else { "deny" }
+            )
+            .increment(1),
+        }
+        self.duration.record(started.elapsed().as_secs_f64());
+    }
+}
 
 /// A decision with what a host needs to join it with logs and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,34 +79,64 @@ fn denied(error: String) -> Decision {
 impl App {
     /// Decides one request. A store failure is a Deny with an error entry, never an Allow.
     pub fn check(&self, request: &CheckRequest) -> CheckOutcome {
+        self.checker().check(request)
+    }
+
+    /// A checker for several requests (a batch): one policy set and one consistent view of
+    /// the state for all of them, so every answer has the same revision, and requests with
+    /// the same principal and account share the entity slice (and its memoized decisions).
+    pub fn checker(&self) -> Checker<'_> {
+        Checker {
+            app: self,
+            engine: self.engine(),
+            view: self.cache.view(self.store.as_ref()),
+            metrics: self
+                .check_metrics
+                .get_or_init(|| CheckMetrics::new(&self.engine())),
+        }
+    }
+}
+
+/// Decides requests over one policy set and one view of the state; see [`App::checker`].
+pub struct Checker<'a> {
+    app: &'a App,
+    engine: std::sync::Arc<PolicyEngine>,
+    view: CachedView<'a>,
+    metrics: &'a CheckMetrics,
+}
+
+impl Checker<'_> {
+    /// Decides one request. A store failure is a Deny with an error entry, never an Allow.
+    pub fn check(&self, request: &CheckRequest) -> CheckOutcome {
         let started = Instant::now();
-        let engine = self.engine();
-        let view = self.cache.view(self.store.as_ref());
-        let decision = if self.store_usable() {
-            self.decide_through_cache(&engine, request, &view)?
+        let app = self.app;
+        let decision = if app.store_usable() {
+            app.decide_through_cache(&self.engine, request, &self.view)?
         } else {
             // Fail closed: the cache may still hold answers, but while the store is known to
             // fail nothing vouches for them.
             denied("the store is unavailable; denied".into())
         };
         if decision.allowed {
-            self.note_partner_activity(request, &view);
+            app.note_partner_activity(request, &self.view);
         }
-        metrics::counter!(
-            "partner_access_decisions_total",
-            "action" => request.action.clone(),
-            "outcome" => if decision.allowed { "allow" } else { "deny" }
-        )
-        .increment(1);
-        metrics::histogram!("partner_access_check_duration_seconds")
-            .record(started.elapsed().as_secs_f64());
+        self.metrics
+            .record(&request.action, decision.allowed, started);
         Ok(Checked {
-            revision: view.revision(),
+            revision: self.view.revision(),
             decision,
             decision_id: Uuid::now_v7().to_string(),
         })
     }
 
+    /// The revision this checker's answers are at (for answers to items that could not be
+    /// decided at all).
+    pub fn revision(&self) -> u64 {
+        self.view.revision()
+    }
+}
+
+impl App {
     fn decide_through_cache(
         &self,
         engine: &PolicyEngine,

@@ -24,7 +24,7 @@ use crate::policy::{LoadErrors, PolicyEngine};
 use crate::store::{Committed, Store, StoreError};
 
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
-pub use checks::{CheckOutcome, Checked};
+pub use checks::{CheckOutcome, Checked, Checker};
 pub use error::AppError;
 
 /// Where the policies come from, and the cache's sizing.
@@ -50,6 +50,9 @@ pub struct App {
     store_healthy: AtomicBool,
     /// Partner activity noted by Allow decisions, waiting to be flushed (REL-3).
     activity: activity::Activity,
+    /// Metric handles of the check path, registered on the first check (after the metrics
+    /// recorder is installed).
+    check_metrics: std::sync::OnceLock<checks::CheckMetrics>,
 }
 
 impl std::fmt::Debug for App {
@@ -75,6 +78,7 @@ impl App {
             store,
             store_healthy: AtomicBool::new(true),
             activity: activity::Activity::default(),
+            check_metrics: std::sync::OnceLock::new(),
         })
     }
 

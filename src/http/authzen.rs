@@ -238,6 +238,7 @@ pub async fn evaluations(
         )));
     }
     let mut evaluations = Vec::with_capacity(items.len());
+    let checker = app.checker();
     for (i, item) in items.iter().enumerate() {
         let missing = |what: &str| {
             ApiError::invalid(format!(
@@ -262,7 +263,7 @@ pub async fn evaluations(
         let context = item.context.as_ref().or(body.context.as_ref());
         let request = to_request(subject, action, resource, context)
             .map_err(|e| ApiError::invalid(format!("evaluations[{i}]: {}", e.message())))?;
-        let response = answer(app.check(&request)?);
+        let response = answer(checker.check(&request)?);
         let decision = response.decision;
         evaluations.push(response);
         if (semantic == "deny_on_first_deny" && !decision)

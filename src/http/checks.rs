@@ -150,21 +150,22 @@ pub async fn is_authorized_batch(
             body.requests.len()
         )));
     }
+    // One checker for the whole batch: one policy set, one view of the state (every answer
+    // has the same revision), and items of the same principal and account share a slice.
+    let checker = app.checker();
     let results = body
         .requests
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let outcome = item
-                .is_object()
-                .then(|| item.clone())
+            let outcome = Some(item)
+                .filter(|item| item.is_object())
                 .ok_or_else(|| AppError::invalid("a check is a JSON object"))
                 .and_then(|item| {
-                    serde_json::from_value::<CheckBody>(item)
-                        .map_err(|e| AppError::invalid(e.to_string()))
+                    CheckBody::deserialize(item).map_err(|e| AppError::invalid(e.to_string()))
                 })
                 .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
-                .and_then(|r| app.check(&r));
+                .and_then(|r| checker.check(&r));
             match outcome {
                 Ok(checked) => BatchItem {
                     answer: checked.into(),
@@ -178,7 +179,7 @@ pub async fn is_authorized_batch(
                             errors: vec![format!("requests[{i}]: {e}")],
                         },
                         decision_id: uuid::Uuid::now_v7().to_string(),
-                        revision: app.revision(),
+                        revision: checker.revision(),
                     },
                     error: Some(ItemError {
                         code: "invalid_request",

@@ -151,6 +151,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
+        // The fast path parses once; only a body that fails is parsed again with the path
+        // tracking that names the offending field (`requests[3].principal: ...`).
+        if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
+            return Ok(ApiJson(value));
+        }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
