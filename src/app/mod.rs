@@ -10,6 +10,7 @@ mod admin;
 mod checks;
 pub mod commands;
 mod error;
+mod explain;
 pub mod reads;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use crate::store::{Committed, Store, StoreError};
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
 pub use checks::{CheckOutcome, Checked, Checker};
 pub use error::AppError;
+pub use explain::{AccountsPage, ActionsAllowed, AllowedAccount, Explained, MAX_SCAN};
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@ pub struct CheckBody {
 }
 
 impl CheckBody {
-    fn to_request(&self) -> Result<CheckRequest, ApiError> {
+    pub(super) fn to_request(&self) -> Result<CheckRequest, ApiError> {
         let context = match &self.context {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => map.clone(),

@@ -11,6 +11,7 @@ mod authzen;
 mod checks;
 mod commands;
 mod error;
+mod explain;
 mod ops;
 
 use std::sync::Arc;
@@ -86,6 +87,19 @@ pub fn routes() -> Vec<Route> {
             "/v1/is_authorized/batch",
             Caller,
             post(checks::is_authorized_batch),
+        ),
+        route(Method::POST, "/v1/explain", Caller, post(explain::explain)),
+        route(
+            Method::POST,
+            "/v1/actions_allowed",
+            Caller,
+            post(explain::actions_allowed),
+        ),
+        route(
+            Method::GET,
+            "/v1/users/{email}/accounts",
+            Caller,
+            get(explain::accounts),
         ),
         route(
             Method::POST,
@@ -378,6 +392,7 @@ async fn blocking<T: Send + 'static>(
     paths(
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::actions, ops::policies,
         checks::is_authorized, checks::is_authorized_batch,
+        explain::explain, explain::actions_allowed, explain::accounts,
         authzen::evaluation, authzen::evaluations,
         admin::import, admin::export, admin::put_partner, admin::put_employee,
         admin::put_client, admin::put_user, admin::put_asset, admin::reload,
@@ -396,6 +411,8 @@ async fn blocking<T: Send + 'static>(
         error::ErrorBody, error::ErrorDetail,
         checks::CheckBody, checks::CheckAnswer, checks::Diagnostics, checks::BatchBody,
         checks::BatchAnswer, checks::BatchItem, checks::ItemError,
+        explain::ExplainAnswer, explain::ActionsAllowedBody, explain::ActionsAllowedAnswer,
+        explain::AccountsAnswer,
         authzen::EvaluationRequest, authzen::EvaluationResponse, authzen::EvaluationsRequest,
         authzen::EvaluationsResponse, authzen::EvaluationItem, authzen::Subject,
         authzen::Action, authzen::Resource,

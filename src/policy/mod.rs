@@ -12,6 +12,8 @@
 //! reading the state is an error for the caller to turn into Deny or 503, never an Allow.
 
 mod entities;
+mod explain;
+pub mod lint;
 mod load;
 mod refs;
 mod slices;
@@ -32,6 +34,7 @@ use crate::domain::{Catalogue, Directory, Email, Permission};
 
 pub use entities::SliceError;
 use entities::{TypeNames, build_slice};
+pub use explain::{Candidate, ConditionOutcome, Explanation, Held};
 pub use load::{LoadError, LoadErrors, SourceFile};
 pub use refs::{EntityKind, EntityRef, NAMESPACE, RefError};
 use slices::CachedSlice;
@@ -144,6 +147,33 @@ pub enum CheckError {
     /// The state could not be read or the entities not built: the caller must deny.
     #[error(transparent)]
     Slice(#[from] SliceError),
+}
+
+/// How [`PolicyEngine::decide_inner`] ends.
+#[derive(Clone, Copy)]
+enum Finish {
+    /// Decide with the partitioned policies, failing closed.
+    Decide,
+    /// Decide as a plain `Authorizer` over the whole set would.
+    Plain,
+    /// Hand back the Cedar request and entities (for explanations).
+    Prepare,
+}
+
+/// What [`PolicyEngine::decide_inner`] gives.
+enum Outcome {
+    Decided(Decision),
+    Prepared(Box<(Request, Entities)>),
+}
+
+impl Outcome {
+    fn decision(self) -> Decision {
+        match self {
+            Outcome::Decided(decision) => decision,
+            // Only `Finish::Prepare` prepares; its caller never asks for a decision.
+            Outcome::Prepared(..) => Decision::deny_with(vec!["not decided".into()]),
+        }
+    }
 }
 
 /// Numbers the engines a process loads (each reload makes a new one).
@@ -378,6 +408,24 @@ impl PolicyEngine {
         })
     }
 
+    /// Whether requests for this action must carry a context (its declared context has
+    /// required attributes).
+    pub fn needs_context(&self, action: &str) -> bool {
+        self.context_required.contains(action)
+    }
+
+    /// Whether every permit that can apply to the action requires the principal to be a user
+    /// of the resource account (`principal.hasTag(resource.key)`): then the accounts where a
+    /// user may take it are among the user's own.
+    pub fn membership_scoped(&self, action: &str) -> bool {
+        self.by_action.get(action).is_some_and(|partition| {
+            partition
+                .policies()
+                .filter(|p| p.effect() == Effect::Permit)
+                .all(explain::requires_membership)
+        })
+    }
+
     /// The permission catalogue and built-in sets, read from the schema.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
@@ -417,7 +465,8 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
-        self.decide_inner(request, directory, None, false)
+        self.decide_inner(request, directory, None, Finish::Decide)
+            .map(Outcome::decision)
     }
 
     /// The same request decided as plain Cedar would: the whole policy set as written (no
@@ -428,7 +477,8 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
-        self.decide_inner(request, directory, None, true)
+        self.decide_inner(request, directory, None, Finish::Plain)
+            .map(Outcome::decision)
     }
 
     /// As [`PolicyEngine::decide`], reusing the entity slice of an earlier request with the
@@ -442,7 +492,13 @@ impl PolicyEngine {
         slices: &SliceCache,
         generation: &dyn Fn() -> Option<u64>,
     ) -> Result<Decision, CheckError> {
-        self.decide_inner(request, directory, Some((slices, generation)), false)
+        self.decide_inner(
+            request,
+            directory,
+            Some((slices, generation)),
+            Finish::Decide,
+        )
+        .map(Outcome::decision)
     }
 
     fn decide_inner<D: Directory + ?Sized>(
@@ -450,8 +506,8 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
         slices: Option<(&SliceCache, &dyn Fn() -> Option<u64>)>,
-        plain: bool,
-    ) -> Result<Decision, CheckError> {
+        finish: Finish,
+    ) -> Result<Outcome, CheckError> {
         let action_uid = self
             .action_uids
             .get(&request.action)
@@ -509,12 +565,13 @@ impl PolicyEngine {
                     self.decide_over(&principal, action_uid, &resource, hit.entities())
                 }),
                 None => self.decide_over(&principal, action_uid, &resource, hit.entities()),
-            };
+            }
+            .map(Outcome::Decided);
         }
 
         let slice = build_slice(&self.names, directory, &refs, &[&principal, &resource])?;
         if !slice.unknown.is_empty() {
-            return Ok(Decision::deny_with(
+            return Ok(Outcome::Decided(Decision::deny_with(
                 slice
                     .unknown
                     .iter()
@@ -529,7 +586,7 @@ impl PolicyEngine {
                         format!("unknown {role} `{r}`")
                     })
                     .collect(),
-            ));
+            )));
         }
 
         // A request with a context is checked against the action's declared context (types of
@@ -564,9 +621,12 @@ impl PolicyEngine {
             if current() == Some(generation) {
                 cache.put(key, slice);
             }
-            return Ok(decision);
+            return Ok(Outcome::Decided(decision));
         }
-        if plain {
+        if let Finish::Prepare = finish {
+            return Ok(Outcome::Prepared(Box::new((cedar_request, entities))));
+        }
+        if let Finish::Plain = finish {
             let response = self
                 .authorizer
                 .is_authorized(&cedar_request, &self.policies, &entities);
@@ -576,7 +636,7 @@ impl PolicyEngine {
                 .map(ToString::to_string)
                 .collect();
             reasons.sort();
-            return Ok(Decision {
+            return Ok(Outcome::Decided(Decision {
                 allowed: response.decision() == CedarDecision::Allow,
                 reasons,
                 errors: response
@@ -584,9 +644,9 @@ impl PolicyEngine {
                     .errors()
                     .map(ToString::to_string)
                     .collect(),
-            });
+            }));
         }
-        Ok(self.evaluate(&cedar_request, &entities))
+        Ok(Outcome::Decided(self.evaluate(&cedar_request, &entities)))
     }
 
     /// Evaluates a context-free request over a cached slice.

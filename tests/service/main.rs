@@ -12,4 +12,5 @@ mod checks;
 mod commands_cam;
 mod commands_client;
 mod corpus;
+mod explain;
 mod ops;

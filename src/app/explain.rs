@@ -1,0 +1,375 @@
+//! Questions hosts and support engineers ask besides allow/deny: *why* (an explanation in
+//! words), *what may this user do here* (every action on one account) and *where may this user
+//! do this* (every account for one action, paged).
+//!
+//! All three read one consistent snapshot of the store (not the check-path cache: they are
+//! not on the hot path, and an explanation must describe the state it was decided on).
+
+use serde::Serialize;
+
+use super::{App, AppError};
+use crate::domain::{ClientId, Email};
+use crate::policy::{CheckError, CheckRequest, EntityKind, EntityRef, Explanation, Held};
+use crate::store::Snapshot;
+
+/// An explanation with the facts it rests on and a summary in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explained {
+    #[serde(flatten)]
+    pub explanation: Explanation,
+    /// One sentence a support engineer can read.
+    pub summary: String,
+    /// What the store says about the principal and the resource.
+    pub facts: Vec<String>,
+    pub revision: u64,
+}
+
+/// Every action a principal may take on a resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionsAllowed {
+    pub allowed: Vec<String>,
+    pub denied: Vec<String>,
+    pub revision: u64,
+}
+
+/// One page of the accounts where a user may take an action.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountsPage {
+    /// The accounts on this page where the action is allowed, in id order.
+    pub accounts: Vec<AllowedAccount>,
+    /// Where the next page starts; `None` when every account has been considered.
+    pub next: Option<String>,
+    pub revision: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AllowedAccount {
+    pub id: ClientId,
+    /// The policies that allowed it.
+    pub reasons: Vec<String>,
+}
+
+/// The most decisions one page of `accounts` evaluates: a page may hold fewer accounts than
+/// asked for (with a `next` cursor), never an unbounded amount of work.
+pub const MAX_SCAN: usize = 5_000;
+
+fn undecidable(e: CheckError) -> AppError {
+    match e {
+        CheckError::UnknownAction(name) => AppError::invalid(format!(
+            "unknown action `{name}`: the schema declares no such action (see GET /v1/schema/actions)"
+        )),
+        CheckError::InvalidRequest(message) => AppError::invalid(message),
+        CheckError::Slice(e) => {
+            AppError::Unavailable(crate::store::StoreError::Read(e.to_string()))
+        }
+    }
+}
+
+impl App {
+    fn read_snapshot(&self) -> Result<Box<dyn Snapshot + '_>, AppError> {
+        self.store.snapshot().map_err(|e| {
+            self.store_failed(&e);
+            self.unavailable(e)
+        })
+    }
+
+    /// Decides a request and explains the decision (`POST /v1/explain`).
+    pub fn explain(&self, request: &CheckRequest) -> Result<Explained, AppError> {
+        let engine = self.engine();
+        let snapshot = self.read_snapshot()?;
+        let explanation = engine.explain(request, &*snapshot).map_err(undecidable)?;
+        let facts = facts(&*snapshot, request);
+        let summary = summary(request, &explanation, &engine);
+        Ok(Explained {
+            explanation,
+            summary,
+            facts,
+            revision: snapshot.revision(),
+        })
+    }
+
+    /// Every declared action the principal may or may not take on the resource
+    /// (`POST /v1/actions_allowed`): the actions whose principal and resource types fit and
+    /// that need no context.
+    pub fn actions_allowed(
+        &self,
+        principal: &EntityRef,
+        resource: &EntityRef,
+    ) -> Result<ActionsAllowed, AppError> {
+        let engine = self.engine();
+        let snapshot = self.read_snapshot()?;
+        let mut answer = ActionsAllowed {
+            allowed: Vec::new(),
+            denied: Vec::new(),
+            revision: snapshot.revision(),
+        };
+        for action in engine.actions() {
+            let fits = action
+                .principal_types
+                .iter()
+                .any(|t| t == principal.kind.type_name())
+                && action
+                    .resource_types
+                    .iter()
+                    .any(|t| t == resource.kind.type_name());
+            if !fits || engine.needs_context(&action.name) {
+                continue;
+            }
+            let request = CheckRequest {
+                principal: principal.clone(),
+                action: action.name.clone(),
+                resource: resource.clone(),
+                context: serde_json::Map::new(),
+            };
+            let decision = engine.decide(&request, &*snapshot).map_err(undecidable)?;
+            if decision.allowed {
+                answer.allowed.push(action.name.clone());
+            } else {
+                answer.denied.push(action.name.clone());
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The accounts where `email` may take `action`, from `after` on, at most `limit`
+    /// (`GET /v1/users/{email}/accounts`). Complete: when the policies grant the action only
+    /// through a membership (every permit of it requires `principal.hasTag(resource.key)`),
+    /// the candidates are the user's accounts; otherwise every account is considered.
+    pub fn accounts_allowed(
+        &self,
+        email: &Email,
+        action: &str,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<AccountsPage, AppError> {
+        let engine = self.engine();
+        if engine.action(action).is_none() {
+            return Err(undecidable(CheckError::UnknownAction(action.to_owned())));
+        }
+        if engine.needs_context(action) {
+            return Err(AppError::invalid(format!(
+                "action `{action}` needs a context; ask /v1/is_authorized per account"
+            )));
+        }
+        let snapshot = self.read_snapshot()?;
+        let read = |e: crate::store::StoreError| {
+            self.store_failed(&e);
+            self.unavailable(e)
+        };
+        let mut candidates = if engine.membership_scoped(action) {
+            snapshot.clients_of_user(email).map_err(read)?
+        } else {
+            snapshot.client_ids().map_err(read)?
+        };
+        candidates.sort();
+        let limit = limit.clamp(1, super::reads::MAX_PAGE);
+        let mut page = AccountsPage {
+            accounts: Vec::new(),
+            next: None,
+            revision: snapshot.revision(),
+        };
+        let start = after.map_or(0, |a| candidates.partition_point(|c| c <= a));
+        for (scanned, client) in candidates[start..].iter().enumerate() {
+            if page.accounts.len() == limit || scanned == MAX_SCAN {
+                // More candidates remain: say where to go on, never truncate silently.
+                page.next = page.accounts.last().map(|a| a.id.to_string()).or_else(|| {
+                    (start + scanned)
+                        .checked_sub(1)
+                        .map(|i| candidates[i].to_string())
+                });
+                break;
+            }
+            let request = CheckRequest {
+                principal: EntityRef::new(EntityKind::User, email.as_str()),
+                action: action.to_owned(),
+                resource: EntityRef::new(EntityKind::Account, client.as_str()),
+                context: serde_json::Map::new(),
+            };
+            let decision = engine.decide(&request, &*snapshot).map_err(undecidable)?;
+            if decision.allowed {
+                page.accounts.push(AllowedAccount {
+                    id: client.clone(),
+                    reasons: decision.reasons,
+                });
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// Words for a role name (`partner_admin` → `partner admin`).
+fn words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// What the store says about the principal and the resource of a request.
+fn facts(directory: &dyn Snapshot, request: &CheckRequest) -> Vec<String> {
+    let mut facts = Vec::new();
+    let user = (request.principal.kind == EntityKind::User)
+        .then(|| Email::parse(&request.principal.id).ok())
+        .flatten();
+    let client = (request.resource.kind == EntityKind::Account)
+        .then(|| ClientId::parse(request.resource.id.clone()).ok())
+        .flatten();
+    if let Some(email) = &user {
+        match directory.user(email) {
+            Ok(Some(info)) => {
+                if let Some(job) = info.employment {
+                    facts.push(format!(
+                        "{email} is an employee of partner {}{}",
+                        job.partner,
+                        if job.super_admin {
+                            " (a super admin of the partner account)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+            Ok(None) => facts.push(format!("{email} is not known to the store")),
+            Err(e) => facts.push(format!("{email} could not be read: {e}")),
+        }
+    }
+    if let Some(id) = &client {
+        match directory.client(id) {
+            Ok(Some(info)) => facts.push(match &info.managed_by {
+                Some(partner) => format!(
+                    "{id} is a {} account managed by partner {partner}",
+                    words(info.pricing_model.as_str())
+                ),
+                None => format!(
+                    "{id} is a {} account with no managing partner",
+                    words(info.pricing_model.as_str())
+                ),
+            }),
+            Ok(None) => facts.push(format!("{id} is not known to the store")),
+            Err(e) => facts.push(format!("{id} could not be read: {e}")),
+        }
+    }
+    if let (Some(email), Some(id)) = (&user, &client) {
+        match directory.membership(id, email) {
+            Ok(Some(member)) => {
+                let role = words(member.role.as_str());
+                let permissions = if member.permissions.is_empty() {
+                    "no permissions".to_owned()
+                } else {
+                    format!(
+                        "permissions {}",
+                        member
+                            .permissions
+                            .iter()
+                            .map(|p| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                facts.push(format!(
+                    "{email} is {} {role} in {id} ({} seat, {}{}; {permissions})",
+                    article(&role),
+                    words(member.seat.as_str()),
+                    member.status,
+                    member
+                        .partner
+                        .as_ref()
+                        .map(|p| format!(", partner user of {p}"))
+                        .unwrap_or_default(),
+                ));
+            }
+            Ok(None) => facts.push(format!("{email} is not a user of {id}")),
+            Err(e) => facts.push(format!("the membership could not be read: {e}")),
+        }
+    }
+    facts
+}
+
+/// One sentence: the verdict and what decided it.
+fn summary(
+    request: &CheckRequest,
+    explanation: &Explanation,
+    engine: &crate::policy::PolicyEngine,
+) -> String {
+    let who = &request.principal.id;
+    let what = &request.action;
+    let whom = &request.resource.id;
+    let cite = |id: &str, rules: &[String], description: &str| {
+        let rules = if rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", rules.join(", "))
+        };
+        let description = description.trim().trim_end_matches('.');
+        if description.is_empty() {
+            format!("`{id}`{rules}")
+        } else {
+            format!("`{id}`{rules}: {description}")
+        }
+    };
+    let decision = &explanation.decision;
+    if decision.allowed {
+        let by: Vec<String> = explanation
+            .determining
+            .iter()
+            .map(|p| cite(&p.id, &p.rules, &p.description))
+            .collect();
+        return format!(
+            "Allowed: {who} may `{what}` in {whom}, permitted by {}.",
+            by.join("; and by ")
+        );
+    }
+    if !explanation.determining.is_empty() {
+        let by: Vec<String> = explanation
+            .determining
+            .iter()
+            .map(|p| cite(&p.id, &p.rules, &p.description))
+            .collect();
+        return format!(
+            "Denied: {who} may not `{what}` in {whom}, forbidden by {}.",
+            by.join("; and by ")
+        );
+    }
+    if !decision.errors.is_empty() {
+        return format!(
+            "Denied: {who} may not `{what}` in {whom}: {}.",
+            decision.errors.join("; ")
+        );
+    }
+    let mut why: Vec<String> = Vec::new();
+    for candidate in explanation.candidates.iter().filter(|c| c.scope_matches) {
+        let failed: Vec<String> = candidate
+            .failed()
+            .map(|c| match c.outcome {
+                Held::Error => format!("{} fails to evaluate", c.condition),
+                _ => format!("{} is false", c.condition),
+            })
+            .collect();
+        if !failed.is_empty() {
+            why.push(format!(
+                "`{}` requires {}",
+                candidate.id,
+                failed.join(" and ")
+            ));
+        }
+    }
+    let rules = engine
+        .action(what)
+        .map(|a| a.rules.join(", "))
+        .filter(|r| !r.is_empty())
+        .map(|r| format!(" (see {r})"))
+        .unwrap_or_default();
+    if why.is_empty() {
+        format!("Denied: no policy permits {who} to `{what}` in {whom}{rules}.")
+    } else {
+        format!(
+            "Denied: no policy permits {who} to `{what}` in {whom}{rules}: {}.",
+            why.join("; ")
+        )
+    }
+}
