@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::app::decision_log::{DecisionLogSettings, LogMode};
 use crate::telemetry::LogFormat;
 
 /// `partner-access serve` flags. Each has an environment variable and a config-file key of the
@@ -56,6 +57,19 @@ pub struct ServeArgs {
     /// Time-to-live of a cache entry in seconds [default: 30].
     #[arg(long, env = "PARTNER_ACCESS_CACHE_TTL_SECS")]
     pub cache_ttl_secs: Option<u64>,
+    /// Log every check decision as a JSON line to `stdout` or a file [default: off].
+    #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG")]
+    pub decision_log: Option<String>,
+    /// When the decision log cannot keep up: `drop` (count in a metric) or `never-drop`
+    /// (checks wait) [default: drop].
+    #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG_MODE", value_enum)]
+    pub decision_log_mode: Option<LogMode>,
+    /// Fraction of decisions logged, 0.0 to 1.0 [default: 1.0].
+    #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG_SAMPLE")]
+    pub decision_log_sample: Option<f64>,
+    /// Records queued for the decision log writer at most [default: 10000].
+    #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG_QUEUE")]
+    pub decision_log_queue: Option<usize>,
 }
 
 /// The config file: the same settings as the flags, all optional.
@@ -74,6 +88,10 @@ pub struct ConfigFile {
     pub request_timeout_ms: Option<u64>,
     pub cache_capacity: Option<u64>,
     pub cache_ttl_secs: Option<u64>,
+    pub decision_log: Option<String>,
+    pub decision_log_mode: Option<LogMode>,
+    pub decision_log_sample: Option<f64>,
+    pub decision_log_queue: Option<usize>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -91,6 +109,8 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     pub cache_capacity: u64,
     pub cache_ttl: Duration,
+    /// `None` when decisions are not logged.
+    pub decision_log: Option<DecisionLogSettings>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -108,6 +128,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("request_timeout", &self.request_timeout)
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
+            .field("decision_log", &self.decision_log)
             .finish()
     }
 }
@@ -186,7 +207,38 @@ impl ServeArgs {
             cache_ttl: Duration::from_secs(
                 self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30),
             ),
+            decision_log: match self.decision_log.clone().or(file.decision_log) {
+                Some(sink) => Some(DecisionLogSettings {
+                    sink: sink.parse().map_err(ConfigError::Invalid)?,
+                    mode: self
+                        .decision_log_mode
+                        .or(file.decision_log_mode)
+                        .unwrap_or_default(),
+                    sample: self
+                        .decision_log_sample
+                        .or(file.decision_log_sample)
+                        .unwrap_or(1.0),
+                    queue: self
+                        .decision_log_queue
+                        .or(file.decision_log_queue)
+                        .unwrap_or(10_000),
+                }),
+                None => None,
+            },
         };
+        if let Some(log) = &config.decision_log {
+            if !(0.0..=1.0).contains(&log.sample) {
+                return Err(ConfigError::Invalid(format!(
+                    "decision_log_sample must be between 0.0 and 1.0, got {}",
+                    log.sample
+                )));
+            }
+            if log.queue == 0 {
+                return Err(ConfigError::Invalid(
+                    "decision_log_queue must be above 0".into(),
+                ));
+            }
+        }
         if config.body_limit == 0 {
             return Err(ConfigError::Invalid("body_limit must be above 0".into()));
         }

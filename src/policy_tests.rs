@@ -20,6 +20,9 @@
 //!
 //! A case passes when the decision matches, the expected `reason` ids are a subset of the
 //! actual ones, and the number of evaluation errors matches `num_errors` (default 0).
+//!
+//! [`run_file_selected`] runs only the cases a predicate selects (`partner-access test
+//! --filter`); the others are counted, not run.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,7 +48,8 @@ impl Expected {
     fn matches(self, decision: &Decision) -> bool {
         decision.allowed == (self == Expected::Allow)
     }
-    fn as_str(self) -> &'static str {
+    /// `allow` or `deny`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Expected::Allow => "allow",
             Expected::Deny => "deny",
@@ -116,6 +120,10 @@ pub struct CaseResult {
     /// The rule ids the case says it demonstrates.
     pub rules: Vec<String>,
     pub expected: Expected,
+    /// The reason ids the case expects among the actual ones.
+    pub expected_reasons: Vec<String>,
+    /// The number of evaluation errors the case expects.
+    pub expected_errors: usize,
     /// The decision, when the case could be run.
     pub decision: Option<Decision>,
     /// Why it failed; `None` when it passed.
@@ -136,6 +144,8 @@ pub struct FileResult {
     /// not run.
     pub error: Option<String>,
     pub cases: Vec<CaseResult>,
+    /// Cases of the file that the selection left out (not run).
+    pub deselected: usize,
 }
 
 impl FileResult {
@@ -173,10 +183,22 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// Runs every case of one file.
 pub fn run_file(engine: &PolicyEngine, path: &Path) -> FileResult {
+    run_file_selected(engine, path, &|_| true)
+}
+
+/// Runs the cases of one file whose name `select` accepts; the others are only counted (in
+/// [`FileResult::deselected`]). A problem with the file itself is reported whatever the
+/// selection: a broken file must not pass unnoticed behind a filter.
+pub fn run_file_selected(
+    engine: &PolicyEngine,
+    path: &Path,
+    select: &dyn Fn(&str) -> bool,
+) -> FileResult {
     let fail = |error: String| FileResult {
         path: path.to_owned(),
         error: Some(error),
         cases: Vec::new(),
+        deselected: 0,
     };
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -187,13 +209,19 @@ pub fn run_file(engine: &PolicyEngine, path: &Path) -> FileResult {
         Err(e) => return fail(format!("not JSON: {e}")),
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut deselected = 0;
     let cases = match value {
-        Value::Array(cases) => run_cedar_cases(engine, dir, cases),
+        Value::Array(cases) => run_cedar_cases(engine, dir, cases, select, &mut deselected),
         Value::Object(_) => match parse_our_file(value) {
             Ok(file) => match load_state(dir, &file.state, engine) {
                 Ok(index) => file
                     .cases
                     .into_iter()
+                    .filter(|case| {
+                        let selected = select(&case.name);
+                        deselected += usize::from(!selected);
+                        selected
+                    })
                     .map(|case| run_our_case(engine, &index, case))
                     .collect(),
                 Err(e) => return fail(e),
@@ -211,6 +239,7 @@ pub fn run_file(engine: &PolicyEngine, path: &Path) -> FileResult {
         path: path.to_owned(),
         error: None,
         cases,
+        deselected,
     }
 }
 
@@ -253,6 +282,8 @@ fn run_our_case(engine: &PolicyEngine, index: &StateIndex, case: OurCase) -> Cas
         name: case.name,
         rules: case.rules,
         expected: case.decision,
+        expected_reasons: case.reason.clone(),
+        expected_errors: case.num_errors,
         decision: None,
         failure: None,
     };
@@ -278,19 +309,46 @@ fn run_our_case(engine: &PolicyEngine, index: &StateIndex, case: OurCase) -> Cas
     result
 }
 
-fn run_cedar_cases(engine: &PolicyEngine, dir: &Path, cases: Vec<Value>) -> Vec<CaseResult> {
+fn run_cedar_cases(
+    engine: &PolicyEngine,
+    dir: &Path,
+    cases: Vec<Value>,
+    select: &dyn Fn(&str) -> bool,
+    deselected: &mut usize,
+) -> Vec<CaseResult> {
     cases
         .into_iter()
         .enumerate()
-        .map(|(i, value)| {
+        .filter_map(|(i, value)| {
             let name = value
                 .get("name")
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("case {i}"), str::to_owned);
+            if !select(&name) {
+                *deselected += 1;
+                return None;
+            }
+            // What the case expects, read leniently so that a report can show it even when
+            // the case itself is malformed.
             let mut result = CaseResult {
                 name,
                 rules: Vec::new(),
                 expected: Expected::Deny,
+                expected_reasons: value
+                    .get("reason")
+                    .and_then(Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                expected_errors: value
+                    .get("num_errors")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(0),
                 decision: None,
                 failure: None,
             };
@@ -302,7 +360,7 @@ fn run_cedar_cases(engine: &PolicyEngine, dir: &Path, cases: Vec<Value>) -> Vec<
                 }
                 Err(e) => result.failure = Some(e),
             }
-            result
+            Some(result)
         })
         .collect()
 }

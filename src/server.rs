@@ -26,13 +26,20 @@ pub async fn run(
         .await;
     reload.abort();
     maintenance.abort();
-    // The last activity notes go to disk before the store closes.
-    let _ = tokio::task::spawn_blocking(move || app.flush_activity()).await;
+    // The last activity notes go to disk before the store closes, and every queued decision
+    // record to the decision log.
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = app.flush_activity();
+        app.close_decision_log();
+    })
+    .await;
     result
 }
 
-/// Background upkeep: probe the store (so a failing store turns checks into Deny even when
-/// the cache could answer them) and flush partner activity in batches.
+/// Background upkeep, every second: probe the store (so a failing store turns checks into
+/// Deny even when the cache could answer them), fold pending metric samples into their
+/// buckets (memory stays flat when nobody scrapes), and every five seconds flush partner
+/// activity.
 async fn maintain(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -44,6 +51,7 @@ async fn maintain(app: Arc<App>) {
         let flush = seconds.is_multiple_of(5);
         let _ = tokio::task::spawn_blocking(move || {
             app.probe_store();
+            crate::telemetry::metrics_upkeep();
             if flush && let Err(e) = app.flush_activity() {
                 tracing::warn!(error = %e, "activity flush failed; kept for the next one");
             }

@@ -46,6 +46,15 @@ pub fn init_metrics() {
     });
 }
 
+/// Drains the recorder's pending histogram samples into their buckets. Without it every
+/// recorded sample stays in memory until the next scrape; the server calls it every few
+/// seconds.
+pub fn metrics_upkeep() {
+    if let Some(Some(handle)) = METRICS.get() {
+        handle.run_upkeep();
+    }
+}
+
 /// The metrics in Prometheus text format.
 pub fn render_metrics() -> String {
     init_metrics();

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
+use super::decision_log::DecisionRecord;
 use super::{App, AppError};
 use crate::cache::CachedView;
 use crate::domain::{ClientId, Directory, Email};
@@ -122,11 +123,32 @@ impl Checker<'_> {
         }
         self.metrics
             .record(&request.action, decision.allowed, started);
-        Ok(Checked {
+        let checked = Checked {
             revision: self.view.revision(),
             decision,
             decision_id: Uuid::now_v7().to_string(),
-        })
+        };
+        if let Some(log) = app.decision_log.get()
+            && log.sampled()
+        {
+            log.record(DecisionRecord {
+                time: crate::domain::Timestamp::now(),
+                decision_id: checked.decision_id.clone(),
+                principal: request.principal.to_string(),
+                action: request.action.clone(),
+                resource: request.resource.to_string(),
+                decision: if checked.decision.allowed {
+                    "Allow"
+                } else {
+                    "Deny"
+                },
+                reasons: checked.decision.reasons.clone(),
+                errors: checked.decision.errors.clone(),
+                revision: checked.revision,
+                latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            });
+        }
+        Ok(checked)
     }
 
     /// The revision this checker's answers are at (for answers to items that could not be

@@ -9,6 +9,7 @@ mod activity;
 mod admin;
 mod checks;
 pub mod commands;
+pub mod decision_log;
 mod error;
 mod explain;
 pub mod reads;
@@ -55,6 +56,8 @@ pub struct App {
     /// Metric handles of the check path, registered on the first check (after the metrics
     /// recorder is installed).
     check_metrics: std::sync::OnceLock<checks::CheckMetrics>,
+    /// The optional JSON-lines log of check decisions.
+    decision_log: std::sync::OnceLock<decision_log::DecisionLog>,
 }
 
 impl std::fmt::Debug for App {
@@ -81,10 +84,29 @@ impl App {
             store_healthy: AtomicBool::new(true),
             activity: activity::Activity::default(),
             check_metrics: std::sync::OnceLock::new(),
+            decision_log: std::sync::OnceLock::new(),
         })
     }
 
     /// The policies in force now.
+    /// Starts logging check decisions (once; a second call is refused).
+    pub fn enable_decision_log(
+        &self,
+        settings: decision_log::DecisionLogSettings,
+    ) -> std::io::Result<()> {
+        let log = decision_log::DecisionLog::start(settings)?;
+        self.decision_log
+            .set(log)
+            .map_err(|_| std::io::Error::other("the decision log is already enabled"))
+    }
+
+    /// Drains and flushes the decision log (at shutdown).
+    pub fn close_decision_log(&self) {
+        if let Some(log) = self.decision_log.get() {
+            log.close();
+        }
+    }
+
     pub fn engine(&self) -> Arc<PolicyEngine> {
         self.engine.load_full()
     }
@@ -101,8 +123,15 @@ impl App {
     /// Opens a read transaction to see whether the store answers, and records the result: a
     /// store known to fail makes every check a Deny, even one the cache could answer.
     pub fn probe_store(&self) -> bool {
-        match self.store.snapshot() {
-            Ok(_) => {
+        // A store that panics is as broken as one that errors: the panic is caught here so
+        // it marks the store unhealthy (checks deny, even from the cache) instead of unwinding
+        // out of the probe and leaving the last verdict standing.
+        let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.store.snapshot().map(|_| ())
+        }))
+        .unwrap_or_else(|_| Err(StoreError::Read("the store panicked".into())));
+        match probed {
+            Ok(()) => {
                 self.store_healthy.store(true, Ordering::Relaxed);
                 true
             }

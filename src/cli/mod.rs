@@ -5,6 +5,7 @@
 
 mod check;
 mod fmt;
+mod lint;
 mod serve;
 mod state;
 mod test;
@@ -47,6 +48,10 @@ pub enum Command {
     /// Format the .cedar policy files in place (or, with --check, list those that are not
     /// formatted and exit 1).
     Fmt(fmt::FmtArgs),
+    /// Find policies and actions that load but do nothing: unused actions, permits shadowed by
+    /// a forbid, policies that can never apply. Exit 0 when clean, 1 on findings, 2 when the
+    /// policies do not load.
+    Lint(lint::LintArgs),
 }
 
 /// Where the policies and the schema are.
@@ -79,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Import(args) => state::import(&args),
         Command::Export(args) => state::export(&args),

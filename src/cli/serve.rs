@@ -59,6 +59,11 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     if config.demo {
         load_demo(&app)?;
     }
+    if let Some(log) = config.decision_log.clone() {
+        let sink = format!("{:?}", log.sink);
+        app.enable_decision_log(log)
+            .map_err(|e| format!("cannot open the decision log {sink}: {e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -174,12 +174,28 @@ fn check_permission_sets(
     }
 }
 
+/// The longest permission list a permission set or a user may hold.
+pub const MAX_PERMISSIONS: usize = 1000;
+
 fn check_permissions(
     permissions: &[Permission],
     path: &str,
     catalogue: &Catalogue,
     problems: &mut Problems,
 ) {
+    // The catalogue is small; a list this long can only be repetition, and every uncached
+    // check of the user would turn it into a Cedar set.
+    if permissions.len() > MAX_PERMISSIONS {
+        problems.push(
+            format!("{path}.permissions"),
+            None,
+            format!(
+                "at most {MAX_PERMISSIONS} permissions, got {}",
+                permissions.len()
+            ),
+        );
+        return;
+    }
     for (p, permission) in permissions.iter().enumerate() {
         if !catalogue.contains(permission) {
             problems.push(

@@ -408,6 +408,19 @@ pub struct LogQuery {
     pub limit: Option<usize>,
 }
 
+/// A page `limit`: 1 to 1,000, 100 when absent; anything else is a 400 (never silently
+/// clamped, so a caller always gets what it asked for or learns why not).
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    let max = crate::app::reads::MAX_PAGE;
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(format!(
+            "limit: expected 1 to {max}, got {n}"
+        ))),
+    }
+}
+
 /// Audit records, oldest first, with a cursor (admin token).
 #[utoipa::path(get, path = "/v1/audit", tag = "admin", params(LogQuery),
     responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
@@ -417,14 +430,10 @@ pub async fn audit(
     State(app): State<Arc<App>>,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let page = super::blocking(move || {
-        app.audit(
-            query.client.as_ref(),
-            query.after.unwrap_or(0),
-            query.limit.unwrap_or(100),
-        )
-    })
-    .await?;
+    let limit = page_limit(query.limit)?;
+    let page =
+        super::blocking(move || app.audit(query.client.as_ref(), query.after.unwrap_or(0), limit))
+            .await?;
     Ok(axum::Json(
         serde_json::to_value(page).unwrap_or(Value::Null),
     ))
@@ -442,9 +451,8 @@ pub async fn events(
     if query.client.is_some() {
         return Err(ApiError::invalid("client: not a filter of the events"));
     }
-    let page =
-        super::blocking(move || app.events(query.after.unwrap_or(0), query.limit.unwrap_or(100)))
-            .await?;
+    let limit = page_limit(query.limit)?;
+    let page = super::blocking(move || app.events(query.after.unwrap_or(0), limit)).await?;
     Ok(axum::Json(
         serde_json::to_value(page).unwrap_or(Value::Null),
     ))

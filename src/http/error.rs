@@ -186,11 +186,10 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
                 "expected a JSON body with `Content-Type: application/json`",
             ));
         }
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::too_large(
-                    "the request body is larger than the configured limit (default 1 MiB)",
-                )
+                too_large(limit)
             } else {
                 ApiError::invalid(shorten(rejection.body_text()))
             }
@@ -205,14 +204,37 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(
-            "the request body is larger than the configured limit (default 1 MiB)",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(None),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ApiError::invalid("expected a JSON body with `Content-Type: application/json`")
         }
-        _ => ApiError::invalid(shorten(rejection.body_text())),
+        _ => {
+            let mut message = shorten(rejection.body_text());
+            if message.contains("recursion limit exceeded") {
+                message.push_str(&format!(" (JSON may nest at most {MAX_JSON_DEPTH} levels)"));
+            }
+            ApiError::invalid(message)
+        }
     }
+}
+
+/// How deep JSON may nest (serde_json's recursion limit of 128, counting the outer object).
+pub const MAX_JSON_DEPTH: usize = 127;
+
+/// The configured body limit, put in every request's extensions by the router so the 413
+/// can name it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn too_large(limit: Option<usize>) -> ApiError {
+    ApiError::too_large(match limit {
+        Some(bytes) if bytes % (1024 * 1024) == 0 => format!(
+            "the request body is larger than the body limit of {} MiB ({bytes} bytes)",
+            bytes / (1024 * 1024)
+        ),
+        Some(bytes) => format!("the request body is larger than the body limit of {bytes} bytes"),
+        None => "the request body is larger than the body limit".to_owned(),
+    })
 }
 
 /// Keeps error messages readable when serde's path is long (deeply nested input).

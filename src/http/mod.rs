@@ -300,6 +300,7 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(axum::Extension(error::BodyLimit(options.body_limit)))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             options.request_timeout,

@@ -12,5 +12,6 @@ mod checks;
 mod commands_cam;
 mod commands_client;
 mod corpus;
+mod decision_log;
 mod explain;
 mod ops;

@@ -408,7 +408,9 @@ impl App {
                 .map(|a| a.iter().filter_map(|c| c["client"].as_str().map(str::to_owned)).collect())
                 .unwrap_or_default();
             let mut removed = Vec::new();
-            for client_id in &body.clients {
+            // A client named twice is removed from once.
+            let chosen: BTreeSet<&ClientId> = body.clients.iter().collect();
+            for client_id in chosen {
                 if !listed.contains(client_id.as_str()) {
                     return Err(invalid(format!(
                         "clients: `{client_id}` is not in the preview (the employee is not a partner user there)"
