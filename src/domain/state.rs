@@ -131,6 +131,13 @@ pub struct StateParseError {
     pub message: String,
 }
 
+/// A path as the error shows it: `.` for the top level (serde's path of an unknown top-level
+/// key named `""` prints as nothing at all).
+fn shown_path(path: &serde_path_to_error::Path) -> String {
+    let shown = path.to_string();
+    if shown.is_empty() { ".".into() } else { shown }
+}
+
 impl StateDocument {
     /// Parses a state document, naming the path of the first field that does not fit.
     pub fn from_json_str(text: &str) -> Result<Self, StateParseError> {
@@ -145,7 +152,7 @@ impl StateDocument {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let doc =
             serde_path_to_error::deserialize(&mut deserializer).map_err(|err| StateParseError {
-                path: err.path().to_string(),
+                path: shown_path(err.path()),
                 message: err.into_inner().to_string(),
             })?;
         deserializer.end().map_err(|e| StateParseError {
@@ -164,7 +171,7 @@ impl StateDocument {
             });
         }
         serde_path_to_error::deserialize(value).map_err(|err| StateParseError {
-            path: err.path().to_string(),
+            path: shown_path(err.path()),
             message: err.into_inner().to_string(),
         })
     }
@@ -197,6 +204,16 @@ mod tests {
     fn unknown_fields_are_refused() {
         let err = StateDocument::from_json_str(r#"{"partners": [], "extra": 1}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+    }
+
+    /// Found by the `state_import` fuzz target: an unknown top-level key named `""` gave an
+    /// empty path (an error reading ": unknown field ``").
+    #[test]
+    fn an_unknown_empty_top_level_key_has_a_path() {
+        let err = StateDocument::from_json_str(r#"{"": 1}"#).unwrap_err();
+        assert_eq!(err.path, ".");
+        let err = StateDocument::from_json_value(serde_json::json!({"": 1})).unwrap_err();
+        assert_eq!(err.path, ".");
     }
 
     #[test]
