@@ -31,7 +31,8 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-# Starts the sidecar on a data directory; prints the seconds until /readyz answers 200.
+# Starts the sidecar on a data directory; sets `server` (its pid) and `startup` (seconds until
+# /readyz answered 200). Not run in a subshell, so the variables stay set.
 start() {
   local t0
   t0=$(now)
@@ -40,7 +41,7 @@ start() {
   server=$!
   for _ in $(seq 1 600); do
     if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; then
-      elapsed "$t0" "$(now)"
+      startup=$(elapsed "$t0" "$(now)")
       return 0
     fi
     sleep 0.01
@@ -62,7 +63,7 @@ throughput() {
 # The small state first: the reference throughput.
 ./target/release/examples/gen_state "$SMALL_CLIENTS" "$PARTNERS" "$USERS" > "$work/small.json"
 ./target/release/partner-access import "$work/small.json" --data "$work/small" >/dev/null
-start "$work/small" >/dev/null
+start "$work/small"
 small_rps=$(throughput "$SMALL_CLIENTS")
 stop
 
@@ -76,7 +77,7 @@ imported=$(elapsed "$t0" "$(now)")
 disk=$(du -sm "$work/big" | cut -f1)
 json=$(du -sm "$work/big.json" | cut -f1)
 
-startup=$(start "$work/big")
+start "$work/big"
 rss_start=$(rss_mib "$server")
 big_rps=$(throughput "$CLIENTS")
 rss_after=$(rss_mib "$server")
