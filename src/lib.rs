@@ -12,7 +12,8 @@
 //! - [`policy`]: the only module that imports `cedar_policy`: loads and strictly validates the
 //!   policies, builds the entities of a request, and decides (failing closed).
 //! - [`store`]: the only module that imports `redb`: the state behind the [`store::Store`]
-//!   trait, one atomic durable write transaction per change, a revision per commit.
+//!   trait; every change atomic and durable before it answers (concurrent changes share a
+//!   transaction and its fsync: group commit), a revision per commit.
 //! - [`cache`]: moka in front of the store's point lookups, safe against stale fills.
 //! - [`app`]: the use cases over policy engine, store and cache: checks, administration, the
 //!   Client Access Manager's commands (one write transaction each) and reads.

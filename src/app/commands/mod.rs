@@ -5,7 +5,10 @@
 //! deciding ids when they deny), checks the account invariants (MIG-4, SEAT-5, SEAT-3, LINK-2:
 //! 409), and applies its changes together with its audit record and outbox events. Either all
 //! of it commits, or nothing but the audit record of the refusal does. Because redb has one
-//! writer at a time, the invariants checked inside the transaction hold under concurrency.
+//! writer at a time, and commands sharing a transaction (group commit, see
+//! `store::group_commit`) run one after the other, each on the changes of those before it, the
+//! invariants checked inside the transaction hold under concurrency. A command may run more
+//! than once (when its batch is dropped), so it decides everything from what it reads.
 //!
 //! The commands themselves are in [`links`] (access links, approval, manual links), [`cam`]
 //! (adding, permission sets, deactivation, removal) and [`client_side`] (migration, seats,
