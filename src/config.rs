@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// Records queued for the decision log writer at most [default: 10000].
     #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG_QUEUE")]
     pub decision_log_queue: Option<usize>,
+    /// Do not serve the playground page at `/ui` [default: served; its data needs a token].
+    #[arg(long, env = "PARTNER_ACCESS_NO_PLAYGROUND")]
+    pub no_playground: bool,
 }
 
 /// The config file: the same settings as the flags, all optional.
@@ -92,6 +95,7 @@ pub struct ConfigFile {
     pub decision_log_mode: Option<LogMode>,
     pub decision_log_sample: Option<f64>,
     pub decision_log_queue: Option<usize>,
+    pub playground: Option<bool>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -111,6 +115,8 @@ pub struct ServeConfig {
     pub cache_ttl: Duration,
     /// `None` when decisions are not logged.
     pub decision_log: Option<DecisionLogSettings>,
+    /// Serve `/ui`.
+    pub playground: bool,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -129,6 +135,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
             .field("decision_log", &self.decision_log)
+            .field("playground", &self.playground)
             .finish()
     }
 }
@@ -207,6 +214,7 @@ impl ServeArgs {
             cache_ttl: Duration::from_secs(
                 self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30),
             ),
+            playground: !self.no_playground && file.playground.unwrap_or(true),
             decision_log: match self.decision_log.clone().or(file.decision_log) {
                 Some(sink) => Some(DecisionLogSettings {
                     sink: sink.parse().map_err(ConfigError::Invalid)?,

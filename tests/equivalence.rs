@@ -431,6 +431,7 @@ impl Sidecar {
             .unwrap();
         let url = format!("http://{}/v1/is_authorized", listener.local_addr().unwrap());
         let http = HttpOptions {
+            playground: true,
             auth: Arc::new(Auth::new(&[], None)),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),

@@ -470,6 +470,7 @@ fn revoke_over_http_is_seen_by_every_later_http_check() {
         listener,
         app.clone(),
         HttpOptions {
+            playground: true,
             auth: Arc::new(Auth::new(&[], None)),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),

@@ -82,6 +82,7 @@ async fn start_with(body_limit: usize, doc: &Value) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let options = HttpOptions {
+        playground: true,
         auth: Arc::new(Auth::new(&[], None)),
         body_limit,
         request_timeout: Duration::from_secs(60),

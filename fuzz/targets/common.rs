@@ -1114,6 +1114,7 @@ impl Harness {
         app.import(&base, ImportMode::Replace)
             .expect("the agency fixture imports");
         let options = HttpOptions {
+            playground: true,
             auth: Arc::new(Auth::new(&[], None)),
             body_limit: BODY_LIMIT,
             // Longer than any input may take: a timeout's 503 would hide a slow input.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{App, AppError};
 use crate::domain::{ClientId, Email};
 use crate::policy::{CheckError, CheckRequest, EntityKind, EntityRef, Explanation, Held};
-use crate::store::Snapshot;
+use crate::store::{SearchKind, Snapshot, StoreError};
 
 /// An explanation with the facts it rests on and a summary in words.
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +49,27 @@ pub struct AllowedAccount {
     pub reasons: Vec<String>,
 }
 
+/// What the playground's pickers found (`GET /v1/search`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub kind: SearchKind,
+    /// The first matches in id order.
+    pub matches: Vec<FoundItem>,
+    /// More ids start with the query than were returned: type more of it.
+    pub more: bool,
+    pub revision: u64,
+}
+
+/// One match: its id and a few words on what it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundItem {
+    pub id: String,
+    pub label: String,
+}
+
+/// The most matches one search returns.
+pub const MAX_SEARCH: usize = 50;
+
 /// The most decisions one page of `accounts` evaluates: a page may hold fewer accounts than
 /// asked for (with a `next` cursor), never an unbounded amount of work.
 pub const MAX_SCAN: usize = 5_000;
@@ -84,6 +105,36 @@ impl App {
             explanation,
             summary,
             facts,
+            revision: snapshot.revision(),
+        })
+    }
+
+    /// The first `limit` (at most [`MAX_SEARCH`]) ids of `kind` starting with `query`, with a
+    /// label each (`GET /v1/search`): the playground's searchable pickers. E-mails are
+    /// compared in lower case, as they are stored.
+    pub fn search(&self, kind: SearchKind, query: &str, limit: usize) -> Result<Found, AppError> {
+        let limit = limit.clamp(1, MAX_SEARCH);
+        let prefix = match kind {
+            SearchKind::User => query.trim().to_lowercase(),
+            SearchKind::Account | SearchKind::Partner => query.trim().to_owned(),
+        };
+        let snapshot = self.read_snapshot()?;
+        let failed = |e: StoreError| {
+            self.store_failed(&e);
+            self.unavailable(e)
+        };
+        let mut ids = snapshot.search(kind, &prefix, limit + 1).map_err(failed)?;
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        let mut matches = Vec::with_capacity(ids.len());
+        for id in ids {
+            let label = label(&*snapshot, kind, &id).map_err(failed)?;
+            matches.push(FoundItem { id, label });
+        }
+        Ok(Found {
+            kind,
+            matches,
+            more,
             revision: snapshot.revision(),
         })
     }
@@ -195,6 +246,57 @@ impl App {
         }
         Ok(page)
     }
+}
+
+/// A few words on what a search match is, from point lookups.
+fn label(snapshot: &dyn Snapshot, kind: SearchKind, id: &str) -> Result<String, StoreError> {
+    Ok(match kind {
+        SearchKind::User => {
+            let Ok(email) = Email::parse(id) else {
+                return Ok(String::new());
+            };
+            let accounts = snapshot.clients_of_user(&email)?.len();
+            let employment = snapshot.user(&email)?.and_then(|u| u.employment);
+            let member = match accounts {
+                0 => String::new(),
+                1 => "user in 1 client account".to_owned(),
+                n => format!("user in {n} client accounts"),
+            };
+            match employment {
+                Some(e) => {
+                    let role = if e.super_admin {
+                        "super admin"
+                    } else {
+                        "employee"
+                    };
+                    if member.is_empty() {
+                        format!("{role} of partner {}", e.partner)
+                    } else {
+                        format!("{role} of partner {}, {member}", e.partner)
+                    }
+                }
+                None => member,
+            }
+        }
+        SearchKind::Account => {
+            let Ok(client) = ClientId::parse(id) else {
+                return Ok(String::new());
+            };
+            match snapshot.client(&client)?.and_then(|c| c.managed_by) {
+                Some(partner) => format!("client account managed by {partner}"),
+                None => "client account, not managed by a partner".to_owned(),
+            }
+        }
+        SearchKind::Partner => {
+            let Ok(partner) = crate::domain::PartnerId::parse(id) else {
+                return Ok(String::new());
+            };
+            match snapshot.partner(&partner)? {
+                Some(p) => format!("partner account ({})", p.tier),
+                None => String::new(),
+            }
+        }
+    })
 }
 
 /// Words for a role name (`partner_admin` → `partner admin`).

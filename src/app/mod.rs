@@ -28,7 +28,9 @@ use crate::store::{Committed, Store, StoreError};
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
 pub use checks::{CheckOutcome, Checked, Checker};
 pub use error::AppError;
-pub use explain::{AccountsPage, ActionsAllowed, AllowedAccount, Explained, MAX_SCAN};
+pub use explain::{
+    AccountsPage, ActionsAllowed, AllowedAccount, Explained, Found, FoundItem, MAX_SCAN, MAX_SEARCH,
+};
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]

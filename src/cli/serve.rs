@@ -82,6 +82,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         auth: Arc::new(auth),
         body_limit: config.body_limit,
         request_timeout: config.request_timeout,
+        playground: config.playground,
     };
     server::run(listener, Arc::new(app), options, server::shutdown_signal())
         .await

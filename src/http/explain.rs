@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::checks::{CheckBody, Diagnostics};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use crate::app::{AccountsPage, ActionsAllowed, App, Explained};
+use crate::app::{AccountsPage, ActionsAllowed, App, Explained, Found, FoundItem, MAX_SEARCH};
 use crate::domain::{ClientId, Email};
 use crate::policy::{Candidate, EntityRef, PolicyInfo};
+use crate::store::SearchKind;
 
 /// A decision with its explanation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,4 +201,75 @@ pub async fn accounts(
     })
     .await
     .map(|p| axum::Json(p.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// `user` (e-mails of employees and client users), `account` or `partner`.
+    #[param(value_type = String, example = "user")]
+    pub kind: SearchKind,
+    /// The start of the id (`ann`); empty lists the first ids.
+    #[serde(default)]
+    pub q: String,
+    /// Matches to return, 1 to 50 (default 20).
+    pub limit: Option<usize>,
+}
+
+/// Ids that start with the query.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchAnswer {
+    #[schema(value_type = String, example = "user")]
+    pub kind: SearchKind,
+    /// `{"id", "label"}` per match, in id order.
+    #[schema(value_type = Vec<Object>)]
+    pub matches: Vec<FoundItem>,
+    /// More ids start with the query than were returned.
+    pub more: bool,
+    pub revision: u64,
+}
+
+impl From<Found> for SearchAnswer {
+    fn from(f: Found) -> Self {
+        SearchAnswer {
+            kind: f.kind,
+            matches: f.matches,
+            more: f.more,
+            revision: f.revision,
+        }
+    }
+}
+
+/// Users, client accounts or partners whose id starts with `q`: the playground's searchable
+/// pickers. A range scan of the store's key order: it costs what it returns.
+#[utoipa::path(
+    get, path = "/v1/search", tag = "checks",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "The first matches", body = SearchAnswer),
+        (status = 400, description = "Unknown kind or limit out of range", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "The store cannot be read", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search(
+    State(app): State<Arc<App>>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<axum::Json<SearchAnswer>, ApiError> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=MAX_SEARCH).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit: expected 1 to {MAX_SEARCH}"
+        )));
+    }
+    if query.q.len() > crate::domain::MAX_EMAIL_LEN {
+        return Err(ApiError::invalid(format!(
+            "q: longer than {} bytes",
+            crate::domain::MAX_EMAIL_LEN
+        )));
+    }
+    super::blocking(move || app.search(query.kind, &query.q, limit))
+        .await
+        .map(|f| axum::Json(f.into()))
 }

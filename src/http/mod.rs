@@ -13,6 +13,7 @@ mod commands;
 mod error;
 mod explain;
 mod ops;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub struct HttpOptions {
     pub body_limit: usize,
     /// How long a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Serve the playground page at `/ui` (its data still needs a token).
+    pub playground: bool,
 }
 
 /// One route of the API.
@@ -75,6 +78,11 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/metrics", Caller, get(ops::metrics)),
         route(Method::GET, "/openapi.json", Caller, get(ops::openapi)),
         route(Method::GET, "/v1/schema/actions", Caller, get(ops::actions)),
+        route(Method::GET, "/v1/search", Caller, get(explain::search)),
+        // The playground's static files: public, they carry no data (see `ui`).
+        route(Method::GET, "/ui", Public, get(ui::index)),
+        route(Method::GET, "/ui/app.js", Public, get(ui::script)),
+        route(Method::GET, "/ui/app.css", Public, get(ui::style)),
         route(Method::GET, "/v1/policies", Caller, get(ops::policies)),
         route(
             Method::POST,
@@ -288,6 +296,9 @@ pub fn routes() -> Vec<Route> {
 pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
     let mut router = Router::new();
     for r in routes() {
+        if !options.playground && r.path.starts_with("/ui") {
+            continue;
+        }
         let guarded = r.handler.layer(axum::middleware::from_fn_with_state(
             (options.auth.clone(), r.access),
             auth::require,
@@ -393,7 +404,8 @@ async fn blocking<T: Send + 'static>(
     paths(
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::actions, ops::policies,
         checks::is_authorized, checks::is_authorized_batch,
-        explain::explain, explain::actions_allowed, explain::accounts,
+        explain::explain, explain::actions_allowed, explain::accounts, explain::search,
+        ui::index, ui::script, ui::style,
         authzen::evaluation, authzen::evaluations,
         admin::import, admin::export, admin::put_partner, admin::put_employee,
         admin::put_client, admin::put_user, admin::put_asset, admin::reload,
@@ -413,7 +425,7 @@ async fn blocking<T: Send + 'static>(
         checks::CheckBody, checks::CheckAnswer, checks::Diagnostics, checks::BatchBody,
         checks::BatchAnswer, checks::BatchItem, checks::ItemError,
         explain::ExplainAnswer, explain::ActionsAllowedBody, explain::ActionsAllowedAnswer,
-        explain::AccountsAnswer,
+        explain::AccountsAnswer, explain::SearchAnswer,
         authzen::EvaluationRequest, authzen::EvaluationResponse, authzen::EvaluationsRequest,
         authzen::EvaluationsResponse, authzen::EvaluationItem, authzen::Subject,
         authzen::Action, authzen::Resource,

@@ -82,6 +82,18 @@ pub struct Committed {
     pub keys: Vec<StateKey>,
 }
 
+/// What [`Snapshot::search`] looks up by id prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchKind {
+    /// People by e-mail: partner employees and client users.
+    User,
+    /// Client accounts by id.
+    Account,
+    /// Partner accounts by id.
+    Partner,
+}
+
 /// A consistent read view at one revision.
 pub trait Snapshot: Directory<Error = StoreError> {
     /// The revision this view reads.
@@ -105,6 +117,36 @@ pub trait Snapshot: Directory<Error = StoreError> {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    /// The first `limit` ids of `kind` that start with `prefix`, in id order, each once. A
+    /// backend answers from its key order, so a search costs what it returns, not the size of
+    /// the state; this default (for test doubles) scans the export.
+    fn search(
+        &self,
+        kind: SearchKind,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let doc = self.export()?;
+        let mut ids = std::collections::BTreeSet::new();
+        match kind {
+            SearchKind::Account => ids.extend(doc.clients.iter().map(|c| c.id.to_string())),
+            SearchKind::Partner => ids.extend(doc.partners.iter().map(|p| p.id.to_string())),
+            SearchKind::User => {
+                for p in &doc.partners {
+                    ids.extend(p.employees.iter().map(|e| e.email.to_string()));
+                }
+                for c in &doc.clients {
+                    ids.extend(c.users.iter().map(|u| u.email.to_string()));
+                }
+            }
+        }
+        Ok(ids
+            .into_iter()
+            .filter(|id| id.starts_with(prefix))
+            .take(limit)
+            .collect())
+    }
 
     /// The whole state, as the state document of API.md (sorted by id and e-mail).
     fn export(&self) -> Result<StateDocument, StoreError> {

@@ -8,7 +8,7 @@
 //!
 //! Writes commit with `Durability::Immediate`: when `write_dyn` returns, the change is on disk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use redb::{
@@ -18,7 +18,9 @@ use redb::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::group_commit::{BatchTx, GroupCommit};
-use super::{Aux, Committed, Log, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx};
+use super::{
+    Aux, Committed, Log, SearchKind, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx,
+};
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
     EmployeeManagement, EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord,
@@ -119,6 +121,33 @@ fn read_err(e: impl std::fmt::Display) -> StoreError {
 
 fn write_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Write(e.to_string())
+}
+
+/// Adds to `found` the first `limit` distinct ids (`id_of` a key) of `keys` that start with
+/// `prefix`. The keys are in order, so the first id without the prefix ends the scan; an id
+/// may repeat (a user in several clients) and counts once.
+fn take_prefixed<G>(
+    keys: impl Iterator<Item = Result<G, redb::StorageError>>,
+    id_of: impl Fn(&G) -> &str,
+    prefix: &str,
+    limit: usize,
+    found: &mut BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let mut taken = 0;
+    let mut last = String::new();
+    for key in keys {
+        let key = key.map_err(read_err)?;
+        let id = id_of(&key);
+        if !id.starts_with(prefix) || taken >= limit {
+            break;
+        }
+        if taken == 0 || id != last {
+            last = id.to_owned();
+            found.insert(last.clone());
+            taken += 1;
+        }
+    }
+    Ok(())
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -500,6 +529,62 @@ macro_rules! impl_reads {
                 Ok(out)
             }
 
+            fn search(
+                &self,
+                kind: SearchKind,
+                prefix: &str,
+                limit: usize,
+            ) -> Result<Vec<String>, StoreError> {
+                let mut found = BTreeSet::new();
+                match kind {
+                    SearchKind::Account => {
+                        let table = self.$open(CLIENTS)?;
+                        let keys = table.range(prefix..).map_err(read_err)?;
+                        take_prefixed(
+                            keys.map(|e| e.map(|(k, _)| k)),
+                            |k| k.value(),
+                            prefix,
+                            limit,
+                            &mut found,
+                        )?;
+                    }
+                    SearchKind::Partner => {
+                        let table = self.$open(PARTNERS)?;
+                        let keys = table.range(prefix..).map_err(read_err)?;
+                        take_prefixed(
+                            keys.map(|e| e.map(|(k, _)| k)),
+                            |k| k.value(),
+                            prefix,
+                            limit,
+                            &mut found,
+                        )?;
+                    }
+                    SearchKind::User => {
+                        // Employees and client users, merged: each source gives its first
+                        // `limit`, and the union's first `limit` are the answer.
+                        let table = self.$open(EMPLOYEES)?;
+                        let keys = table.range(prefix..).map_err(read_err)?;
+                        take_prefixed(
+                            keys.map(|e| e.map(|(k, _)| k)),
+                            |k| k.value(),
+                            prefix,
+                            limit,
+                            &mut found,
+                        )?;
+                        let table = self.$open(USER_CLIENTS)?;
+                        let keys = table.range((prefix, "")..).map_err(read_err)?;
+                        take_prefixed(
+                            keys.map(|e| e.map(|(k, _)| k)),
+                            |k| k.value().0,
+                            prefix,
+                            limit,
+                            &mut found,
+                        )?;
+                    }
+                }
+                Ok(found.into_iter().take(limit).collect())
+            }
+
             fn client_ids(&self) -> Result<Vec<ClientId>, StoreError> {
                 let table = self.$open(CLIENTS)?;
                 let mut out = Vec::new();
@@ -832,6 +917,62 @@ mod tests {
         })
         .unwrap();
         committed
+    }
+
+    #[test]
+    fn search_answers_by_prefix_from_the_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        let doc = crate::fixtures::generate(crate::fixtures::Size {
+            partners: 3,
+            clients: 30,
+            users_per_client: 2,
+        });
+        import(&store, &doc);
+        let snapshot = store.snapshot().unwrap();
+        // The backend's range scans give what the default (a scan of the export) gives.
+        let reference = |kind, prefix: &str, limit| {
+            let mut ids: Vec<String> = match kind {
+                SearchKind::Account => doc.clients.iter().map(|c| c.id.to_string()).collect(),
+                SearchKind::Partner => doc.partners.iter().map(|p| p.id.to_string()).collect(),
+                SearchKind::User => doc
+                    .partners
+                    .iter()
+                    .flat_map(|p| p.employees.iter().map(|e| e.email.to_string()))
+                    .chain(
+                        doc.clients
+                            .iter()
+                            .flat_map(|c| c.users.iter().map(|u| u.email.to_string())),
+                    )
+                    .collect(),
+            };
+            ids.sort();
+            ids.dedup();
+            ids.retain(|id| id.starts_with(prefix));
+            ids.truncate(limit);
+            ids
+        };
+        for (kind, prefix) in [
+            (SearchKind::Account, "c1"),
+            (SearchKind::Account, ""),
+            (SearchKind::Account, "zz"),
+            (SearchKind::Partner, "p"),
+            (SearchKind::User, "admin"),
+            (SearchKind::User, "owner@c2"),
+            (SearchKind::User, ""),
+        ] {
+            for limit in [1, 3, 10, 1000] {
+                let found = snapshot.search(kind, prefix, limit).unwrap();
+                assert_eq!(
+                    found,
+                    reference(kind, prefix, limit),
+                    "{kind:?} {prefix:?} {limit}"
+                );
+            }
+        }
+        // An employee who is also a client user in many accounts is found once.
+        let admins = snapshot.search(SearchKind::User, "admin1@", 10).unwrap();
+        assert_eq!(admins, ["admin1@p1.example"]);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Options {
     pub body_limit: usize,
     pub policies: PathBuf,
     pub schema: PathBuf,
+    /// Serve `/ui`.
+    pub playground: bool,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             body_limit: 1024 * 1024,
             policies: root().join("policies"),
             schema: root().join("schema"),
+            playground: true,
         }
     }
 }
@@ -100,6 +103,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let http = HttpOptions {
+        playground: options.playground,
         auth: Arc::new(Auth::new(
             &options.caller_tokens,
             options.admin_token.as_deref(),

@@ -304,3 +304,145 @@ async fn accounts_refuse_unknown_actions_bad_limits_and_bad_e_mails() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+// ---- the playground: search and static files ----------------------------------------------
+
+fn ids(answer: &Value) -> Vec<&str> {
+    answer["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_users_accounts_and_partners_by_prefix_with_labels() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let (status, users) = server.get("/v1/search?kind=user&q=").await;
+    assert_eq!(status, StatusCode::OK, "{users}");
+    // Employees and client users, each once, in order (ann is both).
+    assert_eq!(
+        ids(&users),
+        [
+            "ann@acme.example",
+            "bob@acme.example",
+            "cy@acme.example",
+            "owner@globex.example",
+            "pat@acme.example"
+        ]
+    );
+    assert_eq!(users["more"], false);
+    assert_eq!(
+        users["matches"][0]["label"],
+        "super admin of partner p-acme, user in 1 client account"
+    );
+    assert_eq!(users["matches"][3]["label"], "user in 1 client account");
+    // E-mails are matched in lower case, as stored; the query is trimmed.
+    let (_, found) = server.get("/v1/search?kind=user&q=%20ANN").await;
+    assert_eq!(ids(&found), ["ann@acme.example"]);
+    // A limit below the number of matches says there are more.
+    let (_, page) = server.get("/v1/search?kind=user&q=&limit=2").await;
+    assert_eq!(ids(&page), ["ann@acme.example", "bob@acme.example"]);
+    assert_eq!(page["more"], true);
+    let (_, accounts) = server.get("/v1/search?kind=account&q=c-g").await;
+    assert_eq!(ids(&accounts), ["c-globex"]);
+    assert_eq!(
+        accounts["matches"][0]["label"],
+        "client account managed by p-acme"
+    );
+    let (_, partners) = server.get("/v1/search?kind=partner&q=p").await;
+    assert_eq!(ids(&partners), ["p-acme"]);
+    let (_, none) = server.get("/v1/search?kind=account&q=zz").await;
+    assert_eq!(ids(&none), Vec::<&str>::new());
+    assert_eq!(none["revision"], users["revision"]);
+}
+
+#[tokio::test]
+async fn search_refuses_bad_queries_with_400_naming_the_parameter() {
+    let server = common::start(common::Options::default()).await;
+    let long = "a".repeat(321);
+    for (query, needle) in [
+        ("kind=team&q=a", "kind"),
+        ("q=a", "kind"),
+        ("kind=user&limit=0", "limit"),
+        ("kind=user&limit=51", "limit"),
+        ("kind=user&limit=x", "limit"),
+        ("kind=user&cursor=1", "cursor"),
+        (&format!("kind=user&q={long}") as &str, "q"),
+    ] {
+        let (status, body) = server.get(&format!("/v1/search?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_request", "{query}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn the_playground_is_served_with_a_strict_content_security_policy() {
+    let server = common::start(common::Options {
+        caller_tokens: vec!["caller".into()],
+        ..common::Options::default()
+    })
+    .await;
+    for (path, content_type, needle) in [
+        (
+            "/ui",
+            "text/html",
+            "<title>partner-access playground</title>",
+        ),
+        ("/ui/app.js", "text/javascript", "/v1/explain"),
+        ("/ui/app.css", "text/css", ".badge"),
+    ] {
+        // Public: the files carry no data; everything the page shows needs the token.
+        let response = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers().clone();
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(needle), "{path}");
+    }
+    // The page's data does need the token.
+    let response = reqwest::get(server.url("/v1/search?kind=user"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // No inline script anywhere in the page (the CSP would block it).
+    let page = reqwest::get(server.url("/ui"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("<script>"), "inline script in the page");
+    assert!(!page.contains("onclick"), "inline handler in the page");
+}
+
+#[tokio::test]
+async fn the_playground_can_be_turned_off() {
+    let server = common::start(common::Options {
+        playground: false,
+        ..common::Options::default()
+    })
+    .await;
+    for path in ["/ui", "/ui/app.js", "/ui/app.css"] {
+        let (status, body) = server.get(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    // The search API stays: it is part of the API, not of the page.
+    let (status, _) = server.get("/v1/search?kind=user").await;
+    assert_eq!(status, StatusCode::OK);
+}
