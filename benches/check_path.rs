@@ -33,6 +33,7 @@ fn app(dir: &std::path::Path) -> App {
             schema_dir: root.join("schema"),
             cache_capacity: 100_000,
             cache_ttl: Duration::from_secs(300),
+            follow: Default::default(),
         },
         Arc::new(store),
     )

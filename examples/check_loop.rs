@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             schema_dir: "schema".into(),
             cache_capacity: 100_000,
             cache_ttl: Duration::from_secs(300),
+            follow: Default::default(),
         },
         Arc::new(store),
     )?;

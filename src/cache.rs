@@ -138,6 +138,16 @@ impl StateCache {
             cache: self,
             store,
             snapshot: OnceCell::new(),
+            bypass: false,
+        }
+    }
+
+    /// A per-request view that reads `store` only, neither reading nor filling the cache: a
+    /// `fully_consistent` check, or a sidecar that has lost track of a shared store's changes.
+    pub fn view_uncached<'a>(&'a self, store: &'a dyn Store) -> CachedView<'a> {
+        CachedView {
+            bypass: true,
+            ..self.view(store)
         }
     }
 
@@ -153,6 +163,8 @@ pub struct CachedView<'a> {
     cache: &'a StateCache,
     store: &'a dyn Store,
     snapshot: OnceCell<Box<dyn Snapshot + 'a>>,
+    /// Read the store only (see [`StateCache::view_uncached`]).
+    bypass: bool,
 }
 
 impl<'a> CachedView<'a> {
@@ -162,6 +174,11 @@ impl<'a> CachedView<'a> {
         self.snapshot
             .get()
             .map_or_else(|| self.cache.published(), |s| s.revision())
+    }
+
+    /// Whether this view bypasses the cache (and so must not reuse anything derived from it).
+    pub fn bypasses_cache(&self) -> bool {
+        self.bypass
     }
 
     fn snapshot(&self) -> Result<&(dyn Snapshot + 'a), StoreError> {
@@ -177,6 +194,9 @@ impl<'a> CachedView<'a> {
         key: StateKey,
         read: impl FnOnce(&dyn Snapshot) -> Result<Cached, StoreError>,
     ) -> Result<Cached, StoreError> {
+        if self.bypass {
+            return read(self.snapshot()?);
+        }
         if let Some(hit) = self.cache.get(&key) {
             metrics::counter!("partner_access_cache_hits_total").increment(1);
             return Ok(hit);

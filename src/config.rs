@@ -70,6 +70,17 @@ pub struct ServeArgs {
     /// Records queued for the decision log writer at most [default: 10000].
     #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG_QUEUE")]
     pub decision_log_queue: Option<usize>,
+    /// A shared PostgreSQL store (`postgres://user:password@host/db`) for a fleet of sidecars,
+    /// instead of the redb file in `--data` [default: redb].
+    #[arg(long, env = "PARTNER_ACCESS_STORE")]
+    pub store: Option<String>,
+    /// With a shared store: how stale (ms) this sidecar's cache may get before it is bypassed
+    /// [default: 1000].
+    #[arg(long, env = "PARTNER_ACCESS_MAX_STALENESS_MS")]
+    pub max_staleness_ms: Option<u64>,
+    /// With a shared store: how often (ms) the change feed is read [default: 100].
+    #[arg(long, env = "PARTNER_ACCESS_FOLLOW_INTERVAL_MS")]
+    pub follow_interval_ms: Option<u64>,
     /// Do not serve the playground page at `/ui` [default: served; its data needs a token].
     #[arg(long, env = "PARTNER_ACCESS_NO_PLAYGROUND")]
     pub no_playground: bool,
@@ -96,6 +107,9 @@ pub struct ConfigFile {
     pub decision_log_sample: Option<f64>,
     pub decision_log_queue: Option<usize>,
     pub playground: Option<bool>,
+    pub store: Option<String>,
+    pub max_staleness_ms: Option<u64>,
+    pub follow_interval_ms: Option<u64>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -117,6 +131,10 @@ pub struct ServeConfig {
     pub decision_log: Option<DecisionLogSettings>,
     /// Serve `/ui`.
     pub playground: bool,
+    /// `postgres://...`, or `None` for the redb file in `data`.
+    pub store: Option<String>,
+    pub max_staleness: Duration,
+    pub follow_interval: Duration,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -136,6 +154,9 @@ impl std::fmt::Debug for ServeConfig {
             .field("cache_ttl", &self.cache_ttl)
             .field("decision_log", &self.decision_log)
             .field("playground", &self.playground)
+            .field("store", &self.store.as_ref().map(|_| "postgres (credentials hidden)"))
+            .field("max_staleness", &self.max_staleness)
+            .field("follow_interval", &self.follow_interval)
             .finish()
     }
 }
@@ -215,6 +236,18 @@ impl ServeArgs {
                 self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30),
             ),
             playground: !self.no_playground && file.playground.unwrap_or(true),
+            store: self.store.clone().or(file.store).filter(|s| !s.is_empty()),
+            max_staleness: Duration::from_millis(
+                self.max_staleness_ms
+                    .or(file.max_staleness_ms)
+                    .unwrap_or(1_000),
+            ),
+            follow_interval: Duration::from_millis(
+                self.follow_interval_ms
+                    .or(file.follow_interval_ms)
+                    .unwrap_or(100)
+                    .max(1),
+            ),
             decision_log: match self.decision_log.clone().or(file.decision_log) {
                 Some(sink) => Some(DecisionLogSettings {
                     sink: sink.parse().map_err(ConfigError::Invalid)?,

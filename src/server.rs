@@ -21,11 +21,13 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_on_sighup(app.clone()));
     let maintenance = tokio::spawn(maintain(app.clone()));
+    let follower = tokio::spawn(follow(app.clone()));
     let result = axum::serve(listener, router(app.clone(), &options))
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
     maintenance.abort();
+    follower.abort();
     // The last activity notes go to disk before the store closes, and every queued decision
     // record to the decision log.
     let _ = tokio::task::spawn_blocking(move || {
@@ -57,6 +59,24 @@ async fn maintain(app: Arc<App>) {
             }
         })
         .await;
+    }
+}
+
+/// Reads a shared store's change feed every `follow_interval`, so that what other sidecars
+/// commit is evicted here (see [`crate::app`]'s `follow` module). Ends at once over a store
+/// only this sidecar writes.
+async fn follow(app: Arc<App>) {
+    let mut tick = tokio::time::interval(app.follow_interval());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let worker = app.clone();
+        let caught_up = tokio::task::spawn_blocking(move || worker.follow_changes())
+            .await
+            .unwrap_or(false);
+        if caught_up && !app.follows_a_shared_store() {
+            return;
+        }
     }
 }
 

@@ -416,6 +416,7 @@ impl Sidecar {
                     schema_dir: root().join("schema"),
                     cache_capacity: 10_000,
                     cache_ttl: Duration::from_secs(300),
+                    follow: Default::default(),
                 },
                 store,
             )

@@ -114,6 +114,7 @@ fn app(dir: &std::path::Path) -> Arc<App> {
             // Long enough that no entry expires during the test: only evictions make checks
             // fresh, so a missing eviction shows.
             cache_ttl: Duration::from_secs(3600),
+            follow: Default::default(),
         },
         store,
     )

@@ -72,6 +72,7 @@ async fn start_with(body_limit: usize, doc: &Value) -> Server {
                 schema_dir: root().join("schema"),
                 cache_capacity: 10_000,
                 cache_ttl: Duration::from_secs(30),
+                follow: Default::default(),
             },
             store,
         )

@@ -1105,6 +1105,7 @@ impl Harness {
                     schema_dir: root().join("schema"),
                     cache_capacity: 10_000,
                     cache_ttl: Duration::from_secs(30),
+                    follow: Default::default(),
                 },
                 dyn_store,
             )

@@ -6,7 +6,7 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use super::decision_log::DecisionRecord;
-use super::{App, AppError};
+use super::{App, AppError, Consistency};
 use crate::cache::CachedView;
 use crate::domain::{ClientId, Directory, Email};
 use crate::policy::{CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, SliceError};
@@ -87,10 +87,37 @@ impl App {
     /// the state for all of them, so every answer has the same revision, and requests with
     /// the same principal and account share the entity slice (and its memoized decisions).
     pub fn checker(&self) -> Checker<'_> {
+        let view = if self.feed.cache_trusted() {
+            self.cache.view(self.store.as_ref())
+        } else {
+            // A shared store whose changes this sidecar has not caught up with in time: the
+            // cache may be stale, so it is not read (see `follow`).
+            self.cache.view_uncached(self.store.as_ref())
+        };
+        self.checker_over(view)
+    }
+
+    /// A checker whose answers are at least as fresh as `consistency` asks: from the cache
+    /// when this sidecar has applied the revision, else from a fresh snapshot of the store
+    /// (after waiting for the store to reach the revision; 503 when it does not in time).
+    pub fn checker_with(&self, consistency: Consistency) -> Result<Checker<'_>, AppError> {
+        if consistency == Consistency::MinimizeLatency {
+            return Ok(self.checker());
+        }
+        if self.may_use_cache(consistency) {
+            return Ok(self.checker_over(self.cache.view(self.store.as_ref())));
+        }
+        if let Consistency::AtLeastAsFresh(revision) = consistency {
+            self.wait_for_revision(revision)?;
+        }
+        Ok(self.checker_over(self.cache.view_uncached(self.store.as_ref())))
+    }
+
+    fn checker_over<'a>(&'a self, view: CachedView<'a>) -> Checker<'a> {
         Checker {
             app: self,
             engine: self.engine(),
-            view: self.cache.view(self.store.as_ref()),
+            view,
             metrics: self
                 .check_metrics
                 .get_or_init(|| CheckMetrics::new(&self.engine())),
@@ -165,7 +192,14 @@ impl App {
         request: &CheckRequest,
         view: &CachedView<'_>,
     ) -> Result<Decision, AppError> {
-        let generation = || self.cache.generation();
+        // Slices derived from the cache are reused only while it is read.
+        let generation = || {
+            if view.bypasses_cache() {
+                None
+            } else {
+                self.cache.generation()
+            }
+        };
         match engine.decide_with_slices(request, view, &self.slices, &generation) {
             Ok(decision) => Ok(decision),
             Err(CheckError::UnknownAction(name)) => Err(AppError::invalid(format!(

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod decision_log;
 mod error;
 mod explain;
+mod follow;
 pub mod reads;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use crate::store::{Committed, Store, StoreError};
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
 pub use checks::{CheckOutcome, Checked, Checker};
 pub use error::AppError;
+pub use follow::{Consistency, FollowSettings};
 pub use explain::{
     AccountsPage, ActionsAllowed, AllowedAccount, Explained, Found, FoundItem, MAX_SCAN, MAX_SEARCH,
 };
@@ -39,6 +41,8 @@ pub struct AppSettings {
     pub schema_dir: PathBuf,
     pub cache_capacity: u64,
     pub cache_ttl: Duration,
+    /// How this sidecar follows a shared store (no effect on a private one).
+    pub follow: FollowSettings,
 }
 
 /// The state every request shares.
@@ -60,6 +64,8 @@ pub struct App {
     check_metrics: std::sync::OnceLock<checks::CheckMetrics>,
     /// The optional JSON-lines log of check decisions.
     decision_log: std::sync::OnceLock<decision_log::DecisionLog>,
+    /// Where this sidecar is in a shared store's change feed.
+    feed: follow::Feed,
 }
 
 impl std::fmt::Debug for App {
@@ -79,6 +85,7 @@ impl App {
         let revision = store.snapshot().map_err(AppStartError::Store)?.revision();
         Ok(App {
             cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
+            feed: follow::Feed::new(revision, settings.follow),
             slices: crate::policy::SliceCache::new(settings.cache_capacity, settings.cache_ttl),
             settings,
             engine: ArcSwap::from_pointee(engine),

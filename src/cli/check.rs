@@ -97,7 +97,7 @@ fn decide(args: &CheckArgs) -> Result<Decision, String> {
         }
         None => {
             let data = args.data.clone().unwrap_or_else(|| PathBuf::from("data"));
-            let app = super::state::open_app(&args.policy, &data)?;
+            let app = super::state::open_app(&args.policy, None, &data)?;
             app.check(&request)
                 .map(|checked| checked.decision)
                 .map_err(|e| e.to_string())

@@ -7,7 +7,6 @@ use crate::app::{App, AppSettings, ImportMode};
 use crate::config::{ServeArgs, ServeConfig};
 use crate::domain::StateDocument;
 use crate::http::{Auth, HttpOptions};
-use crate::store::{RedbStore, Store};
 use crate::{server, telemetry};
 
 /// The bundled demo state that `--demo` loads into an empty store.
@@ -44,14 +43,18 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 }
 
 async fn serve(config: ServeConfig) -> Result<(), String> {
-    let store = RedbStore::open(&config.data).map_err(|e| e.to_string())?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = crate::store::open(config.store.as_deref(), &config.data).map_err(|e| e.to_string())?;
     let app = App::new(
         AppSettings {
             policies_dir: config.policies.clone(),
             schema_dir: config.schema.clone(),
             cache_capacity: config.cache_capacity,
             cache_ttl: config.cache_ttl,
+            follow: crate::app::FollowSettings {
+                max_staleness: config.max_staleness,
+                interval: config.follow_interval,
+                ..Default::default()
+            },
         },
         store.clone(),
     )

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -11,7 +10,6 @@ use clap::Args;
 use super::PolicyArgs;
 use crate::app::{App, AppSettings, ImportMode};
 use crate::domain::StateDocument;
-use crate::store::RedbStore;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -22,6 +20,9 @@ pub struct ImportArgs {
     /// Data directory.
     #[arg(long, env = "PARTNER_ACCESS_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// A shared PostgreSQL store (`postgres://...`) instead of the redb file in `--data`.
+    #[arg(long, env = "PARTNER_ACCESS_STORE")]
+    pub store: Option<String>,
     /// Merge into the current state instead of replacing it.
     #[arg(long)]
     pub merge: bool,
@@ -34,19 +35,27 @@ pub struct ExportArgs {
     /// Data directory.
     #[arg(long, env = "PARTNER_ACCESS_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// A shared PostgreSQL store (`postgres://...`) instead of the redb file in `--data`.
+    #[arg(long, env = "PARTNER_ACCESS_STORE")]
+    pub store: Option<String>,
 }
 
 /// Opens the store of `data` under the policies of `policy`.
-pub(super) fn open_app(policy: &PolicyArgs, data: &std::path::Path) -> Result<App, String> {
-    let store = RedbStore::open(data).map_err(|e| e.to_string())?;
+pub(super) fn open_app(
+    policy: &PolicyArgs,
+    store: Option<&str>,
+    data: &std::path::Path,
+) -> Result<App, String> {
+    let store = crate::store::open(store, data).map_err(|e| e.to_string())?;
     App::new(
         AppSettings {
             policies_dir: policy.policies.clone(),
             schema_dir: policy.schema.clone(),
             cache_capacity: 1000,
             cache_ttl: Duration::from_secs(30),
+            follow: Default::default(),
         },
-        Arc::new(store),
+        store,
     )
     .map_err(|e| e.to_string())
 }
@@ -57,7 +66,7 @@ pub fn import(args: &ImportArgs) -> ExitCode {
             .map_err(|e| format!("{}: cannot read: {e}", args.file.display()))?;
         let doc = StateDocument::from_json_str(&text)
             .map_err(|e| format!("{}: {e}", args.file.display()))?;
-        let app = open_app(&args.policy, &args.data)?;
+        let app = open_app(&args.policy, args.store.as_deref(), &args.data)?;
         let mode = if args.merge {
             ImportMode::Merge
         } else {
@@ -89,7 +98,7 @@ pub fn import(args: &ImportArgs) -> ExitCode {
 
 pub fn export(args: &ExportArgs) -> ExitCode {
     let run = || -> Result<String, String> {
-        let app = open_app(&args.policy, &args.data)?;
+        let app = open_app(&args.policy, args.store.as_deref(), &args.data)?;
         let (doc, _) = app.export().map_err(|e| e.to_string())?;
         serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())
     };

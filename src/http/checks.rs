@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiJson, ErrorBody};
-use crate::app::{App, AppError, Checked};
+use crate::app::{App, AppError, Checked, Checker, Consistency};
 use crate::policy::CheckRequest;
 
 /// The most checks one batch may carry.
@@ -29,6 +29,44 @@ pub struct CheckBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub context: Option<Value>,
+    /// How fresh the state behind the decision must be (default: `minimize_latency`).
+    #[serde(default)]
+    pub consistency: Option<ConsistencyBody>,
+}
+
+/// One of: `{"minimize_latency": true}` (the default: this sidecar's cache), `{"at_least_as_fresh":
+/// REVISION}` (a command's `revision`: the decision sees that write or a later one, never an
+/// older state), `{"fully_consistent": true}` (the latest committed state, from the store).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyBody {
+    #[schema(example = 42)]
+    pub at_least_as_fresh: Option<u64>,
+    pub fully_consistent: Option<bool>,
+    pub minimize_latency: Option<bool>,
+}
+
+impl ConsistencyBody {
+    pub(super) fn to_consistency(&self) -> Result<Consistency, ApiError> {
+        match (
+            self.at_least_as_fresh,
+            self.fully_consistent,
+            self.minimize_latency,
+        ) {
+            (Some(revision), None, None) => Ok(Consistency::AtLeastAsFresh(revision)),
+            (None, Some(true), None) => Ok(Consistency::FullyConsistent),
+            (None, None, Some(true)) => Ok(Consistency::MinimizeLatency),
+            _ => Err(ApiError::invalid(
+                "consistency: give exactly one of `at_least_as_fresh: REVISION`, \
+                 `fully_consistent: true`, `minimize_latency: true`",
+            )),
+        }
+    }
+}
+
+/// The consistency a body asks for.
+fn consistency_of(body: Option<&ConsistencyBody>) -> Result<Consistency, ApiError> {
+    body.map_or(Ok(Consistency::MinimizeLatency), ConsistencyBody::to_consistency)
 }
 
 impl CheckBody {
@@ -95,7 +133,14 @@ pub async fn is_authorized(
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<axum::Json<CheckAnswer>, ApiError> {
     let request = body.to_request()?;
-    let checked = app.check(&request)?;
+    let consistency = consistency_of(body.consistency.as_ref())?;
+    let checked = if consistency == Consistency::MinimizeLatency {
+        // The fast path runs on the request's own task: a warm check never leaves it.
+        app.check(&request)?
+    } else {
+        // Catching up or reading the store may wait: off the async workers.
+        super::blocking(move || app.checker_with(consistency)?.check(&request)).await?
+    };
     Ok(axum::Json(checked.into()))
 }
 
@@ -105,6 +150,9 @@ pub struct BatchBody {
     /// 1 to 1,000 checks.
     #[schema(value_type = Vec<CheckBody>)]
     pub requests: Vec<Value>,
+    /// For every check of the batch (see `CheckBody`); not given per item.
+    #[serde(default)]
+    pub consistency: Option<ConsistencyBody>,
 }
 
 /// One answer of a batch: a decision, and for a bad item an `error` (its decision is `Deny`).
@@ -150,11 +198,21 @@ pub async fn is_authorized_batch(
             body.requests.len()
         )));
     }
-    // One checker for the whole batch: one policy set, one view of the state (every answer
-    // has the same revision), and items of the same principal and account share a slice.
-    let checker = app.checker();
-    let results = body
-        .requests
+    let consistency = consistency_of(body.consistency.as_ref())?;
+    let results = if consistency == Consistency::MinimizeLatency {
+        decide_batch(&app.checker(), &body.requests)
+    } else {
+        super::blocking(move || Ok(decide_batch(&app.checker_with(consistency)?, &body.requests)))
+            .await?
+    };
+    Ok(axum::Json(BatchAnswer { results }))
+}
+
+/// Decides every item of a batch with one checker: one policy set, one view of the state
+/// (every answer has the same revision), and items of the same principal and account share a
+/// slice.
+fn decide_batch(checker: &Checker<'_>, requests: &[Value]) -> Vec<BatchItem> {
+    requests
         .iter()
         .enumerate()
         .map(|(i, item)| {
@@ -163,6 +221,12 @@ pub async fn is_authorized_batch(
                 .ok_or_else(|| AppError::invalid("a check is a JSON object"))
                 .and_then(|item| {
                     CheckBody::deserialize(item).map_err(|e| AppError::invalid(e.to_string()))
+                })
+                .and_then(|b| match b.consistency {
+                    Some(_) => Err(AppError::invalid(
+                        "consistency: give it once for the whole batch, not per check",
+                    )),
+                    None => Ok(b),
                 })
                 .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
                 .and_then(|r| checker.check(&r));
@@ -188,6 +252,5 @@ pub async fn is_authorized_batch(
                 },
             }
         })
-        .collect();
-    Ok(axum::Json(BatchAnswer { results }))
+        .collect()
 }

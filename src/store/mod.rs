@@ -10,7 +10,9 @@
 //! touched, so the check-path cache can drop exactly those.
 
 mod group_commit;
+mod postgres_store;
 mod redb_store;
+mod rows;
 
 use std::path::PathBuf;
 
@@ -19,6 +21,7 @@ use crate::domain::{
     PartnerId, PartnerRecord, StateDocument,
 };
 
+pub use postgres_store::PostgresStore;
 pub use redb_store::RedbStore;
 
 /// What can go wrong in the store. Callers never turn any of these into an Allow.
@@ -41,7 +44,9 @@ pub enum StoreError {
 }
 
 /// A record whose cached copy a write makes stale.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum StateKey {
     Partner(PartnerId),
     Client(ClientId),
@@ -197,6 +202,23 @@ pub trait WriteTx: Snapshot {
     fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError>;
 }
 
+/// Opens the store a sidecar runs on: PostgreSQL when `url` is a `postgres://` (or
+/// `postgresql://`) connection string, otherwise the redb file in `data`.
+pub fn open(url: Option<&str>, data: &std::path::Path) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match url.filter(|u| !u.is_empty()) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(PostgresStore::open(url)?))
+        }
+        Some(other) => Err(StoreError::Open {
+            path: other.into(),
+            message: "expected a postgres:// connection string (or no --store, for the redb \
+                      file in --data)"
+                .into(),
+        }),
+        None => Ok(std::sync::Arc::new(RedbStore::open(data)?)),
+    }
+}
+
 /// Why a write did not commit.
 #[derive(Debug)]
 pub enum WriteError<E> {
@@ -224,6 +246,19 @@ pub trait Store: Send + Sync + 'static {
         &self,
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
     ) -> Result<Committed, WorkError>;
+
+    /// What was committed after revision `after` by anyone, this process included, oldest
+    /// first and at most `limit` (a single `everything` change when the feed no longer reaches
+    /// back that far). `None` for a store that only this process writes (redb): there is
+    /// nothing to follow, every change went through [`Store::write_dyn`] here.
+    fn changes_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<Committed>>, StoreError> {
+        let _ = (after, limit);
+        Ok(None)
+    }
 }
 
 /// The error a unit of work returns inside [`Store::write_dyn`].

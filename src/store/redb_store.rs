@@ -8,23 +8,22 @@
 //!
 //! Writes commit with `Durability::Immediate`: when `write_dyn` returns, the change is on disk.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use redb::{
     Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
     WriteTransaction,
 };
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::group_commit::{BatchTx, GroupCommit};
+use super::rows::{ClientRow, EmployeeRow, PartnerRow, decode, encode, read_err, write_err};
 use super::{
     Aux, Committed, Log, SearchKind, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx,
 };
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
-    EmployeeManagement, EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord,
-    PermissionSetRecord, PricingModel, StateDocument, Tier, UserInfo,
+    EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
 };
 
 /// `"revision"` → the store's revision; `"format"` → the layout version of this file.
@@ -73,32 +72,6 @@ fn log_table(log: Log) -> TableDefinition<'static, u64, &'static [u8]> {
 /// The layout version written into new files; a file with another version is refused.
 const FORMAT: u64 = 1;
 
-#[derive(Serialize, Deserialize)]
-struct PartnerRow {
-    id: PartnerId,
-    name: String,
-    tier: Tier,
-    email_domains: Vec<String>,
-    permission_sets: Vec<PermissionSetRecord>,
-    crm_names: BTreeMap<ClientId, String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct EmployeeRow {
-    partner: PartnerId,
-    super_admin: bool,
-    employee_management: EmployeeManagement,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ClientRow {
-    id: ClientId,
-    official_name: String,
-    pricing_model: PricingModel,
-    managed_by: Option<PartnerId>,
-    permission_sets: Vec<PermissionSetRecord>,
-}
-
 /// The redb-backed [`Store`].
 pub struct RedbStore {
     db: Database,
@@ -113,14 +86,6 @@ impl std::fmt::Debug for RedbStore {
             .field("path", &self.path)
             .finish()
     }
-}
-
-fn read_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
-}
-
-fn write_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
 }
 
 /// Adds to `found` the first `limit` distinct ids (`id_of` a key) of `keys` that start with
@@ -148,17 +113,6 @@ fn take_prefixed<G>(
         }
     }
     Ok(())
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(write_err)
-}
-
-fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_owned(),
-        message: e.to_string(),
-    })
 }
 
 impl RedbStore {

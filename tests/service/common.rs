@@ -73,15 +73,57 @@ pub struct TestServer {
     admin: Option<String>,
     /// The caller token to send on other calls, if any.
     caller: Option<String>,
+    /// The PostgreSQL schema's connection string, when the suite runs on PostgreSQL.
+    pub store_url: Option<String>,
 }
 
-/// Starts a server with a fresh data directory.
+/// The PostgreSQL server the suite runs against instead of redb, when
+/// `PARTNER_ACCESS_TEST_POSTGRES` holds its connection string (`.ci/run` runs the suite on
+/// both backends).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("PARTNER_ACCESS_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh, empty schema on the test PostgreSQL server, and the connection string that uses
+/// it: every server of the suite gets its own, so tests run in parallel without meeting.
+pub async fn postgres_schema(base: &str) -> String {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = driver.await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// Opens the suite's store: the redb file in `data`, or the PostgreSQL schema `url`.
+pub fn open_store(data: &Path, url: Option<&str>) -> Arc<dyn Store> {
+    match url {
+        Some(url) => Arc::new(partner_access::store::PostgresStore::open(url).unwrap()),
+        None => Arc::new(RedbStore::open(data).unwrap()),
+    }
+}
+
+/// Starts a server with a fresh data directory (and a fresh schema, on PostgreSQL).
 pub async fn start(options: Options) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_owned();
-    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&data).unwrap());
+    let url = match postgres_url() {
+        Some(base) => Some(postgres_schema(&base).await),
+        None => None,
+    };
+    let store = open_store(&data, url.as_deref());
     let mut server = start_on(store, data, options).await;
     server._dir = Some(dir);
+    server.store_url = url;
     server
 }
 
@@ -95,6 +137,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
                 schema_dir: options.schema.clone(),
                 cache_capacity: 10_000,
                 cache_ttl: Duration::from_secs(30),
+                follow: Default::default(),
             },
             store,
         )
@@ -131,6 +174,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
         shutdown: Some(tx),
         task: Some(task),
         _dir: None,
+        store_url: None,
     }
 }
 
@@ -223,10 +267,12 @@ impl TestServer {
 
     /// Stops the server and starts a new one on the same data directory.
     pub async fn restart(self) -> TestServer {
+        let url = self.store_url.clone();
         let (data, options, dir) = self.stop().await;
-        let store: Arc<dyn Store> = Arc::new(RedbStore::open(&data).unwrap());
+        let store = open_store(&data, url.as_deref());
         let mut server = start_on(store, data, options).await;
         server._dir = dir;
+        server.store_url = url;
         server
     }
 }

@@ -75,7 +75,6 @@ async function suggest(kind, input, list) {
         return option;
       }),
     );
-    showError(null);
   } catch (error) {
     showError(error);
   }

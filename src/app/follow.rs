@@ -1,0 +1,203 @@
+//! Fleets of sidecars over one shared store: following what the others commit, bounding how
+//! stale a cached answer may be, and consistency tokens.
+//!
+//! Each sidecar's cache learns of its own commits directly (before the write answers, see
+//! [`crate::cache`]). Commits made through *other* sidecars arrive through the store's change
+//! feed ([`crate::store::Store::changes_since`]), which the maintenance task reads every
+//! `follow_interval`: each change is applied exactly as a local commit is (publish the
+//! revision, then evict the records it touched), so the cache's ordering argument holds for
+//! them too. A store only this process writes (redb) has no feed, and nothing here applies.
+//!
+//! **Bounded staleness.** A sidecar trusts its cache only while it has caught up with the feed
+//! within `max_staleness`. One that cannot read the feed (lost connection, database down)
+//! stops answering from the cache once the bound has passed: every lookup goes to the store,
+//! which answers fresh or fails (and a failed read is a Deny). Failing closed, never stale.
+//!
+//! **Consistency tokens.** Every command answers its `revision`. A check may ask to be
+//! evaluated `at_least_as_fresh` as a revision: a sidecar that has not applied that revision
+//! catches up first (reads the feed now), and if it still has not, decides on a fresh snapshot
+//! of the store, waiting up to `consistency_wait` for the store to reach the revision and
+//! answering 503 after that; never from an older state. `fully_consistent` always decides on a
+//! fresh snapshot.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{App, AppError};
+use crate::store::StoreError;
+
+/// How fresh the state behind a check must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// Whatever this sidecar has (within the staleness bound): the fast path.
+    #[default]
+    MinimizeLatency,
+    /// At least this revision (a command's answer): no "new enemy" after a revoke.
+    AtLeastAsFresh(u64),
+    /// The latest committed state, read from the store.
+    FullyConsistent,
+}
+
+/// How a sidecar follows a shared store.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowSettings {
+    /// How long the cache may go without catching up with the feed before it is bypassed.
+    pub max_staleness: Duration,
+    /// How long an `at_least_as_fresh` check waits for the store to reach its revision.
+    pub consistency_wait: Duration,
+    /// How often the maintenance task reads the change feed.
+    pub interval: Duration,
+}
+
+impl Default for FollowSettings {
+    fn default() -> Self {
+        FollowSettings {
+            max_staleness: Duration::from_secs(1),
+            consistency_wait: Duration::from_secs(2),
+            interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Where this sidecar is in the store's change feed.
+#[derive(Debug)]
+pub(super) struct Feed {
+    /// The last revision of the feed applied to the cache.
+    applied: AtomicU64,
+    /// When the feed was last read to its end, in milliseconds since `origin`.
+    caught_up_ms: AtomicU64,
+    origin: Instant,
+    /// Whether the store has a feed at all (learned on the first read).
+    shared: AtomicBool,
+    settings: FollowSettings,
+}
+
+impl Feed {
+    pub(super) fn new(revision: u64, settings: FollowSettings) -> Self {
+        Feed {
+            applied: AtomicU64::new(revision),
+            caught_up_ms: AtomicU64::new(0),
+            origin: Instant::now(),
+            shared: AtomicBool::new(false),
+            settings,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether cached lookups may answer: always for a private store; for a shared one only
+    /// while the feed was read to its end within the staleness bound.
+    pub(super) fn cache_trusted(&self) -> bool {
+        if !self.shared.load(Ordering::Acquire) {
+            return true;
+        }
+        let bound = u64::try_from(self.settings.max_staleness.as_millis()).unwrap_or(u64::MAX);
+        self.now_ms()
+            .saturating_sub(self.caught_up_ms.load(Ordering::Acquire))
+            <= bound
+    }
+}
+
+/// Changes read from the feed per round trip.
+const FEED_PAGE: usize = 1_000;
+
+impl App {
+    /// Reads the store's change feed to its end and applies every change to the cache.
+    /// Returns whether this sidecar is now caught up (always, for a private store).
+    pub fn follow_changes(&self) -> bool {
+        loop {
+            let after = self.feed.applied.load(Ordering::Acquire);
+            match self.store.changes_since(after, FEED_PAGE) {
+                Ok(None) => return true,
+                Ok(Some(changes)) => {
+                    self.feed.shared.store(true, Ordering::Release);
+                    let full_page = changes.len() == FEED_PAGE;
+                    for change in &changes {
+                        self.cache.committed(change);
+                        self.feed
+                            .applied
+                            .fetch_max(change.revision, Ordering::AcqRel);
+                    }
+                    if !changes.is_empty() {
+                        metrics::counter!("partner_access_feed_changes_total")
+                            .increment(changes.len() as u64);
+                    }
+                    if !full_page {
+                        self.feed
+                            .caught_up_ms
+                            .fetch_max(self.feed.now_ms(), Ordering::AcqRel);
+                        return true;
+                    }
+                }
+                Err(e) => {
+                    self.store_failed(&e);
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Whether the store is shared with other sidecars (it has a change feed to follow).
+    pub fn follows_a_shared_store(&self) -> bool {
+        self.feed.shared.load(Ordering::Acquire)
+    }
+
+    /// How often the change feed is read.
+    pub fn follow_interval(&self) -> Duration {
+        self.feed.settings.interval
+    }
+
+    /// The last revision of the shared store this sidecar has applied (its own commits
+    /// included), or the latest local revision for a private store.
+    pub fn applied_revision(&self) -> u64 {
+        self.cache
+            .published()
+            .max(self.feed.applied.load(Ordering::Acquire))
+    }
+
+    /// Whether a check with `consistency` may read this sidecar's cache. May read the feed
+    /// (`at_least_as_fresh` a revision not applied yet).
+    pub(super) fn may_use_cache(&self, consistency: Consistency) -> bool {
+        match consistency {
+            Consistency::MinimizeLatency => self.feed.cache_trusted(),
+            Consistency::FullyConsistent => false,
+            Consistency::AtLeastAsFresh(revision) => {
+                if self.feed.applied.load(Ordering::Acquire) < revision
+                    && self.cache.published() < revision
+                {
+                    self.follow_changes();
+                }
+                self.feed.cache_trusted()
+                    && (self.feed.applied.load(Ordering::Acquire) >= revision
+                        || (!self.feed.shared.load(Ordering::Acquire)
+                            && self.cache.published() >= revision))
+            }
+        }
+    }
+
+    /// Waits until the store has reached `revision` (a fresh snapshot sees it), up to
+    /// `consistency_wait`; 503 after that.
+    pub(super) fn wait_for_revision(&self, revision: u64) -> Result<(), AppError> {
+        let deadline = Instant::now() + self.feed.settings.consistency_wait;
+        loop {
+            let seen = self
+                .store
+                .snapshot()
+                .map_err(|e| self.unavailable(e))?
+                .revision();
+            if seen >= revision {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(AppError::Unavailable(StoreError::Read(format!(
+                    "the store is at revision {seen}, behind the requested {revision}, after \
+                     waiting {:?}",
+                    self.feed.settings.consistency_wait
+                ))));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

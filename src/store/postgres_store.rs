@@ -1,0 +1,989 @@
+//! The shared store for fleets of sidecars: PostgreSQL (or anything that speaks its protocol
+//! and its SQL, such as CockroachDB or YugabyteDB).
+//!
+//! The tables mirror the redb layout (`migrations/`, applied by refinery at startup), with
+//! byte-ordered keys so that both backends page and search in the same order.
+//!
+//! **Consistency.** A snapshot is a `REPEATABLE READ READ ONLY` transaction: every lookup of one
+//! request sees one revision. Every write transaction first takes the `revision` row of `meta`
+//! `FOR UPDATE`: writers are serialized across every sidecar on the database, and a command's
+//! reads (made after the lock, under `READ COMMITTED`) see every earlier commit. That is what
+//! keeps the account invariants (MIG-4: a client keeps a super admin; SEAT-5) true when two
+//! sidecars act on the same client at the same instant: the second one re-reads the first
+//! one's result and refuses. It costs write parallelism, which one client's commands never had
+//! anyway.
+//!
+//! **Change feed.** Each commit adds a row to `changes` (its revision and the records it
+//! touched) in the same transaction and sends `NOTIFY partner_access_changes`; sidecars read
+//! the feed ([`Store::changes_since`]) to evict what the others changed.
+//!
+//! **Threads.** The store's methods are synchronous, like redb's, and are called from request
+//! handlers, blocking tasks and plain threads alike. The connections' sockets are driven by a
+//! small runtime the store owns; a call waits for its answer with `futures_executor::block_on`,
+//! which needs no runtime of its own and so works in any of those places.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use super::rows::{ClientRow, EmployeeRow, PartnerRow, decode, encode};
+use super::{
+    Aux, Committed, Log, SearchKind, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx,
+};
+use crate::domain::{
+    AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
+    EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
+};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The channel commits notify on.
+pub const CHANNEL: &str = "partner_access_changes";
+
+/// The most connections one sidecar opens.
+const MAX_CONNECTIONS: usize = 16;
+/// How long a caller waits for a free connection or a new one.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Changes kept in the feed: a sidecar further behind than this starts over (evicts all).
+const FEED_RETENTION: u64 = 100_000;
+
+fn aux_name(table: Aux) -> &'static str {
+    match table {
+        Aux::AccessLinks => "access_links",
+        Aux::EmployeeLinks => "employee_links",
+        Aux::Idempotency => "idempotency",
+        Aux::Relationships => "relationships",
+    }
+}
+
+fn log_name(log: Log) -> &'static str {
+    match log {
+        Log::Audit => "audit",
+        Log::Events => "events",
+    }
+}
+
+fn db_err(e: tokio_postgres::Error) -> StoreError {
+    // `Display` of a server error is only "db error"; the cause says what happened.
+    match e.as_db_error() {
+        Some(db) => StoreError::Read(format!("postgres: {} ({})", db.message(), db.code().code())),
+        None => StoreError::Read(format!("postgres: {e}")),
+    }
+}
+
+fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn revision_of(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|e| corrupt("meta/revision", e))
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|e| StoreError::Write(format!("value out of range: {e}")))
+}
+
+/// One open connection with the statements it has prepared.
+struct Connection {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+    /// A transaction may still be open on it (its end failed): never reuse it.
+    poisoned: bool,
+}
+
+impl Connection {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = futures_executor::block_on(self.client.prepare(sql)).map_err(db_err)?;
+        self.statements.insert(sql, prepared.clone());
+        Ok(prepared)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        futures_executor::block_on(self.client.query(&statement, params)).map_err(db_err)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let statement = self.statement(sql)?;
+        futures_executor::block_on(self.client.execute(&statement, params)).map_err(db_err)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        futures_executor::block_on(self.client.batch_execute(sql)).map_err(db_err)
+    }
+}
+
+/// The [`Store`] over a PostgreSQL database.
+pub struct PostgresStore {
+    config: tokio_postgres::Config,
+    /// Where it connects, without the password (for errors and logs).
+    target: String,
+    /// Drives the connections' sockets. Shut down in the background on drop, so dropping the
+    /// store is allowed anywhere (inside a runtime too).
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Mutex<Pool>,
+    released: Condvar,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A connection borrowed from the pool; it goes back when dropped, unless it broke.
+struct Pooled<'s> {
+    store: &'s PostgresStore,
+    connection: Option<Connection>,
+}
+
+impl Pooled<'_> {
+    fn get(&mut self) -> Result<&mut Connection, StoreError> {
+        self.connection
+            .as_mut()
+            .ok_or_else(|| StoreError::Read("connection already returned".into()))
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(connection) = self.connection.take() else {
+            return;
+        };
+        let mut pool = self
+            .store
+            .pool
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if connection.poisoned || connection.client.is_closed() {
+            pool.open = pool.open.saturating_sub(1);
+        } else {
+            pool.idle.push(connection);
+        }
+        drop(pool);
+        self.store.released.notify_one();
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, with any of the
+    /// driver's parameters) and applies the pending migrations.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open {
+            path: "postgres".into(),
+            message: format!("not a PostgreSQL connection string: {e}"),
+        })?;
+        let target = format!(
+            "postgres://{}@{}/{}",
+            config.get_user().unwrap_or(""),
+            config
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            config.get_dbname().unwrap_or("")
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres-io")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Open {
+                path: target.clone().into(),
+                message: format!("cannot start the connection runtime: {e}"),
+            })?;
+        let store = PostgresStore {
+            config,
+            target,
+            runtime: Some(runtime),
+            pool: Mutex::new(Pool::default()),
+            released: Condvar::new(),
+        };
+        store.migrate().map_err(|e| StoreError::Open {
+            path: store.target.clone().into(),
+            message: e.to_string(),
+        })?;
+        Ok(store)
+    }
+
+    /// Where the store connects (without the password).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Opens a new connection on the store's runtime and waits for it.
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| StoreError::Read("the store is closed".into()))?;
+        let config = self.config.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let result = match config.connect(NoTls).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::warn!(error = %e, "postgres connection closed");
+                        }
+                    });
+                    Ok(client)
+                }
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(result);
+        });
+        let client = match rx.recv_timeout(ACQUIRE_TIMEOUT) {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(db_err(e)),
+            Err(_) => {
+                return Err(StoreError::Read(format!(
+                    "postgres: no connection to {} within {ACQUIRE_TIMEOUT:?}",
+                    self.target
+                )));
+            }
+        };
+        let mut connection = Connection {
+            client,
+            statements: HashMap::new(),
+            poisoned: false,
+        };
+        // A statement or a lock wait never holds a request (or the writers) forever.
+        connection.batch("SET statement_timeout = '10s'; SET lock_timeout = '10s'")?;
+        Ok(connection)
+    }
+
+    /// A connection from the pool, or a new one while fewer than the maximum are open.
+    fn acquire(&self) -> Result<Pooled<'_>, StoreError> {
+        let deadline = std::time::Instant::now() + ACQUIRE_TIMEOUT;
+        let mut pool = self
+            .pool
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(connection) = pool.idle.pop() {
+                return Ok(Pooled {
+                    store: self,
+                    connection: Some(connection),
+                });
+            }
+            if pool.open < MAX_CONNECTIONS {
+                pool.open += 1;
+                drop(pool);
+                return match self.connect() {
+                    Ok(connection) => Ok(Pooled {
+                        store: self,
+                        connection: Some(connection),
+                    }),
+                    Err(e) => {
+                        let mut pool = self
+                            .pool
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        pool.open = pool.open.saturating_sub(1);
+                        Err(e)
+                    }
+                };
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Read(format!(
+                    "postgres: all {MAX_CONNECTIONS} connections busy for {ACQUIRE_TIMEOUT:?}"
+                )));
+            }
+            pool = self
+                .released
+                .wait_timeout(pool, deadline - now)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// Applies the migrations this build carries that the database has not seen.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut pooled = self.acquire()?;
+        let connection = pooled.get()?;
+        let report = futures_executor::block_on(
+            embedded::migrations::runner().run_async(&mut connection.client),
+        )
+        .map_err(|e| StoreError::Write(format!("migrations failed: {e}")))?;
+        for migration in report.applied_migrations() {
+            tracing::info!(migration = %migration, "applied a schema migration");
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction in `mode` and reads the revision it sees (`FOR UPDATE` in a write).
+    fn begin(&self, write: bool) -> Result<PgTx<'_>, StoreError> {
+        let mut pooled = self.acquire()?;
+        let connection = pooled.get()?;
+        let revision = if write {
+            connection.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+            connection.query(
+                "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE",
+                &[],
+            )
+        } else {
+            connection.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+            connection.query("SELECT value FROM meta WHERE key = 'revision'", &[])
+        };
+        // Whatever happens next, the transaction is ended by `PgTx`'s drop or commit.
+        let mut tx = PgTx {
+            session: RefCell::new(pooled),
+            revision: 0,
+            open: true,
+            committed: Committed::default(),
+        };
+        let rows = revision?;
+        let value: i64 = rows
+            .first()
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(db_err)?
+            .unwrap_or(0);
+        tx.revision = revision_of(value)?;
+        Ok(tx)
+    }
+
+    /// Changes committed after `after`, oldest first (at most `limit`), or one "everything"
+    /// change when the feed no longer reaches back that far.
+    fn read_changes(&self, after: u64, limit: usize) -> Result<Vec<Committed>, StoreError> {
+        let tx = self.begin(false)?;
+        let latest = tx.revision;
+        if latest <= after {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let rows = tx.query(
+            "SELECT revision, everything, keys FROM changes WHERE revision > $1 \
+             ORDER BY revision LIMIT $2",
+            &[&to_i64(after)?, &limit],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut expected = after + 1;
+        for row in rows {
+            let revision = revision_of(row.try_get(0).map_err(db_err)?)?;
+            if revision != expected {
+                break;
+            }
+            let keys: Vec<u8> = row.try_get(2).map_err(db_err)?;
+            out.push(Committed {
+                revision,
+                everything: row.try_get(1).map_err(db_err)?,
+                keys: decode("changes/keys", &keys)?,
+            });
+            expected += 1;
+        }
+        if out.is_empty() {
+            // The revisions in between are gone from the feed (pruned, or written by an older
+            // build): everything may have changed.
+            return Ok(vec![Committed {
+                revision: latest,
+                everything: true,
+                keys: Vec::new(),
+            }]);
+        }
+        Ok(out)
+    }
+}
+
+impl Store for PostgresStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
+        Ok(Box::new(self.begin(false)?))
+    }
+
+    fn write_dyn(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
+    ) -> Result<Committed, WorkError> {
+        let mut tx = self.begin(true)?;
+        work(&mut tx)?;
+        Ok(tx.commit()?)
+    }
+
+    fn changes_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<Committed>>, StoreError> {
+        self.read_changes(after, limit).map(Some)
+    }
+}
+
+/// One transaction: a snapshot (read only) or a write.
+struct PgTx<'s> {
+    session: RefCell<Pooled<'s>>,
+    revision: u64,
+    /// Not yet committed or rolled back.
+    open: bool,
+    /// What a write changed.
+    committed: Committed,
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let session = self.session.get_mut();
+        if let Ok(connection) = session.get()
+            && connection.batch("ROLLBACK").is_err()
+        {
+            // The transaction may still be open: this connection must not serve another.
+            connection.poisoned = true;
+        }
+    }
+}
+
+impl PgTx<'_> {
+    fn query(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut session = self.session.borrow_mut();
+        session.get()?.query(sql, params)
+    }
+
+    fn execute(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let mut session = self.session.borrow_mut();
+        session
+            .get()?
+            .execute(sql, params)
+            .map_err(|e| match e {
+                StoreError::Read(m) => StoreError::Write(m),
+                other => other,
+            })
+    }
+
+    /// The first column of the first row, if any.
+    fn one<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<T>, StoreError> {
+        self.query(sql, params)?
+            .first()
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    /// The first column of every row, as text.
+    fn texts(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<String>, StoreError> {
+        self.query(sql, params)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(db_err))
+            .collect()
+    }
+
+    fn touch(&mut self, key: StateKey) {
+        self.committed.keys.push(key);
+    }
+
+    /// Ends the write: bumps the revision, records the change in the feed, notifies, commits.
+    fn commit(mut self) -> Result<Committed, StoreError> {
+        let revision = self.revision + 1;
+        let mut committed = std::mem::take(&mut self.committed);
+        committed.keys.sort();
+        committed.keys.dedup();
+        committed.revision = revision;
+        let keys = encode(&committed.keys)?;
+        let new = to_i64(revision)?;
+        self.execute(
+            "UPDATE meta SET value = $1 WHERE key = 'revision'",
+            &[&new],
+        )?;
+        self.execute(
+            "INSERT INTO changes (revision, everything, keys) VALUES ($1, $2, $3)",
+            &[&new, &committed.everything, &keys],
+        )?;
+        if revision % 1_000 == 0 {
+            self.execute(
+                "DELETE FROM changes WHERE revision <= $1",
+                &[&to_i64(revision.saturating_sub(FEED_RETENTION))?],
+            )?;
+        }
+        self.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &revision.to_string()])?;
+        let mut session = self.session.borrow_mut();
+        let connection = session.get()?;
+        // A failed COMMIT leaves the transaction rolled back or unknown: never reused.
+        self.open = false;
+        if let Err(e) = connection.batch("COMMIT") {
+            connection.poisoned = true;
+            return Err(StoreError::Write(e.to_string()));
+        }
+        drop(session);
+        Ok(committed)
+    }
+
+    fn remove_client(&mut self, id: &ClientId) -> Result<(), StoreError> {
+        for email in self.texts(
+            "DELETE FROM memberships WHERE client = $1 RETURNING email",
+            &[&id.as_str()],
+        )? {
+            if let Ok(email) = Email::parse(&email) {
+                self.touch(StateKey::Membership(id.clone(), email.clone()));
+                self.touch(StateKey::User(email));
+            }
+        }
+        self.execute("DELETE FROM assets WHERE client = $1", &[&id.as_str()])?;
+        self.execute("DELETE FROM clients WHERE id = $1", &[&id.as_str()])?;
+        self.remove_aux(Aux::Relationships, id.as_str())?;
+        self.touch(StateKey::Client(id.clone()));
+        Ok(())
+    }
+
+    fn remove_partner_employees(&mut self, id: &PartnerId) -> Result<(), StoreError> {
+        for email in self.texts(
+            "DELETE FROM employees WHERE partner = $1 RETURNING email",
+            &[&id.as_str()],
+        )? {
+            if let Ok(email) = Email::parse(&email) {
+                self.touch(StateKey::User(email));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Directory for PgTx<'_> {
+    type Error = StoreError;
+
+    fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
+        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
+        else {
+            return Ok(None);
+        };
+        let row: PartnerRow = decode(id.as_str(), &bytes)?;
+        Ok(Some(PartnerInfo {
+            id: row.id,
+            tier: row.tier,
+            email_domains: row.email_domains,
+        }))
+    }
+
+    fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
+        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
+        else {
+            return Ok(None);
+        };
+        let row: ClientRow = decode(id.as_str(), &bytes)?;
+        Ok(Some(ClientInfo {
+            id: row.id,
+            pricing_model: row.pricing_model,
+            managed_by: row.managed_by,
+        }))
+    }
+
+    fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
+        // One round trip: the employment row, and whether any membership exists.
+        let rows = self.query(
+            "SELECT (SELECT row FROM employees WHERE email = $1), \
+                    EXISTS (SELECT 1 FROM memberships WHERE email = $1)",
+            &[&email.as_str()],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let employment: Option<Vec<u8>> = row.try_get(0).map_err(db_err)?;
+        let member: bool = row.try_get(1).map_err(db_err)?;
+        let employment = employment
+            .map(|bytes| decode::<EmployeeRow>(email.as_str(), &bytes))
+            .transpose()?
+            .map(|row| Employment {
+                partner: row.partner,
+                super_admin: row.super_admin,
+                employee_management: row.employee_management,
+            });
+        if employment.is_none() && !member {
+            return Ok(None);
+        }
+        Ok(Some(UserInfo {
+            email: email.clone(),
+            employment,
+        }))
+    }
+
+    fn membership(
+        &self,
+        client: &ClientId,
+        email: &Email,
+    ) -> Result<Option<ClientUserRecord>, StoreError> {
+        self.one::<Vec<u8>>(
+            "SELECT record FROM memberships WHERE client = $1 AND email = $2",
+            &[&client.as_str(), &email.as_str()],
+        )?
+        .map(|bytes| decode(&format!("{client}/{email}"), &bytes))
+        .transpose()
+    }
+}
+
+impl Snapshot for PgTx<'_> {
+    fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    fn partner_record(&self, id: &PartnerId) -> Result<Option<PartnerRecord>, StoreError> {
+        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
+        else {
+            return Ok(None);
+        };
+        let row: PartnerRow = decode(id.as_str(), &bytes)?;
+        let mut employees = Vec::new();
+        for r in self.query(
+            "SELECT email, row FROM employees WHERE partner = $1 ORDER BY email",
+            &[&id.as_str()],
+        )? {
+            let email: String = r.try_get(0).map_err(db_err)?;
+            let bytes: Vec<u8> = r.try_get(1).map_err(db_err)?;
+            let employee: EmployeeRow = decode(&email, &bytes)?;
+            employees.push(EmployeeRecord {
+                email: Email::parse(&email).map_err(|e| corrupt(&email, e))?,
+                super_admin: employee.super_admin,
+                employee_management: employee.employee_management,
+            });
+        }
+        Ok(Some(PartnerRecord {
+            id: row.id,
+            name: row.name,
+            tier: row.tier,
+            email_domains: row.email_domains,
+            employees,
+            permission_sets: row.permission_sets,
+            crm_names: row.crm_names,
+        }))
+    }
+
+    fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
+        else {
+            return Ok(None);
+        };
+        let row: ClientRow = decode(id.as_str(), &bytes)?;
+        let records = |sql: &'static str| -> Result<Vec<Vec<u8>>, StoreError> {
+            self.query(sql, &[&id.as_str()])?
+                .iter()
+                .map(|r| r.try_get(0).map_err(db_err))
+                .collect()
+        };
+        let users = records("SELECT record FROM memberships WHERE client = $1 ORDER BY email")?
+            .iter()
+            .map(|b| decode(id.as_str(), b))
+            .collect::<Result<Vec<ClientUserRecord>, _>>()?;
+        let assets = records("SELECT record FROM assets WHERE client = $1 ORDER BY id")?
+            .iter()
+            .map(|b| decode(id.as_str(), b))
+            .collect::<Result<Vec<AssetRecord>, _>>()?;
+        let relationship = self
+            .aux(Aux::Relationships, id.as_str())?
+            .map(|b| decode(id.as_str(), &b))
+            .transpose()?;
+        Ok(Some(ClientRecord {
+            relationship,
+            id: row.id,
+            official_name: row.official_name,
+            pricing_model: row.pricing_model,
+            managed_by: row.managed_by,
+            users,
+            assets,
+            permission_sets: row.permission_sets,
+        }))
+    }
+
+    fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError> {
+        self.texts(
+            "SELECT client FROM memberships WHERE email = $1 ORDER BY client",
+            &[&email.as_str()],
+        )?
+        .into_iter()
+        .map(|id| ClientId::parse(&id).map_err(|e| corrupt(&id, e)))
+        .collect()
+    }
+
+    fn partner_ids(&self) -> Result<Vec<PartnerId>, StoreError> {
+        self.texts("SELECT id FROM partners ORDER BY id", &[])?
+            .into_iter()
+            .map(|id| PartnerId::parse(&id).map_err(|e| corrupt(&id, e)))
+            .collect()
+    }
+
+    fn client_ids(&self) -> Result<Vec<ClientId>, StoreError> {
+        self.texts("SELECT id FROM clients ORDER BY id", &[])?
+            .into_iter()
+            .map(|id| ClientId::parse(&id).map_err(|e| corrupt(&id, e)))
+            .collect()
+    }
+
+    fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.one(
+            "SELECT value FROM aux WHERE tbl = $1 AND key = $2",
+            &[&aux_name(table), &key.as_bytes()],
+        )
+    }
+
+    fn log_range(
+        &self,
+        log: Log,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(
+            "SELECT seq, value FROM logs WHERE log = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&log_name(log), &to_i64(after)?, &limit],
+        )?
+        .iter()
+        .map(|r| {
+            let seq: i64 = r.try_get(0).map_err(db_err)?;
+            Ok((revision_of(seq)?, r.try_get(1).map_err(db_err)?))
+        })
+        .collect()
+    }
+
+    fn search(
+        &self,
+        kind: SearchKind,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let n = i64::try_from(limit).unwrap_or(i64::MAX);
+        let queries: &[&'static str] = match kind {
+            SearchKind::Account => &["SELECT id FROM clients WHERE id >= $1 ORDER BY id LIMIT $2"],
+            SearchKind::Partner => &["SELECT id FROM partners WHERE id >= $1 ORDER BY id LIMIT $2"],
+            SearchKind::User => &[
+                "SELECT email FROM employees WHERE email >= $1 ORDER BY email LIMIT $2",
+                "SELECT DISTINCT email FROM memberships WHERE email >= $1 ORDER BY email LIMIT $2",
+            ],
+        };
+        let mut found = BTreeSet::new();
+        for sql in queries {
+            found.extend(
+                self.texts(sql, &[&prefix, &n])?
+                    .into_iter()
+                    .take_while(|id| id.starts_with(prefix)),
+            );
+        }
+        Ok(found.into_iter().take(limit).collect())
+    }
+}
+
+impl WriteTx for PgTx<'_> {
+    fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError> {
+        self.execute("DELETE FROM memberships", &[])?;
+        self.execute("DELETE FROM assets", &[])?;
+        self.execute("DELETE FROM clients", &[])?;
+        self.execute("DELETE FROM employees", &[])?;
+        self.execute("DELETE FROM partners", &[])?;
+        self.execute(
+            "DELETE FROM aux WHERE tbl = $1",
+            &[&aux_name(Aux::Relationships)],
+        )?;
+        for partner in &doc.partners {
+            self.put_partner(partner)?;
+        }
+        for client in &doc.clients {
+            self.put_client(client)?;
+        }
+        self.committed.everything = true;
+        Ok(())
+    }
+
+    fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
+        let row = encode(&PartnerRow {
+            id: partner.id.clone(),
+            name: partner.name.clone(),
+            tier: partner.tier,
+            email_domains: partner.email_domains.clone(),
+            permission_sets: partner.permission_sets.clone(),
+            crm_names: partner.crm_names.clone(),
+        })?;
+        self.execute(
+            "INSERT INTO partners (id, row) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET row = excluded.row",
+            &[&partner.id.as_str(), &row],
+        )?;
+        self.remove_partner_employees(&partner.id)?;
+        for employee in &partner.employees {
+            self.put_employee(&partner.id, employee)?;
+        }
+        self.touch(StateKey::Partner(partner.id.clone()));
+        Ok(())
+    }
+
+    fn put_employee(
+        &mut self,
+        partner: &PartnerId,
+        employee: &EmployeeRecord,
+    ) -> Result<(), StoreError> {
+        let current: Option<String> = self.one(
+            "SELECT partner FROM employees WHERE email = $1",
+            &[&employee.email.as_str()],
+        )?;
+        if let Some(other) = current.filter(|p| p != partner.as_str()) {
+            return Err(StoreError::Rejected(format!(
+                "`{}` is already an employee of partner `{other}`; an e-mail belongs to one partner",
+                employee.email
+            )));
+        }
+        let row = encode(&EmployeeRow {
+            partner: partner.clone(),
+            super_admin: employee.super_admin,
+            employee_management: employee.employee_management,
+        })?;
+        self.execute(
+            "INSERT INTO employees (email, partner, row) VALUES ($1, $2, $3) \
+             ON CONFLICT (email) DO UPDATE SET partner = excluded.partner, row = excluded.row",
+            &[&employee.email.as_str(), &partner.as_str(), &row],
+        )?;
+        self.touch(StateKey::User(employee.email.clone()));
+        Ok(())
+    }
+
+    fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        if self.client(&client.id)?.is_some() {
+            self.remove_client(&client.id)?;
+        }
+        self.put_client_row(client)?;
+        for user in &client.users {
+            self.put_user(&client.id, user)?;
+        }
+        for asset in &client.assets {
+            self.put_asset(&client.id, asset)?;
+        }
+        match &client.relationship {
+            Some(r) => self.put_aux(Aux::Relationships, client.id.as_str(), &encode(r)?)?,
+            None => self.remove_aux(Aux::Relationships, client.id.as_str())?,
+        }
+        self.touch(StateKey::Client(client.id.clone()));
+        Ok(())
+    }
+
+    fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        let row = encode(&ClientRow {
+            id: client.id.clone(),
+            official_name: client.official_name.clone(),
+            pricing_model: client.pricing_model,
+            managed_by: client.managed_by.clone(),
+            permission_sets: client.permission_sets.clone(),
+        })?;
+        self.execute(
+            "INSERT INTO clients (id, row) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET row = excluded.row",
+            &[&client.id.as_str(), &row],
+        )?;
+        self.touch(StateKey::Client(client.id.clone()));
+        Ok(())
+    }
+
+    fn put_user(&mut self, client: &ClientId, user: &ClientUserRecord) -> Result<(), StoreError> {
+        let record = encode(user)?;
+        self.execute(
+            "INSERT INTO memberships (client, email, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (client, email) DO UPDATE SET record = excluded.record",
+            &[&client.as_str(), &user.email.as_str(), &record],
+        )?;
+        self.touch(StateKey::Membership(client.clone(), user.email.clone()));
+        self.touch(StateKey::User(user.email.clone()));
+        Ok(())
+    }
+
+    fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError> {
+        let removed = self.execute(
+            "DELETE FROM memberships WHERE client = $1 AND email = $2",
+            &[&client.as_str(), &email.as_str()],
+        )? > 0;
+        self.touch(StateKey::Membership(client.clone(), email.clone()));
+        self.touch(StateKey::User(email.clone()));
+        Ok(removed)
+    }
+
+    fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError> {
+        let record = encode(asset)?;
+        self.execute(
+            "INSERT INTO assets (client, id, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (client, id) DO UPDATE SET record = excluded.record",
+            &[&client.as_str(), &asset.id.as_str(), &record],
+        )?;
+        Ok(())
+    }
+
+    fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO aux (tbl, key, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value",
+            &[&aux_name(table), &key.as_bytes(), &value],
+        )?;
+        Ok(())
+    }
+
+    fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM aux WHERE tbl = $1 AND key = $2",
+            &[&aux_name(table), &key.as_bytes()],
+        )?;
+        Ok(())
+    }
+
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+        let next: i64 = self
+            .one(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM logs WHERE log = $1",
+                &[&log_name(log)],
+            )?
+            .unwrap_or(1);
+        self.execute(
+            "INSERT INTO logs (log, seq, value) VALUES ($1, $2, $3)",
+            &[&log_name(log), &next, &value],
+        )?;
+        revision_of(next)
+    }
+}

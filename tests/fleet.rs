@@ -1,0 +1,453 @@
+//! Fleets: two real sidecar processes on one PostgreSQL database.
+//!
+//! - the account invariants hold across sidecars: two sidecars that each remove a different one
+//!   of a client's last two super admins at the same instant never both succeed (MIG-4);
+//! - a change committed through one sidecar is seen by the other within the staleness bound,
+//!   and at once by a check that carries the change's revision (`at_least_as_fresh`): the
+//!   "new enemy" gap is closed;
+//! - a sidecar restarted while the other keeps writing catches up and never answers from an
+//!   older state than the token it is given.
+//!
+//! They need a PostgreSQL server: `PARTNER_ACCESS_TEST_POSTGRES=postgres://...` (`.ci/run`
+//! starts a throwaway one). Without it they are skipped with a notice, except under `CI`,
+//! where a missing server is a failure.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn postgres() -> Option<String> {
+    match std::env::var("PARTNER_ACCESS_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PARTNER_ACCESS_TEST_POSTGRES is not set: CI must run the fleet tests"
+            );
+            eprintln!("skipped: set PARTNER_ACCESS_TEST_POSTGRES to run the fleet tests");
+            None
+        }
+    }
+}
+
+/// A fresh schema on the test server, as a connection string that uses it.
+async fn fresh_schema(base: &str) -> String {
+    let schema = format!("fleet_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = driver.await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One `partner-access serve` process on the shared database.
+struct Sidecar {
+    child: std::process::Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sidecar {
+    async fn start(store: &str, dir: &Path, name: &str, http: &reqwest::Client) -> Sidecar {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let log = dir.join(format!("{name}.log"));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"));
+        command
+            .arg("serve")
+            .args(["--listen", &listen])
+            .args(["--store", store])
+            .args(["--data", dir.join(name).to_str().unwrap()])
+            .args(["--policies", root().join("policies").to_str().unwrap()])
+            .args(["--schema", root().join("schema").to_str().unwrap()])
+            .args(["--max-staleness-ms", "1000"])
+            .args(["--follow-interval-ms", "100"])
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (var, _) in std::env::vars() {
+            if var.starts_with("PARTNER_ACCESS_") {
+                command.env_remove(var);
+            }
+        }
+        let mut sidecar = Sidecar {
+            child: command.spawn().unwrap(),
+            base: format!("http://{listen}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = sidecar.child.try_wait().unwrap() {
+                panic!("{name} exited early ({status}): {}", sidecar.log_text());
+            }
+            if let Ok(r) = http.get(format!("{}/readyz", sidecar.base)).send().await
+                && r.status() == StatusCode::OK
+            {
+                return sidecar;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} not ready: {}",
+                sidecar.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let response = http
+            .request(method, format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The decision for `email` taking `reports.access` in `client`, and its revision.
+    async fn reports(
+        &self,
+        http: &reqwest::Client,
+        email: &str,
+        client: &str,
+        consistency: Option<Value>,
+    ) -> (String, u64) {
+        let mut body = json!({
+            "principal": {"type": "Hub::User", "id": email},
+            "action": "reports.access",
+            "resource": {"type": "Hub::Account", "id": client},
+        });
+        if let Some(c) = consistency {
+            body["consistency"] = c;
+        }
+        let (status, answer) = self
+            .send(http, reqwest::Method::POST, "/v1/is_authorized", &body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        (
+            answer["decision"].as_str().unwrap().to_owned(),
+            answer["revision"].as_u64().unwrap(),
+        )
+    }
+}
+
+fn super_admin(email: &str) -> Value {
+    json!({"email": email, "role": "super_admin", "seat": "core", "permissions": [],
+           "status": "active"})
+}
+
+fn standard(email: &str, permissions: &[&str]) -> Value {
+    json!({"email": email, "role": "standard", "seat": "core", "permissions": permissions,
+           "status": "active"})
+}
+
+fn client(id: &str, users: Vec<Value>) -> Value {
+    json!({"id": id, "official_name": id, "pricing_model": "seat_based", "users": users,
+           "assets": [], "permission_sets": [
+               {"name": "Sales", "permissions": ["crm.objects.view", "reports.access"]},
+               {"name": "Viewer", "permissions": ["crm.objects.view"]}]})
+}
+
+const RACES: usize = 12;
+
+fn state() -> Value {
+    let mut clients = vec![client(
+        "c-fleet",
+        vec![
+            super_admin("owner@fleet.example"),
+            standard("rep@fleet.example", &["crm.objects.view", "reports.access"]),
+        ],
+    )];
+    for i in 0..RACES {
+        let id = format!("c-race-{i}");
+        clients.push(client(
+            &id,
+            vec![
+                super_admin(&format!("a@{id}.example")),
+                super_admin(&format!("b@{id}.example")),
+            ],
+        ));
+    }
+    json!({"partners": [], "clients": clients})
+}
+
+/// Two sidecars on a fresh schema, with the state imported through the first.
+async fn fleet(base: &str, dir: &Path, http: &reqwest::Client) -> (String, Sidecar, Sidecar) {
+    let store = fresh_schema(base).await;
+    let a = Sidecar::start(&store, dir, "a", http).await;
+    let b = Sidecar::start(&store, dir, "b", http).await;
+    let (status, body) = a
+        .send(
+            http,
+            reqwest::Method::POST,
+            "/v1/admin/import?mode=replace",
+            &state(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (store, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins() {
+    let Some(base) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let (_store, a, b) = fleet(&base, dir.path(), &http).await;
+    let mut outcomes = Vec::new();
+    for i in 0..RACES {
+        let id = format!("c-race-{i}");
+        let (first, second) = (format!("a@{id}.example"), format!("b@{id}.example"));
+        // At the same instant, through different sidecars: in even rounds each super admin
+        // removes the other (the loser's actor is gone: 403), in odd rounds each removes
+        // itself (the loser would leave the client without one: 409, MIG-4).
+        let (actor_a, actor_b) = if i % 2 == 0 {
+            (&second, &first)
+        } else {
+            (&first, &second)
+        };
+        let (path_a, body_a) = (
+            format!("/v1/clients/{id}/users/{first}"),
+            json!({"actor": actor_a}),
+        );
+        let (path_b, body_b) = (
+            format!("/v1/clients/{id}/users/{second}"),
+            json!({"actor": actor_b}),
+        );
+        let (on_a, on_b) = tokio::join!(
+            a.send(&http, reqwest::Method::DELETE, &path_a, &body_a),
+            b.send(&http, reqwest::Method::DELETE, &path_b, &body_b),
+        );
+        let applied = [&on_a, &on_b]
+            .iter()
+            .filter(|(s, _)| s.is_success())
+            .count();
+        assert_eq!(applied, 1, "{id}: exactly one removal applies: {on_a:?} {on_b:?}");
+        for (status, body) in [&on_a, &on_b] {
+            assert!(
+                status.is_success()
+                    || *status == StatusCode::CONFLICT
+                    || *status == StatusCode::FORBIDDEN,
+                "{id}: {status} {body}"
+            );
+        }
+        if i % 2 == 1 {
+            let loser = if on_a.0.is_success() { &on_b } else { &on_a };
+            assert_eq!(loser.0, StatusCode::CONFLICT, "{id}: {loser:?}");
+            assert!(loser.1["error"]["rules"].to_string().contains("MIG-4"), "{loser:?}");
+        }
+        outcomes.push((on_a.0.as_u16(), on_b.0.as_u16()));
+    }
+    // The store agrees: every race client kept exactly one active super admin.
+    let (status, export) = a
+        .send(&http, reqwest::Method::GET, "/v1/admin/export", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for c in export["clients"].as_array().unwrap() {
+        let admins = c["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["role"] == "super_admin" && u["status"] == "active")
+            .count();
+        assert!(admins >= 1, "{} has no super admin left: {c}", c["id"]);
+        if c["id"].as_str().unwrap().starts_with("c-race-") {
+            assert_eq!(admins, 1, "{c}");
+        }
+    }
+    eprintln!("races (sidecar a, sidecar b): {outcomes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token()
+{
+    let Some(base) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let (_store, a, b) = fleet(&base, dir.path(), &http).await;
+    let rep = "rep@fleet.example";
+    for round in 0..6 {
+        // Warm b's cache with the Allow.
+        let grant = round % 2 == 1;
+        if grant {
+            let (status, body) = a
+                .send(
+                    &http,
+                    reqwest::Method::PUT,
+                    &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
+                    &json!({"actor": "owner@fleet.example", "permission_set": "Sales"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let revision = body["revision"].as_u64().unwrap();
+            let (decision, seen) = b
+                .reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+                .await;
+            assert_eq!(decision, "Allow", "round {round}");
+            assert!(seen >= revision);
+            continue;
+        }
+        for _ in 0..3 {
+            assert_eq!(b.reports(&http, rep, "c-fleet", None).await.0, "Allow");
+        }
+        // Revoke through a.
+        let (status, body) = a
+            .send(
+                &http,
+                reqwest::Method::PUT,
+                &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
+                &json!({"actor": "owner@fleet.example", "permission_set": "Viewer"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let revision = body["revision"].as_u64().unwrap();
+        // With the revoke's token, b never answers from before it: no sleep, no retry.
+        let (decision, seen) = b
+            .reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+            .await;
+        assert_eq!(decision, "Deny", "round {round}: the new enemy got in");
+        assert!(seen >= revision, "answered at {seen}, asked for {revision}");
+        // fully_consistent reads the store.
+        let (decision, _) = b
+            .reports(&http, rep, "c-fleet", Some(json!({"fully_consistent": true})))
+            .await;
+        assert_eq!(decision, "Deny");
+    }
+    // Without a token: the plain check turns within the bound.
+    let (status, body) = a
+        .send(
+            &http,
+            reqwest::Method::PUT,
+            &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
+            &json!({"actor": "owner@fleet.example", "permission_set": "Sales"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let revision = body["revision"].as_u64().unwrap();
+    b.reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+        .await;
+    for _ in 0..3 {
+        assert_eq!(b.reports(&http, rep, "c-fleet", None).await.0, "Allow");
+    }
+    let (status, body) = a
+        .send(
+            &http,
+            reqwest::Method::PUT,
+            &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
+            &json!({"actor": "owner@fleet.example", "permission_set": "Viewer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let committed = Instant::now();
+    loop {
+        if b.reports(&http, rep, "c-fleet", None).await.0 == "Deny" {
+            break;
+        }
+        assert!(
+            committed.elapsed() < Duration::from_millis(1_000),
+            "b still allowed 1 s after the revoke committed on a"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "plain check on b turned Deny {} ms after the revoke on a",
+        committed.elapsed().as_millis()
+    );
+    // A token from the future: b waits for the store, then answers 503, never a guess.
+    let (status, body) = b
+        .send(
+            &http,
+            reqwest::Method::POST,
+            "/v1/is_authorized",
+            &json!({"principal": {"type": "Hub::User", "id": rep}, "action": "reports.access",
+                    "resource": {"type": "Hub::Account", "id": "c-fleet"},
+                    "consistency": {"at_least_as_fresh": revision + 1_000}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_stale_allow() {
+    let Some(base) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let (store, a, b) = fleet(&base, dir.path(), &http).await;
+    let rep = "rep@fleet.example";
+    let mut b = Some(b);
+    let mut checked = 0;
+    for round in 0..24 {
+        let set = if round % 2 == 0 { "Viewer" } else { "Sales" };
+        let (status, body) = a
+            .send(
+                &http,
+                reqwest::Method::PUT,
+                &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
+                &json!({"actor": "owner@fleet.example", "permission_set": set}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let revision = body["revision"].as_u64().unwrap();
+        if round == 8 {
+            // b goes away while a keeps writing, and comes back.
+            drop(b.take());
+        }
+        if round == 12 {
+            b = Some(Sidecar::start(&store, dir.path(), "b2", &http).await);
+        }
+        let Some(sidecar) = &b else { continue };
+        let expected = if set == "Sales" { "Allow" } else { "Deny" };
+        let (decision, _) = sidecar
+            .reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+            .await;
+        assert_eq!(decision, expected, "round {round} at revision {revision}");
+        // Its plain answers turn within the bound too.
+        let started = Instant::now();
+        while sidecar.reports(&http, rep, "c-fleet", None).await.0 != expected {
+            assert!(started.elapsed() < Duration::from_secs(1), "round {round}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        checked += 1;
+    }
+    assert!(checked >= 16, "{checked}");
+}
