@@ -154,7 +154,10 @@ impl std::fmt::Debug for ServeConfig {
             .field("cache_ttl", &self.cache_ttl)
             .field("decision_log", &self.decision_log)
             .field("playground", &self.playground)
-            .field("store", &self.store.as_ref().map(|_| "postgres (credentials hidden)"))
+            .field(
+                "store",
+                &self.store.as_ref().map(|_| "postgres (credentials hidden)"),
+            )
             .field("max_staleness", &self.max_staleness)
             .field("follow_interval", &self.follow_interval)
             .finish()

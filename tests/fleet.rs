@@ -11,6 +11,7 @@
 //! They need a PostgreSQL server: `PARTNER_ACCESS_TEST_POSTGRES=postgres://...` (`.ci/run`
 //! starts a throwaway one). Without it they are skipped with a notice, except under `CI`,
 //! where a missing server is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -261,7 +262,10 @@ async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins() {
             .iter()
             .filter(|(s, _)| s.is_success())
             .count();
-        assert_eq!(applied, 1, "{id}: exactly one removal applies: {on_a:?} {on_b:?}");
+        assert_eq!(
+            applied, 1,
+            "{id}: exactly one removal applies: {on_a:?} {on_b:?}"
+        );
         for (status, body) in [&on_a, &on_b] {
             assert!(
                 status.is_success()
@@ -273,13 +277,21 @@ async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins() {
         if i % 2 == 1 {
             let loser = if on_a.0.is_success() { &on_b } else { &on_a };
             assert_eq!(loser.0, StatusCode::CONFLICT, "{id}: {loser:?}");
-            assert!(loser.1["error"]["rules"].to_string().contains("MIG-4"), "{loser:?}");
+            assert!(
+                loser.1["error"]["rules"].to_string().contains("MIG-4"),
+                "{loser:?}"
+            );
         }
         outcomes.push((on_a.0.as_u16(), on_b.0.as_u16()));
     }
     // The store agrees: every race client kept exactly one active super admin.
     let (status, export) = a
-        .send(&http, reqwest::Method::GET, "/v1/admin/export", &Value::Null)
+        .send(
+            &http,
+            reqwest::Method::GET,
+            "/v1/admin/export",
+            &Value::Null,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     for c in export["clients"].as_array().unwrap() {
@@ -320,7 +332,12 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
             assert_eq!(status, StatusCode::OK, "{body}");
             let revision = body["revision"].as_u64().unwrap();
             let (decision, seen) = b
-                .reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+                .reports(
+                    &http,
+                    rep,
+                    "c-fleet",
+                    Some(json!({"at_least_as_fresh": revision})),
+                )
                 .await;
             assert_eq!(decision, "Allow", "round {round}");
             assert!(seen >= revision);
@@ -342,13 +359,23 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
         let revision = body["revision"].as_u64().unwrap();
         // With the revoke's token, b never answers from before it: no sleep, no retry.
         let (decision, seen) = b
-            .reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+            .reports(
+                &http,
+                rep,
+                "c-fleet",
+                Some(json!({"at_least_as_fresh": revision})),
+            )
             .await;
         assert_eq!(decision, "Deny", "round {round}: the new enemy got in");
         assert!(seen >= revision, "answered at {seen}, asked for {revision}");
         // fully_consistent reads the store.
         let (decision, _) = b
-            .reports(&http, rep, "c-fleet", Some(json!({"fully_consistent": true})))
+            .reports(
+                &http,
+                rep,
+                "c-fleet",
+                Some(json!({"fully_consistent": true})),
+            )
             .await;
         assert_eq!(decision, "Deny");
     }
@@ -363,8 +390,13 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let revision = body["revision"].as_u64().unwrap();
-    b.reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
-        .await;
+    b.reports(
+        &http,
+        rep,
+        "c-fleet",
+        Some(json!({"at_least_as_fresh": revision})),
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(b.reports(&http, rep, "c-fleet", None).await.0, "Allow");
     }
@@ -438,7 +470,12 @@ async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_sta
         let Some(sidecar) = &b else { continue };
         let expected = if set == "Sales" { "Allow" } else { "Deny" };
         let (decision, _) = sidecar
-            .reports(&http, rep, "c-fleet", Some(json!({"at_least_as_fresh": revision})))
+            .reports(
+                &http,
+                rep,
+                "c-fleet",
+                Some(json!({"at_least_as_fresh": revision})),
+            )
             .await;
         assert_eq!(decision, expected, "round {round} at revision {revision}");
         // Its plain answers turn within the bound too.
@@ -450,4 +487,152 @@ async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_sta
         checked += 1;
     }
     assert!(checked >= 16, "{checked}");
+}
+
+// ---- a sidecar that cannot follow the feed ------------------------------------------------
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use partner_access::app::{App, AppSettings, FollowSettings, ImportMode, UserUpsert};
+use partner_access::domain::{ClientId, Email, StateDocument};
+use partner_access::policy::{CheckRequest, EntityKind, EntityRef};
+use partner_access::store::{
+    Committed, PostgresStore, Snapshot, Store, StoreError, WorkError, WriteTx,
+};
+
+/// A PostgreSQL store whose change feed cannot be read once `deaf` is set: a sidecar that
+/// lost its connection to the feed while its reads still work.
+struct DeafStore {
+    inner: PostgresStore,
+    deaf: AtomicBool,
+}
+
+impl Store for DeafStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
+        self.inner.snapshot()
+    }
+
+    fn write_dyn(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
+    ) -> Result<Committed, WorkError> {
+        self.inner.write_dyn(work)
+    }
+
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+
+    fn changes_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<Committed>>, StoreError> {
+        if self.deaf.load(Ordering::SeqCst) {
+            return Err(StoreError::Read(
+                "injected: the change feed is unreachable".into(),
+            ));
+        }
+        self.inner.changes_since(after, limit)
+    }
+}
+
+fn settings(max_staleness: Duration) -> AppSettings {
+    AppSettings {
+        policies_dir: root().join("policies"),
+        schema_dir: root().join("schema"),
+        cache_capacity: 10_000,
+        cache_ttl: Duration::from_secs(3600),
+        follow: FollowSettings {
+            max_staleness,
+            ..FollowSettings::default()
+        },
+    }
+}
+
+fn reports(app: &App) -> bool {
+    let request = CheckRequest {
+        principal: EntityRef::new(EntityKind::User, "rep@fleet.example"),
+        action: "reports.access".into(),
+        resource: EntityRef::new(EntityKind::Account, "c-fleet"),
+        context: serde_json::Map::new(),
+    };
+    app.check(&request).unwrap().decision.allowed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_bound() {
+    let Some(base) = postgres() else { return };
+    let url = fresh_schema(&base).await;
+    let bound = Duration::from_millis(500);
+    tokio::task::spawn_blocking(move || {
+        let a = App::new(
+            settings(bound),
+            Arc::new(PostgresStore::open(&url).unwrap()),
+        )
+        .unwrap();
+        let deaf = Arc::new(DeafStore {
+            inner: PostgresStore::open(&url).unwrap(),
+            deaf: AtomicBool::new(false),
+        });
+        let b = Arc::new(App::new(settings(bound), deaf.clone()).unwrap());
+        let doc = StateDocument::from_json_str(&state().to_string()).unwrap();
+        let imported = a.import(&doc, ImportMode::Replace).unwrap();
+        // b's maintenance: follow the feed every 50 ms.
+        let stop = Arc::new(AtomicBool::new(false));
+        let follower = {
+            let (b, stop) = (b.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    b.follow_changes();
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        // b applies the import from the feed (dropping its whole cache), then warms its cache
+        // with the Allow.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while b.applied_revision() < imported {
+            assert!(Instant::now() < deadline, "b never saw the import");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(b.follows_a_shared_store());
+        assert!(reports(&b));
+        assert!(reports(&b));
+        // Then b loses the feed, and a revokes.
+        deaf.deaf.store(true, Ordering::SeqCst);
+        let viewer: UserUpsert = serde_json::from_value(
+            json!({"role": "standard", "seat": "core", "permissions": ["crm.objects.view"]}),
+        )
+        .unwrap();
+        let revoked_at = Instant::now();
+        a.upsert_user(
+            &ClientId::parse("c-fleet").unwrap(),
+            &Email::parse("rep@fleet.example").unwrap(),
+            viewer,
+        )
+        .unwrap();
+        assert!(!reports(&a));
+        // Within the bound b may still answer from its cache; past it, never.
+        loop {
+            let allowed = reports(&b);
+            let waited = revoked_at.elapsed();
+            if !allowed {
+                break;
+            }
+            assert!(
+                waited <= bound + Duration::from_millis(150),
+                "b still answered the old Allow {waited:?} after the revoke (bound {bound:?})"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // And it stays fresh while deaf: reads go to the store.
+        std::thread::sleep(bound);
+        assert!(!reports(&b));
+        stop.store(true, Ordering::SeqCst);
+        follower.join().unwrap();
+    })
+    .await
+    .unwrap();
 }

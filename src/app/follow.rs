@@ -67,18 +67,19 @@ pub(super) struct Feed {
     /// When the feed was last read to its end, in milliseconds since `origin`.
     caught_up_ms: AtomicU64,
     origin: Instant,
-    /// Whether the store has a feed at all (learned on the first read).
+    /// Whether other sidecars write the store (it has a feed to follow).
     shared: AtomicBool,
     settings: FollowSettings,
 }
 
 impl Feed {
-    pub(super) fn new(revision: u64, settings: FollowSettings) -> Self {
+    /// At `revision` (the store's at startup, with an empty cache: caught up now).
+    pub(super) fn new(revision: u64, shared: bool, settings: FollowSettings) -> Self {
         Feed {
             applied: AtomicU64::new(revision),
             caught_up_ms: AtomicU64::new(0),
             origin: Instant::now(),
-            shared: AtomicBool::new(false),
+            shared: AtomicBool::new(shared),
             settings,
         }
     }
@@ -112,7 +113,6 @@ impl App {
             match self.store.changes_since(after, FEED_PAGE) {
                 Ok(None) => return true,
                 Ok(Some(changes)) => {
-                    self.feed.shared.store(true, Ordering::Release);
                     let full_page = changes.len() == FEED_PAGE;
                     for change in &changes {
                         self.cache.committed(change);
@@ -132,7 +132,8 @@ impl App {
                     }
                 }
                 Err(e) => {
-                    self.store_failed(&e);
+                    metrics::counter!("partner_access_feed_errors_total").increment(1);
+                    tracing::warn!(error = %e, "cannot read the change feed; the cache is bypassed once it is older than the staleness bound");
                     return false;
                 }
             }

@@ -29,10 +29,10 @@ use crate::store::{Committed, Store, StoreError};
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
 pub use checks::{CheckOutcome, Checked, Checker};
 pub use error::AppError;
-pub use follow::{Consistency, FollowSettings};
 pub use explain::{
     AccountsPage, ActionsAllowed, AllowedAccount, Explained, Found, FoundItem, MAX_SCAN, MAX_SEARCH,
 };
+pub use follow::{Consistency, FollowSettings};
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl App {
         let revision = store.snapshot().map_err(AppStartError::Store)?.revision();
         Ok(App {
             cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
-            feed: follow::Feed::new(revision, settings.follow),
+            feed: follow::Feed::new(revision, store.shared(), settings.follow),
             slices: crate::policy::SliceCache::new(settings.cache_capacity, settings.cache_ttl),
             settings,
             engine: ArcSwap::from_pointee(engine),

@@ -43,7 +43,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 }
 
 async fn serve(config: ServeConfig) -> Result<(), String> {
-    let store = crate::store::open(config.store.as_deref(), &config.data).map_err(|e| e.to_string())?;
+    let store =
+        crate::store::open(config.store.as_deref(), &config.data).map_err(|e| e.to_string())?;
     let app = App::new(
         AppSettings {
             policies_dir: config.policies.clone(),
@@ -76,6 +77,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     }
     tracing::info!(
         listen = %config.listen,
+        store = if config.store.is_some() { "postgres (shared)" } else { "redb" },
         data = %config.data.display(),
         policies = app.engine().policies().len(),
         revision = app.revision(),

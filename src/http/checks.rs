@@ -66,7 +66,10 @@ impl ConsistencyBody {
 
 /// The consistency a body asks for.
 fn consistency_of(body: Option<&ConsistencyBody>) -> Result<Consistency, ApiError> {
-    body.map_or(Ok(Consistency::MinimizeLatency), ConsistencyBody::to_consistency)
+    body.map_or(
+        Ok(Consistency::MinimizeLatency),
+        ConsistencyBody::to_consistency,
+    )
 }
 
 impl CheckBody {
@@ -202,8 +205,13 @@ pub async fn is_authorized_batch(
     let results = if consistency == Consistency::MinimizeLatency {
         decide_batch(&app.checker(), &body.requests)
     } else {
-        super::blocking(move || Ok(decide_batch(&app.checker_with(consistency)?, &body.requests)))
-            .await?
+        super::blocking(move || {
+            Ok(decide_batch(
+                &app.checker_with(consistency)?,
+                &body.requests,
+            ))
+        })
+        .await?
     };
     Ok(axum::Json(BatchAnswer { results }))
 }

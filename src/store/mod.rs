@@ -204,7 +204,10 @@ pub trait WriteTx: Snapshot {
 
 /// Opens the store a sidecar runs on: PostgreSQL when `url` is a `postgres://` (or
 /// `postgresql://`) connection string, otherwise the redb file in `data`.
-pub fn open(url: Option<&str>, data: &std::path::Path) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub fn open(
+    url: Option<&str>,
+    data: &std::path::Path,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match url.filter(|u| !u.is_empty()) {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(std::sync::Arc::new(PostgresStore::open(url)?))
@@ -246,6 +249,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
     ) -> Result<Committed, WorkError>;
+
+    /// Whether other processes write this store too (a fleet's database): then this process
+    /// must follow [`Store::changes_since`] to keep its cache fresh, and must not trust the
+    /// cache while it cannot.
+    fn shared(&self) -> bool {
+        false
+    }
 
     /// What was committed after revision `after` by anyone, this process included, oldest
     /// first and at most `limit` (a single `everything` change when the feed no longer reaches

@@ -92,6 +92,20 @@ fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|e| StoreError::Write(format!("value out of range: {e}")))
 }
 
+/// Waits for a database round trip on the calling thread. The store's own runtime drives the
+/// socket, so any thread may wait; on a worker of a multi-threaded tokio runtime (a check
+/// that missed the cache, answered on its request's task) the worker first hands its other
+/// tasks over (`block_in_place`), so a slow database never stalls unrelated requests.
+fn wait<F: std::future::Future>(future: F) -> F::Output {
+    let on_runtime_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_runtime_worker {
+        tokio::task::block_in_place(|| futures_executor::block_on(future))
+    } else {
+        futures_executor::block_on(future)
+    }
+}
+
 /// One open connection with the statements it has prepared.
 struct Connection {
     client: Client,
@@ -105,7 +119,7 @@ impl Connection {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let prepared = futures_executor::block_on(self.client.prepare(sql)).map_err(db_err)?;
+        let prepared = wait(self.client.prepare(sql)).map_err(db_err)?;
         self.statements.insert(sql, prepared.clone());
         Ok(prepared)
     }
@@ -116,7 +130,7 @@ impl Connection {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        futures_executor::block_on(self.client.query(&statement, params)).map_err(db_err)
+        wait(self.client.query(&statement, params)).map_err(db_err)
     }
 
     fn execute(
@@ -125,11 +139,11 @@ impl Connection {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        futures_executor::block_on(self.client.execute(&statement, params)).map_err(db_err)
+        wait(self.client.execute(&statement, params)).map_err(db_err)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        futures_executor::block_on(self.client.batch_execute(sql)).map_err(db_err)
+        wait(self.client.batch_execute(sql)).map_err(db_err)
     }
 }
 
@@ -343,10 +357,8 @@ impl PostgresStore {
     fn migrate(&self) -> Result<(), StoreError> {
         let mut pooled = self.acquire()?;
         let connection = pooled.get()?;
-        let report = futures_executor::block_on(
-            embedded::migrations::runner().run_async(&mut connection.client),
-        )
-        .map_err(|e| StoreError::Write(format!("migrations failed: {e}")))?;
+        let report = wait(embedded::migrations::runner().run_async(&mut connection.client))
+            .map_err(|e| StoreError::Write(format!("migrations failed: {e}")))?;
         for migration in report.applied_migrations() {
             tracing::info!(migration = %migration, "applied a schema migration");
         }
@@ -400,8 +412,8 @@ impl PostgresStore {
             &[&to_i64(after)?, &limit],
         )?;
         let mut out = Vec::with_capacity(rows.len());
-        let mut expected = after + 1;
-        for row in rows {
+        // The feed is gap-free (writers are serialized); a gap means rows were pruned.
+        for (expected, row) in (after + 1..).zip(rows) {
             let revision = revision_of(row.try_get(0).map_err(db_err)?)?;
             if revision != expected {
                 break;
@@ -412,7 +424,6 @@ impl PostgresStore {
                 everything: row.try_get(1).map_err(db_err)?,
                 keys: decode("changes/keys", &keys)?,
             });
-            expected += 1;
         }
         if out.is_empty() {
             // The revisions in between are gone from the feed (pruned, or written by an older
@@ -439,6 +450,10 @@ impl Store for PostgresStore {
         let mut tx = self.begin(true)?;
         work(&mut tx)?;
         Ok(tx.commit()?)
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn changes_since(
@@ -491,13 +506,10 @@ impl PgTx<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let mut session = self.session.borrow_mut();
-        session
-            .get()?
-            .execute(sql, params)
-            .map_err(|e| match e {
-                StoreError::Read(m) => StoreError::Write(m),
-                other => other,
-            })
+        session.get()?.execute(sql, params).map_err(|e| match e {
+            StoreError::Read(m) => StoreError::Write(m),
+            other => other,
+        })
     }
 
     /// The first column of the first row, if any.
@@ -538,21 +550,19 @@ impl PgTx<'_> {
         committed.revision = revision;
         let keys = encode(&committed.keys)?;
         let new = to_i64(revision)?;
+        // One round trip: the new revision, its entry in the feed, the notification.
         self.execute(
-            "UPDATE meta SET value = $1 WHERE key = 'revision'",
-            &[&new],
+            "WITH revision AS (UPDATE meta SET value = $1 WHERE key = 'revision'), \
+                  feed AS (INSERT INTO changes (revision, everything, keys) VALUES ($1, $2, $3)) \
+             SELECT pg_notify($4, $1::text)",
+            &[&new, &committed.everything, &keys, &CHANNEL],
         )?;
-        self.execute(
-            "INSERT INTO changes (revision, everything, keys) VALUES ($1, $2, $3)",
-            &[&new, &committed.everything, &keys],
-        )?;
-        if revision % 1_000 == 0 {
+        if revision.is_multiple_of(1_000) {
             self.execute(
                 "DELETE FROM changes WHERE revision <= $1",
                 &[&to_i64(revision.saturating_sub(FEED_RETENTION))?],
             )?;
         }
-        self.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &revision.to_string()])?;
         let mut session = self.session.borrow_mut();
         let connection = session.get()?;
         // A failed COMMIT leaves the transaction rolled back or unknown: never reused.
@@ -599,7 +609,8 @@ impl Directory for PgTx<'_> {
     type Error = StoreError;
 
     fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
-        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
+        let Some(bytes) =
+            self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
         else {
             return Ok(None);
         };
@@ -612,7 +623,8 @@ impl Directory for PgTx<'_> {
     }
 
     fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
-        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
+        let Some(bytes) =
+            self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
         else {
             return Ok(None);
         };
@@ -673,7 +685,8 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn partner_record(&self, id: &PartnerId) -> Result<Option<PartnerRecord>, StoreError> {
-        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
+        let Some(bytes) =
+            self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
         else {
             return Ok(None);
         };
@@ -704,7 +717,8 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
-        let Some(bytes) = self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
+        let Some(bytes) =
+            self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
         else {
             return Ok(None);
         };
@@ -974,16 +988,19 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+        // Writers are serialized, so the next number is free; one round trip.
         let next: i64 = self
             .one(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM logs WHERE log = $1",
-                &[&log_name(log)],
-            )?
-            .unwrap_or(1);
-        self.execute(
-            "INSERT INTO logs (log, seq, value) VALUES ($1, $2, $3)",
-            &[&log_name(log), &next, &value],
-        )?;
+                "INSERT INTO logs (log, seq, value) \
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM logs WHERE log = $1 \
+                 RETURNING seq",
+                &[&log_name(log), &value],
+            )
+            .map_err(|e| match e {
+                StoreError::Read(m) => StoreError::Write(m),
+                other => other,
+            })?
+            .ok_or_else(|| StoreError::Write("the log record was not written".into()))?;
         revision_of(next)
     }
 }

@@ -296,3 +296,124 @@ async fn no_check_after_a_revoke_answers_sees_the_old_allow() {
         assert_eq!(answer["decision"], "Allow", "round {round}: {answer}");
     }
 }
+
+// ---- consistency tokens -------------------------------------------------------------------
+
+fn check_with(consistency: serde_json::Value) -> serde_json::Value {
+    json!({
+        "principal": {"type": "Hub::User", "id": "pat@acme.example"},
+        "action": "crm.objects.view",
+        "resource": {"type": "Hub::Account", "id": "c-globex"},
+        "consistency": consistency,
+    })
+}
+
+#[tokio::test]
+async fn a_check_with_a_write_s_revision_sees_that_write() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    // Warm the cache with the Allow, then revoke: pat leaves c-globex.
+    for _ in 0..3 {
+        let warm = server
+            .check("pat@acme.example", "crm.objects.view", "c-globex")
+            .await;
+        assert_eq!(warm["decision"], "Allow");
+    }
+    let (status, removed) = server
+        .send(
+            reqwest::Method::DELETE,
+            "/v1/clients/c-globex/users/pat@acme.example",
+            Some(&json!({"actor": "owner@globex.example"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{removed}");
+    let revision = removed["revision"].as_u64().unwrap();
+    for consistency in [
+        json!({"at_least_as_fresh": revision}),
+        json!({"fully_consistent": true}),
+        json!({"minimize_latency": true}),
+    ] {
+        let (status, answer) = server
+            .post("/v1/is_authorized", &check_with(consistency.clone()))
+            .await;
+        assert_eq!(status, 200, "{consistency}: {answer}");
+        assert_eq!(answer["decision"], "Deny", "{consistency}");
+        assert!(answer["revision"].as_u64().unwrap() >= revision, "{answer}");
+    }
+    // The batch takes one consistency for all its checks.
+    let (status, batch) = server
+        .post(
+            "/v1/is_authorized/batch",
+            &json!({"requests": [
+                {"principal": "Hub::User::\"pat@acme.example\"", "action": "crm.objects.view",
+                 "resource": "Hub::Account::\"c-globex\""},
+                {"principal": "Hub::User::\"ann@acme.example\"", "action": "crm.objects.view",
+                 "resource": "Hub::Account::\"c-globex\""}],
+                "consistency": {"at_least_as_fresh": revision}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["results"][0]["decision"], "Deny");
+    assert_eq!(batch["results"][1]["decision"], "Allow");
+}
+
+#[tokio::test]
+async fn a_token_the_store_has_not_reached_is_503_after_the_wait_never_a_guess() {
+    let server = common::start(common::Options::default()).await;
+    let revision = server.import(&common::demo()).await;
+    let started = std::time::Instant::now();
+    let (status, answer) = server
+        .post(
+            "/v1/is_authorized",
+            &check_with(json!({"at_least_as_fresh": revision + 10})),
+        )
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["error"]["code"], "unavailable");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("behind the requested {}", revision + 10)),
+        "{message}"
+    );
+    // It waited for the store (2 s by default) before giving up.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_malformed_consistency_is_400_naming_it() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    for consistency in [
+        json!({}),
+        json!({"at_least_as_fresh": 1, "fully_consistent": true}),
+        json!({"fully_consistent": false}),
+        json!({"at_least_as_fresh": -1}),
+        json!({"at_least_as_fresh": "7"}),
+        json!({"eventually": true}),
+        json!("fully_consistent"),
+    ] {
+        let (status, answer) = server
+            .post("/v1/is_authorized", &check_with(consistency.clone()))
+            .await;
+        assert_eq!(status, 400, "{consistency}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("consistency"), "{consistency}: {message}");
+    }
+    // Per item in a batch: the item is refused, the others answered.
+    let (status, batch) = server
+        .post(
+            "/v1/is_authorized/batch",
+            &json!({"requests": [{"principal": "Hub::User::\"pat@acme.example\"",
+                "action": "crm.objects.view", "resource": "Hub::Account::\"c-globex\"",
+                "consistency": {"fully_consistent": true}}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{batch}");
+    assert!(
+        batch["results"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("consistency"),
+        "{batch}"
+    );
+}
