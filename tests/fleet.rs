@@ -19,35 +19,21 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn postgres() -> Option<String> {
-    match std::env::var("PARTNER_ACCESS_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PARTNER_ACCESS_TEST_POSTGRES is not set: CI must run the fleet tests"
-            );
-            eprintln!("skipped: set PARTNER_ACCESS_TEST_POSTGRES to run the fleet tests");
-            None
-        }
-    }
-}
+#[path = "support/postgres.rs"]
+mod support;
 
-/// A fresh schema on the test server, as a connection string that uses it.
-async fn fresh_schema(base: &str) -> String {
-    let schema = format!("fleet_{}", uuid::Uuid::new_v4().simple());
-    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let driver = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    drop(client);
-    let _ = driver.await;
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+use support::fresh_schema;
+
+fn postgres() -> Option<String> {
+    let url = support::url();
+    if url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PARTNER_ACCESS_TEST_POSTGRES is not set: CI must run the fleet tests"
+        );
+        eprintln!("skipped: set PARTNER_ACCESS_TEST_POSTGRES to run the fleet tests");
+    }
+    url
 }
 
 fn root() -> PathBuf {
@@ -189,6 +175,22 @@ fn client(id: &str, users: Vec<Value>) -> Value {
 }
 
 const RACES: usize = 12;
+const REP: &str = "rep@fleet.example";
+
+/// The client owner gives `rep` the permission set `set` through `sidecar`; the command's
+/// revision.
+async fn set_rep_permissions(sidecar: &Sidecar, http: &reqwest::Client, set: &str) -> u64 {
+    let (status, body) = sidecar
+        .send(
+            http,
+            reqwest::Method::PUT,
+            &format!("/v1/clients/c-fleet/users/{REP}/permission-set"),
+            &json!({"actor": "owner@fleet.example", "permission_set": set}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["revision"].as_u64().unwrap()
+}
 
 fn state() -> Value {
     let mut clients = vec![client(
@@ -316,21 +318,12 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let (_store, a, b) = fleet(&base, dir.path(), &http).await;
-    let rep = "rep@fleet.example";
+    let rep = REP;
     for round in 0..6 {
         // Warm b's cache with the Allow.
         let grant = round % 2 == 1;
         if grant {
-            let (status, body) = a
-                .send(
-                    &http,
-                    reqwest::Method::PUT,
-                    &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
-                    &json!({"actor": "owner@fleet.example", "permission_set": "Sales"}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            let revision = body["revision"].as_u64().unwrap();
+            let revision = set_rep_permissions(&a, &http, "Sales").await;
             let (decision, seen) = b
                 .reports(
                     &http,
@@ -347,16 +340,7 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
             assert_eq!(b.reports(&http, rep, "c-fleet", None).await.0, "Allow");
         }
         // Revoke through a.
-        let (status, body) = a
-            .send(
-                &http,
-                reqwest::Method::PUT,
-                &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
-                &json!({"actor": "owner@fleet.example", "permission_set": "Viewer"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let revision = body["revision"].as_u64().unwrap();
+        let revision = set_rep_permissions(&a, &http, "Viewer").await;
         // With the revoke's token, b never answers from before it: no sleep, no retry.
         let (decision, seen) = b
             .reports(
@@ -380,16 +364,7 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
         assert_eq!(decision, "Deny");
     }
     // Without a token: the plain check turns within the bound.
-    let (status, body) = a
-        .send(
-            &http,
-            reqwest::Method::PUT,
-            &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
-            &json!({"actor": "owner@fleet.example", "permission_set": "Sales"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let revision = body["revision"].as_u64().unwrap();
+    let revision = set_rep_permissions(&a, &http, "Sales").await;
     b.reports(
         &http,
         rep,
@@ -400,15 +375,7 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
     for _ in 0..3 {
         assert_eq!(b.reports(&http, rep, "c-fleet", None).await.0, "Allow");
     }
-    let (status, body) = a
-        .send(
-            &http,
-            reqwest::Method::PUT,
-            &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
-            &json!({"actor": "owner@fleet.example", "permission_set": "Viewer"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    set_rep_permissions(&a, &http, "Viewer").await;
     let committed = Instant::now();
     loop {
         if b.reports(&http, rep, "c-fleet", None).await.0 == "Deny" {
@@ -445,21 +412,12 @@ async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_sta
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let (store, a, b) = fleet(&base, dir.path(), &http).await;
-    let rep = "rep@fleet.example";
+    let rep = REP;
     let mut b = Some(b);
     let mut checked = 0;
     for round in 0..24 {
         let set = if round % 2 == 0 { "Viewer" } else { "Sales" };
-        let (status, body) = a
-            .send(
-                &http,
-                reqwest::Method::PUT,
-                &format!("/v1/clients/c-fleet/users/{rep}/permission-set"),
-                &json!({"actor": "owner@fleet.example", "permission_set": set}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let revision = body["revision"].as_u64().unwrap();
+        let revision = set_rep_permissions(&a, &http, set).await;
         if round == 8 {
             // b goes away while a keeps writing, and comes back.
             drop(b.take());

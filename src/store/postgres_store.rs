@@ -36,7 +36,7 @@ use super::{
 };
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
-    EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
+    EmployeeRecord, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
 };
 
 mod embedded {
@@ -615,11 +615,7 @@ impl Directory for PgTx<'_> {
             return Ok(None);
         };
         let row: PartnerRow = decode(id.as_str(), &bytes)?;
-        Ok(Some(PartnerInfo {
-            id: row.id,
-            tier: row.tier,
-            email_domains: row.email_domains,
-        }))
+        Ok(Some(row.info()))
     }
 
     fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
@@ -629,11 +625,7 @@ impl Directory for PgTx<'_> {
             return Ok(None);
         };
         let row: ClientRow = decode(id.as_str(), &bytes)?;
-        Ok(Some(ClientInfo {
-            id: row.id,
-            pricing_model: row.pricing_model,
-            managed_by: row.managed_by,
-        }))
+        Ok(Some(row.info()))
     }
 
     fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
@@ -651,11 +643,7 @@ impl Directory for PgTx<'_> {
         let employment = employment
             .map(|bytes| decode::<EmployeeRow>(email.as_str(), &bytes))
             .transpose()?
-            .map(|row| Employment {
-                partner: row.partner,
-                super_admin: row.super_admin,
-                employee_management: row.employee_management,
-            });
+            .map(EmployeeRow::employment);
         if employment.is_none() && !member {
             return Ok(None);
         }
@@ -699,21 +687,9 @@ impl Snapshot for PgTx<'_> {
             let email: String = r.try_get(0).map_err(db_err)?;
             let bytes: Vec<u8> = r.try_get(1).map_err(db_err)?;
             let employee: EmployeeRow = decode(&email, &bytes)?;
-            employees.push(EmployeeRecord {
-                email: Email::parse(&email).map_err(|e| corrupt(&email, e))?,
-                super_admin: employee.super_admin,
-                employee_management: employee.employee_management,
-            });
+            employees.push(employee.record(Email::parse(&email).map_err(|e| corrupt(&email, e))?));
         }
-        Ok(Some(PartnerRecord {
-            id: row.id,
-            name: row.name,
-            tier: row.tier,
-            email_domains: row.email_domains,
-            employees,
-            permission_sets: row.permission_sets,
-            crm_names: row.crm_names,
-        }))
+        Ok(Some(row.record(employees)))
     }
 
     fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
@@ -741,16 +717,7 @@ impl Snapshot for PgTx<'_> {
             .aux(Aux::Relationships, id.as_str())?
             .map(|b| decode(id.as_str(), &b))
             .transpose()?;
-        Ok(Some(ClientRecord {
-            relationship,
-            id: row.id,
-            official_name: row.official_name,
-            pricing_model: row.pricing_model,
-            managed_by: row.managed_by,
-            users,
-            assets,
-            permission_sets: row.permission_sets,
-        }))
+        Ok(Some(row.record(users, assets, relationship)))
     }
 
     fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError> {
@@ -852,14 +819,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
-        let row = encode(&PartnerRow {
-            id: partner.id.clone(),
-            name: partner.name.clone(),
-            tier: partner.tier,
-            email_domains: partner.email_domains.clone(),
-            permission_sets: partner.permission_sets.clone(),
-            crm_names: partner.crm_names.clone(),
-        })?;
+        let row = encode(&PartnerRow::of(partner))?;
         self.execute(
             "INSERT INTO partners (id, row) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET row = excluded.row",
@@ -888,11 +848,7 @@ impl WriteTx for PgTx<'_> {
                 employee.email
             )));
         }
-        let row = encode(&EmployeeRow {
-            partner: partner.clone(),
-            super_admin: employee.super_admin,
-            employee_management: employee.employee_management,
-        })?;
+        let row = encode(&EmployeeRow::of(partner, employee))?;
         self.execute(
             "INSERT INTO employees (email, partner, row) VALUES ($1, $2, $3) \
              ON CONFLICT (email) DO UPDATE SET partner = excluded.partner, row = excluded.row",
@@ -922,13 +878,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
-        let row = encode(&ClientRow {
-            id: client.id.clone(),
-            official_name: client.official_name.clone(),
-            pricing_model: client.pricing_model,
-            managed_by: client.managed_by.clone(),
-            permission_sets: client.permission_sets.clone(),
-        })?;
+        let row = encode(&ClientRow::of(client))?;
         self.execute(
             "INSERT INTO clients (id, row) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET row = excluded.row",

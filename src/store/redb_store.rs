@@ -23,7 +23,7 @@ use super::{
 };
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
-    EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
+    EmployeeRecord, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
 };
 
 /// `"revision"` → the store's revision; `"format"` → the layout version of this file.
@@ -264,11 +264,7 @@ macro_rules! impl_reads {
                     return Ok(None);
                 };
                 let row: PartnerRow = decode(id.as_str(), guard.value())?;
-                Ok(Some(PartnerInfo {
-                    id: row.id,
-                    tier: row.tier,
-                    email_domains: row.email_domains,
-                }))
+                Ok(Some(row.info()))
             }
 
             fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
@@ -277,11 +273,7 @@ macro_rules! impl_reads {
                     return Ok(None);
                 };
                 let row: ClientRow = decode(id.as_str(), guard.value())?;
-                Ok(Some(ClientInfo {
-                    id: row.id,
-                    pricing_model: row.pricing_model,
-                    managed_by: row.managed_by,
-                }))
+                Ok(Some(row.info()))
             }
 
             fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
@@ -290,11 +282,7 @@ macro_rules! impl_reads {
                     match table.get(email.as_str()).map_err(read_err)? {
                         Some(guard) => {
                             let row: EmployeeRow = decode(email.as_str(), guard.value())?;
-                            Some(Employment {
-                                partner: row.partner,
-                                super_admin: row.super_admin,
-                                employee_management: row.employee_management,
-                            })
+                            Some(row.employment())
                         }
                         None => None,
                     }
@@ -360,24 +348,14 @@ macro_rules! impl_reads {
                         continue;
                     };
                     let row: EmployeeRow = decode(email, guard.value())?;
-                    employees.push(EmployeeRecord {
-                        email: Email::parse(email).map_err(|e| StoreError::Corrupt {
+                    employees.push(row.record(Email::parse(email).map_err(|e| {
+                        StoreError::Corrupt {
                             key: email.to_owned(),
                             message: e.to_string(),
-                        })?,
-                        super_admin: row.super_admin,
-                        employee_management: row.employee_management,
-                    });
+                        }
+                    })?));
                 }
-                Ok(Some(PartnerRecord {
-                    id: row.id,
-                    name: row.name,
-                    tier: row.tier,
-                    email_domains: row.email_domains,
-                    employees,
-                    permission_sets: row.permission_sets,
-                    crm_names: row.crm_names,
-                }))
+                Ok(Some(row.record(employees)))
             }
 
             fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
@@ -413,16 +391,7 @@ macro_rules! impl_reads {
                     let guard = table.get(id.as_str()).map_err(read_err)?;
                     guard.map(|g| decode(id.as_str(), g.value())).transpose()?
                 };
-                Ok(Some(ClientRecord {
-                    relationship,
-                    id: row.id,
-                    official_name: row.official_name,
-                    pricing_model: row.pricing_model,
-                    managed_by: row.managed_by,
-                    users,
-                    assets,
-                    permission_sets: row.permission_sets,
-                }))
+                Ok(Some(row.record(users, assets, relationship)))
             }
 
             fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError> {
@@ -723,14 +692,7 @@ impl WriteTx for RedbWriter {
 
     fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
         self.writes += 1;
-        let row = PartnerRow {
-            id: partner.id.clone(),
-            name: partner.name.clone(),
-            tier: partner.tier,
-            email_domains: partner.email_domains.clone(),
-            permission_sets: partner.permission_sets.clone(),
-            crm_names: partner.crm_names.clone(),
-        };
+        let row = PartnerRow::of(partner);
         self.table(PARTNERS)?
             .insert(partner.id.as_str(), encode(&row)?.as_slice())
             .map_err(write_err)?;
@@ -761,11 +723,7 @@ impl WriteTx for RedbWriter {
                 employee.email, previous.partner
             )));
         }
-        let row = EmployeeRow {
-            partner: partner.clone(),
-            super_admin: employee.super_admin,
-            employee_management: employee.employee_management,
-        };
+        let row = EmployeeRow::of(partner, employee);
         self.table(EMPLOYEES)?
             .insert(employee.email.as_str(), encode(&row)?.as_slice())
             .map_err(write_err)?;
@@ -798,13 +756,7 @@ impl WriteTx for RedbWriter {
 
     fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
         self.writes += 1;
-        let row = ClientRow {
-            id: client.id.clone(),
-            official_name: client.official_name.clone(),
-            pricing_model: client.pricing_model,
-            managed_by: client.managed_by.clone(),
-            permission_sets: client.permission_sets.clone(),
-        };
+        let row = ClientRow::of(client);
         self.table(CLIENTS)?
             .insert(client.id.as_str(), encode(&row)?.as_slice())
             .map_err(write_err)?;

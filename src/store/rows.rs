@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::StoreError;
 use crate::domain::{
-    ClientId, EmployeeManagement, PartnerId, PermissionSetRecord, PricingModel, Tier,
+    AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Email, EmployeeManagement,
+    EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord, PermissionSetRecord,
+    PricingModel, RelationshipRecord, Tier,
 };
 
 /// A partner account without its employees.
@@ -41,6 +43,105 @@ pub(super) struct ClientRow {
     pub(super) pricing_model: PricingModel,
     pub(super) managed_by: Option<PartnerId>,
     pub(super) permission_sets: Vec<PermissionSetRecord>,
+}
+
+impl PartnerRow {
+    pub(super) fn of(partner: &PartnerRecord) -> Self {
+        PartnerRow {
+            id: partner.id.clone(),
+            name: partner.name.clone(),
+            tier: partner.tier,
+            email_domains: partner.email_domains.clone(),
+            permission_sets: partner.permission_sets.clone(),
+            crm_names: partner.crm_names.clone(),
+        }
+    }
+
+    /// What a decision needs of the partner.
+    pub(super) fn info(self) -> PartnerInfo {
+        PartnerInfo {
+            id: self.id,
+            tier: self.tier,
+            email_domains: self.email_domains,
+        }
+    }
+
+    pub(super) fn record(self, employees: Vec<EmployeeRecord>) -> PartnerRecord {
+        PartnerRecord {
+            id: self.id,
+            name: self.name,
+            tier: self.tier,
+            email_domains: self.email_domains,
+            employees,
+            permission_sets: self.permission_sets,
+            crm_names: self.crm_names,
+        }
+    }
+}
+
+impl EmployeeRow {
+    pub(super) fn of(partner: &PartnerId, employee: &EmployeeRecord) -> Self {
+        EmployeeRow {
+            partner: partner.clone(),
+            super_admin: employee.super_admin,
+            employee_management: employee.employee_management,
+        }
+    }
+
+    pub(super) fn employment(self) -> Employment {
+        Employment {
+            partner: self.partner,
+            super_admin: self.super_admin,
+            employee_management: self.employee_management,
+        }
+    }
+
+    pub(super) fn record(self, email: Email) -> EmployeeRecord {
+        EmployeeRecord {
+            email,
+            super_admin: self.super_admin,
+            employee_management: self.employee_management,
+        }
+    }
+}
+
+impl ClientRow {
+    pub(super) fn of(client: &ClientRecord) -> Self {
+        ClientRow {
+            id: client.id.clone(),
+            official_name: client.official_name.clone(),
+            pricing_model: client.pricing_model,
+            managed_by: client.managed_by.clone(),
+            permission_sets: client.permission_sets.clone(),
+        }
+    }
+
+    /// What a decision needs of the client.
+    pub(super) fn info(self) -> ClientInfo {
+        ClientInfo {
+            id: self.id,
+            pricing_model: self.pricing_model,
+            managed_by: self.managed_by,
+        }
+    }
+
+    pub(super) fn record(
+        self,
+        users: Vec<ClientUserRecord>,
+        assets: Vec<AssetRecord>,
+        relationship: Option<RelationshipRecord>,
+    ) -> ClientRecord {
+        ClientRecord {
+            relationship,
+            id: self.id,
+            official_name: self.official_name,
+            pricing_model: self.pricing_model,
+            managed_by: self.managed_by,
+            users,
+            assets,
+            permission_sets: self.permission_sets,
+        }
+    }
 }
 
 pub(super) fn read_err(e: impl std::fmt::Display) -> StoreError {

@@ -77,32 +77,10 @@ pub struct TestServer {
     pub store_url: Option<String>,
 }
 
-/// The PostgreSQL server the suite runs against instead of redb, when
-/// `PARTNER_ACCESS_TEST_POSTGRES` holds its connection string (`.ci/run` runs the suite on
-/// both backends).
-pub fn postgres_url() -> Option<String> {
-    std::env::var("PARTNER_ACCESS_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
-/// A fresh, empty schema on the test PostgreSQL server, and the connection string that uses
-/// it: every server of the suite gets its own, so tests run in parallel without meeting.
-pub async fn postgres_schema(base: &str) -> String {
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let driver = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    drop(client);
-    let _ = driver.await;
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-c%20search_path%3D{schema}")
-}
+/// The PostgreSQL server the suite runs on instead of redb, when
+/// `PARTNER_ACCESS_TEST_POSTGRES` names one (`.ci/run` runs the suite on both backends).
+#[path = "../support/postgres.rs"]
+pub mod postgres;
 
 /// Opens the suite's store: the redb file in `data`, or the PostgreSQL schema `url`.
 pub fn open_store(data: &Path, url: Option<&str>) -> Arc<dyn Store> {
@@ -116,8 +94,8 @@ pub fn open_store(data: &Path, url: Option<&str>) -> Arc<dyn Store> {
 pub async fn start(options: Options) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_owned();
-    let url = match postgres_url() {
-        Some(base) => Some(postgres_schema(&base).await),
+    let url = match postgres::url() {
+        Some(base) => Some(postgres::fresh_schema(&base).await),
         None => None,
     };
     let store = open_store(&data, url.as_deref());
