@@ -15,6 +15,7 @@
 //! fixed time-to-live (never only on idle), which bounds any surprise.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -32,7 +33,8 @@ enum Cached {
     Partner(Option<PartnerInfo>),
     Client(Option<ClientInfo>),
     User(Option<UserInfo>),
-    Membership(Option<ClientUserRecord>),
+    /// Shared: the activity note of every Allow reads it, and only its partner.
+    Membership(Option<Arc<ClientUserRecord>>),
 }
 
 /// The cache, shared by every request.
@@ -209,6 +211,34 @@ impl<'a> CachedView<'a> {
     }
 }
 
+impl CachedView<'_> {
+    /// The partner a membership belongs to (`None`: not a partner user, or no membership),
+    /// without copying the record: the activity note of every Allow asks this.
+    pub fn membership_partner(
+        &self,
+        client: &ClientId,
+        email: &Email,
+    ) -> Result<Option<PartnerId>, StoreError> {
+        Ok(self
+            .shared_membership(client, email)?
+            .and_then(|m| m.partner.clone()))
+    }
+
+    fn shared_membership(
+        &self,
+        client: &ClientId,
+        email: &Email,
+    ) -> Result<Option<Arc<ClientUserRecord>>, StoreError> {
+        match self.lookup(StateKey::Membership(client.clone(), email.clone()), |s| {
+            s.membership(client, email)
+                .map(|m| Cached::Membership(m.map(Arc::new)))
+        })? {
+            Cached::Membership(v) => Ok(v),
+            _ => Err(mismatch()),
+        }
+    }
+}
+
 /// A cached value of the wrong kind for its key: a bug, reported as a read error (never an
 /// Allow).
 fn mismatch() -> StoreError {
@@ -250,12 +280,9 @@ impl Directory for CachedView<'_> {
         client: &ClientId,
         email: &Email,
     ) -> Result<Option<ClientUserRecord>, StoreError> {
-        match self.lookup(StateKey::Membership(client.clone(), email.clone()), |s| {
-            s.membership(client, email).map(Cached::Membership)
-        })? {
-            Cached::Membership(v) => Ok(v),
-            _ => Err(mismatch()),
-        }
+        Ok(self
+            .shared_membership(client, email)?
+            .map(Arc::unwrap_or_clone))
     }
 }
 
@@ -306,7 +333,11 @@ mod tests {
         cache.committed(&committed);
 
         // The reader's late fill is refused...
-        assert!(!cache.fill(key.clone(), snapshot.revision(), Cached::Membership(stale)));
+        assert!(!cache.fill(
+            key.clone(),
+            snapshot.revision(),
+            Cached::Membership(stale.map(Arc::new))
+        ));
         // ...and the next check reads the revoke.
         let fresh = cache
             .view(&store)

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::decision_log::DecisionRecord;
 use super::{App, AppError, Consistency};
 use crate::cache::CachedView;
-use crate::domain::{ClientId, Directory, Email};
+use crate::domain::{ClientId, Email};
 use crate::policy::{CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, SliceError};
 
 /// The check path's metric handles, registered once: looking a labelled series up by name on
@@ -234,10 +234,9 @@ impl App {
         ) else {
             return;
         };
-        // A cache hit: the decision just read this membership.
-        if let Ok(Some(member)) = view.membership(&client, &email)
-            && let Some(partner) = member.partner
-        {
+        // Usually a cache hit (the decision's slice was built from it): a shared record, of
+        // which only the partner is copied.
+        if let Ok(Some(partner)) = view.membership_partner(&client, &email) {
             self.activity.note(client, partner);
         }
     }

@@ -533,11 +533,31 @@ impl PolicyEngine {
             }
         }
 
-        let principal = normalize(&request.principal);
-        let resource = normalize(&request.resource);
+        // The slice of a context-free request depends only on principal and resource.
+        let reusable =
+            request.context.is_empty() && !self.context_required.contains(&request.action);
+        let slices = slices.filter(|_| reusable);
+        let key = (normalize(&request.principal), normalize(&request.resource));
+        let (principal, resource) = (&key.0, &key.1);
+        let generation = slices.and_then(|(_, g)| g());
+        let slot = self.action_slots.get(&request.action).copied();
+        if let (Some((cache, _)), Some(generation)) = (slices, generation)
+            && let Some(hit) = cache.get(&key, generation, self.id)
+        {
+            // A context-free decision depends only on the policies (this engine), the slice
+            // (this generation) and the action: decided once per slice and action. The warm
+            // path ends here, before anything else is built.
+            return match slot {
+                Some(slot) => hit.decision(slot, || {
+                    self.decide_over(principal, action_uid, resource, hit.entities())
+                }),
+                None => self.decide_over(principal, action_uid, resource, hit.entities()),
+            }
+            .map(Outcome::Decided);
+        }
+
         let mut refs = vec![principal.clone(), resource.clone()];
         let context_value = normalize_context(&request.context, &mut refs);
-
         let context = if request.context.is_empty() {
             Context::empty()
         } else {
@@ -548,37 +568,16 @@ impl PolicyEngine {
             .map_err(|e| CheckError::InvalidRequest(format!("invalid context: {e}")))?
         };
 
-        // The slice of a context-free request depends only on principal and resource.
-        let reusable =
-            request.context.is_empty() && !self.context_required.contains(&request.action);
-        let slices = slices.filter(|_| reusable);
-        let key = (principal.clone(), resource.clone());
-        let generation = slices.and_then(|(_, g)| g());
-        let slot = self.action_slots.get(&request.action).copied();
-        if let (Some((cache, _)), Some(generation)) = (slices, generation)
-            && let Some(hit) = cache.get(&key, generation, self.id)
-        {
-            // A context-free decision depends only on the policies (this engine), the slice
-            // (this generation) and the action: decided once per slice and action.
-            return match slot {
-                Some(slot) => hit.decision(slot, || {
-                    self.decide_over(&principal, action_uid, &resource, hit.entities())
-                }),
-                None => self.decide_over(&principal, action_uid, &resource, hit.entities()),
-            }
-            .map(Outcome::Decided);
-        }
-
-        let slice = build_slice(&self.names, directory, &refs, &[&principal, &resource])?;
+        let slice = build_slice(&self.names, directory, &refs, &[principal, resource])?;
         if !slice.unknown.is_empty() {
             return Ok(Outcome::Decided(Decision::deny_with(
                 slice
                     .unknown
                     .iter()
                     .map(|r| {
-                        let role = if *r == principal {
+                        let role = if r == principal {
                             "principal"
-                        } else if *r == resource {
+                        } else if r == resource {
                             "resource"
                         } else {
                             "entity"
@@ -592,7 +591,7 @@ impl PolicyEngine {
         // A request with a context is checked against the action's declared context (types of
         // every attribute); the check actions take none, so the hot path skips this.
         let cedar_request =
-            self.cedar_request(&principal, action_uid, &resource, context, !reusable)?;
+            self.cedar_request(principal, action_uid, resource, context, !reusable)?;
         let entities = Entities::from_entities(
             slice
                 .entities
