@@ -34,8 +34,7 @@ pg_url=$(.ci/start-postgres "$PG_PORT" 2>"$work/pg.txt")
 pg_dir=$(awk '{print $2}' "$work/pg.txt")
 cleanup() {
   kill "${a:-}" "${b:-}" 2>/dev/null || true
-  runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" \
-    -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true
+  .ci/start-postgres --stop "$pg_dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
