@@ -11,13 +11,17 @@
 //!   state document and its validation, the [`domain::Directory`] read interface.
 //! - [`policy`]: the only module that imports `cedar_policy`: loads and strictly validates the
 //!   policies, builds the entities of a request, and decides (failing closed).
-//! - [`store`]: the only module that imports `redb`: the state behind the [`store::Store`]
-//!   trait; every change atomic and durable before it answers (concurrent changes share a
-//!   transaction and its fsync: group commit), a revision per commit.
+//! - [`store`]: the only module that imports `redb` or a PostgreSQL driver: the state behind
+//!   the [`store::Store`] trait; every change atomic and durable before it answers, a revision
+//!   per commit. redb (the default; concurrent changes share a transaction and its fsync: group
+//!   commit) or PostgreSQL for fleets of sidecars (writers serialized on the revision row, a
+//!   change feed the sidecars follow).
 //! - [`cache`]: moka in front of the store's point lookups, safe against stale fills.
-//! - [`app`]: the use cases over policy engine, store and cache: checks, administration, the
-//!   Client Access Manager's commands (one write transaction each) and reads.
-//! - [`http`]: the only module that imports axum: routes, wire types, one `ApiError`.
+//! - [`app`]: the use cases over policy engine, store and cache: checks (with consistency
+//!   tokens), explanations and reverse queries, administration, the Client Access Manager's
+//!   commands (one write transaction each) and reads; following a shared store's changes.
+//! - [`http`]: the only module that imports axum: routes, wire types, one `ApiError`, and the
+//!   playground page (`/ui`).
 //! - [`server`]: serving on a bound listener until shutdown; SIGHUP reloads policies.
 //! - [`config`], [`telemetry`]: settings (flags, environment, TOML), logs and metrics.
 //! - [`policy_tests`]: the declarative policy test runner (`partner-access test`).

@@ -1,13 +1,16 @@
-//! The state store: the only module that imports `redb`.
+//! The state store: the only module that imports `redb` or the PostgreSQL driver.
 //!
 //! The rest of the service sees the store through two small traits: a [`Snapshot`] is a
 //! consistent read view at one revision (it implements [`Directory`], the point lookups a
 //! decision needs), and a [`WriteTx`] is one atomic, durable write transaction that can read
-//! what it is about to change. [`Store`] hands out both. A second backend (PostgreSQL for fleets
-//! of sidecars) implements the same traits without touching the HTTP layer or the commands.
+//! what it is about to change. [`Store`] hands out both. Two backends implement them:
+//! [`RedbStore`] (one file, the default) and [`PostgresStore`] (one database shared by a fleet
+//! of sidecars); [`open`] picks one from the settings. Neither the HTTP layer nor the commands
+//! know which.
 //!
 //! Every committed write bumps the store's **revision** by one and reports which records it
-//! touched, so the check-path cache can drop exactly those.
+//! touched, so the check-path cache can drop exactly those. A shared store also publishes them
+//! in a change feed ([`Store::changes_since`]) for the other sidecars' caches.
 
 mod group_commit;
 mod postgres_store;
