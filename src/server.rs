@@ -62,14 +62,23 @@ async fn maintain(app: Arc<App>) {
     }
 }
 
-/// Reads a shared store's change feed every `follow_interval`, so that what other sidecars
-/// commit is evicted here (see [`crate::app`]'s `follow` module). Ends at once over a store
-/// only this sidecar writes.
+/// Reads a shared store's change feed when the store notifies a commit and every
+/// `follow_interval` besides, so that what other sidecars commit is evicted here (see
+/// [`crate::app`]'s `follow` module). Ends at once over a store only this sidecar writes.
 async fn follow(app: Arc<App>) {
     let mut tick = tokio::time::interval(app.follow_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let signal = app.change_signal();
     loop {
-        tick.tick().await;
+        match &signal {
+            Some(signal) => tokio::select! {
+                _ = tick.tick() => {}
+                () = signal.notified() => {}
+            },
+            None => {
+                tick.tick().await;
+            }
+        }
         let worker = app.clone();
         let caught_up = tokio::task::spawn_blocking(move || worker.follow_changes())
             .await

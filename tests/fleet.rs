@@ -64,6 +64,18 @@ impl Drop for Sidecar {
 
 impl Sidecar {
     async fn start(store: &str, dir: &Path, name: &str, http: &reqwest::Client) -> Sidecar {
+        Sidecar::start_following(store, dir, name, http, "1000", "100").await
+    }
+
+    /// With its own staleness bound and feed interval (milliseconds).
+    async fn start_following(
+        store: &str,
+        dir: &Path,
+        name: &str,
+        http: &reqwest::Client,
+        max_staleness_ms: &str,
+        follow_interval_ms: &str,
+    ) -> Sidecar {
         let listen = format!("127.0.0.1:{}", free_port());
         let log = dir.join(format!("{name}.log"));
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"));
@@ -74,8 +86,8 @@ impl Sidecar {
             .args(["--data", dir.join(name).to_str().unwrap()])
             .args(["--policies", root().join("policies").to_str().unwrap()])
             .args(["--schema", root().join("schema").to_str().unwrap()])
-            .args(["--max-staleness-ms", "1000"])
-            .args(["--follow-interval-ms", "100"])
+            .args(["--max-staleness-ms", max_staleness_ms])
+            .args(["--follow-interval-ms", follow_interval_ms])
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -445,6 +457,40 @@ async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_sta
         checked += 1;
     }
     assert!(checked >= 16, "{checked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer() {
+    let Some(base) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let (store, a, _b) = fleet(&base, dir.path(), &http).await;
+    // c reads the feed on its timer once a minute and trusts its cache for a minute: only the
+    // notification of a's commit can make its plain checks turn within seconds.
+    let c = Sidecar::start_following(&store, dir.path(), "c", &http, "60000", "60000").await;
+    for round in 0..4 {
+        let (set, expected) = if round % 2 == 0 {
+            ("Viewer", "Deny")
+        } else {
+            ("Sales", "Allow")
+        };
+        // Warm c's cache with the current answer, then change it through a.
+        let before = c.reports(&http, REP, "c-fleet", None).await.0;
+        assert_ne!(before, expected, "round {round}");
+        set_rep_permissions(&a, &http, set).await;
+        let committed = Instant::now();
+        while c.reports(&http, REP, "c-fleet", None).await.0 != expected {
+            assert!(
+                committed.elapsed() < Duration::from_secs(5),
+                "round {round}: c did not hear of a's commit within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        eprintln!(
+            "round {round}: c agreed {} ms after a's commit",
+            committed.elapsed().as_millis()
+        );
+    }
 }
 
 // ---- a sidecar that cannot follow the feed ------------------------------------------------

@@ -145,9 +145,14 @@ impl App {
         self.feed.shared.load(Ordering::Acquire)
     }
 
-    /// How often the change feed is read.
+    /// How often the change feed is read at least.
     pub fn follow_interval(&self) -> Duration {
         self.feed.settings.interval
+    }
+
+    /// Woken when the shared store notifies a commit (see [`crate::store::Store::change_signal`]).
+    pub fn change_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        self.store.change_signal()
     }
 
     /// The last revision of the shared store this sidecar has applied (its own commits

@@ -260,6 +260,12 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
+    /// Woken when another process may have committed (PostgreSQL's `NOTIFY`), so that the
+    /// feed is read at once rather than at the next tick. `None`: nothing to wait for.
+    fn change_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
+
     /// What was committed after revision `after` by anyone, this process included, oldest
     /// first and at most `limit` (a single `everything` change when the feed no longer reaches
     /// back that far). `None` for a store that only this process writes (redb): there is

@@ -15,7 +15,8 @@
 //!
 //! **Change feed.** Each commit adds a row to `changes` (its revision and the records it
 //! touched) in the same transaction and sends `NOTIFY partner_access_changes`; sidecars read
-//! the feed ([`Store::changes_since`]) to evict what the others changed.
+//! the feed ([`Store::changes_since`]) to evict what the others changed, when notified (a
+//! connection of the store's own only `LISTEN`s) and on a timer besides.
 //!
 //! **Threads.** The store's methods are synchronous, like redb's, and are called from request
 //! handlers, blocking tasks and plain threads alike. The connections' sockets are driven by a
@@ -157,6 +158,9 @@ pub struct PostgresStore {
     runtime: Option<tokio::runtime::Runtime>,
     pool: Mutex<Pool>,
     released: Condvar,
+    /// Woken by every `NOTIFY` on [`CHANNEL`] (any sidecar's commit), through a connection that
+    /// only listens.
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[derive(Default)]
@@ -246,12 +250,15 @@ impl PostgresStore {
                 path: target.clone().into(),
                 message: format!("cannot start the connection runtime: {e}"),
             })?;
+        let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+        runtime.spawn(listen(config.clone(), changed.clone()));
         let store = PostgresStore {
             config,
             target,
             runtime: Some(runtime),
             pool: Mutex::new(Pool::default()),
             released: Condvar::new(),
+            changed,
         };
         store.migrate().map_err(|e| StoreError::Open {
             path: store.target.clone().into(),
@@ -456,12 +463,53 @@ impl Store for PostgresStore {
         true
     }
 
+    fn change_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.changed.clone())
+    }
+
     fn changes_since(
         &self,
         after: u64,
         limit: usize,
     ) -> Result<Option<Vec<Committed>>, StoreError> {
         self.read_changes(after, limit).map(Some)
+    }
+}
+
+/// Listens on [`CHANNEL`] for as long as the store lives, waking `changed` on every
+/// notification; reconnects (after a second) when the connection is lost. Losing it costs only
+/// latency: the feed is also read on a timer, and the staleness bound holds either way.
+async fn listen(config: tokio_postgres::Config, changed: std::sync::Arc<tokio::sync::Notify>) {
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let wake = changed.clone();
+                let driver = tokio::spawn(async move {
+                    while let Some(message) =
+                        std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                    {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(_)) => wake.notify_one(),
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the change listener lost its connection");
+                                break;
+                            }
+                        }
+                    }
+                });
+                if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                    tracing::warn!(error = %e, "cannot LISTEN for changes");
+                    driver.abort();
+                } else {
+                    // Catch up on whatever was committed while not listening.
+                    changed.notify_one();
+                    let _ = driver.await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the change listener cannot connect"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
