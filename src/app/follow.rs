@@ -3,10 +3,10 @@
 //!
 //! Each sidecar's cache learns of its own commits directly (before the write answers, see
 //! [`crate::cache`]). Commits made through *other* sidecars arrive through the store's change
-//! feed ([`crate::store::Store::changes_since`]), which the maintenance task reads every
-//! `follow_interval`: each change is applied exactly as a local commit is (publish the
-//! revision, then evict the records it touched), so the cache's ordering argument holds for
-//! them too. A store only this process writes (redb) has no feed, and nothing here applies.
+//! feed ([`crate::store::Store::changes_since`]), which a task of the server reads whenever the
+//! store signals a commit (PostgreSQL's `NOTIFY`) and every `follow_interval` besides: each
+//! change is applied exactly as a local commit is (publish the revision, then evict the records
+//! it touched), so the cache's ordering argument holds for them too. A store only this process writes (redb) has no feed, and nothing here applies.
 //!
 //! **Bounded staleness.** A sidecar trusts its cache only while it has caught up with the feed
 //! within `max_staleness`. One that cannot read the feed (lost connection, database down)
