@@ -142,6 +142,12 @@ impl Sidecar {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `rep`'s `reports.access` in `c-fleet`, at least as fresh as `revision`.
+    async fn rep_reports_at(&self, http: &reqwest::Client, revision: u64) -> (String, u64) {
+        let fresh = json!({"at_least_as_fresh": revision});
+        self.reports(http, REP, "c-fleet", Some(fresh)).await
+    }
+
     /// The decision for `email` taking `reports.access` in `client`, and its revision.
     async fn reports(
         &self,
@@ -336,14 +342,7 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
         let grant = round % 2 == 1;
         if grant {
             let revision = set_rep_permissions(&a, &http, "Sales").await;
-            let (decision, seen) = b
-                .reports(
-                    &http,
-                    rep,
-                    "c-fleet",
-                    Some(json!({"at_least_as_fresh": revision})),
-                )
-                .await;
+            let (decision, seen) = b.rep_reports_at(&http, revision).await;
             assert_eq!(decision, "Allow", "round {round}");
             assert!(seen >= revision);
             continue;
@@ -354,14 +353,7 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
         // Revoke through a.
         let revision = set_rep_permissions(&a, &http, "Viewer").await;
         // With the revoke's token, b never answers from before it: no sleep, no retry.
-        let (decision, seen) = b
-            .reports(
-                &http,
-                rep,
-                "c-fleet",
-                Some(json!({"at_least_as_fresh": revision})),
-            )
-            .await;
+        let (decision, seen) = b.rep_reports_at(&http, revision).await;
         assert_eq!(decision, "Deny", "round {round}: the new enemy got in");
         assert!(seen >= revision, "answered at {seen}, asked for {revision}");
         // fully_consistent reads the store.
@@ -377,13 +369,7 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
     }
     // Without a token: the plain check turns within the bound.
     let revision = set_rep_permissions(&a, &http, "Sales").await;
-    b.reports(
-        &http,
-        rep,
-        "c-fleet",
-        Some(json!({"at_least_as_fresh": revision})),
-    )
-    .await;
+    b.rep_reports_at(&http, revision).await;
     for _ in 0..3 {
         assert_eq!(b.reports(&http, rep, "c-fleet", None).await.0, "Allow");
     }
@@ -439,14 +425,7 @@ async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_sta
         }
         let Some(sidecar) = &b else { continue };
         let expected = if set == "Sales" { "Allow" } else { "Deny" };
-        let (decision, _) = sidecar
-            .reports(
-                &http,
-                rep,
-                "c-fleet",
-                Some(json!({"at_least_as_fresh": revision})),
-            )
-            .await;
+        let (decision, _) = sidecar.rep_reports_at(&http, revision).await;
         assert_eq!(decision, expected, "round {round} at revision {revision}");
         // Its plain answers turn within the bound too.
         let started = Instant::now();

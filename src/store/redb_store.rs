@@ -460,19 +460,13 @@ macro_rules! impl_reads {
             ) -> Result<Vec<String>, StoreError> {
                 let mut found = BTreeSet::new();
                 match kind {
-                    SearchKind::Account => {
-                        let table = self.$open(CLIENTS)?;
-                        let keys = table.range(prefix..).map_err(read_err)?;
-                        take_prefixed(
-                            keys.map(|e| e.map(|(k, _)| k)),
-                            |k| k.value(),
-                            prefix,
-                            limit,
-                            &mut found,
-                        )?;
-                    }
-                    SearchKind::Partner => {
-                        let table = self.$open(PARTNERS)?;
+                    SearchKind::Account | SearchKind::Partner => {
+                        let ids = if kind == SearchKind::Account {
+                            CLIENTS
+                        } else {
+                            PARTNERS
+                        };
+                        let table = self.$open(ids)?;
                         let keys = table.range(prefix..).map_err(read_err)?;
                         take_prefixed(
                             keys.map(|e| e.map(|(k, _)| k)),
