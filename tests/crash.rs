@@ -232,7 +232,7 @@ fn role_of_set(set: &str) -> &'static str {
     }
 }
 
-/// The effect of one applied command on a user, as API.md and DOMAIN.md describe it.
+/// The effect of one applied command on a user, as the API and the rule book describe it.
 fn apply(state: &mut Option<UserState>, cmd: Cmd, spec: &Spec) -> Result<(), String> {
     let perms = Perms::Learned(learned_key(cmd, spec));
     match (cmd, state.as_mut()) {

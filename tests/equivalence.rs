@@ -338,7 +338,7 @@ impl Req {
 /// The reference answer: Cedar's own (`raw`) and with the sidecar's documented rules applied
 /// (`expected`).
 fn reference_answer(reference: &Reference, state: &StateEntities, req: &Req) -> (Outcome, Outcome) {
-    // API.md: e-mails are compared case-insensitively; user ids are lower-case e-mails.
+    // The API: e-mails are compared case-insensitively; user ids are lower-case e-mails.
     let principal_id = req.principal.to_lowercase();
     let principal = EntityUid::from_type_name_and_id(
         EntityTypeName::from_str("Hub::User").unwrap(),
@@ -358,7 +358,7 @@ fn reference_answer(reference: &Reference, state: &StateEntities, req: &Req) -> 
         // The schema does not allow this resource type for the action: a 400, not a decision.
         return (Outcome::Invalid, Outcome::Invalid);
     };
-    // API.md / README: an unknown principal or resource is a Deny with an error entry and no
+    // The API: an unknown principal or resource is a Deny with an error entry and no
     // deciding policy; the sidecar does not evaluate the policies at all then.
     let known = |uid: &EntityUid| state.entities.get(uid).is_some();
     if !known(&principal) || !known(&resource) {

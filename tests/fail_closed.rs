@@ -50,7 +50,7 @@ const ALLOWED: [(&str, &str); 3] = [
     (CLARA, "users.add_edit"),
 ];
 
-/// The check actions of API.md.
+/// The check actions of the API.
 const CHECK_ACTIONS: [&str; 14] = [
     "crm.objects.view",
     "crm.objects.edit",
@@ -601,7 +601,7 @@ async fn readyz(server: &TestServer) -> (StatusCode, Value) {
     server.get("/readyz").await
 }
 
-/// A command of API.md that succeeds on the agency state, with the status it succeeds with.
+/// A command of the API that succeeds on the agency state, with the status it succeeds with.
 #[derive(Clone)]
 struct Command {
     name: &'static str,

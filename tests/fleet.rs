@@ -9,8 +9,11 @@
 //!   older state than the token it is given.
 //!
 //! They need a PostgreSQL server: `PARTNER_ACCESS_TEST_POSTGRES=postgres://...` (`.ci/run`
-//! starts a throwaway one). Without it they are skipped with a notice, except under `CI`,
-//! where a missing server is a failure.
+//! starts a throwaway one with `.ci/start-postgres`, whose own behaviour is tested here too, where
+//! the server's binaries are installed). The file has its own harness (`libtest-mimic`) so that a
+//! test whose dependency is missing is reported as *ignored* in the count, with a line that says
+//! what to set, never as a silent `ok`; under `CI` a missing dependency is a failure that names
+//! it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -19,22 +22,12 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+#[path = "support/needs.rs"]
+mod needs;
 #[path = "support/postgres.rs"]
 mod support;
 
 use support::fresh_schema;
-
-fn postgres() -> Option<String> {
-    let url = support::url();
-    if url.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "PARTNER_ACCESS_TEST_POSTGRES is not set: CI must run the fleet tests"
-        );
-        eprintln!("skipped: set PARTNER_ACCESS_TEST_POSTGRES to run the fleet tests");
-    }
-    url
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -248,9 +241,7 @@ async fn fleet(base: &str, dir: &Path, http: &reqwest::Client) -> (String, Sidec
     (store, a, b)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins() {
-    let Some(base) = postgres() else { return };
+async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins(base: String) {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let (_store, a, b) = fleet(&base, dir.path(), &http).await;
@@ -329,10 +320,9 @@ async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins() {
     eprintln!("races (sidecar a, sidecar b): {outcomes:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token()
-{
-    let Some(base) = postgres() else { return };
+async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token(
+    base: String,
+) {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let (_store, a, b) = fleet(&base, dir.path(), &http).await;
@@ -404,9 +394,9 @@ async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_on
     assert_eq!(body["error"]["code"], "unavailable");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_stale_allow() {
-    let Some(base) = postgres() else { return };
+async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_stale_allow(
+    base: String,
+) {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let (store, a, b) = fleet(&base, dir.path(), &http).await;
@@ -438,9 +428,7 @@ async fn a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_sta
     assert!(checked >= 16, "{checked}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer() {
-    let Some(base) = postgres() else { return };
+async fn a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer(base: String) {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let (store, a, _b) = fleet(&base, dir.path(), &http).await;
@@ -544,9 +532,9 @@ fn reports(app: &App) -> bool {
     app.check(&request).unwrap().decision.allowed
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_bound() {
-    let Some(base) = postgres() else { return };
+async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_bound(
+    base: String,
+) {
     let url = fresh_schema(&base).await;
     let bound = Duration::from_millis(500);
     tokio::task::spawn_blocking(move || {
@@ -618,4 +606,224 @@ async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_
     })
     .await
     .unwrap();
+}
+
+// --- `.ci/start-postgres`, the helper that gives CI (and anyone) the server above ---
+
+/// The PostgreSQL server binaries `.ci/start-postgres` runs, if they are installed.
+fn server_binaries() -> Option<String> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop().map(|bin| bin.display().to_string())
+}
+
+fn start_postgres(dir: &Path, extra_options: &str) -> std::process::Output {
+    std::process::Command::new(root().join(".ci/start-postgres"))
+        .arg(dir)
+        .env("PG_SERVER_OPTIONS", extra_options)
+        .output()
+        .unwrap()
+}
+
+fn stop_postgres(dir: &Path) {
+    let status = std::process::Command::new(root().join(".ci/start-postgres"))
+        .arg("--stop")
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A scratch directory for a cluster, under `/tmp` (the server's user must reach it, and a
+/// Unix socket path must be short).
+fn cluster_dir(name: &str) -> PathBuf {
+    PathBuf::from(format!(
+        "/tmp/partner-access-pg-test-{name}-{}",
+        std::process::id()
+    ))
+}
+
+/// A server that cannot start is reported with the reason and the server's own log line, on
+/// stderr, with an empty stdout and a failing status, and leaves nothing behind.
+fn start_postgres_reports_a_server_that_does_not_start_with_its_log() {
+    let dir = cluster_dir("fails");
+    let out = start_postgres(&dir, "-c shared_buffers=not-a-size");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("FAILED: the server did not start"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("server.log"), "{stderr}");
+    // The server's own words, from its log.
+    assert!(
+        stderr.contains(r#"invalid value for parameter "shared_buffers": "not-a-size""#),
+        "{stderr}"
+    );
+    assert!(
+        !dir.exists(),
+        "the failed cluster's directory was left behind"
+    );
+}
+
+fn postmaster_pid(dir: &Path) -> u32 {
+    std::fs::read_to_string(dir.join("data/postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Whether a process runs (a zombie that nobody reaped yet does not).
+fn runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // `pid (comm) state ...`: the state follows the last `)`.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
+/// A cluster left running in the directory by an earlier run is stopped and replaced; the new
+/// one answers on its socket; `--stop` stops it and removes the directory.
+async fn start_postgres_replaces_a_cluster_left_by_an_earlier_run() {
+    let dir = cluster_dir("replace");
+    let first = start_postgres(&dir, "");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let left_behind = postmaster_pid(&dir);
+
+    let second = start_postgres(&dir, "");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("stopping the cluster an earlier run left"),
+        "{stderr}"
+    );
+    assert!(
+        !runs(left_behind),
+        "the earlier cluster's server (pid {left_behind}) still runs"
+    );
+    let url = String::from_utf8(second.stdout).unwrap();
+    let url = url.trim();
+    assert!(
+        url.contains(&format!("host={}/socket", dir.display())),
+        "{url}"
+    );
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    let row = client.query_one("SELECT 1 + 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 2);
+    drop(client);
+    let _ = driver.await;
+
+    let running = postmaster_pid(&dir);
+    stop_postgres(&dir);
+    assert!(!dir.exists());
+    assert!(
+        !runs(running),
+        "the server (pid {running}) still runs after --stop"
+    );
+}
+
+// --- the harness ---
+
+type Body = fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Runs an async test body on a runtime of its own; a panic is the trial's failure.
+fn on_runtime(body: Body, base: String) -> Result<(), libtest_mimic::Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot build a runtime: {e}"))?;
+    runtime.block_on(body(base));
+    Ok(())
+}
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let server = needs::Need {
+        value: support::url(),
+        how: "a PostgreSQL server: set PARTNER_ACCESS_TEST_POSTGRES=postgres://... \
+              (`.ci/start-postgres DIR` starts a throwaway one and prints it)",
+    };
+    let binaries = needs::Need {
+        value: server_binaries(),
+        how: "the PostgreSQL server binaries under /usr/lib/postgresql \
+              (`apt-get install postgresql`)",
+    };
+    let fleet_tests: &[(&str, Body)] = &[
+        (
+            "two_sidecars_never_both_remove_one_of_the_last_two_super_admins",
+            |b| Box::pin(two_sidecars_never_both_remove_one_of_the_last_two_super_admins(b)),
+        ),
+        (
+            "a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token",
+            |b| {
+                Box::pin(a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token(b))
+            },
+        ),
+        (
+            "a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_stale_allow",
+            |b| {
+                Box::pin(
+                    a_sidecar_restarted_while_the_other_writes_catches_up_and_serves_no_stale_allow(
+                        b,
+                    ),
+                )
+            },
+        ),
+        (
+            "a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer",
+            |b| Box::pin(a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer(b)),
+        ),
+        (
+            "a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_bound",
+            |b| {
+                Box::pin(
+                    a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_bound(b),
+                )
+            },
+        ),
+    ];
+    let mut trials: Vec<_> = fleet_tests
+        .iter()
+        .map(|&(name, body)| server.trial(name, move |base| on_runtime(body, base)))
+        .collect();
+    trials.push(binaries.trial(
+        "start_postgres_reports_a_server_that_does_not_start_with_its_log",
+        |_| {
+            start_postgres_reports_a_server_that_does_not_start_with_its_log();
+            Ok(())
+        },
+    ));
+    trials.push(binaries.trial(
+        "start_postgres_replaces_a_cluster_left_by_an_earlier_run",
+        |bin| {
+            on_runtime(
+                |_| Box::pin(start_postgres_replaces_a_cluster_left_by_an_earlier_run()),
+                bin,
+            )
+        },
+    ));
+    server.report("fleet", fleet_tests.len());
+    binaries.report("fleet (.ci/start-postgres)", 2);
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -1,5 +1,5 @@
 //! The documented input limits (`docs/limits.md`), each shown from both sides: the value AT the
-//! limit is accepted and does its work, one OVER it is a 4xx in API.md's error shape whose
+//! limit is accepted and does its work, one OVER it is a 4xx in the API's error shape whose
 //! message names the field and the limit.
 //!
 //! Limits keep one request's cost bounded: without them a single body could ask for a million
@@ -177,7 +177,7 @@ fn assert_ok(what: &str, status: StatusCode, body: &Value) {
     assert!(status.is_success(), "{what}: {status} {body}");
 }
 
-/// Asserts an error answer of API.md: this status and code, `{"error": {"code", "message",
+/// Asserts an error answer of the API: this status and code, `{"error": {"code", "message",
 /// "rules"?, "details"?}}` and nothing else, and a message that contains every one of `names`
 /// (the field and the limit).
 fn assert_refused(

@@ -36,7 +36,7 @@ use partner_access::fixtures::{Size, generate};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// The check actions of API.md.
+/// The check actions of the API.
 const CHECK_ACTIONS: [&str; 14] = [
     "crm.objects.view",
     "crm.objects.edit",

@@ -13,7 +13,7 @@
 //! What must hold for every input (a panic here is a finding):
 //! - the real router (`partner_access::http::router`, driven with `tower::ServiceExt::oneshot`)
 //!   never answers 5xx, except 503 while a store fault is injected;
-//! - every 4xx (and that 503) is API.md's `{"error": {"code", "message", "rules"?, "details"?}}`
+//! - every 4xx (and that 503) is the API's `{"error": {"code", "message", "rules"?, "details"?}}`
 //!   with the code of its status; every 2xx is a JSON object;
 //! - while the store cannot be read, no check answers Allow;
 //! - a check answers the same alone, as a one-item batch and (for AuthZEN) as the equivalent
@@ -801,7 +801,7 @@ fn read(template: &'static str, params: &[&'static str], query: Value) -> RouteS
     }
 }
 
-/// Every command route of API.md, the admin upserts and the reads, each with a body that the
+/// Every command route of the API, the admin upserts and the reads, each with a body that the
 /// agency fixture accepts (or refuses for a reason a rule gives).
 fn command_seeds() -> Vec<RouteSeed> {
     use Method as M;
@@ -1249,7 +1249,7 @@ impl Harness {
         }
     }
 
-    /// No 5xx but an injected fault's 503; every error in API.md's shape with its status's
+    /// No 5xx but an injected fault's 503; every error in the API's shape with its status's
     /// code; every success a JSON object.
     fn check_status(&mut self, status: StatusCode, body: &Value, fault: Fault, what: &str) {
         if status.is_success() {

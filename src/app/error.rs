@@ -1,5 +1,5 @@
 //! The one error type of the use cases. The HTTP layer maps each variant to a status and an
-//! error code of API.md; nothing here knows about HTTP.
+//! error code of the API; nothing here knows about HTTP.
 
 use crate::domain::Problem;
 use crate::store::StoreError;

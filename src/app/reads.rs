@@ -1,4 +1,4 @@
-//! The reads of API.md: the CAM's lists (authorized like commands, PA-1), the relationship at
+//! The reads of the API: the CAM's lists (authorized like commands, PA-1), the relationship at
 //! an instant (REL-5), and the audit log and outbox with cursors.
 
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! The closed vocabularies of DOMAIN.md: tier, role, seat, status, employee management and
+//! The closed vocabularies of the rule book (docs/rules.md): tier, role, seat, status, employee management and
 //! pricing model.
 //!
 //! Each is a Rust enum that serializes as the snake_case name the rule book uses, so an unknown

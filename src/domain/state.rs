@@ -1,4 +1,4 @@
-//! The state document of API.md: the whole state of the sidecar as one JSON document.
+//! The state document of the API: the whole state of the sidecar as one JSON document.
 //!
 //! It is what `import` reads, `export` writes and the declarative policy tests use as fixtures.
 //! Parsing is strict: an unknown field or an unknown enum value is an error that names the path

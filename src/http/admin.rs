@@ -31,7 +31,7 @@ pub struct WriteAnswer {
 #[utoipa::path(
     post, path = "/v1/admin/import", tag = "admin",
     params(ImportQuery),
-    request_body(content = Object, description = "A state document (API.md)"),
+    request_body(content = Object, description = "A state document (see the README)"),
     responses(
         (status = 200, body = WriteAnswer),
         (status = 400, description = "Malformed or invalid document; `details` lists every problem", body = ErrorBody),

@@ -2,7 +2,7 @@
 //! same shape.
 //!
 //! Every error answer is `{"error": {"code", "message", "rules"?, "details"?}}` with the status
-//! and code of API.md's table. Nothing a client sends makes the server answer 500.
+//! and code of the API's table. Nothing a client sends makes the server answer 500.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};

@@ -796,7 +796,7 @@ fn normalize_context(
     refs: &mut Vec<EntityRef>,
 ) -> Map<String, Value> {
     fn walk(value: &Value, refs: &mut Vec<EntityRef>) -> Value {
-        // The string form `Hub::User::"..."` is a reference too (API.md: accepted anywhere the
+        // The string form `Hub::User::"..."` is a reference too (The API: accepted anywhere the
         // object form is); other strings are plain strings.
         let string_ref = match value {
             Value::String(text) if text.starts_with("Hub::") => text.parse::<EntityRef>().ok(),

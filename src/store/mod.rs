@@ -156,7 +156,7 @@ pub trait Snapshot: Directory<Error = StoreError> {
             .collect())
     }
 
-    /// The whole state, as the state document of API.md (sorted by id and e-mail).
+    /// The whole state, as the state document of the API (sorted by id and e-mail).
     fn export(&self) -> Result<StateDocument, StoreError> {
         let mut doc = StateDocument::default();
         for id in self.partner_ids()? {

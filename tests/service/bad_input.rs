@@ -4,7 +4,7 @@
 //! `/v1/admin/import` and the `PUT /v1/admin/...` upserts) is fed malformed JSON, wrong types,
 //! an oversized body, 100,000-deep nesting, unknown entity types, awkward ids, empty strings,
 //! missing or wrong content types, non-UTF-8 bytes and empty bodies. Each answer must carry the
-//! status and error code of API.md in the `{"error": {"code", "message"}}` shape, refused writes
+//! status and error code of the API in the `{"error": {"code", "message"}}` shape, refused writes
 //! must change nothing, and after the abuse the server must still answer `GET /healthz` and
 //! decide a valid check.
 
@@ -1215,7 +1215,7 @@ async fn missing_or_wrong_content_type_is_400() {
     assert_alive(&server).await;
 }
 
-/// API.md: "All bodies are JSON (`Content-Type: application/json`)", and every other route
+/// The API: "All bodies are JSON (`Content-Type: application/json`)", and every other route
 /// refuses a body not declared JSON, the import too: a `text/plain` or form-encoded body (a
 /// request a browser page may send cross-site without a preflight) must not replace the state.
 #[tokio::test]
@@ -1702,7 +1702,7 @@ async fn a_context_that_is_not_an_object_is_400() {
 /// A context is type-checked against the action's declared context: `target`, declared
 /// `User`, refuses a `Hub::Photo`, a `Hub::Account` or a `Hub::Partner`; a `Bool` refuses
 /// `-1`, `"true"`, a record or a set; a `String` refuses `5`; and `{}` is refused for an action
-/// that requires `target`. API.md makes each a malformed request (400), never a decision.
+/// that requires `target`. The API makes each a malformed request (400), never a decision.
 #[tokio::test]
 async fn context_is_type_checked_against_the_schema() {
     let server = demo_server().await;
@@ -1738,7 +1738,7 @@ async fn context_is_type_checked_against_the_schema() {
     assert_alive(&server).await;
 }
 
-/// API.md: "The string form `Hub::User::\"ann@acme.example\"` is accepted anywhere an object
+/// The API: "The string form `Hub::User::\"ann@acme.example\"` is accepted anywhere an object
 /// is." So in the context too: it is decided exactly like the object form.
 #[tokio::test]
 async fn string_form_references_are_accepted_in_the_context() {

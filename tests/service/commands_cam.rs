@@ -1,4 +1,4 @@
-//! The Client Access Manager's commands over HTTP, one or more tests per rule id of DOMAIN.md:
+//! The Client Access Manager's commands over HTTP, one or more tests per rule id of the rule book (docs/rules.md):
 //! access links (PA-1..5), adding employees (ADD-1..6), permission sets (PERM-1..3), manual
 //! links (LINK-1, LINK-2), deactivation, reactivation and removal (REM-1..9), the managed
 //! relationship read at any instant (REL-1..5), idempotency keys, the audit log, and checks that
@@ -37,7 +37,7 @@ const RITA: &str = "rita@rival.example"; // super admin of p-rival (provider)
 const RON: &str = "ron@rival.example"; // partner admin of p-rival in rivalco
 const ROS: &str = "ros@rivalco.example"; // rivalco's super admin
 
-/// The partner admin template of DOMAIN.md, sorted.
+/// The partner admin template of the rule book (docs/rules.md), sorted.
 const PARTNER_ADMIN_SET: [&str; 7] = [
     "apps.manage",
     "crm.objects.edit",
@@ -1151,7 +1151,7 @@ async fn add6_an_active_user_not_yet_linked_is_already_member_and_unchanged() {
     assert_eq!(results[0]["employee"], GUS);
     assert_eq!(
         results[0]["outcome"], "already_member",
-        "ADD-6 / API.md: {answer}"
+        "ADD-6 / The API: {answer}"
     );
     assert_eq!(results[1]["outcome"], "added");
     let state = export(&server).await;

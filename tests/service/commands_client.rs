@@ -1,7 +1,7 @@
 //! Commands issued in the client account, over HTTP: super admin to partner admin (MIG-1..4),
 //! creating users and seats (SEAT-2..9), client-side permission sets (SEAT-4), client-side
 //! removal (REM-9), the audit of every command (OP-1, OP-3), bad input (OP-2), the error table
-//! of API.md for commands, the MIG-4 invariant and ADD-6 under concurrent requests, and the
+//! of the API for commands, the MIG-4 invariant and ADD-6 under concurrent requests, and the
 //! Client Access Manager's reads.
 //!
 //! Every refused or failed command is checked to change nothing: the state document of

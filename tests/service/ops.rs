@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::common;
 
-/// The check actions of API.md: one per permission of the catalogue, plus the paid features.
+/// The check actions of the API: one per permission of the catalogue, plus the paid features.
 const CHECK_ACTIONS: [&str; 14] = [
     "crm.objects.view",
     "crm.objects.edit",
@@ -157,7 +157,7 @@ async fn a_store_that_cannot_be_read_makes_readyz_503_and_checks_deny() {
     assert_eq!(decision(&answer), "Allow", "{answer}");
 }
 
-/// API.md: while the store cannot be read, "never an `Allow`". A check whose lookups were
+/// The API: while the store cannot be read, "never an `Allow`". A check whose lookups were
 /// cached before the failure is still answered from the check-path cache (for up to its TTL,
 /// 30 s by default), so the sidecar says Allow while `/readyz` reports the store down.
 #[tokio::test]

@@ -1,0 +1,141 @@
+//! The project's rule book, `docs/rules.md`, against what it restates and what enforces it:
+//!
+//! - it names every rule id of the specification it restates, when that specification is beside
+//!   the checkout (`../shared/spec/DOMAIN.md`, as CI lays it out): a rule added there cannot be
+//!   missing here;
+//! - every rule it names is traced in the project: a policy annotation, a command check or a
+//!   test names the id (rules, not prose, are what users rely on);
+//! - every rule has an "Enforced by" line.
+//!
+//! Its own harness (`libtest-mimic`, see `support/needs.rs`) reports the first check as ignored
+//! when the specification is not there, and fails it under `CI`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+#[path = "support/needs.rs"]
+mod needs;
+#[path = "support/rule_ids.rs"]
+mod support;
+use support::rule_ids;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rule_book() -> String {
+    std::fs::read_to_string(root().join("docs/rules.md")).unwrap()
+}
+
+fn names_every_rule_of_the_specification(spec: &Path) -> Result<(), Failed> {
+    let wanted = rule_ids(&std::fs::read_to_string(spec)?);
+    if wanted.len() < 50 {
+        return Err(format!("only {} rule ids in {}", wanted.len(), spec.display()).into());
+    }
+    let ours = rule_ids(&rule_book());
+    let missing: Vec<_> = wanted.difference(&ours).collect();
+    let extra: Vec<_> = ours.difference(&wanted).collect();
+    if missing.is_empty() && extra.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "docs/rules.md lacks {missing:?} and names rules the specification does not: {extra:?}"
+        )
+        .into())
+    }
+}
+
+/// The text of every file under `dir` whose name ends with one of `extensions`.
+fn texts(dir: &Path, extensions: &[&str], into: &mut String) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        // The classification list names every id by construction: it traces nothing.
+        if path.ends_with("tests/policy_cases.rs") || path.ends_with("tests/rule_book.rs") {
+            continue;
+        }
+        if path.is_dir() {
+            texts(&path, extensions, into);
+        } else if extensions
+            .iter()
+            .any(|e| path.extension().is_some_and(|x| x == *e))
+        {
+            into.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            into.push('\n');
+        }
+    }
+}
+
+fn every_rule_is_traced_in_policies_code_or_tests() -> Result<(), Failed> {
+    let mut project = String::new();
+    for dir in ["policies", "src", "tests"] {
+        texts(&root().join(dir), &["cedar", "rs", "json"], &mut project);
+    }
+    let traced = rule_ids(&project);
+    let untraced: BTreeSet<_> = rule_ids(&rule_book())
+        .into_iter()
+        .filter(|id| !traced.contains(id))
+        .collect();
+    if untraced.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("no policy, code or test names {untraced:?}").into())
+    }
+}
+
+fn every_rule_says_where_it_is_enforced() -> Result<(), Failed> {
+    let text = rule_book();
+    let mut without = Vec::new();
+    for section in text.split("\n### ").skip(1) {
+        let heading = section.lines().next().unwrap_or_default();
+        let Some(id) = rule_ids(heading).into_iter().next() else {
+            continue;
+        };
+        let body = section.split("\n## ").next().unwrap_or_default();
+        if !body.contains("**Enforced by:**") {
+            without.push(id);
+        }
+    }
+    let headed: usize = text
+        .split("\n### ")
+        .skip(1)
+        .filter(|s| !rule_ids(s.lines().next().unwrap_or_default()).is_empty())
+        .count();
+    if headed < 50 {
+        return Err(
+            format!("only {headed} rule headings (`### ID — title`) in docs/rules.md").into(),
+        );
+    }
+    if without.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("rules without an \"Enforced by\" line: {without:?}").into())
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let spec = root().join("../shared/spec/DOMAIN.md");
+    let specification = needs::Need {
+        value: spec.exists().then(|| spec.display().to_string()),
+        how: "the specification beside the checkout, ../shared/spec/DOMAIN.md",
+    };
+    specification.report("rule_book", 1);
+    let trials = vec![
+        specification.trial("names_every_rule_of_the_specification", |path| {
+            names_every_rule_of_the_specification(Path::new(&path))
+        }),
+        Trial::test("every_rule_is_traced_in_policies_code_or_tests", || {
+            every_rule_is_traced_in_policies_code_or_tests()
+        }),
+        Trial::test("every_rule_says_where_it_is_enforced", || {
+            every_rule_says_where_it_is_enforced()
+        }),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
