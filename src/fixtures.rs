@@ -98,6 +98,7 @@ pub fn generate(size: Size) -> StateDocument {
                         status: Status::Active,
                         partner,
                         keep_billing: false,
+                        paid_hubs: Vec::new(),
                     });
                 }
             };

@@ -1175,6 +1175,25 @@ impl Checker {
         }
 
         // (b) the state is the replay of the audit log, and the events match it.
+        // LINK-3: a verified employee's user is linked to its partner by whichever write comes
+        // last (its creation, or the employee's upsert), so the replay allows that link.
+        let mut verified_employer: HashMap<String, String> = HashMap::new();
+        for partner in export["partners"].as_array().into_iter().flatten() {
+            let id = partner["id"].as_str().unwrap_or("?");
+            let domains: Vec<&str> = partner["email_domains"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            for employee in partner["employees"].as_array().into_iter().flatten() {
+                let email = employee["email"].as_str().unwrap_or("?");
+                let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+                if domains.contains(&domain) {
+                    verified_employer.insert(email.to_owned(), id.to_owned());
+                }
+            }
+        }
         let mut actual: HashMap<Key, UserState> = HashMap::new();
         for client in export["clients"].as_array().into_iter().flatten() {
             let id = client["id"].as_str().unwrap_or("?");
@@ -1212,7 +1231,9 @@ impl Checker {
                         && want.role == got.role
                         && want.seat == got.seat
                         && want.status == got.status
-                        && want.partner == got.partner
+                        && (want.partner == got.partner
+                            || (want.partner.is_none()
+                                && got.partner.as_ref() == verified_employer.get(&key.1)))
                 }
                 _ => false,
             };

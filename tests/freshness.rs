@@ -198,6 +198,7 @@ fn write(app: &App, s: usize, grant: bool) -> u64 {
                 &client,
                 &Email::parse(CARL).unwrap(),
                 UserUpsert {
+                    email: None,
                     role: Role::Standard,
                     seat: Seat::Core,
                     permissions: if grant {
@@ -208,6 +209,7 @@ fn write(app: &App, s: usize, grant: bool) -> u64 {
                     status: Status::Active,
                     partner: None,
                     keep_billing: false,
+                    paid_hubs: Vec::new(),
                 },
             )
             .unwrap(),

@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use super::commands::link_verified_users;
 use super::{App, AppError};
 use crate::domain::{
     AssetId, AssetRecord, ClientId, ClientRecord, ClientUserRecord, Email, EmployeeManagement,
-    EmployeeRecord, PartnerId, PartnerRecord, Permission, PermissionSetRecord, PricingModel,
-    Problem, Role, Seat, StateDocument, Status, Tier, validate,
+    EmployeeRecord, PaidHub, PartnerId, PartnerRecord, Permission, PermissionSetRecord,
+    PricingModel, Problem, Role, Seat, StateDocument, Status, Tier, validate,
 };
 use crate::store::{StoreError, WriteError, WriteTx, write};
 
@@ -27,10 +28,16 @@ pub enum ImportMode {
     Merge,
 }
 
+// Every upsert body is the record as the state document and the export write it, so a host
+// can send back what it read: the record's own id (`id`, or `email` for people) may be in the
+// body, and must then equal the path's.
+
 /// `PUT /v1/admin/partners/{id}`: a partner's fields; `employees`, when given, replaces them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerUpsert {
+    #[serde(default)]
+    pub id: Option<PartnerId>,
     #[serde(default)]
     pub name: String,
     pub tier: Tier,
@@ -49,6 +56,8 @@ pub struct PartnerUpsert {
 #[serde(deny_unknown_fields)]
 pub struct EmployeeUpsert {
     #[serde(default)]
+    pub email: Option<Email>,
+    #[serde(default)]
     pub super_admin: bool,
     #[serde(default)]
     pub employee_management: EmployeeManagement,
@@ -60,6 +69,8 @@ pub struct EmployeeUpsert {
 #[serde(deny_unknown_fields)]
 pub struct ClientUpsert {
     #[serde(default)]
+    pub id: Option<ClientId>,
+    #[serde(default)]
     pub official_name: String,
     pub pricing_model: PricingModel,
     #[serde(default)]
@@ -70,12 +81,18 @@ pub struct ClientUpsert {
     pub users: Option<Vec<ClientUserRecord>>,
     #[serde(default)]
     pub assets: Option<Vec<AssetRecord>>,
+    /// The relationship as the export writes it: accepted so that an exported client can be
+    /// sent back as it is, and ignored: the relationship is the sidecar's to keep (REL).
+    #[serde(default)]
+    pub relationship: Option<serde::de::IgnoredAny>,
 }
 
 /// `PUT /v1/admin/clients/{id}/users/{email}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpsert {
+    #[serde(default)]
+    pub email: Option<Email>,
     pub role: Role,
     pub seat: Seat,
     #[serde(default)]
@@ -86,12 +103,16 @@ pub struct UserUpsert {
     pub partner: Option<PartnerId>,
     #[serde(default)]
     pub keep_billing: bool,
+    #[serde(default)]
+    pub paid_hubs: Vec<PaidHub>,
 }
 
 /// `PUT /v1/admin/clients/{id}/assets/{asset}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssetUpsert {
+    #[serde(default)]
+    pub id: Option<AssetId>,
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
@@ -102,7 +123,8 @@ pub struct AssetUpsert {
 impl App {
     /// Validates `doc` and loads it, all or nothing. Returns the new revision.
     pub fn import(&self, doc: &StateDocument, mode: ImportMode) -> Result<u64, AppError> {
-        let catalogue = self.engine().catalogue().clone();
+        let engine = self.engine();
+        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
             let next = match mode {
                 ImportMode::Replace => doc.clone(),
@@ -111,6 +133,8 @@ impl App {
             validate(&next, &catalogue)
                 .map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
             tx.replace_all(&next)?;
+            let clients: Vec<ClientId> = next.clients.iter().map(|c| c.id.clone()).collect();
+            link_verified_users(tx, &engine, &clients)?;
             Ok(())
         })
     }
@@ -123,7 +147,9 @@ impl App {
     }
 
     pub fn upsert_partner(&self, id: &PartnerId, body: PartnerUpsert) -> Result<u64, AppError> {
-        let catalogue = self.engine().catalogue().clone();
+        same_as_path("id", body.id.as_ref(), id)?;
+        let engine = self.engine();
+        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
             let employees = match &body.employees {
                 Some(employees) => employees.clone(),
@@ -141,6 +167,16 @@ impl App {
                 permission_sets: body.permission_sets.clone(),
                 crm_names: body.crm_names.clone(),
             })?;
+            // A domain or an employee added later links its verified employees (LINK-3).
+            let mut clients = BTreeSet::new();
+            for employee in tx
+                .partner_record(id)?
+                .map(|p| p.employees)
+                .unwrap_or_default()
+            {
+                clients.extend(tx.clients_of_user(&employee.email)?);
+            }
+            link_verified_users(tx, &engine, &clients.into_iter().collect::<Vec<_>>())?;
             check_whole(tx, &catalogue)
         })
     }
@@ -151,7 +187,9 @@ impl App {
         email: &Email,
         body: EmployeeUpsert,
     ) -> Result<u64, AppError> {
-        let catalogue = self.engine().catalogue().clone();
+        same_as_path("email", body.email.as_ref(), email)?;
+        let engine = self.engine();
+        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
             if tx.partner(partner)?.is_none() {
                 return Err(WriteError::Aborted(AppError::NotFound(format!(
@@ -167,12 +205,15 @@ impl App {
                 },
             )?;
             let clients = tx.clients_of_user(email)?;
+            link_verified_users(tx, &engine, &clients)?;
             check_neighbourhood(tx, &clients, &catalogue)
         })
     }
 
     pub fn upsert_client(&self, id: &ClientId, body: ClientUpsert) -> Result<u64, AppError> {
-        let catalogue = self.engine().catalogue().clone();
+        same_as_path("id", body.id.as_ref(), id)?;
+        let engine = self.engine();
+        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
             let current = tx.client_record(id)?;
             let (users, assets, relationship) = match current {
@@ -189,6 +230,7 @@ impl App {
                 permission_sets: body.permission_sets.clone(),
                 relationship: relationship.clone(),
             })?;
+            link_verified_users(tx, &engine, std::slice::from_ref(id))?;
             check_neighbourhood(tx, std::slice::from_ref(id), &catalogue)
         })
     }
@@ -199,7 +241,9 @@ impl App {
         email: &Email,
         body: UserUpsert,
     ) -> Result<u64, AppError> {
-        let catalogue = self.engine().catalogue().clone();
+        same_as_path("email", body.email.as_ref(), email)?;
+        let engine = self.engine();
+        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
             require_client(tx, client)?;
             tx.put_user(
@@ -212,8 +256,10 @@ impl App {
                     status: body.status,
                     partner: body.partner.clone(),
                     keep_billing: body.keep_billing,
+                    paid_hubs: PaidHub::normalized(&body.paid_hubs),
                 },
             )?;
+            link_verified_users(tx, &engine, std::slice::from_ref(client))?;
             check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
         })
     }
@@ -224,6 +270,7 @@ impl App {
         asset: &AssetId,
         body: AssetUpsert,
     ) -> Result<u64, AppError> {
+        same_as_path("id", body.id.as_ref(), asset)?;
         let catalogue = self.engine().catalogue().clone();
         self.write(|tx| {
             require_client(tx, client)?;
@@ -262,6 +309,20 @@ impl App {
     pub(super) fn unavailable(&self, e: StoreError) -> AppError {
         self.store_failed(&e);
         AppError::Unavailable(e)
+    }
+}
+
+/// An upsert body may carry the record's own id; it must then be the path's (400 naming both).
+fn same_as_path<T: PartialEq + std::fmt::Display>(
+    field: &str,
+    in_body: Option<&T>,
+    in_path: &T,
+) -> Result<(), AppError> {
+    match in_body {
+        Some(body) if body != in_path => Err(AppError::invalid(format!(
+            "{field}: `{field}` in the body is `{body}` but the path names `{in_path}`; they must be equal"
+        ))),
+        _ => Ok(()),
     }
 }
 

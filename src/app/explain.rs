@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::{App, AppError};
-use crate::domain::{ClientId, Email};
+use crate::domain::{ClientId, Email, PaidHub};
 use crate::policy::{CheckError, CheckRequest, EntityKind, EntityRef, Explanation, Held};
 use crate::store::{SearchKind, Snapshot, StoreError};
 
@@ -373,8 +373,26 @@ fn facts(directory: &dyn Snapshot, request: &CheckRequest) -> Vec<String> {
                             .join(", ")
                     )
                 };
+                // SEAT-9: paid hub licences are held besides the seat.
+                let licences = if member.paid_hubs.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", paid {} licence{}",
+                        member
+                            .paid_hubs
+                            .iter()
+                            .map(|h| match h {
+                                PaidHub::Sales => "Sales Hub",
+                                PaidHub::Service => "Service Hub",
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" and "),
+                        if member.paid_hubs.len() == 1 { "" } else { "s" }
+                    )
+                };
                 facts.push(format!(
-                    "{email} is {} {role} in {id} ({} seat, {}{}; {permissions})",
+                    "{email} is {} {role} in {id} ({} seat{licences}, {}{}; {permissions})",
                     article(&role),
                     words(member.seat.as_str()),
                     member.status,

@@ -62,6 +62,23 @@ vocabulary!(
     }
 );
 
+impl Seat {
+    /// A seat paid for per hub (`sales_paid`, `service_paid`): giving one is a billing matter
+    /// (SEAT-8).
+    pub fn is_paid(self) -> bool {
+        matches!(self, Seat::SalesPaid | Seat::ServicePaid)
+    }
+}
+
+vocabulary!(
+    /// A paid hub licence a client user holds besides its seat (SEAT-9): on `legacy` pricing
+    /// the partner seat does not give the paid features of a hub, the licence does.
+    PaidHub {
+        Sales => "sales",
+        Service => "service",
+    }
+);
+
 vocabulary!(
     /// A client user's role in one client account.
     Role {
@@ -129,6 +146,16 @@ impl Default for Status {
 impl Default for EmployeeManagement {
     fn default() -> Self {
         EmployeeManagement::None
+    }
+}
+
+impl PaidHub {
+    /// Licences as a user record keeps them: sorted, each once.
+    pub fn normalized(hubs: &[PaidHub]) -> Vec<PaidHub> {
+        let mut hubs = hubs.to_vec();
+        hubs.sort();
+        hubs.dedup();
+        hubs
     }
 }
 

@@ -14,7 +14,7 @@ pub mod validate;
 
 pub use catalogue::{Catalogue, Permission};
 pub use directory::{ClientInfo, Directory, Employment, PartnerInfo, StateIndex, UserInfo};
-pub use enums::{EmployeeManagement, PricingModel, Role, Seat, Status, Tier};
+pub use enums::{EmployeeManagement, PaidHub, PricingModel, Role, Seat, Status, Tier};
 pub use ids::{
     AssetId, ClientId, Email, IdError, MAX_EMAIL_LEN, MAX_ID_LEN, PartnerId, PermissionSetName,
 };

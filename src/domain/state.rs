@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::Permission;
-use super::enums::{EmployeeManagement, PricingModel, Role, Seat, Status, Tier};
+use super::enums::{EmployeeManagement, PaidHub, PricingModel, Role, Seat, Status, Tier};
 use super::ids::{AssetId, ClientId, Email, PartnerId, PermissionSetName};
 use super::relationship::RelationshipRecord;
 
@@ -107,6 +107,10 @@ pub struct ClientUserRecord {
     /// Keep the billing permissions after becoming partner admin (MIG-3).
     #[serde(default)]
     pub keep_billing: bool,
+    /// Paid hub licences held besides the seat (SEAT-9), sorted, no duplicates; `[]` when the
+    /// document leaves it out.
+    #[serde(default)]
+    pub paid_hubs: Vec<PaidHub>,
 }
 
 /// Something a user owns in a client account, listed before the user is removed (REM-1).

@@ -21,13 +21,13 @@ use crate::app::commands::cam::{
     ActorOnly, AddPartnerUsers, RemoveAll, RemoveEmployee, SetPartnerPermissionSet,
 };
 use crate::app::commands::client_side::{
-    AssignSeats, CreateUser, MigrateToPartnerAdmin, SetClientPermissionSet, SetSeat,
+    AssignSeats, CreateUser, MigrateToPartnerAdmin, SetClientPermissionSet, SetPaidHubs, SetSeat,
 };
 use crate::app::commands::links::{ApproveLink, IssueLink, LinkEmployee};
 use crate::app::commands::{CommandAnswer, CommandMeta};
 use crate::app::reads::AccessFilter;
 use crate::app::{App, AppError};
-use crate::domain::{ClientId, Email, PartnerId, Timestamp};
+use crate::domain::{ClientId, Email, PartnerId, Permission, Timestamp};
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 256;
@@ -54,6 +54,7 @@ has_actor!(
     CreateUser,
     SetSeat,
     SetClientPermissionSet,
+    SetPaidHubs,
     AssignSeats
 );
 
@@ -131,15 +132,16 @@ macro_rules! command {
         $name:ident, $method:ident, $path:literal, $body:ty,
         path = ($($param:ident : $pty:ty),*),
         rules = $rules:literal,
+        $(example = $request:expr => $answer:expr,)?
         |$app:ident, $meta:ident, $b:ident| $call:expr
     ) => {
         $(#[$doc])*
         #[utoipa::path(
             $method, path = $path, tag = "commands",
-            request_body(content = Object, description = $rules),
+            request_body(content = Object, description = $rules $(, example = $request)?),
             params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and request gets the first answer")),
             responses(
-                (status = 200, description = "Applied", body = Object),
+                (status = 200, description = "Applied", body = Object $(, example = $answer)?),
                 (status = 201, description = "Applied; something was created", body = Object),
                 (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
                 (status = 403, description = "The policies deny it; `rules` names the deciding rule and policy ids", body = ErrorBody),
@@ -223,6 +225,39 @@ command!(
 );
 
 command!(
+    /// REM-7: reactivate every deactivated partner user of the actor's partner in the client
+    /// at once (a deactivated partner admin, when all of them are deactivated: itself too).
+    reactivate_all_partner_users, post, "/v1/clients/{client}/partner-users/reactivate-all",
+    ActorOnly,
+    path = (client: ClientId),
+    rules = "actor (REM-7, REM-3, PA-1)",
+    example = json!({"actor": "dana@acme.example"}) => json!({"client": "c-hooli", "partner": "p-acme", "reactivated": ["bob@acme.example", "dana@acme.example"], "revision": 12}),
+    |app, meta, _body| app.reactivate_all_partner_users(&meta, &client)
+);
+
+command!(
+    /// PERM-4, PERM-2: add one permission to a partner user from the CAM (role unchanged;
+    /// what the actor does not hold is `withheld`).
+    grant_partner_permission, put,
+    "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", ActorOnly,
+    path = (client: ClientId, employee: Email, permission: Permission),
+    rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
+    example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["apps.manage", "crm.objects.edit", "reports.access"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 7}),
+    |app, meta, _body| app.set_partner_permission(&meta, &client, &employee, &permission, true)
+);
+
+command!(
+    /// PERM-4, PERM-2: remove one permission of a partner user from the CAM (role unchanged;
+    /// what the actor does not hold is `kept`).
+    revoke_partner_permission, delete,
+    "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", ActorOnly,
+    path = (client: ClientId, employee: Email, permission: Permission),
+    rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
+    example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 8}),
+    |app, meta, _body| app.set_partner_permission(&meta, &client, &employee, &permission, false)
+);
+
+command!(
     /// REM-5: preview removing an employee: its clients and owned assets, and a `version`.
     employee_removal_preview, post,
     "/v1/partners/{partner}/employees/{employee}/removal-preview", ActorOnly,
@@ -286,6 +321,35 @@ command!(
     path = (client: ClientId, email: Email),
     rules = "actor, permission_set (SEAT-4)",
     |app, meta, body| app.set_client_permission_set(&meta, &client, &email, &body)
+);
+
+command!(
+    /// PERM-4, SEAT-4: add one permission to a user in the client account (role unchanged).
+    grant_client_permission, put, "/v1/clients/{client}/users/{email}/permissions/{permission}",
+    ActorOnly,
+    path = (client: ClientId, email: Email, permission: Permission),
+    rules = "actor (PERM-4, SEAT-4, PERM-2)",
+    example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["billing.edit", "crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 9}),
+    |app, meta, _body| app.set_client_permission(&meta, &client, &email, &permission, true)
+);
+
+command!(
+    /// PERM-4, SEAT-4: remove one permission of a user in the client account (role unchanged).
+    revoke_client_permission, delete,
+    "/v1/clients/{client}/users/{email}/permissions/{permission}", ActorOnly,
+    path = (client: ClientId, email: Email, permission: Permission),
+    rules = "actor (PERM-4, SEAT-4, PERM-2)",
+    example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 10}),
+    |app, meta, _body| app.set_client_permission(&meta, &client, &email, &permission, false)
+);
+
+command!(
+    /// SEAT-9, SEAT-8: set a user's paid Sales Hub / Service Hub licences (besides its seat).
+    set_paid_hubs, put, "/v1/clients/{client}/users/{email}/paid-hubs", SetPaidHubs,
+    path = (client: ClientId, email: Email),
+    rules = "actor, paid_hubs: [\"sales\", \"service\"] (SEAT-9, SEAT-8)",
+    example = json!({"actor": "owner@globex.example", "paid_hubs": ["sales"]}) => json!({"email": "ann@acme.example", "role": "partner_admin", "seat": "partner", "paid_hubs": ["sales"], "permissions": ["crm.objects.edit"], "status": "active", "partner": "p-acme", "keep_billing": false, "revision": 11}),
+    |app, meta, body| app.set_paid_hubs(&meta, &client, &email, &body)
 );
 
 command!(

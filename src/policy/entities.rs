@@ -276,6 +276,10 @@ fn membership_record(
             "keep_billing".to_owned(),
             RestrictedExpression::new_bool(m.keep_billing),
         ),
+        (
+            "paid_hubs".to_owned(),
+            RestrictedExpression::new_set(m.paid_hubs.iter().map(|h| string(h.as_str()))),
+        ),
     ];
     if let Some(p) = &m.partner {
         fields.push((

@@ -14,31 +14,32 @@ use serde_json::{Value, json};
 
 use crate::common::{self, TestServer};
 
-const ANN: &str = "ann@acme.example"; // partner super admin, view_edit; partner admin in globex, initech
-const EDDIE: &str = "eddie@acme.example"; // view_edit employee manager, no client user
-const VERA: &str = "vera@acme.example"; // `view` employee manager
-const BOB: &str = "bob@acme.example"; // standard partner user in globex, deactivated in hooli
-const PAT: &str = "pat@acme.example"; // partner admin in globex without reports.access
-const KIM: &str = "kim@acme.example"; // partner admin in globex
-const NINA: &str = "nina@acme.example"; // standard non-partner user in umbrella
-const SUE: &str = "sue@acme.example"; // super admin in initech
-const SAM: &str = "sam@acme.example"; // super admin in initech
-const DANA: &str = "dana@acme.example"; // deactivated partner admin in hooli
-const GUS: &str = "gus@gmail.example"; // acme employee outside the approved domains
-const OWNER: &str = "owner@globex.example"; // globex's super admin
-const CLARA: &str = "clara@globex.example"; // globex user with users.add_edit
-const SALLY: &str = "sally@globex.example"; // globex user without users.add_edit
-const DEE: &str = "dee@globex.example"; // deactivated globex user with users.add_edit
-const UMA: &str = "uma@umbrella.example"; // umbrella's super admin
-const HANK: &str = "hank@hooli.example"; // hooli's super admin
-const OTTO: &str = "otto@apps.example"; // super admin of p-apps (tier other)
-const OLGA: &str = "olga@apps.example"; // employee of p-apps
-const RITA: &str = "rita@rival.example"; // super admin of p-rival (provider)
-const RON: &str = "ron@rival.example"; // partner admin of p-rival in rivalco
-const ROS: &str = "ros@rivalco.example"; // rivalco's super admin
+pub(super) const ANN: &str = "ann@acme.example"; // partner super admin, view_edit; partner admin in globex, initech
+pub(super) const EDDIE: &str = "eddie@acme.example"; // view_edit employee manager, no client user
+pub(super) const VERA: &str = "vera@acme.example"; // `view` employee manager
+pub(super) const BOB: &str = "bob@acme.example"; // standard partner user in globex, deactivated in hooli
+pub(super) const PAT: &str = "pat@acme.example"; // partner admin in globex without reports.access, view_edit
+pub(super) const KIM: &str = "kim@acme.example"; // partner admin in globex, view_edit
+pub(super) const NINA: &str = "nina@acme.example"; // verified employee, user of no client
+pub(super) const SUE: &str = "sue@acme.example"; // super admin in initech
+pub(super) const SAM: &str = "sam@acme.example"; // super admin in initech
+pub(super) const DANA: &str = "dana@acme.example"; // deactivated partner admin in hooli
+pub(super) const GUS: &str = "gus@gmail.example"; // acme employee outside the approved domains; plain user of umbrella
+pub(super) const ZED: &str = "zed@acme.example"; // partner admin in globex without CAM access (employee management none)
+pub(super) const OWNER: &str = "owner@globex.example"; // globex's super admin
+pub(super) const CLARA: &str = "clara@globex.example"; // globex user with users.add_edit
+pub(super) const SALLY: &str = "sally@globex.example"; // globex user without users.add_edit
+pub(super) const DEE: &str = "dee@globex.example"; // deactivated globex user with users.add_edit
+pub(super) const UMA: &str = "uma@umbrella.example"; // umbrella's super admin
+pub(super) const HANK: &str = "hank@hooli.example"; // hooli's super admin
+pub(super) const OTTO: &str = "otto@apps.example"; // super admin of p-apps (tier other)
+pub(super) const OLGA: &str = "olga@apps.example"; // employee of p-apps
+pub(super) const RITA: &str = "rita@rival.example"; // super admin of p-rival (provider)
+pub(super) const RON: &str = "ron@rival.example"; // partner admin of p-rival in rivalco
+pub(super) const ROS: &str = "ros@rivalco.example"; // rivalco's super admin
 
 /// The partner admin template of the rule book (docs/rules.md), sorted.
-const PARTNER_ADMIN_SET: [&str; 7] = [
+pub(super) const PARTNER_ADMIN_SET: [&str; 7] = [
     "apps.manage",
     "crm.objects.edit",
     "crm.objects.view",
@@ -51,26 +52,26 @@ const PARTNER_ADMIN_SET: [&str; 7] = [
 // ---- helpers ----------------------------------------------------------------------------
 
 /// A server with the agency fixture loaded.
-async fn agency_server() -> TestServer {
+pub(super) async fn agency_server() -> TestServer {
     server_with(&common::agency()).await
 }
 
 /// A server with a given state loaded.
-async fn server_with(doc: &Value) -> TestServer {
+pub(super) async fn server_with(doc: &Value) -> TestServer {
     let server = common::start(common::Options::default()).await;
     server.import(doc).await;
     server
 }
 
 /// The agency fixture, changed by `change`.
-fn agency_with(change: impl FnOnce(&mut Value)) -> Value {
+pub(super) fn agency_with(change: impl FnOnce(&mut Value)) -> Value {
     let mut doc = common::agency();
     change(&mut doc);
     doc
 }
 
 /// The whole state.
-async fn export(server: &TestServer) -> Value {
+pub(super) async fn export(server: &TestServer) -> Value {
     let (status, body) = server.get("/v1/admin/export").await;
     assert_eq!(status, 200, "{body}");
     body
@@ -95,7 +96,13 @@ async fn export_with_revision(server: &TestServer) -> (u64, Value) {
 }
 
 /// Sends a command that must succeed with `status`; returns its answer.
-async fn ok(server: &TestServer, method: Method, path: &str, body: &Value, status: u16) -> Value {
+pub(super) async fn ok(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: &Value,
+    status: u16,
+) -> Value {
     let (got, answer) = server.send(method, path, Some(body)).await;
     assert_eq!(got.as_u16(), status, "{path} {body}: {answer}");
     answer
@@ -103,7 +110,7 @@ async fn ok(server: &TestServer, method: Method, path: &str, body: &Value, statu
 
 /// Sends a command that must be refused with `status` and `code`, proves that it changed
 /// nothing, and returns the `error` object.
-async fn refused(
+pub(super) async fn refused(
     server: &TestServer,
     method: Method,
     path: &str,
@@ -130,7 +137,7 @@ async fn refused(
 }
 
 /// Asserts that an error names every one of `ids` in its `rules`.
-fn assert_rules(error: &Value, ids: &[&str]) {
+pub(super) fn assert_rules(error: &Value, ids: &[&str]) {
     let rules = error["rules"].as_array().cloned().unwrap_or_default();
     for id in ids {
         assert!(rules.contains(&json!(id)), "`{id}` not in {error}");
@@ -138,7 +145,7 @@ fn assert_rules(error: &Value, ids: &[&str]) {
 }
 
 /// A client of a state document.
-fn client<'a>(doc: &'a Value, id: &str) -> &'a Value {
+pub(super) fn client<'a>(doc: &'a Value, id: &str) -> &'a Value {
     doc["clients"]
         .as_array()
         .unwrap()
@@ -159,14 +166,14 @@ fn records_of(doc: &Value, client_id: &str, email: &str) -> Vec<Value> {
 }
 
 /// The one record of an e-mail in a client of a state document, if any.
-fn user(doc: &Value, client_id: &str, email: &str) -> Option<Value> {
+pub(super) fn user(doc: &Value, client_id: &str, email: &str) -> Option<Value> {
     let records = records_of(doc, client_id, email);
     assert!(records.len() <= 1, "duplicate users: {records:?}");
     records.into_iter().next()
 }
 
 /// A user of a client in a state document being built (for inline states).
-fn doc_user<'a>(doc: &'a mut Value, client_id: &str, email: &str) -> &'a mut Value {
+pub(super) fn doc_user<'a>(doc: &'a mut Value, client_id: &str, email: &str) -> &'a mut Value {
     doc["clients"]
         .as_array_mut()
         .unwrap()
@@ -192,7 +199,7 @@ fn partner_users(doc: &Value, client_id: &str, partner: &str) -> Vec<String> {
 }
 
 /// Outbox events of one type.
-async fn events(server: &TestServer, kind: &str) -> Vec<Value> {
+pub(super) async fn events(server: &TestServer, kind: &str) -> Vec<Value> {
     let (status, body) = server.get("/v1/events?limit=1000").await;
     assert_eq!(status, 200, "{body}");
     assert!(body["next"].is_null(), "{body}");
@@ -206,7 +213,7 @@ async fn events(server: &TestServer, kind: &str) -> Vec<Value> {
 }
 
 /// The relationship of a client, now or at an instant.
-async fn relationship(server: &TestServer, client_id: &str, at: Option<&str>) -> Value {
+pub(super) async fn relationship(server: &TestServer, client_id: &str, at: Option<&str>) -> Value {
     let path = match at {
         Some(at) => format!("/v1/clients/{client_id}/relationship?at={at}"),
         None => format!("/v1/clients/{client_id}/relationship"),
@@ -217,7 +224,12 @@ async fn relationship(server: &TestServer, client_id: &str, at: Option<&str>) ->
 }
 
 /// Issues an access link of `employee` of `partner` by `actor`; returns the token.
-async fn issue(server: &TestServer, partner: &str, actor: &str, employee: &str) -> String {
+pub(super) async fn issue(
+    server: &TestServer,
+    partner: &str,
+    actor: &str,
+    employee: &str,
+) -> String {
     let answer = ok(
         server,
         Method::POST,
@@ -230,7 +242,7 @@ async fn issue(server: &TestServer, partner: &str, actor: &str, employee: &str) 
     answer["token"].as_str().unwrap().to_owned()
 }
 
-fn approve_path(token: &str) -> String {
+pub(super) fn approve_path(token: &str) -> String {
     format!("/v1/access-links/{token}/approve")
 }
 
@@ -240,7 +252,7 @@ fn strings(list: &[&str]) -> Value {
 }
 
 /// A stored permission list, sorted.
-fn sorted(list: &Value) -> Vec<String> {
+pub(super) fn sorted(list: &Value) -> Vec<String> {
     let mut v: Vec<String> = list
         .as_array()
         .unwrap()
@@ -519,10 +531,10 @@ async fn pa3_rotating_revokes_the_old_token() {
         Method::POST,
         &approve_path(&new),
         &json!({"actor": UMA, "client": "c-umbrella"}),
-        200,
+        201,
     )
     .await;
-    assert_eq!(answer["outcome"], "upgraded", "{answer}");
+    assert_eq!(answer["outcome"], "created", "{answer}");
     let answer = ok(
         &server,
         Method::POST,
@@ -621,9 +633,22 @@ async fn pa4_approval_creates_a_partner_admin_with_the_partner_seat() {
 }
 
 #[tokio::test]
-async fn pa4_approving_an_existing_user_upgrades_it_without_a_duplicate() {
+async fn pa4_link3_approving_an_existing_user_upgrades_it_without_a_duplicate() {
     let server = agency_server().await;
+    // nina (a verified employee of p-acme) is synced in as a plain user of umbrella: LINK-3
+    // makes her a partner user of p-acme at once, and the approval upgrades that user.
+    let (status, body) = server
+        .put(
+            &format!("/v1/admin/clients/c-umbrella/users/{NINA}"),
+            &json!({"role": "standard", "seat": "core", "permissions": ["crm.objects.view"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let before = export(&server).await;
+    assert_eq!(
+        user(&before, "c-umbrella", NINA).unwrap()["partner"],
+        "p-acme"
+    );
     assert_eq!(
         user(&before, "c-umbrella", NINA).unwrap()["role"],
         "standard"
@@ -1433,7 +1458,6 @@ async fn link1_an_existing_client_user_is_linked_and_nothing_else_changes() {
     });
     let server = server_with(&doc).await;
     let gus_path = format!("/v1/partners/p-acme/employees/{GUS}/link");
-    let nina_path = format!("/v1/partners/p-acme/employees/{NINA}/link");
 
     // Refused: `view` alone and no employee management (PA-1).
     let error = refused(
@@ -1484,7 +1508,8 @@ async fn link1_an_existing_client_user_is_linked_and_nothing_else_changes() {
         "only the link changes"
     );
 
-    // A client never managed: the link starts the relationship (REL-1).
+    // A client never managed, where gus (no partner domain, so no LINK-3) is a plain user:
+    // the manual link starts the relationship (REL-1).
     assert_eq!(
         relationship(&server, "c-umbrella", None).await["state"],
         "none"
@@ -1493,16 +1518,16 @@ async fn link1_an_existing_client_user_is_linked_and_nothing_else_changes() {
     let answer = ok(
         &server,
         Method::POST,
-        &nina_path,
+        &gus_path,
         &json!({"actor": EDDIE, "client": "c-umbrella"}),
         200,
     )
     .await;
     assert_eq!(answer["outcome"], "linked", "{answer}");
     let state = export(&server).await;
-    let mut expected = user(&before, "c-umbrella", NINA).unwrap();
+    let mut expected = user(&before, "c-umbrella", GUS).unwrap();
     expected["partner"] = json!("p-acme");
-    assert_eq!(user(&state, "c-umbrella", NINA).unwrap(), expected);
+    assert_eq!(user(&state, "c-umbrella", GUS).unwrap(), expected);
     assert_eq!(client(&state, "c-umbrella")["managed_by"], "p-acme");
     let rel = relationship(&server, "c-umbrella", None).await;
     assert_eq!(rel["state"], "active", "{rel}");
@@ -1512,20 +1537,20 @@ async fn link1_an_existing_client_user_is_linked_and_nothing_else_changes() {
     let answer = ok(
         &server,
         Method::POST,
-        &nina_path,
+        &gus_path,
         &json!({"actor": ANN, "client": "c-umbrella"}),
         200,
     )
     .await;
     assert_eq!(answer["outcome"], "already_linked", "{answer}");
     assert_eq!(
-        user(&export(&server).await, "c-umbrella", NINA).unwrap(),
+        user(&export(&server).await, "c-umbrella", GUS).unwrap(),
         expected
     );
 }
 
 #[tokio::test]
-async fn link2_a_non_user_or_a_client_of_another_partner_is_refused() {
+async fn link2_link3_a_non_user_or_a_client_of_another_partner_is_refused() {
     let server = agency_server().await;
     // bob is no user of umbrella.
     let error = refused(
@@ -1594,6 +1619,8 @@ async fn link2_a_non_user_or_a_client_of_another_partner_is_refused() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // kim is a verified employee: the upsert itself made her a partner user (LINK-3), so the
+    // manual link finds nothing left to do.
     let answer = ok(
         &server,
         Method::POST,
@@ -1602,7 +1629,7 @@ async fn link2_a_non_user_or_a_client_of_another_partner_is_refused() {
         200,
     )
     .await;
-    assert_eq!(answer["outcome"], "linked");
+    assert_eq!(answer["outcome"], "already_linked");
     let kim = user(&export(&server).await, "c-umbrella", KIM).unwrap();
     assert_eq!(kim["partner"], "p-acme");
     assert_eq!(kim["seat"], "core");
@@ -1612,7 +1639,8 @@ async fn link2_a_non_user_or_a_client_of_another_partner_is_refused() {
 // ---- REM: deactivation, reactivation, removal --------------------------------------------
 
 #[tokio::test]
-async fn rem5_the_preview_lists_clients_with_crm_names_and_assets_then_removal_uses_its_version() {
+async fn rem5_pa1_the_preview_lists_clients_with_crm_names_and_assets_then_removal_uses_its_version()
+ {
     let server = agency_server().await;
     let preview = format!("/v1/partners/p-acme/employees/{ANN}/removal-preview");
     let remove = format!("/v1/partners/p-acme/employees/{ANN}/remove");
@@ -1666,7 +1694,8 @@ async fn rem5_the_preview_lists_clients_with_crm_names_and_assets_then_removal_u
         "forbidden",
     )
     .await;
-    assert_rules(&error, &["REM-2"]);
+    // PA-1: `view` alone removes nobody.
+    assert_rules(&error, &["PA-1", "cam-needs-employee-management"]);
     // A client that is not in the preview; an empty list.
     refused(
         &server,
@@ -1862,7 +1891,7 @@ async fn rem1_a_partner_admin_removes_a_partner_user_of_its_client() {
 }
 
 #[tokio::test]
-async fn rem2_partner_managers_deactivate_partner_users_anywhere() {
+async fn rem2_pa1_partner_managers_deactivate_partner_users_anywhere() {
     let server = agency_server().await;
     let path = format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate");
     // Refused: `view`; a standard partner user; another partner's super admin.
@@ -1875,7 +1904,8 @@ async fn rem2_partner_managers_deactivate_partner_users_anywhere() {
         "forbidden",
     )
     .await;
-    assert_rules(&error, &["REM-2"]);
+    // PA-1: `view` alone manages nobody from the partner account.
+    assert_rules(&error, &["PA-1", "cam-needs-employee-management"]);
     refused(
         &server,
         Method::POST,
@@ -2491,7 +2521,7 @@ async fn rel5_before_the_relationship_started_it_is_none() {
         Method::POST,
         &approve_path(&token),
         &json!({"actor": UMA, "client": "c-umbrella"}),
-        200,
+        201,
     )
     .await;
     assert_eq!(
@@ -2605,7 +2635,7 @@ async fn an_idempotency_key_replays_the_first_answer_and_applies_once() {
 }
 
 #[tokio::test]
-async fn the_audit_log_lists_allowed_and_denied_commands_with_paging() {
+async fn the_audit_log_lists_allowed_and_denied_commands_with_paging_pa1() {
     let server = agency_server().await;
     ok(
         &server,
@@ -2687,7 +2717,7 @@ async fn the_audit_log_lists_allowed_and_denied_commands_with_paging() {
     assert_eq!(vera["decision"], "deny");
     assert_eq!(vera["outcome"], "denied");
     assert!(
-        vera["rules"].as_array().unwrap().contains(&json!("REM-2")),
+        vera["rules"].as_array().unwrap().contains(&json!("PA-1")),
         "{vera}"
     );
     assert!(vera["message"].is_string(), "{vera}");

@@ -34,6 +34,7 @@ const SAM: &str = "sam@acme.example";
 const SUE: &str = "sue@acme.example";
 const OLGA: &str = "olga@apps.example";
 const LENA: &str = "lena@initech.example";
+const ZED: &str = "zed@acme.example";
 
 // ---- helpers --------------------------------------------------------------------------------
 
@@ -277,7 +278,7 @@ fn solo_state() -> Value {
             "email_domains": ["acme.example"],
             "employees": [
                 {"email": ANN, "super_admin": true, "employee_management": "view_edit"},
-                {"email": SAM, "super_admin": false, "employee_management": "none"}
+                {"email": SAM, "super_admin": false, "employee_management": "view_edit"}
             ],
             "permission_sets": [{"name": "Sales rep", "permissions": ["crm.objects.edit", "reports.access"]}],
             "crm_names": {}
@@ -316,8 +317,9 @@ fn many_super_admins_state(n: usize, linked: bool) -> Value {
     ];
     for a in &admins {
         if linked {
-            employees
-                .push(json!({"email": a, "super_admin": false, "employee_management": "none"}));
+            employees.push(
+                json!({"email": a, "super_admin": false, "employee_management": "view_edit"}),
+            );
             users.push(
                 json!({"email": a, "role": "super_admin", "seat": "core", "partner": "p-acme"}),
             );
@@ -2265,14 +2267,18 @@ async fn partner_employees_read_marks_verified_employees() {
         );
         let gus = find(GUS);
         assert_eq!(gus["verified"], false, "{gus}");
-        assert_eq!(strings(&gus["clients"]), vec![GLOBEX], "{gus}");
+        assert_eq!(
+            strings(&gus["clients"]),
+            vec![GLOBEX, "c-umbrella"],
+            "{gus}"
+        );
         assert_eq!(
             find(EDDIE)["clients"],
             json!([]),
             "eddie is no client's user"
         );
     }
-    for actor in [BOB, OTTO, SAM, OWNER] {
+    for actor in [BOB, OTTO, ZED, OWNER] {
         let (status, body) = server
             .get(&format!("/v1/partners/p-acme/employees?actor={actor}"))
             .await;

@@ -1,6 +1,7 @@
 //! Client Access Manager commands on partner users: adding employees (ADD), permission sets
-//! (PERM), deactivation and reactivation (REM-2, REM-3, REM-7), and removal with preview
-//! (REM-1, REM-5, REM-6, REM-8).
+//! and single permissions (PERM), deactivation and reactivation, one by one or all at once
+//! (REM-2, REM-3, REM-7), and removal with preview (REM-1, REM-5, REM-6, REM-8). Every one of
+//! them is a CAM command: the policies ask PA-1 of its actor as well as its own rule.
 
 use std::collections::BTreeSet;
 
@@ -60,6 +61,33 @@ pub struct RemoveEmployee {
 pub struct RemoveAll {
     pub actor: Email,
     pub version: String,
+}
+
+/// The permission a single-permission command names (PERM-4): a permission of the catalogue,
+/// or 400.
+pub(super) fn catalogue_permission(ctx: &Ctx<'_>, permission: &Permission) -> CmdResult<()> {
+    if ctx.catalogue().contains(permission) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "permission: `{permission}` is not a permission of the catalogue (see GET /v1/schema/actions)"
+        )))
+    }
+}
+
+/// A user's permissions with one added (`grant`) or taken away.
+pub(super) fn with_one(
+    current: &BTreeSet<Permission>,
+    permission: &Permission,
+    grant: bool,
+) -> BTreeSet<Permission> {
+    let mut wanted = current.clone();
+    if grant {
+        wanted.insert(permission.clone());
+    } else {
+        wanted.remove(permission);
+    }
+    wanted
 }
 
 fn account(client: &ClientId) -> EntityRef {
@@ -151,6 +179,7 @@ impl Ctx<'_> {
             status: existing.map_or(Status::Active, |u| u.status),
             partner: Some(partner.clone()),
             keep_billing: existing.is_some_and(|u| u.keep_billing),
+            paid_hubs: existing.map(|u| u.paid_hubs.clone()).unwrap_or_default(),
         };
         Ok((user, clamped))
     }
@@ -287,6 +316,140 @@ impl App {
                     "role": role.as_str(),
                     "seat": user.seat,
                 }),
+            ))
+        })
+    }
+
+    /// PERM-4 with PERM-1..3: add (`grant`) or remove one permission of a partner user of the
+    /// actor's partner from the CAM, without applying a whole set. The role stays (a partner
+    /// admin with one permission more or less is still a partner admin); the change is clamped
+    /// by grant-only-what-you-hold (a permission the actor may not give is `withheld`, one it may
+    /// not take away is `kept`), and an eligible user gets the partner seat (PERM-3).
+    pub fn set_partner_permission(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        employee: &Email,
+        permission: &Permission,
+        grant: bool,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{employee}/permission/{permission}");
+        let command = if grant {
+            "partner_user.grant_permission"
+        } else {
+            "partner_user.revoke_permission"
+        };
+        self.execute(meta, command, &target, |ctx| {
+            catalogue_permission(ctx, permission)?;
+            let mut client = ctx.client_record(client_id)?;
+            let existing = ctx.member(&client, employee)?;
+            let partner_id = ctx.actor_partner()?;
+            ctx.authorize(
+                "partner_user.set_permission",
+                account(client_id),
+                context([
+                    ("target", user_ref(employee)),
+                    ("permission", json!(permission.as_str())),
+                ]),
+            )?;
+            let current: BTreeSet<Permission> = existing.permissions.iter().cloned().collect();
+            let wanted = with_one(&current, permission, grant);
+            let (user, clamped) = ctx.apply_cam_set(
+                &client,
+                &partner_id,
+                employee,
+                Some(&existing),
+                &wanted,
+                existing.role,
+            )?;
+            if user.seat != existing.seat {
+                ctx.emit(
+                    "seat.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": employee, "from": existing.seat, "to": user.seat}),
+                );
+            }
+            if user.permissions != existing.permissions {
+                ctx.emit(
+                    "permissions.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": employee, "role": user.role,
+                           "permissions": user.permissions}),
+                );
+            }
+            replace_user(&mut client, user.clone());
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            Ok((
+                false,
+                json!({
+                    "permissions": perms_json(&clamped.permissions),
+                    "withheld": perms_json(&clamped.withheld),
+                    "kept": perms_json(&clamped.kept),
+                    "role": user.role,
+                    "seat": user.seat,
+                }),
+            ))
+        })
+    }
+
+    /// REM-7: when every partner user of the actor's partner in the client is deactivated, a
+    /// partner admin there (deactivated itself) reactivates them all in one command. Whether
+    /// "all are deactivated" is decided once, on the state the command starts from, so the
+    /// first reactivation does not lock the actor out of the rest or of itself. Also usable by
+    /// an active partner admin (REM-3) to reactivate every deactivated partner user at once.
+    pub fn reactivate_all_partner_users(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}");
+        self.execute(meta, "partner_users.reactivate_all", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let partner = ctx.actor_partner()?;
+            let all = all_deactivated(&client, Some(&partner));
+            let deactivated: Vec<ClientUserRecord> = client
+                .users
+                .iter()
+                .filter(|u| u.partner.as_ref() == Some(&partner) && u.status == Status::Deactivated)
+                .cloned()
+                .collect();
+            // Nobody to reactivate still needs the right to (asked about the actor itself), so
+            // the answer says nothing to whoever may not ask.
+            let actor = ctx.actor.clone();
+            let asked: Vec<&Email> = if deactivated.is_empty() {
+                vec![&actor]
+            } else {
+                deactivated.iter().map(|u| &u.email).collect()
+            };
+            for email in asked {
+                ctx.authorize(
+                    "partner_user.reactivate",
+                    account(client_id),
+                    context([
+                        ("target", user_ref(email)),
+                        ("all_partner_users_deactivated", json!(all)),
+                    ]),
+                )?;
+            }
+            let mut reactivated = Vec::new();
+            for mut user in deactivated {
+                user.status = Status::Active;
+                ctx.emit(
+                    "user.reactivated",
+                    Some(client_id),
+                    json!({"client": client_id, "email": user.email}),
+                );
+                reactivated.push(user.email.clone());
+                replace_user(&mut client, user);
+            }
+            if !reactivated.is_empty() {
+                ctx.record_activity(&mut client)?;
+                ctx.save_client(&client)?;
+            }
+            Ok((
+                false,
+                json!({"client": client_id, "partner": partner, "reactivated": reactivated}),
             ))
         })
     }

@@ -12,13 +12,13 @@ use super::{
 };
 use crate::app::{App, AppError};
 use crate::domain::{
-    ClientId, ClientRecord, ClientUserRecord, Email, Permission, PermissionSetName, Role, Seat,
-    Status,
+    ClientId, ClientRecord, ClientUserRecord, Email, PaidHub, Permission, PermissionSetName, Role,
+    Seat, Status,
     catalogue::{BILLING_PERMISSIONS, PARTNER_ADMIN_SET, role_for_set},
 };
 use crate::policy::{EntityKind, EntityRef};
 
-use super::cam::MAX_LIST;
+use super::cam::{MAX_LIST, catalogue_permission, with_one};
 
 /// `POST /v1/clients/{client}/partner-admins`.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +38,17 @@ pub struct CreateUser {
     pub email: Email,
     pub seat: Seat,
     pub permission_set: PermissionSetName,
+    /// Paid hub licences besides the seat (SEAT-9); giving any needs SEAT-8's rights.
+    #[serde(default)]
+    pub paid_hubs: Vec<PaidHub>,
+}
+
+/// `PUT /v1/clients/{client}/users/{email}/paid-hubs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPaidHubs {
+    pub actor: Email,
+    pub paid_hubs: Vec<PaidHub>,
 }
 
 /// `PUT /v1/clients/{client}/users/{email}/seat`.
@@ -74,6 +85,16 @@ fn replace_user(client: &mut ClientRecord, user: ClientUserRecord) {
     client.users.push(user);
 }
 
+/// The user as the saved client holds it (a save may link it to its partner, LINK-3).
+fn saved_user(saved: &ClientRecord, user: ClientUserRecord) -> ClientUserRecord {
+    saved
+        .users
+        .iter()
+        .find(|u| u.email == user.email)
+        .cloned()
+        .unwrap_or(user)
+}
+
 fn seat_ineligible(email: &Email, client: &ClientId) -> CmdError {
     CmdError::Refused(AppError::Forbidden {
         message: format!(
@@ -84,6 +105,42 @@ fn seat_ineligible(email: &Email, client: &ClientId) -> CmdError {
 }
 
 impl Ctx<'_> {
+    /// SEAT-8: may the actor put `email` on `seat` in the client. Every command that sets a
+    /// seat asks this one question.
+    pub(super) fn authorize_seat(
+        &mut self,
+        client: &ClientId,
+        email: &Email,
+        seat: Seat,
+    ) -> CmdResult<()> {
+        self.authorize(
+            "user.set_seat",
+            account(client),
+            context([("target", user_ref(email)), ("seat", json!(seat.as_str()))]),
+        )
+    }
+
+    /// SEAT-9, SEAT-8: may the actor give `email` these paid hub licences in the client. Every
+    /// command that sets paid licences asks this one question.
+    pub(super) fn authorize_paid_hubs(
+        &mut self,
+        client: &ClientId,
+        email: &Email,
+        hubs: &[PaidHub],
+    ) -> CmdResult<()> {
+        self.authorize(
+            "user.set_paid_hubs",
+            account(client),
+            context([
+                ("target", user_ref(email)),
+                (
+                    "paid_hubs",
+                    json!(hubs.iter().map(|h| h.as_str()).collect::<Vec<_>>()),
+                ),
+            ]),
+        )
+    }
+
     /// SEAT-5: a partner admin must hold the partner seat.
     fn partner_admins_keep_the_seat(&self, user: &ClientUserRecord) -> CmdResult<()> {
         if user.role == Role::PartnerAdmin && user.seat != Seat::Partner {
@@ -163,6 +220,7 @@ impl App {
                 status: existing.status,
                 partner: Some(partner.clone()),
                 keep_billing: body.keep_billing,
+                paid_hubs: existing.paid_hubs.clone(),
             };
             ctx.keep_a_super_admin(&client, &body.user, Some(&user))?;
             replace_user(&mut client, user.clone());
@@ -213,6 +271,15 @@ impl App {
                     ("role", json!(role.as_str())),
                 ]),
             )?;
+            // What costs money is authorized as such, however it is given: a paid seat as a
+            // seat change (SEAT-8), paid licences as a licence change (SEAT-9).
+            if body.seat.is_paid() {
+                ctx.authorize_seat(client_id, &body.email, body.seat)?;
+            }
+            let paid_hubs = PaidHub::normalized(&body.paid_hubs);
+            if !paid_hubs.is_empty() {
+                ctx.authorize_paid_hubs(client_id, &body.email, &paid_hubs)?;
+            }
             if body.seat == Seat::Partner && !ctx.partner_seat_eligible(&body.email, client_id)? {
                 return Err(seat_ineligible(&body.email, client_id));
             }
@@ -237,13 +304,16 @@ impl App {
                 status: Status::Active,
                 partner: partner.clone(),
                 keep_billing: false,
+                paid_hubs: paid_hubs.clone(),
             };
             ctx.partner_admins_keep_the_seat(&user)?;
             replace_user(&mut client, user.clone());
             if let Some(p) = &partner {
                 ctx.partner_user_added(&mut client, p);
             }
-            ctx.save_client(&client)?;
+            // Saved as linked to its partner when it is a verified employee (LINK-3).
+            let saved = ctx.save_client(&client)?;
+            let user = saved_user(&saved, user);
             ctx.emit(
                 "user.created",
                 Some(client_id),
@@ -270,14 +340,7 @@ impl App {
         self.execute(meta, "user.set_seat", &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let mut user = ctx.member(&client, email)?;
-            ctx.authorize(
-                "user.set_seat",
-                account(client_id),
-                context([
-                    ("target", user_ref(email)),
-                    ("seat", json!(body.seat.as_str())),
-                ]),
-            )?;
+            ctx.authorize_seat(client_id, email, body.seat)?;
             if body.seat == Seat::Partner && !ctx.partner_seat_eligible(email, client_id)? {
                 return Err(seat_ineligible(email, client_id));
             }
@@ -286,7 +349,8 @@ impl App {
             ctx.partner_admins_keep_the_seat(&user)?;
             replace_user(&mut client, user.clone());
             ctx.record_activity(&mut client)?;
-            ctx.save_client(&client)?;
+            let saved = ctx.save_client(&client)?;
+            let user = saved_user(&saved, user);
             if from != body.seat {
                 ctx.emit(
                     "seat.changed",
@@ -353,6 +417,98 @@ impl App {
         })
     }
 
+    /// PERM-4, SEAT-4: add (`grant`) or remove one permission of a user from inside the client
+    /// account, without applying a whole set; the role stays. Needs SEAT-4's rights (for a
+    /// partner-seat user, `users.add_edit` and `billing.edit`, or a super admin); a super admin
+    /// grants and removes any permission, anyone else only what it holds (PERM-2).
+    pub fn set_client_permission(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        email: &Email,
+        permission: &Permission,
+        grant: bool,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{email}/permission/{permission}");
+        let command = if grant {
+            "user.grant_permission"
+        } else {
+            "user.revoke_permission"
+        };
+        self.execute(meta, command, &target, |ctx| {
+            catalogue_permission(ctx, permission)?;
+            let mut client = ctx.client_record(client_id)?;
+            let existing = ctx.member(&client, email)?;
+            ctx.authorize(
+                "user.set_permission",
+                account(client_id),
+                context([
+                    ("target", user_ref(email)),
+                    ("permission", json!(permission.as_str())),
+                ]),
+            )?;
+            let current: BTreeSet<Permission> = existing.permissions.iter().cloned().collect();
+            let clamped = ctx.grant_clamp(
+                client_id,
+                email,
+                &current,
+                &with_one(&current, permission, grant),
+            )?;
+            let user = ClientUserRecord {
+                permissions: clamped.permissions.iter().cloned().collect(),
+                ..existing.clone()
+            };
+            if user.permissions != existing.permissions {
+                ctx.emit(
+                    "permissions.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": email, "role": user.role,
+                           "permissions": user.permissions}),
+                );
+            }
+            replace_user(&mut client, user.clone());
+            ctx.record_activity(&mut client)?;
+            ctx.save_client(&client)?;
+            Ok((
+                false,
+                json!({"permissions": clamped.permissions, "withheld": clamped.withheld,
+                       "kept": clamped.kept, "role": user.role}),
+            ))
+        })
+    }
+
+    /// SEAT-9, SEAT-8: set a user's paid Sales Hub / Service Hub licences, held besides its
+    /// seat (a partner admin keeps its partner seat and can still use paid features on legacy
+    /// pricing). Needs SEAT-8's rights.
+    pub fn set_paid_hubs(
+        &self,
+        meta: &CommandMeta,
+        client_id: &ClientId,
+        email: &Email,
+        body: &SetPaidHubs,
+    ) -> Result<CommandAnswer, AppError> {
+        let target = format!("client/{client_id}/user/{email}");
+        let hubs = PaidHub::normalized(&body.paid_hubs);
+        self.execute(meta, "user.set_paid_hubs", &target, |ctx| {
+            let mut client = ctx.client_record(client_id)?;
+            let mut user = ctx.member(&client, email)?;
+            ctx.authorize_paid_hubs(client_id, email, &hubs)?;
+            let from = std::mem::replace(&mut user.paid_hubs, hubs.clone());
+            if from != hubs {
+                ctx.emit(
+                    "paid_hubs.changed",
+                    Some(client_id),
+                    json!({"client": client_id, "email": email, "from": from, "to": hubs}),
+                );
+                replace_user(&mut client, user.clone());
+                ctx.record_activity(&mut client)?;
+                let saved = ctx.save_client(&client)?;
+                user = saved_user(&saved, user);
+            }
+            Ok((false, serde_json::to_value(&user).unwrap_or(Value::Null)))
+        })
+    }
+
     /// SEAT-3: the partner seat for several users at once, only if every one is eligible;
     /// otherwise nothing changes and the ineligible users are named.
     pub fn assign_seats(
@@ -379,11 +535,7 @@ impl App {
             let mut users = Vec::new();
             for email in body.users.iter().collect::<BTreeSet<_>>() {
                 let user = ctx.member(&client, email)?;
-                ctx.authorize(
-                    "user.set_seat",
-                    account(client_id),
-                    context([("target", user_ref(email)), ("seat", json!("partner"))]),
-                )?;
+                ctx.authorize_seat(client_id, email, Seat::Partner)?;
                 if !ctx.partner_seat_eligible(email, client_id)? {
                     ineligible.push(email.to_string());
                 }

@@ -171,6 +171,8 @@ impl App {
                 status: Status::Active,
                 partner: Some(link.partner.clone()),
                 keep_billing: false,
+                // Paid licences are the client's to give; an upgrade keeps those it held.
+                paid_hubs: existing.as_ref().map(|u| u.paid_hubs.clone()).unwrap_or_default(),
             };
             ctx.keep_a_super_admin(&client, &link.employee, Some(&upgraded))?;
             let outcome = if existing.is_some() { "upgraded" } else { "created" };

@@ -557,14 +557,89 @@ impl<'t> Ctx<'t> {
         }
     }
 
+    /// LINK-3: the users of `client` (those in `only`, or all) who are verified employees of a
+    /// partner become partner users of that partner, without a manual link, unless another
+    /// partner manages the client (LINK-2). Whether a user is a verified employee is the
+    /// policies' answer (`employee.link_verified`, the user as principal). A link starts or
+    /// resumes the relationship (REL-1) and is announced (`user.linked`). Returns who was
+    /// linked.
+    pub fn link_verified(
+        &mut self,
+        client: &mut ClientRecord,
+        only: Option<&BTreeSet<Email>>,
+    ) -> CmdResult<Vec<Email>> {
+        let candidates: Vec<Email> = client
+            .users
+            .iter()
+            .filter(|u| u.partner.is_none() && only.is_none_or(|o| o.contains(&u.email)))
+            .map(|u| u.email.clone())
+            .collect();
+        let account = EntityRef::new(EntityKind::Account, client.id.as_str());
+        let mut linked = Vec::new();
+        for email in candidates {
+            let Some(employment) = self.tx.user(&email)?.and_then(|u| u.employment) else {
+                continue;
+            };
+            let verified = self
+                .decide(
+                    "employee.link_verified",
+                    &email,
+                    account.clone(),
+                    Map::new(),
+                )?
+                .allowed;
+            if !verified
+                || self
+                    .managed_by_no_other(client, &employment.partner)
+                    .is_err()
+            {
+                continue;
+            }
+            if let Some(user) = client.users.iter_mut().find(|u| u.email == email) {
+                user.partner = Some(employment.partner.clone());
+            }
+            self.partner_user_added(client, &employment.partner);
+            self.emit(
+                "user.linked",
+                Some(&client.id),
+                json!({"client": client.id, "email": email, "partner": employment.partner,
+                       "rule": "LINK-3"}),
+            );
+            linked.push(email);
+        }
+        Ok(linked)
+    }
+
     /// Writes the client back: only its parts that differ from what [`Ctx::client_record`]
     /// read (the row, each changed or removed user, the relationship), so a command touching
     /// one user rewrites one user and invalidates one cached membership. A client not read
     /// through this context is written whole.
-    pub fn save_client(&mut self, client: &ClientRecord) -> CmdResult<()> {
+    ///
+    /// Every command saves through here, so every user a command creates or changes is
+    /// linked to its partner first when it is a verified employee (LINK-3).
+    /// Returns the client as saved.
+    pub fn save_client(&mut self, client: &ClientRecord) -> CmdResult<ClientRecord> {
+        let mut client = client.clone();
+        let touched: Option<BTreeSet<Email>> =
+            self.loaded
+                .iter()
+                .find(|c| c.id == client.id)
+                .map(|before| {
+                    let old: std::collections::BTreeMap<&Email, &ClientUserRecord> =
+                        before.users.iter().map(|u| (&u.email, u)).collect();
+                    client
+                        .users
+                        .iter()
+                        .filter(|u| old.get(&u.email) != Some(u))
+                        .map(|u| u.email.clone())
+                        .collect()
+                });
+        self.link_verified(&mut client, touched.as_ref())?;
+        let saved = client;
+        let client = &saved;
         let Some(index) = self.loaded.iter().position(|c| c.id == client.id) else {
             self.tx.put_client(client)?;
-            return Ok(());
+            return Ok(saved);
         };
         let before = &self.loaded[index];
         if before.assets != client.assets {
@@ -607,7 +682,7 @@ impl<'t> Ctx<'t> {
             }
         }
         self.loaded[index] = client.clone();
-        Ok(())
+        Ok(saved)
     }
 }
 
@@ -651,6 +726,52 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// The SHA-256 digest of text, lower-case hex.
 pub(crate) fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// LINK-3 for the writes that are not commands (import, the admin upserts): in the same
+/// transaction, links the verified employees among the users of `clients` to their partners,
+/// as [`Ctx::link_verified`] does for commands, and writes the `user.linked` events. The host
+/// that syncs records is not a person: no actor is recorded and no activity (REL-3).
+pub(crate) fn link_verified_users(
+    tx: &mut dyn WriteTx,
+    engine: &PolicyEngine,
+    clients: &[ClientId],
+) -> Result<(), StoreError> {
+    let refused = |e: CmdError| match e {
+        CmdError::Store(e) => e,
+        CmdError::Refused(e) => StoreError::Write(format!("linking verified employees: {e}")),
+    };
+    let mut ctx = Ctx {
+        tx,
+        engine,
+        actor: Email::parse("sidecar@partner-access.invalid")
+            .map_err(|e| StoreError::Write(e.to_string()))?,
+        now: Timestamp::now(),
+        policies: Vec::new(),
+        rules: BTreeSet::new(),
+        events: Vec::new(),
+        client: None,
+        loaded: Vec::new(),
+    };
+    for id in clients {
+        let Some(mut client) = ctx.tx.client_record(id)? else {
+            continue;
+        };
+        ctx.loaded.push(client.clone());
+        if !ctx
+            .link_verified(&mut client, None)
+            .map_err(refused)?
+            .is_empty()
+        {
+            ctx.save_client(&client).map_err(refused)?;
+        }
+    }
+    let events = std::mem::take(&mut ctx.events);
+    for event in &events {
+        let bytes = serde_json::to_vec(event).map_err(|e| StoreError::Write(e.to_string()))?;
+        ctx.tx.append_log(Log::Events, &bytes)?;
+    }
+    Ok(())
 }
 
 impl App {
