@@ -1,6 +1,7 @@
 // The playground in a real browser: starts the sidecar (the binary `cargo test` built, with the
 // bundled demo state and a caller token) on a free loopback port, drives /ui in Debian's
-// headless Chromium through playwright-core, clicks through one Allow and one Deny, checks the
+// headless Chromium through playwright-core, clicks through one Allow and one Deny, shows a
+// command's effect (a paid licence, a single permission) at once, checks the
 // text shown, and saves a screenshot.
 //
 //   PARTNER_ACCESS_BIN   the binary (default ../target/debug/partner-access)
@@ -194,5 +195,37 @@ test("text from the request is shown as text, never as markup", async () => {
   assert.match(await page.textContent("#summary"), /<img src=x id=injected/);
   assert.equal(await page.$("#injected"), null);
   assert.notEqual(await page.title(), "1");
+  await page.close();
+});
+
+test("a command's effect shows at once: a paid licence in the facts, a single permission in the allowed actions", async () => {
+  const command = async (method, path, body) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
+    assert.equal(response.status, 200, `${method} ${path}: ${await response.text()}`);
+  };
+  // SEAT-9: the client's super admin gives bob a paid Sales Hub licence besides his seat;
+  // PERM-4: ann gives bob one permission more through the Client Access Manager.
+  await command("PUT", "/v1/clients/c-globex/users/bob@acme.example/paid-hubs",
+    { actor: "owner@globex.example", paid_hubs: ["sales"] });
+  await command("PUT", "/v1/clients/c-globex/partner-users/bob@acme.example/permissions/apps.manage",
+    { actor: "ann@acme.example" });
+
+  const { page, problems } = await openPlayground();
+  await signIn(page);
+  await pickFromSearch(page, "#principal", "bo", "bob@acme.example");
+  await pickFromSearch(page, "#resource", "c-gl", "c-globex");
+  await decide(page, "apps.manage");
+  assert.equal(await page.textContent("#decision"), "Allow");
+  const facts = await page.textContent("#facts");
+  assert.match(facts, /bob@acme\.example is a standard in c-globex \(partner seat, paid Sales Hub licence, active/);
+  assert.match(facts, /apps\.manage/);
+  const allowed = await page.textContent("#allowed-actions");
+  assert.match(allowed, /apps\.manage/);
+  assert.match(allowed, /sales_hub\.paid_features/);
+  assert.deepEqual(problems, []);
   await page.close();
 });

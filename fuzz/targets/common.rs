@@ -856,6 +856,42 @@ fn command_seeds() -> Vec<RouteSeed> {
         ),
         seed(
             M::POST,
+            "/v1/clients/{}/partner-users/reactivate-all",
+            &["c-hooli"],
+            r#"{"actor": "dana@acme.example"}"#,
+        ),
+        seed(
+            M::PUT,
+            "/v1/clients/{}/partner-users/{}/permissions/{}",
+            &["c-globex", "bob@acme.example", "apps.manage"],
+            r#"{"actor": "ann@acme.example"}"#,
+        ),
+        seed(
+            M::DELETE,
+            "/v1/clients/{}/partner-users/{}/permissions/{}",
+            &["c-globex", "kim@acme.example", "reports.access"],
+            r#"{"actor": "ann@acme.example"}"#,
+        ),
+        seed(
+            M::PUT,
+            "/v1/clients/{}/users/{}/permissions/{}",
+            &["c-globex", "ann@acme.example", "billing.edit"],
+            r#"{"actor": "owner@globex.example"}"#,
+        ),
+        seed(
+            M::DELETE,
+            "/v1/clients/{}/users/{}/permissions/{}",
+            &["c-globex", "clara@globex.example", "crm.objects.view"],
+            r#"{"actor": "owner@globex.example"}"#,
+        ),
+        seed(
+            M::PUT,
+            "/v1/clients/{}/users/{}/paid-hubs",
+            &["c-initech", "ann@acme.example"],
+            r#"{"actor": "ian@initech.example", "paid_hubs": ["sales", "service"]}"#,
+        ),
+        seed(
+            M::POST,
             "/v1/partners/{}/employees/{}/removal-preview",
             &["p-acme", "bob@acme.example"],
             r#"{"actor": "ann@acme.example"}"#,
