@@ -14,7 +14,9 @@ use serde::Serialize;
 use super::catalogue::{Catalogue, PARTNER_ADMIN_SET, Permission, SUPER_ADMIN_SET};
 use super::enums::{Role, Seat, Status};
 use super::ids::{Email, PartnerId};
+use super::relationship::RelationshipHistory;
 use super::state::{PermissionSetRecord, StateDocument};
+use super::time::Timestamp;
 
 /// One thing wrong with a state document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -328,15 +330,12 @@ fn check_clients(
                 ),
             ),
         }
-        if let Some(r) = client
-            .relationship
-            .as_ref()
-            .filter(|r| !partner_ids.contains(&r.partner))
-        {
-            problems.push(
-                format!("{path}.relationship.partner"),
-                None,
-                format!("unknown partner `{}`", r.partner),
+        if let Some(history) = &client.relationship {
+            check_relationships(
+                history,
+                &format!("{path}.relationship"),
+                &partner_ids,
+                problems,
             );
         }
         let mut seen_assets = BTreeSet::new();
@@ -349,6 +348,65 @@ fn check_clients(
                 );
             }
         }
+    }
+}
+
+/// A client's relationship history (REL-4, REL-5): known partners, periods oldest first, each
+/// period's ending spans in order with only the last one open, every period but the last ended.
+fn check_relationships(
+    history: &RelationshipHistory,
+    path: &str,
+    partner_ids: &BTreeSet<&PartnerId>,
+    problems: &mut Problems,
+) {
+    let count = history.periods.len();
+    let mut previous_end: Option<Timestamp> = None;
+    for (i, period) in history.periods.iter().enumerate() {
+        let path = format!("{path}.periods[{i}]");
+        if !partner_ids.contains(&period.partner) {
+            problems.push(
+                format!("{path}.partner"),
+                None,
+                format!("unknown partner `{}`", period.partner),
+            );
+        }
+        if previous_end.is_some_and(|end| period.started_at < end) {
+            problems.push(
+                format!("{path}.started_at"),
+                Some("REL-4"),
+                "a relationship starts after the previous one ended (periods are oldest first)"
+                    .into(),
+            );
+        }
+        if i + 1 < count && period.ended_at.is_none() {
+            problems.push(
+                format!("{path}.ended_at"),
+                Some("REL-4"),
+                "every relationship but the latest has ended".into(),
+            );
+        }
+        if period.ended_at.is_some_and(|end| end < period.started_at) {
+            problems.push(
+                format!("{path}.ended_at"),
+                None,
+                "ends before it started".into(),
+            );
+        }
+        let mut previous = period.started_at;
+        let spans = period.ending_spans.len();
+        for (j, span) in period.ending_spans.iter().enumerate() {
+            let until_ok = span.until.is_none_or(|until| until >= span.since);
+            if span.since < previous || !until_ok || (span.until.is_none() && j + 1 < spans) {
+                problems.push(
+                    format!("{path}.ending_spans[{j}]"),
+                    None,
+                    "ending spans follow one another within the relationship, and only the last may be open"
+                        .into(),
+                );
+            }
+            previous = span.until.unwrap_or(span.since).max(previous);
+        }
+        previous_end = period.ended_at.or(Some(period.started_at));
     }
 }
 
