@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{App, AppError};
-use crate::domain::{ClientId, PartnerId, RelationshipRecord, Timestamp};
+use crate::domain::{ClientId, PartnerId, RelationshipHistory, Timestamp};
 use crate::store::{Aux, StoreError, WriteError, write};
 
 /// The latest activity noted per client since the last flush.
@@ -41,8 +41,9 @@ impl Activity {
 }
 
 impl App {
-    /// Writes the noted activity into the relationships, in one transaction. Returns how many
-    /// relationships moved forward. On a store failure the notes are kept for the next flush.
+    /// Writes the noted activity into the relationships' histories, in one transaction
+    /// ([`RelationshipHistory::activity`]: the latest relationship, when it is the partner's and
+    /// has not ended). Returns how many relationships moved forward. On a store failure the notes are kept for the next flush.
     pub fn flush_activity(&self) -> Result<usize, AppError> {
         let notes = self.activity.take();
         if notes.is_empty() {
@@ -54,12 +55,11 @@ impl App {
                 let Some(bytes) = tx.aux(Aux::Relationships, client.as_str())? else {
                     continue;
                 };
-                let Ok(mut record) = serde_json::from_slice::<RelationshipRecord>(&bytes) else {
+                let Ok(mut history) = serde_json::from_slice::<RelationshipHistory>(&bytes) else {
                     continue;
                 };
-                if &record.partner == partner && record.last_activity_at < *at {
-                    record.last_activity_at = *at;
-                    let bytes = serde_json::to_vec(&record)
+                if history.activity(partner, *at) {
+                    let bytes = serde_json::to_vec(&history)
                         .map_err(|e| WriteError::Store(StoreError::Write(e.to_string())))?;
                     tx.put_aux(Aux::Relationships, client.as_str(), &bytes)?;
                     moved += 1;

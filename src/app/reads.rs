@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 use super::commands::{AuditRecord, Event};
 use super::{App, AppError};
 use crate::domain::{
-    ClientId, ClientRecord, Email, PartnerId, Role, Status, Timestamp, relationship_at,
+    ClientId, ClientRecord, Email, PartnerId, PeriodView, RelationshipHistory, RelationshipState,
+    RelationshipView, Role, Status, Timestamp,
 };
 use crate::policy::{CheckRequest, EntityKind, EntityRef};
 use crate::store::{Log, Snapshot};
@@ -119,6 +120,7 @@ impl App {
             let related = client
                 .relationship
                 .as_ref()
+                .and_then(RelationshipHistory::current)
                 .is_some_and(|r| &r.partner == partner_id)
                 || client.managed_by.as_ref() == Some(partner_id);
             if ours.is_empty() && !related {
@@ -145,7 +147,7 @@ impl App {
                 "id": client.id,
                 "crm_name": partner.crm_names.get(&client.id),
                 "official_name": client.official_name,
-                "relationship": relationship["state"],
+                "relationship": relationship.state,
                 "users": {
                     "super_admin": count(Role::SuperAdmin),
                     "partner_admin": count(Role::PartnerAdmin),
@@ -212,24 +214,45 @@ impl App {
         }))
     }
 
-    /// `GET /v1/clients/{client}/relationship?at=`: the relationship at an instant (REL-5).
+    /// `GET /v1/clients/{client}/relationship?at=`: the relationship at an instant, past or
+    /// future, from the client's recorded history (REL-5). Returns the instant and the view.
     pub fn relationship(
         &self,
         client_id: &ClientId,
         at: Option<Timestamp>,
-    ) -> Result<Value, AppError> {
+    ) -> Result<(Timestamp, RelationshipView), AppError> {
+        let client = self.client_for_relationship(client_id)?;
+        let at = at.unwrap_or_else(Timestamp::now);
+        Ok((at, relationship_view(&client, at)))
+    }
+
+    /// `GET /v1/clients/{client}/relationship/history`: every relationship of the client,
+    /// oldest first, as of now (REL-4, REL-5).
+    pub fn relationship_history(&self, client_id: &ClientId) -> Result<Vec<PeriodView>, AppError> {
+        let client = self.client_for_relationship(client_id)?;
+        let now = Timestamp::now();
+        Ok(match (&client.relationship, unrecorded(&client)) {
+            (Some(history), _) if !history.periods.is_empty() => history.listed(now),
+            // Imported managed, with partner users, and no history yet: one relationship of
+            // unknown start.
+            (_, Some(partner)) => vec![PeriodView {
+                partner,
+                state: RelationshipState::Active,
+                started_at: None,
+                ending_since: None,
+                ended_at: None,
+                last_activity_at: None,
+            }],
+            _ => Vec::new(),
+        })
+    }
+
+    fn client_for_relationship(&self, client_id: &ClientId) -> Result<ClientRecord, AppError> {
         let snapshot = self.snapshot()?;
-        let client = snapshot
+        snapshot
             .client_record(client_id)
             .map_err(|e| self.unavailable(e))?
-            .ok_or_else(|| AppError::NotFound(format!("unknown client `{client_id}`")))?;
-        let at = at.unwrap_or_else(Timestamp::now);
-        let mut view = relationship_view(&client, at);
-        if let Value::Object(map) = &mut view {
-            map.insert("client".into(), json!(client_id));
-            map.insert("at".into(), json!(at));
-        }
-        Ok(view)
+            .ok_or_else(|| AppError::NotFound(format!("unknown client `{client_id}`")))
     }
 
     /// `GET /v1/audit`: audit records after a cursor, oldest first, optionally of one client.
@@ -320,21 +343,33 @@ impl Sequenced for Event {
     }
 }
 
-/// The relationship of a client at an instant, as JSON.
-fn relationship_view(client: &ClientRecord, at: Timestamp) -> Value {
-    let record = client.relationship.clone();
-    let present = record.as_ref().is_some_and(|r| {
-        client
-            .users
-            .iter()
-            .any(|u| u.partner.as_ref() == Some(&r.partner))
-    });
-    let view = relationship_at(record.as_ref(), present, at);
-    // Imported data may name a managing partner with partner users but no record yet.
-    match (&client.relationship, &client.managed_by) {
-        (None, Some(p)) if client.users.iter().any(|u| u.partner.as_ref() == Some(p)) => json!({
-            "partner": p, "state": "active", "ends_at": null, "last_activity_at": null,
-        }),
-        _ => serde_json::to_value(&view).unwrap_or(Value::Null),
+/// The relationship of a client at an instant, from its history (REL-5).
+fn relationship_view(client: &ClientRecord, at: Timestamp) -> RelationshipView {
+    match (&client.relationship, unrecorded(client)) {
+        (Some(history), _) if !history.periods.is_empty() => history.view_at(at),
+        (_, Some(partner)) => RelationshipView {
+            partner: Some(partner),
+            state: RelationshipState::Active,
+            started_at: None,
+            ends_at: None,
+            last_activity_at: None,
+        },
+        _ => RelationshipView::none(),
     }
+}
+
+/// The managing partner of a client imported with its partner users but no relationship history
+/// yet (the first command there starts one).
+fn unrecorded(client: &ClientRecord) -> Option<PartnerId> {
+    if client
+        .relationship
+        .as_ref()
+        .is_some_and(|h| !h.periods.is_empty())
+    {
+        return None;
+    }
+    client
+        .managed_by
+        .clone()
+        .filter(|p| client.users.iter().any(|u| u.partner.as_ref() == Some(p)))
 }

@@ -19,8 +19,8 @@ pub use ids::{
     AssetId, ClientId, Email, IdError, MAX_EMAIL_LEN, MAX_ID_LEN, PartnerId, PermissionSetName,
 };
 pub use relationship::{
-    RELATIONSHIP_GRACE_DAYS, RelationshipRecord, RelationshipState, RelationshipView,
-    relationship_at,
+    EndingSpan, MAX_SPAN_ACTIVITY, PeriodView, RELATIONSHIP_GRACE_DAYS, RelationshipHistory,
+    RelationshipPeriod, RelationshipState, RelationshipView,
 };
 pub use state::{
     AssetRecord, ClientRecord, ClientUserRecord, EmployeeRecord, PartnerRecord,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::Permission;
 use super::enums::{EmployeeManagement, PaidHub, PricingModel, Role, Seat, Status, Tier};
 use super::ids::{AssetId, ClientId, Email, PartnerId, PermissionSetName};
-use super::relationship::RelationshipRecord;
+use super::relationship::RelationshipHistory;
 
 /// The whole state: partner accounts and client accounts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -84,9 +84,11 @@ pub struct ClientRecord {
     /// The client's own permission sets, usable from inside the client account.
     #[serde(default)]
     pub permission_sets: Vec<PermissionSetRecord>,
-    /// The managed relationship's record (REL), kept by the sidecar; absent until one starts.
+    /// The client's managed relationships over time (REL-4, REL-5), kept by the sidecar;
+    /// absent until one starts. `{"periods": [...]}`; a first-edition document's single record
+    /// `{"partner", "started_at", "last_activity_at"}` still reads, as one period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relationship: Option<RelationshipRecord>,
+    pub relationship: Option<RelationshipHistory>,
 }
 
 /// A user of one client account.

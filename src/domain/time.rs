@@ -28,6 +28,11 @@ impl Timestamp {
         Timestamp(self.0 + time::Duration::days(days))
     }
 
+    /// This instant plus a number of seconds.
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Timestamp(self.0 + time::Duration::seconds(seconds))
+    }
+
     /// Seconds since the Unix epoch.
     pub fn unix(self) -> i64 {
         self.0.unix_timestamp()

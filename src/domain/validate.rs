@@ -14,7 +14,9 @@ use serde::Serialize;
 use super::catalogue::{Catalogue, PARTNER_ADMIN_SET, Permission, SUPER_ADMIN_SET};
 use super::enums::{Role, Seat, Status};
 use super::ids::{Email, PartnerId};
+use super::relationship::RelationshipHistory;
 use super::state::{PermissionSetRecord, StateDocument};
+use super::time::Timestamp;
 
 /// One thing wrong with a state document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -328,15 +330,12 @@ fn check_clients(
                 ),
             ),
         }
-        if let Some(r) = client
-            .relationship
-            .as_ref()
-            .filter(|r| !partner_ids.contains(&r.partner))
-        {
-            problems.push(
-                format!("{path}.relationship.partner"),
-                None,
-                format!("unknown partner `{}`", r.partner),
+        if let Some(history) = &client.relationship {
+            check_relationships(
+                history,
+                &format!("{path}.relationship"),
+                &partner_ids,
+                problems,
             );
         }
         let mut seen_assets = BTreeSet::new();
@@ -349,6 +348,65 @@ fn check_clients(
                 );
             }
         }
+    }
+}
+
+/// A client's relationship history (REL-4, REL-5): known partners, periods oldest first, each
+/// period's ending spans in order with only the last one open, every period but the last ended.
+fn check_relationships(
+    history: &RelationshipHistory,
+    path: &str,
+    partner_ids: &BTreeSet<&PartnerId>,
+    problems: &mut Problems,
+) {
+    let count = history.periods.len();
+    let mut previous_end: Option<Timestamp> = None;
+    for (i, period) in history.periods.iter().enumerate() {
+        let path = format!("{path}.periods[{i}]");
+        if !partner_ids.contains(&period.partner) {
+            problems.push(
+                format!("{path}.partner"),
+                None,
+                format!("unknown partner `{}`", period.partner),
+            );
+        }
+        if previous_end.is_some_and(|end| period.started_at < end) {
+            problems.push(
+                format!("{path}.started_at"),
+                Some("REL-4"),
+                "a relationship starts after the previous one ended (periods are oldest first)"
+                    .into(),
+            );
+        }
+        if i + 1 < count && period.ended_at.is_none() {
+            problems.push(
+                format!("{path}.ended_at"),
+                Some("REL-4"),
+                "every relationship but the latest has ended".into(),
+            );
+        }
+        if period.ended_at.is_some_and(|end| end < period.started_at) {
+            problems.push(
+                format!("{path}.ended_at"),
+                None,
+                "ends before it started".into(),
+            );
+        }
+        let mut previous = period.started_at;
+        let spans = period.ending_spans.len();
+        for (j, span) in period.ending_spans.iter().enumerate() {
+            let until_ok = span.until.is_none_or(|until| until >= span.since);
+            if span.since < previous || !until_ok || (span.until.is_none() && j + 1 < spans) {
+                problems.push(
+                    format!("{path}.ending_spans[{j}]"),
+                    None,
+                    "ending spans follow one another within the relationship, and only the last may be open"
+                        .into(),
+                );
+            }
+            previous = span.until.unwrap_or(span.since).max(previous);
+        }
+        previous_end = period.ended_at.or(Some(period.started_at));
     }
 }
 
@@ -391,6 +449,53 @@ mod tests {
         assert!(text.contains("more than once"), "{text}");
         assert!(text.contains("unknown partner `p-nope`"), "{text}");
         assert_eq!(problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn rel4_relationship_histories_are_checked_with_their_paths() {
+        let doc = |relationship: &str| {
+            StateDocument::from_json_str(&format!(
+                r#"{{"partners": [{{"id": "p-acme", "tier": "provider"}}],
+                    "clients": [{{"id": "c-1", "pricing_model": "legacy", "users": [
+                      {{"email": "o@c.example", "role": "super_admin", "seat": "core"}}],
+                      "relationship": {relationship}}}]}}"#
+            ))
+            .unwrap()
+        };
+        // A first-edition record, and a history of two relationships: fine.
+        let first = r#"{"partner": "p-acme", "started_at": "2025-01-01T00:00:00Z",
+                        "last_activity_at": "2025-02-01T00:00:00Z"}"#;
+        assert_eq!(validate(&doc(first), &catalogue()), Ok(()));
+        let two = r#"{"periods": [
+            {"partner": "p-acme", "started_at": "2025-01-01T00:00:00Z",
+             "last_activity_at": "2025-02-01T00:00:00Z", "ended_at": "2025-04-02T00:00:00Z",
+             "ending_spans": [{"since": "2025-02-01T00:00:00Z",
+                               "activity_before": "2025-02-01T00:00:00Z"}]},
+            {"partner": "p-acme", "started_at": "2025-06-01T00:00:00Z",
+             "last_activity_at": "2025-06-01T00:00:00Z"}]}"#;
+        assert_eq!(validate(&doc(two), &catalogue()), Ok(()));
+        // Unknown partner, overlapping periods, an earlier one not ended, spans out of order.
+        let bad = r#"{"periods": [
+            {"partner": "p-nope", "started_at": "2025-01-01T00:00:00Z",
+             "last_activity_at": "2025-02-01T00:00:00Z",
+             "ending_spans": [
+               {"since": "2025-03-01T00:00:00Z", "activity_before": "2025-02-01T00:00:00Z"},
+               {"since": "2025-02-01T00:00:00Z", "activity_before": "2025-02-01T00:00:00Z"}]},
+            {"partner": "p-acme", "started_at": "2024-06-01T00:00:00Z",
+             "last_activity_at": "2024-06-01T00:00:00Z"}]}"#;
+        let problems = validate(&doc(bad), &catalogue()).unwrap_err();
+        let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "clients[0].relationship.periods[0].partner",
+                "clients[0].relationship.periods[0].ended_at",
+                "clients[0].relationship.periods[0].ending_spans[0]",
+                "clients[0].relationship.periods[0].ending_spans[1]",
+                "clients[0].relationship.periods[1].started_at",
+            ],
+            "{problems:?}"
+        );
     }
 
     #[test]

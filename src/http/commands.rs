@@ -11,10 +11,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiBody, ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::app::commands::cam::{
@@ -27,7 +27,10 @@ use crate::app::commands::links::{ApproveLink, IssueLink, LinkEmployee};
 use crate::app::commands::{CommandAnswer, CommandMeta};
 use crate::app::reads::AccessFilter;
 use crate::app::{App, AppError};
-use crate::domain::{ClientId, Email, PartnerId, Permission, Timestamp};
+use crate::domain::{
+    ClientId, Email, PartnerId, PeriodView, Permission, RelationshipState, RelationshipView,
+    Timestamp,
+};
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 256;
@@ -444,20 +447,137 @@ pub struct AtQuery {
     pub at: Option<Timestamp>,
 }
 
-/// The managed relationship at an instant: `active`, `ending`, `ended` or `none` (REL-5).
+/// The managed relationship of a client at an instant (REL-5).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelationshipAnswer {
+    #[schema(value_type = String, example = "c-globex")]
+    pub client: ClientId,
+    /// The instant asked about (`at=`, default now).
+    #[schema(value_type = String, example = "2026-03-01T00:00:00Z")]
+    pub at: Timestamp,
+    /// The partner of the relationship that held then; null when `none`.
+    #[schema(value_type = Option<String>, example = "p-acme")]
+    pub partner: Option<PartnerId>,
+    /// `active`, `ending`, `ended` or `none`.
+    #[schema(value_type = String, example = "ending")]
+    pub state: RelationshipState,
+    /// When that relationship started (a relationship started after an `ended` one has its
+    /// own, REL-4).
+    #[schema(value_type = Option<String>, example = "2025-09-01T08:00:00Z")]
+    pub started_at: Option<Timestamp>,
+    /// When an `ending` relationship ends, or an `ended` one ended: 60 days after the last
+    /// activity (REL-2).
+    #[schema(value_type = Option<String>, example = "2026-04-20T10:30:00Z")]
+    pub ends_at: Option<Timestamp>,
+    /// The last qualifying activity recorded as of `at` (never later than `at`).
+    #[schema(value_type = Option<String>, example = "2026-02-19T10:30:00Z")]
+    pub last_activity_at: Option<Timestamp>,
+}
+
+impl RelationshipAnswer {
+    fn new(client: ClientId, at: Timestamp, view: RelationshipView) -> Self {
+        RelationshipAnswer {
+            client,
+            at,
+            partner: view.partner,
+            state: view.state,
+            started_at: view.started_at,
+            ends_at: view.ends_at,
+            last_activity_at: view.last_activity_at,
+        }
+    }
+}
+
+/// The managed relationship at an instant, past or future: `active`, `ending`, `ended` or
+/// `none`. A past instant is answered from the recorded history (REL-5).
 #[utoipa::path(get, path = "/v1/clients/{client}/relationship", tag = "reads",
     params(("client" = String, Path), AtQuery),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = RelationshipAnswer, example = json!({
+                  "client": "c-globex", "at": "2026-03-01T00:00:00Z", "partner": "p-acme",
+                  "state": "ending", "started_at": "2025-09-01T08:00:00Z",
+                  "ends_at": "2026-04-20T10:30:00Z", "last_activity_at": "2026-02-19T10:30:00Z"})),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn relationship(
     State(app): State<Arc<App>>,
     ApiPath(client): ApiPath<ClientId>,
     ApiQuery(query): ApiQuery<AtQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
-    super::blocking(move || app.relationship(&client, query.at))
-        .await
-        .map(axum::Json)
+) -> Result<axum::Json<RelationshipAnswer>, ApiError> {
+    let id = client.clone();
+    let (at, view) = super::blocking(move || app.relationship(&id, query.at)).await?;
+    Ok(axum::Json(RelationshipAnswer::new(client, at, view)))
+}
+
+/// One relationship of a client's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelationshipPeriodAnswer {
+    #[schema(value_type = String, example = "p-acme")]
+    pub partner: PartnerId,
+    /// Its state now: `active`, `ending` or `ended`.
+    #[schema(value_type = String, example = "ended")]
+    pub state: RelationshipState,
+    /// Null only for a client imported as managed without a history, until its first command.
+    #[schema(value_type = Option<String>, example = "2025-09-01T08:00:00Z")]
+    pub started_at: Option<Timestamp>,
+    /// Since when no partner user of the partner is in the account; null while active.
+    #[schema(value_type = Option<String>, example = "2025-10-02T09:00:00Z")]
+    pub ending_since: Option<Timestamp>,
+    /// When it ended; null unless ended.
+    #[schema(value_type = Option<String>, example = "2025-12-01T09:00:00Z")]
+    pub ended_at: Option<Timestamp>,
+    /// The last qualifying activity recorded in it.
+    #[schema(value_type = Option<String>, example = "2025-10-02T09:00:00Z")]
+    pub last_activity_at: Option<Timestamp>,
+}
+
+impl From<PeriodView> for RelationshipPeriodAnswer {
+    fn from(p: PeriodView) -> Self {
+        RelationshipPeriodAnswer {
+            partner: p.partner,
+            state: p.state,
+            started_at: p.started_at,
+            ending_since: p.ending_since,
+            ended_at: p.ended_at,
+            last_activity_at: p.last_activity_at,
+        }
+    }
+}
+
+/// Every managed relationship of a client, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelationshipHistoryAnswer {
+    #[schema(value_type = String, example = "c-globex")]
+    pub client: ClientId,
+    pub relationships: Vec<RelationshipPeriodAnswer>,
+}
+
+/// Every managed relationship of the client, oldest first: partner, start, since when it is
+/// ending, end (REL-4, REL-5).
+#[utoipa::path(get, path = "/v1/clients/{client}/relationship/history", tag = "reads",
+    params(("client" = String, Path)),
+    responses((status = 200, body = RelationshipHistoryAnswer, example = json!({
+                  "client": "c-globex",
+                  "relationships": [
+                      {"partner": "p-acme", "state": "ended", "started_at": "2025-01-10T08:00:00Z",
+                       "ending_since": "2025-03-02T09:00:00Z", "ended_at": "2025-05-01T09:00:00Z",
+                       "last_activity_at": "2025-03-02T09:00:00Z"},
+                      {"partner": "p-acme", "state": "active", "started_at": "2025-09-01T08:00:00Z",
+                       "ending_since": null, "ended_at": null,
+                       "last_activity_at": "2026-02-19T10:30:00Z"}]})),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn relationship_history(
+    State(app): State<Arc<App>>,
+    ApiPath(client): ApiPath<ClientId>,
+) -> Result<axum::Json<RelationshipHistoryAnswer>, ApiError> {
+    let id = client.clone();
+    let periods = super::blocking(move || app.relationship_history(&id)).await?;
+    Ok(axum::Json(RelationshipHistoryAnswer {
+        client,
+        relationships: periods.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

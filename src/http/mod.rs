@@ -325,6 +325,12 @@ pub fn routes() -> Vec<Route> {
             Caller,
             get(commands::relationship),
         ),
+        route(
+            Method::GET,
+            "/v1/clients/{client}/relationship/history",
+            Caller,
+            get(commands::relationship_history),
+        ),
     ]
 }
 
@@ -457,7 +463,7 @@ async fn blocking<T: Send + 'static>(
         commands::migrate_to_partner_admin, commands::create_user, commands::set_seat,
         commands::set_client_permission_set, commands::assign_seats, commands::remove_user,
         commands::partner_clients, commands::partner_employees, commands::client_users,
-        commands::relationship,
+        commands::relationship, commands::relationship_history,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
@@ -469,6 +475,8 @@ async fn blocking<T: Send + 'static>(
         authzen::EvaluationsResponse, authzen::EvaluationItem, authzen::Subject,
         authzen::Action, authzen::Resource,
         admin::WriteAnswer, admin::ReloadAnswer,
+        commands::RelationshipAnswer, commands::RelationshipHistoryAnswer,
+        commands::RelationshipPeriodAnswer,
         ops::Health, ops::ReadyAnswer, ops::ActionsAnswer, ops::PoliciesAnswer,
     )),
     modifiers(&SecuritySchemes),

@@ -899,6 +899,121 @@ mod tests {
         assert_eq!(exported, expected);
     }
 
+    /// REL-4, REL-5: the relationships side table holds a client's history; a first-edition
+    /// record (one per client) still reads, as one period, `ending` since its last activity
+    /// once the partner's users are gone; the history written back round-trips.
+    #[test]
+    fn rel5_a_first_edition_relationship_record_reads_as_a_history() {
+        use crate::domain::{RelationshipHistory, RelationshipState, Timestamp};
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        import(&store, &demo());
+        let globex = ClientId::parse("c-globex").unwrap();
+        let acme = PartnerId::parse("p-acme").unwrap();
+        let old = br#"{"partner": "p-acme", "started_at": "2025-01-01T00:00:00Z",
+                       "last_activity_at": "2025-03-01T00:00:00Z"}"#;
+        write::<_, (), ()>(&store, |tx| {
+            tx.put_aux(Aux::Relationships, globex.as_str(), old)?;
+            Ok(())
+        })
+        .unwrap();
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        let read = |store: &RedbStore| {
+            store
+                .snapshot()
+                .unwrap()
+                .client_record(&globex)
+                .unwrap()
+                .unwrap()
+                .relationship
+                .unwrap()
+        };
+        // Partner users of p-acme are there: one active period.
+        let history = read(&store);
+        assert_eq!(history.periods.len(), 1);
+        assert_eq!(history.periods[0].partner, acme);
+        assert!(history.periods[0].ending_spans.is_empty());
+        assert_eq!(
+            history.view_at(t("2026-01-01T00:00:00Z")).state,
+            RelationshipState::Active
+        );
+
+        // Without them (removed by an upsert): ending since the last activity, then ended.
+        let partner_users: Vec<Email> = read_users(&store, &globex)
+            .into_iter()
+            .filter(|u| u.partner.as_ref() == Some(&acme))
+            .map(|u| u.email)
+            .collect();
+        assert!(!partner_users.is_empty());
+        write::<_, (), ()>(&store, |tx| {
+            for email in &partner_users {
+                tx.remove_user(&globex, email)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let history = read(&store);
+        assert_eq!(
+            history.periods[0].ending_spans[0].since,
+            t("2025-03-01T00:00:00Z")
+        );
+        assert_eq!(
+            history.view_at(t("2025-02-01T00:00:00Z")).state,
+            RelationshipState::Active
+        );
+        assert_eq!(
+            history.view_at(t("2025-04-01T00:00:00Z")).state,
+            RelationshipState::Ending
+        );
+        assert_eq!(
+            history.view_at(t("2026-01-01T00:00:00Z")).state,
+            RelationshipState::Ended
+        );
+
+        // A history written whole comes back as it was, also after an export and import.
+        let mut next = history.clone();
+        next.partner_user_added(&acme, t("2026-01-01T00:00:00Z"));
+        assert_eq!(next.periods.len(), 2);
+        let mut client = store
+            .snapshot()
+            .unwrap()
+            .client_record(&globex)
+            .unwrap()
+            .unwrap();
+        client.relationship = Some(next.clone());
+        write::<_, (), ()>(&store, |tx| {
+            tx.put_client(&client)?;
+            Ok(())
+        })
+        .unwrap();
+        let exported = store.snapshot().unwrap().export().unwrap();
+        let dir2 = tempfile::tempdir().unwrap();
+        let other = RedbStore::open(dir2.path()).unwrap();
+        import(&other, &exported);
+        let back: RelationshipHistory = other
+            .snapshot()
+            .unwrap()
+            .client_record(&globex)
+            .unwrap()
+            .unwrap()
+            .relationship
+            .unwrap();
+        // (No partner user is in the account: the new period reads as ending since its start.)
+        assert_eq!(back.periods[..1], next.periods[..1]);
+        assert_eq!(back.periods[1].started_at, next.periods[1].started_at);
+        assert_eq!(other.snapshot().unwrap().export().unwrap(), exported);
+    }
+
+    fn read_users(store: &RedbStore, client: &ClientId) -> Vec<ClientUserRecord> {
+        store
+            .snapshot()
+            .unwrap()
+            .client_record(client)
+            .unwrap()
+            .unwrap()
+            .users
+    }
+
     #[test]
     fn point_lookups_answer_the_directory() {
         let dir = tempfile::tempdir().unwrap();

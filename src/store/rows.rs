@@ -13,7 +13,7 @@ use super::StoreError;
 use crate::domain::{
     AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Email, EmployeeManagement,
     EmployeeRecord, Employment, PartnerId, PartnerInfo, PartnerRecord, PermissionSetRecord,
-    PricingModel, RelationshipRecord, Tier,
+    PricingModel, RelationshipHistory, Tier,
 };
 
 /// A partner account without its employees.
@@ -125,12 +125,19 @@ impl ClientRow {
         }
     }
 
+    /// The whole client. Its relationship history is brought in line with its users
+    /// ([`RelationshipHistory::reconcile`]): a first-edition record, or a removal made by an
+    /// import or an upsert, reads as `ending` once no partner user of its partner is left.
     pub(super) fn record(
         self,
         users: Vec<ClientUserRecord>,
         assets: Vec<AssetRecord>,
-        relationship: Option<RelationshipRecord>,
+        relationship: Option<RelationshipHistory>,
     ) -> ClientRecord {
+        let relationship = relationship.map(|mut history| {
+            history.reconcile(|p| users.iter().any(|u| u.partner.as_ref() == Some(p)));
+            history
+        });
         ClientRecord {
             relationship,
             id: self.id,

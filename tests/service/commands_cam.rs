@@ -2588,6 +2588,247 @@ async fn rel4_after_ended_another_partner_may_start_a_relationship() {
     assert_eq!(rel["partner"], "p-acme", "{rel}");
 }
 
+/// The relationship history of a client (REL-4, REL-5).
+async fn history(server: &TestServer, client_id: &str) -> Vec<Value> {
+    let (status, body) = server
+        .get(&format!("/v1/clients/{client_id}/relationship/history"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["client"], client_id, "{body}");
+    body["relationships"].as_array().unwrap().clone()
+}
+
+/// An instant of an answer.
+fn instant(value: &Value) -> Timestamp {
+    Timestamp::parse(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not an instant: {value}")),
+    )
+    .unwrap()
+}
+
+/// Removes every partner user of p-acme from a client, as ann (REM-6).
+async fn remove_all(server: &TestServer, client_id: &str) {
+    let preview = ok(
+        server,
+        Method::POST,
+        &format!("/v1/clients/{client_id}/partner-users/removal-preview"),
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    ok(
+        server,
+        Method::POST,
+        &format!("/v1/clients/{client_id}/partner-users/remove-all"),
+        &json!({"actor": ANN, "version": preview["version"]}),
+        200,
+    )
+    .await;
+}
+
+/// Moves every instant of a client's relationship history `days` days (negative: into the
+/// past), through export and import: the server's clock cannot be moved, its history can.
+async fn shift_history(server: &TestServer, client_id: &str, days: i64) {
+    fn shift(value: &mut Value, days: i64) {
+        match value {
+            Value::String(text) => {
+                if let Ok(t) = Timestamp::parse(text) {
+                    *text = t.plus_days(days).to_string();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| shift(v, days)),
+            Value::Object(map) => map.values_mut().for_each(|v| shift(v, days)),
+            _ => {}
+        }
+    }
+    let mut state = export(server).await;
+    let client = state["clients"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["id"] == client_id)
+        .unwrap();
+    assert!(client["relationship"]["periods"].is_array(), "{client}");
+    shift(&mut client["relationship"], days);
+    server.import(&state).await;
+}
+
+#[tokio::test]
+async fn rel2_rel4_rel5_after_ended_a_new_relationship_starts_and_the_past_reads_from_history() {
+    let server = agency_server().await;
+    // REL-2: every partner user of p-acme removed from globex: ending.
+    remove_all(&server, "c-globex").await;
+    let ending = relationship(&server, "c-globex", None).await;
+    assert_eq!(ending["state"], "ending", "{ending}");
+    let first_start = instant(&ending["started_at"]);
+    let listed = history(&server, "c-globex").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["state"], "ending", "{listed:?}");
+    assert_eq!(listed[0]["partner"], "p-acme");
+    assert!(listed[0]["ending_since"].is_string(), "{listed:?}");
+    assert!(listed[0]["ended_at"].is_null(), "{listed:?}");
+
+    // 100 days later (the history moved back 100 days; the first relationship also started 30
+    // days before its removal): ended, 60 days after the last activity, the removal itself.
+    shift_history(&server, "c-globex", -100).await;
+    let mut state = export(&server).await;
+    let globex = state["clients"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["id"] == "c-globex")
+        .unwrap();
+    let started = &mut globex["relationship"]["periods"][0]["started_at"];
+    *started = json!(instant(started).plus_days(-30).to_string());
+    server.import(&state).await;
+    let ended = relationship(&server, "c-globex", None).await;
+    assert_eq!(ended["state"], "ended", "{ended}");
+    let removal = instant(&history(&server, "c-globex").await[0]["ending_since"]);
+    let first_start = first_start.plus_days(-130);
+    assert_eq!(instant(&ended["started_at"]), first_start, "{ended}");
+    assert_eq!(instant(&ended["ends_at"]), removal.plus_days(60), "{ended}");
+    assert_eq!(instant(&ended["last_activity_at"]), removal, "{ended}");
+
+    // REL-4: a partner user of the same partner after `ended`: a new relationship, with a
+    // start of its own.
+    let before_new = Timestamp::now();
+    let token = issue(&server, "p-acme", ANN, ANN).await;
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        201,
+    )
+    .await;
+    let active = relationship(&server, "c-globex", None).await;
+    assert_eq!(active["state"], "active", "{active}");
+    assert_eq!(active["partner"], "p-acme", "{active}");
+    let second_start = instant(&active["started_at"]);
+    assert!(second_start >= before_new, "{active}");
+    assert!(active["ends_at"].is_null(), "{active}");
+
+    // The history lists both, oldest first; the ended one keeps its start and end.
+    let listed = history(&server, "c-globex").await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["partner"], "p-acme");
+    assert_eq!(listed[0]["state"], "ended");
+    assert_eq!(instant(&listed[0]["started_at"]), first_start);
+    assert_eq!(instant(&listed[0]["ending_since"]), removal);
+    assert_eq!(instant(&listed[0]["ended_at"]), removal.plus_days(60));
+    assert_eq!(instant(&listed[0]["last_activity_at"]), removal);
+    assert_eq!(listed[1]["partner"], "p-acme");
+    assert_eq!(listed[1]["state"], "active");
+    assert_eq!(instant(&listed[1]["started_at"]), second_start);
+    assert!(listed[1]["ending_since"].is_null(), "{listed:?}");
+    assert!(listed[1]["ended_at"].is_null(), "{listed:?}");
+
+    // REL-5: instants inside the first relationship are answered from it, as they were then.
+    let at = |t: Timestamp| t.to_string();
+    let five_days_before =
+        relationship(&server, "c-globex", Some(&at(removal.plus_days(-5)))).await;
+    assert_eq!(five_days_before["state"], "active", "{five_days_before}");
+    assert_eq!(instant(&five_days_before["started_at"]), first_start);
+    assert!(five_days_before["ends_at"].is_null(), "{five_days_before}");
+    assert!(
+        instant(&five_days_before["last_activity_at"]) <= removal.plus_days(-5),
+        "{five_days_before}"
+    );
+    let while_ending = relationship(&server, "c-globex", Some(&at(removal.plus_days(10)))).await;
+    assert_eq!(while_ending["state"], "ending", "{while_ending}");
+    assert_eq!(instant(&while_ending["started_at"]), first_start);
+    assert_eq!(instant(&while_ending["ends_at"]), removal.plus_days(60));
+    assert_eq!(instant(&while_ending["last_activity_at"]), removal);
+    let between = relationship(&server, "c-globex", Some(&at(removal.plus_days(70)))).await;
+    assert_eq!(between["state"], "ended", "{between}");
+    assert_eq!(instant(&between["started_at"]), first_start);
+    let before_any = relationship(&server, "c-globex", Some(&at(first_start.plus_days(-1)))).await;
+    assert_eq!(before_any["state"], "none", "{before_any}");
+
+    // REL-4, first half: ending, then a partner user comes back: the same relationship is
+    // active again.
+    remove_all(&server, "c-globex").await;
+    assert_eq!(
+        relationship(&server, "c-globex", None).await["state"],
+        "ending"
+    );
+    let token = issue(&server, "p-acme", ANN, ANN).await;
+    ok(
+        &server,
+        Method::POST,
+        &approve_path(&token),
+        &json!({"actor": OWNER, "client": "c-globex"}),
+        201,
+    )
+    .await;
+    let resumed = relationship(&server, "c-globex", None).await;
+    assert_eq!(resumed["state"], "active", "{resumed}");
+    assert_eq!(instant(&resumed["started_at"]), second_start, "{resumed}");
+    let listed = history(&server, "c-globex").await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[1]["state"], "active");
+    assert!(listed[1]["ending_since"].is_null(), "{listed:?}");
+    assert_eq!(events(&server, "relationship.ending").await.len(), 2);
+}
+
+#[tokio::test]
+async fn rel5_five_days_before_a_removal_the_relationship_was_active() {
+    // A first-edition record: globex managed since 30 days ago.
+    let started = Timestamp::now().plus_days(-30);
+    let doc = agency_with(|doc| {
+        let globex = doc["clients"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|c| c["id"] == "c-globex")
+            .unwrap();
+        globex["relationship"] = json!({"partner": "p-acme",
+            "started_at": started.to_string(), "last_activity_at": started.to_string()});
+    });
+    let server = server_with(&doc).await;
+    remove_all(&server, "c-globex").await;
+    let now = relationship(&server, "c-globex", None).await;
+    assert_eq!(now["state"], "ending", "{now}");
+    let removal = instant(&history(&server, "c-globex").await[0]["ending_since"]);
+
+    let at = removal.plus_days(-5);
+    let then = relationship(&server, "c-globex", Some(&at.to_string())).await;
+    assert_eq!(then["state"], "active", "{then}");
+    assert!(then["ends_at"].is_null(), "{then}");
+    assert_eq!(instant(&then["started_at"]), started, "{then}");
+    assert!(
+        instant(&then["last_activity_at"]) <= at,
+        "the last activity as of {at}, not later: {then}"
+    );
+    assert_eq!(instant(&then["at"]), at);
+    // And the history says so too.
+    let listed = history(&server, "c-globex").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(instant(&listed[0]["started_at"]), started);
+}
+
+#[tokio::test]
+async fn rel5_the_history_of_a_client_never_managed_is_empty_and_an_unknown_client_is_404() {
+    let server = agency_server().await;
+    assert!(history(&server, "c-umbrella").await.is_empty());
+    let (status, body) = server
+        .get("/v1/clients/c-nowhere/relationship/history")
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+    // A client imported as managed, with partner users and no history yet: one relationship
+    // of unknown start, active, like the relationship read says.
+    let listed = history(&server, "c-globex").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["state"], "active");
+    assert_eq!(
+        relationship(&server, "c-globex", None).await["state"],
+        "active"
+    );
+}
+
 // ---- idempotency, audit ----------------------------------------------------------------------
 
 #[tokio::test]

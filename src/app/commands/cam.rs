@@ -256,13 +256,13 @@ impl App {
                     "seat": user.seat,
                 }));
             }
-            ctx.partner_user_added(&mut client, &partner_id);
-            ctx.save_client(&client)?;
             let created = results.iter().any(|r| r["outcome"] == "added");
             if !created {
                 // Nothing changed: keep the state as it was (no relationship activity either).
                 return Ok((false, json!({"results": results})));
             }
+            ctx.partner_user_added(&mut client, &partner_id);
+            ctx.save_client(&client)?;
             Ok((created, json!({"results": results})))
         })
     }

@@ -592,7 +592,7 @@ impl App {
                 json!({"client": client_id, "email": email, "removed_by": ctx.actor}),
             );
             if user.partner.is_some() {
-                ctx.partner_users_removed(&client);
+                ctx.partner_users_removed(&mut client);
             }
             ctx.save_client(&client)?;
             Ok((

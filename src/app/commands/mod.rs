@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use super::{App, AppError};
 use crate::domain::{
     Catalogue, ClientId, ClientRecord, ClientUserRecord, Email, Employment, PartnerId,
-    PartnerRecord, Permission, PermissionSetName, RelationshipRecord, RelationshipState, Role,
-    Status, Timestamp, relationship_at,
+    PartnerRecord, Permission, PermissionSetName, RelationshipHistory, RelationshipState, Role,
+    Status, Timestamp,
 };
 use crate::policy::{CheckRequest, Decision, EntityKind, EntityRef, PolicyEngine};
 use crate::store::{Aux, Log, StoreError, WriteError, WriteTx, write};
@@ -323,8 +323,10 @@ impl<'t> Ctx<'t> {
 
     // ---- reads the commands share --------------------------------------------------------
 
-    /// The client with its users, assets and relationship, or 404. A client imported with a
-    /// managing partner and partner users but no relationship record gets one, starting now.
+    /// The client with its users, assets and relationship history, or 404. A client whose
+    /// managing partner has partner users there while the history has no running relationship
+    /// with it (imported that way, or changed by an upsert) gets one, resumed or started now
+    /// (REL-1, REL-4).
     pub fn client_record(&mut self, id: &ClientId) -> CmdResult<ClientRecord> {
         self.client = Some(id.clone());
         let mut client = self
@@ -333,17 +335,17 @@ impl<'t> Ctx<'t> {
             .ok_or_else(|| not_found(format!("unknown client `{id}`")))?;
         self.loaded.retain(|c| c.id != client.id);
         self.loaded.push(client.clone());
-        if client.relationship.is_none()
-            && let Some(partner) = client
-                .managed_by
-                .clone()
-                .filter(|p| client.users.iter().any(|u| u.partner.as_ref() == Some(p)))
+        if let Some(partner) = client
+            .managed_by
+            .clone()
+            .filter(|p| partner_users_present(&client, p))
         {
-            client.relationship = Some(RelationshipRecord {
-                partner,
-                started_at: self.now,
-                last_activity_at: self.now,
-            });
+            let history = client.relationship.get_or_insert_with(Default::default);
+            let running = history.current().is_some_and(|r| r.partner == partner)
+                && history.current_state(self.now) == RelationshipState::Active;
+            if !running {
+                history.partner_user_added(&partner, self.now);
+            }
         }
         Ok(client)
     }
@@ -478,16 +480,21 @@ impl<'t> Ctx<'t> {
     // ---- the managed relationship --------------------------------------------------------
 
     /// LINK-2: a client is managed by at most one partner; refuses when another partner's
-    /// relationship is active or ending.
+    /// relationship is active or ending (an ended one does not stand in the way).
     pub fn managed_by_no_other(&self, client: &ClientRecord, partner: &PartnerId) -> CmdResult<()> {
-        let users_present =
-            |p: &PartnerId| client.users.iter().any(|u| u.partner.as_ref() == Some(p));
-        let other = match (&client.relationship, &client.managed_by) {
+        let latest = client
+            .relationship
+            .as_ref()
+            .and_then(RelationshipHistory::current);
+        let other = match (latest, &client.managed_by) {
             (Some(r), _) if &r.partner != partner => {
-                let view = relationship_at(Some(r), users_present(&r.partner), self.now);
-                (view.state != RelationshipState::Ended).then(|| r.partner.clone())
+                let running = client
+                    .relationship
+                    .as_ref()
+                    .is_some_and(|h| h.current_state(self.now) != RelationshipState::Ended);
+                running.then(|| r.partner.clone())
             }
-            (None, Some(m)) if m != partner && users_present(m) => Some(m.clone()),
+            (None, Some(m)) if m != partner && partner_users_present(client, m) => Some(m.clone()),
             _ => None,
         };
         match other {
@@ -502,57 +509,55 @@ impl<'t> Ctx<'t> {
         }
     }
 
-    /// REL-1, REL-4: a partner user of `partner` is in the client: start a relationship if none
-    /// is running, record the activity, and mark the client managed by the partner.
+    /// REL-1, REL-4: a partner user of `partner` is in the client: an `active` relationship with
+    /// the partner goes on (the addition is activity), an `ending` one resumes, and otherwise
+    /// (none, `ended`) a new relationship starts now, the ended one staying in the history. The
+    /// client is marked managed by the partner. Does nothing when no partner user of the
+    /// partner is in the account after all.
     pub fn partner_user_added(&mut self, client: &mut ClientRecord, partner: &PartnerId) {
-        let present =
-            |c: &ClientRecord, p: &PartnerId| c.users.iter().any(|u| u.partner.as_ref() == Some(p));
-        let running = client.relationship.as_ref().is_some_and(|r| {
-            &r.partner == partner
-                && relationship_at(Some(r), present(client, partner), self.now).state
-                    != RelationshipState::Ended
-        });
-        if running {
-            if let Some(r) = client.relationship.as_mut() {
-                r.last_activity_at = self.now;
-            }
-        } else {
-            client.relationship = Some(RelationshipRecord {
-                partner: partner.clone(),
-                started_at: self.now,
-                last_activity_at: self.now,
-            });
+        if !partner_users_present(client, partner) {
+            return;
         }
+        client
+            .relationship
+            .get_or_insert_with(Default::default)
+            .partner_user_added(partner, self.now);
         client.managed_by = Some(partner.clone());
     }
 
-    /// REL-3: a command by one of the partner's employees in the account is partner activity.
+    /// REL-3: a command by one of the partner's employees in the account is partner activity
+    /// (recorded in the latest relationship when it is that partner's and has not ended).
     pub fn record_activity(&mut self, client: &mut ClientRecord) -> CmdResult<()> {
         let employer = self.tx.user(&self.actor)?.and_then(|u| u.employment);
-        if let (Some(employment), Some(r)) = (employer, client.relationship.as_mut())
-            && employment.partner == r.partner
-        {
-            r.last_activity_at = self.now;
+        if let (Some(employment), Some(history)) = (employer, client.relationship.as_mut()) {
+            history.activity(&employment.partner, self.now);
         }
         Ok(())
     }
 
-    /// After partner users left: if none of the partner's remain, the relationship is ending
-    /// (REL-2); emits `relationship.ending` once.
-    pub fn partner_users_removed(&mut self, client: &ClientRecord) {
-        let Some(r) = &client.relationship else {
+    /// REL-2, REM-4: after partner users left: if none of the latest relationship's partner
+    /// remain (deactivated ones count as present), the relationship is `ending` from now (a span
+    /// of its history opens); emits `relationship.ending` when it does, so once.
+    pub fn partner_users_removed(&mut self, client: &mut ClientRecord) {
+        let Some(history) = client.relationship.as_mut() else {
             return;
         };
-        let present = client
+        let Some(partner) = history.current().map(|r| r.partner.clone()) else {
+            return;
+        };
+        if client
             .users
             .iter()
-            .any(|u| u.partner.as_ref() == Some(&r.partner));
-        if !present {
-            let view = relationship_at(Some(r), false, self.now);
+            .any(|u| u.partner.as_ref() == Some(&partner))
+        {
+            return;
+        }
+        if history.partner_users_gone(&partner, self.now) {
+            let view = history.view_at(self.now);
             self.emit(
                 "relationship.ending",
                 Some(&client.id),
-                json!({"client": client.id, "partner": r.partner, "ends_at": view.ends_at}),
+                json!({"client": client.id, "partner": partner, "ends_at": view.ends_at}),
             );
         }
     }
@@ -684,6 +689,14 @@ impl<'t> Ctx<'t> {
         self.loaded[index] = client.clone();
         Ok(saved)
     }
+}
+
+/// Whether a partner user of `partner` (active or deactivated, REM-4) is in the client.
+fn partner_users_present(client: &ClientRecord, partner: &PartnerId) -> bool {
+    client
+        .users
+        .iter()
+        .any(|u| u.partner.as_ref() == Some(partner))
 }
 
 /// The outcome of [`Ctx::grant_clamp`].
