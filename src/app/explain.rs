@@ -115,7 +115,7 @@ impl App {
     pub fn search(&self, kind: SearchKind, query: &str, limit: usize) -> Result<Found, AppError> {
         let limit = limit.clamp(1, MAX_SEARCH);
         let prefix = match kind {
-            SearchKind::User => query.trim().to_lowercase(),
+            SearchKind::User => query.trim().to_ascii_lowercase(),
             SearchKind::Account | SearchKind::Partner => query.trim().to_owned(),
         };
         let snapshot = self.read_snapshot()?;

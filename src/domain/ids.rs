@@ -37,6 +37,17 @@ pub enum IdError {
     MalformedEmail(String),
 }
 
+/// Characters that render as nothing: zero-width spaces and joiners, the byte order mark, soft
+/// hyphens, bidirectional controls. `ann\u{200b}@acme.example` looks like `ann@acme.example` in
+/// every log and console, so an address holding one is refused rather than kept apart.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
+}
+
 /// Checks what every id must satisfy: not empty, not too long, no control characters.
 fn check_plain(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
     if value.is_empty() {
@@ -127,27 +138,34 @@ plain_id!(
     "permission set name"
 );
 
-/// An e-mail address, lower-cased when parsed: e-mails are compared case-insensitively.
+/// An e-mail address, its ASCII letters lower-cased when parsed: e-mails are compared
+/// case-insensitively in ASCII only.
+///
+/// INVARIANT: two different people never fold onto one `Email`. Nothing is trimmed (an address
+/// with white space anywhere is refused, not cleaned up), and only `A`–`Z` are folded: Unicode
+/// case rules would make the Kelvin sign `K` (U+212A) the letter `k`, so `\u{212a}im@…` would be
+/// decided and audited as `kim@…`. Non-ASCII characters are kept as they are (an address in
+/// another script is another address).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
 impl Email {
-    /// Checks an e-mail address and lower-cases it.
+    /// Checks an e-mail address and lower-cases its ASCII letters.
     pub fn parse(value: impl AsRef<str>) -> Result<Self, IdError> {
-        let value = value.as_ref().trim();
+        let value = value.as_ref();
         check_plain("e-mail", value, MAX_EMAIL_LEN)?;
-        let lower = value.to_lowercase();
+        let lower = value.to_ascii_lowercase();
         match lower.split_once('@') {
             Some((local, domain))
                 if !local.is_empty()
                     && !domain.is_empty()
                     && !domain.contains('@')
-                    && !lower.chars().any(char::is_whitespace) =>
+                    && !lower.chars().any(|c| c.is_whitespace() || is_invisible(c)) =>
             {
                 Ok(Self(lower))
             }
-            _ => Err(IdError::MalformedEmail(value.to_owned())),
+            _ => Err(IdError::MalformedEmail(value.escape_debug().to_string())),
         }
     }
 
@@ -208,6 +226,48 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn emails_fold_ascii_case_only_and_are_never_trimmed() {
+        assert_eq!(
+            Email::parse("KIM@Acme.Example").unwrap().as_str(),
+            "kim@acme.example"
+        );
+        // The Kelvin sign is not the letter K: another address, never kim's.
+        let kelvin = Email::parse("\u{212a}im@acme.example").unwrap();
+        assert_ne!(kelvin, Email::parse("kim@acme.example").unwrap());
+        assert_eq!(kelvin.as_str(), "\u{212a}im@acme.example");
+        for bad in [
+            " ann@acme.example",
+            "ann@acme.example ",
+            "ann@acme.example\n",
+            "ann@acme.example\u{a0}",
+            "ann\u{200b}@acme.example",
+            "ann@acme.example\u{feff}",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    /// Generated: any two strings that parse to the same `Email` differ only in the case of
+    /// ASCII letters.
+    #[test]
+    fn only_ascii_case_folds() {
+        use proptest::prelude::*;
+        let alphabet = prop::sample::select(vec![
+            'a', 'A', 'k', 'K', '\u{212a}', 'ß', 'ẞ', 'İ', 'i', 'ı', 'ſ', 's', 'é', 'É', '@', '.',
+            ' ', '\u{200b}', '-',
+        ]);
+        let word = prop::collection::vec(alphabet, 1..12)
+            .prop_map(|chars| chars.into_iter().collect::<String>());
+        proptest!(|(a in word.clone(), b in word)| {
+            if let (Ok(x), Ok(y)) = (Email::parse(&a), Email::parse(&b))
+                && x == y
+            {
+                prop_assert!(a.eq_ignore_ascii_case(&b), "{a:?} and {b:?} fold together");
+            }
+        });
     }
 
     #[test]

@@ -88,7 +88,7 @@ fn check_partners(
             if domain.is_empty()
                 || domain.contains('@')
                 || domain.chars().any(|c| c.is_whitespace() || c.is_control())
-                || *domain != domain.to_lowercase()
+                || *domain != domain.to_ascii_lowercase()
             {
                 problems.push(
                     format!("{path}.email_domains[{d}]"),

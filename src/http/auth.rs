@@ -44,15 +44,19 @@ fn digest(token: &str) -> [u8; 32] {
 }
 
 impl Auth {
-    /// Tokens for callers and the admin; empty strings are ignored.
+    /// Tokens for callers and the admin. White space around a configured token (a trailing
+    /// newline from a file or an environment variable) is not part of it: a presented token is
+    /// trimmed the same way (RFC 9110's optional white space), so the two can match. Empty
+    /// tokens are ignored.
     pub fn new(callers: &[String], admin: Option<&str>) -> Self {
         Auth {
             callers: callers
                 .iter()
+                .map(|t| t.trim())
                 .filter(|t| !t.is_empty())
-                .map(|t| digest(t))
+                .map(digest)
                 .collect(),
-            admin: admin.filter(|t| !t.is_empty()).map(digest),
+            admin: admin.map(str::trim).filter(|t| !t.is_empty()).map(digest),
         }
     }
 
@@ -83,6 +87,14 @@ impl Auth {
     }
 }
 
+/// The token of an `Authorization` value: the `Bearer` scheme, case-insensitive (RFC 9110
+/// §11.1), then white space, then the token, trimmed.
+fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim_start();
+    let (scheme, rest) = value.split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
 /// The middleware that enforces `access` on one route.
 pub async fn require(
     State((auth, access)): State<(Arc<Auth>, Access)>,
@@ -93,8 +105,7 @@ pub async fn require(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     if auth.admits(access, token) {
         return next.run(request).await;
     }
@@ -122,5 +133,23 @@ mod tests {
         assert!(auth.admits(Access::Public, None));
         let open = Auth::new(&[], None);
         assert!(open.admits(Access::Admin, None));
+    }
+
+    #[test]
+    fn configured_tokens_are_trimmed_like_presented_ones() {
+        let auth = Auth::new(&[" caller \n".into(), "  ".into()], Some("admin\n"));
+        assert!(auth.admits(Access::Caller, Some("caller")));
+        assert!(auth.admits(Access::Admin, Some("admin")));
+        assert_eq!(auth.callers.len(), 1, "a blank token is no token");
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer t", "bearer t", "BEARER  t ", "  Bearer\tt"] {
+            assert_eq!(bearer_token(value), Some("t"), "{value:?}");
+        }
+        for value in ["Basic t", "Bearert", "Bearer", "Token t"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
     }
 }

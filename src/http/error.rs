@@ -198,7 +198,106 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
         if first != Some(&b'{') {
             return Err(ApiError::invalid("the request body must be a JSON object"));
         }
+        unique_keys(&bytes)?;
         Ok(ApiBody(bytes))
+    }
+}
+
+/// Refuses a JSON body in which an object names a key twice, at any depth. serde keeps the
+/// last value of a repeated key wherever a body is read into a map or a `Value` (a reference's
+/// `{"type", "id"}`, a context), so `{"id": "ann", "id": "bob"}` would be decided as bob while
+/// a log or a proxy reads ann: one document, one meaning. Malformed JSON is left to the parse
+/// that follows, which names the field.
+fn unique_keys(bytes: &[u8]) -> Result<(), ApiError> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match unique::Walk.deserialize(&mut deserializer) {
+        Err(e) if e.is_data() => Err(ApiError::invalid(shorten(e.to_string()))),
+        _ => Ok(()),
+    }
+}
+
+mod unique {
+    //! A walk over a JSON document that keeps nothing but, per object, the keys seen so far.
+
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    pub struct Walk;
+
+    impl<'de> DeserializeSeed<'de> for Walk {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Walk)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            // Objects in requests are small: a list beats a hash set.
+            let mut keys: Vec<Cow<'de, str>> = Vec::new();
+            while let Some(Key(key)) = map.next_key()? {
+                if keys.contains(&key) {
+                    return Err(de::Error::custom(format_args!(
+                        "the key `{}` appears twice in one object",
+                        key.escape_debug()
+                    )));
+                }
+                map.next_value_seed(Walk)?;
+                keys.push(key);
+            }
+            Ok(())
+        }
+    }
+
+    /// A key, borrowed from the body unless it has escapes.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> de::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
     }
 }
 

@@ -25,7 +25,6 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -354,9 +353,9 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
         .with_state(app)
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(axum::Extension(error::BodyLimit(options.body_limit)))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(axum::middleware::from_fn_with_state(
             options.request_timeout,
+            time_limit,
         ))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -389,6 +388,33 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Answers a request that takes longer than `limit` with a 503 in the error shape (and
+/// `Retry-After`), like every other error. A command's transaction may still commit after the
+/// answer: the message says so, and a retry with the same `Idempotency-Key` gets its outcome.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("partner_access_request_timeouts_total").increment(1);
+            let mut response = ApiError::unavailable(format!(
+                "the request took longer than {} ms and was abandoned; a command may still have \
+                 been applied (retry it with the same Idempotency-Key to learn its outcome)",
+                limit.as_millis()
+            ))
+            .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            response
+        }
+    }
 }
 
 /// The decision endpoints, which hosts call on every request they serve.

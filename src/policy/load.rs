@@ -4,6 +4,17 @@
 //! with its file, line and column, so `partner-access validate` reads like a compiler. Each
 //! policy must carry `@id("...")`, which becomes its Cedar policy id (the id shown in every
 //! decision's reasons) and must be unique across files.
+//!
+//! Nothing a policy author writes may take the sidecar down. Cedar parses, validates and
+//! evaluates by recursion over the expression tree, so a deeply nested policy (a few hundred
+//! parentheses, a long run of `!`, a chain of thousands of `&&`) overflows a thread's stack,
+//! which aborts the whole process. Two bounds keep every loaded policy shallow: before parsing,
+//! a scan of the text refuses brackets nested deeper than [`MAX_NESTING`] and runs of prefix
+//! operators longer than [`MAX_PREFIX_RUN`] (so the parse itself stays shallow); after parsing
+//! and before validation, each policy's expression tree is measured and refused deeper than
+//! [`MAX_TREE_DEPTH`] (so validation and every evaluation on a request thread stay shallow).
+//! Loading runs on a thread of its own with [`LOADER_STACK`] of stack, where a panic is an
+//! error like any other (see `PolicyEngine::from_sources`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -111,6 +122,147 @@ pub(crate) struct Loaded {
     pub warnings: Vec<LoadError>,
 }
 
+/// How deep brackets (`(`, `[`, `{`) may nest in a policy file.
+pub const MAX_NESTING: usize = 32;
+/// How many prefix operators (`!`, `-`) may follow one another.
+pub const MAX_PREFIX_RUN: usize = 8;
+/// How many tokens one policy may have (the project's longest has about 150): a chain of
+/// thousands of `&&` is shallow in the text and deep in the tree.
+pub const MAX_POLICY_TOKENS: usize = 4000;
+/// How deep a policy's expression tree may be, counted in the levels of Cedar's JSON form of
+/// the policy (about two per operator). The project's own policies need at most 19; a request
+/// thread evaluates this deep with room to spare (Cedar reports "recursion limit reached" well
+/// beyond it).
+pub const MAX_TREE_DEPTH: usize = 64;
+/// The stack of the thread that loads policies: parsing anything the scan lets through fits.
+pub const LOADER_STACK: usize = 256 * 1024 * 1024;
+
+/// The first place where `file` nests brackets deeper than [`MAX_NESTING`], runs prefix
+/// operators longer than [`MAX_PREFIX_RUN`] or has a policy of more than
+/// [`MAX_POLICY_TOKENS`] tokens, outside strings and comments. No recursion.
+fn nesting_error(file: &SourceFile) -> Option<LoadError> {
+    let (mut depth, mut run) = (0usize, 0usize);
+    // Tokens of the current policy (a statement ends with `;`), and whether the previous
+    // character continued a word.
+    let (mut tokens, mut in_word) = (0usize, false);
+    let (mut line, mut column) = (1usize, 0usize);
+    let mut chars = file.text.chars().peekable();
+    let error = |line, column, message: String| LoadError {
+        file: file.path.clone(),
+        position: Some((line, column)),
+        message,
+    };
+    while let Some(c) = chars.next() {
+        column += 1;
+        let word = c.is_alphanumeric() || c == '_';
+        if !(c.is_whitespace() || word && in_word) {
+            tokens += 1;
+            if tokens > MAX_POLICY_TOKENS {
+                return Some(error(
+                    line,
+                    column,
+                    format!(
+                        "this policy has more than {MAX_POLICY_TOKENS} tokens; split it into several policies"
+                    ),
+                ));
+            }
+        }
+        in_word = word;
+        if c == ';' {
+            tokens = 0;
+        }
+        match c {
+            '\n' => {
+                line += 1;
+                column = 0;
+            }
+            '"' => {
+                // A string: skip to its closing quote, honouring `\"`.
+                while let Some(c) = chars.next() {
+                    column += 1;
+                    match c {
+                        '\\' => {
+                            chars.next();
+                            column += 1;
+                        }
+                        '"' => break,
+                        '\n' => {
+                            line += 1;
+                            column = 0;
+                        }
+                        _ => {}
+                    }
+                }
+                run = 0;
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        column = 0;
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                run = 0;
+                if depth > MAX_NESTING {
+                    return Some(error(
+                        line,
+                        column,
+                        format!(
+                            "brackets nest more than {MAX_NESTING} deep here; split the condition (deeply nested policies could exhaust the stack)"
+                        ),
+                    ));
+                }
+            }
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                run = 0;
+            }
+            '!' if chars.peek() != Some(&'=') => {
+                run += 1;
+                if run > MAX_PREFIX_RUN {
+                    return Some(error(
+                        line,
+                        column,
+                        format!("more than {MAX_PREFIX_RUN} `!` or `-` in a row"),
+                    ));
+                }
+            }
+            '-' => {
+                run += 1;
+                if run > MAX_PREFIX_RUN {
+                    return Some(error(
+                        line,
+                        column,
+                        format!("more than {MAX_PREFIX_RUN} `!` or `-` in a row"),
+                    ));
+                }
+            }
+            c if c.is_whitespace() => {}
+            _ => run = 0,
+        }
+    }
+    None
+}
+
+/// The depth of a JSON value, without recursion.
+fn json_depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match value {
+            serde_json::Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            serde_json::Value::Object(map) => stack.extend(map.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses the schema files and the policy files and validates the policies strictly against
 /// the schema. Every error found is returned, not just the first.
 pub(crate) fn load(
@@ -124,6 +276,10 @@ pub(crate) fn load(
     let mut texts: HashMap<PolicyId, &SourceFile> = HashMap::new();
 
     for file in policy_files {
+        if let Some(error) = nesting_error(file) {
+            errors.push(error);
+            continue;
+        }
         let parsed = match file.text.parse::<PolicySet>() {
             Ok(parsed) => parsed,
             Err(err) => {
@@ -153,6 +309,17 @@ pub(crate) fn load(
             let policy_id = PolicyId::new(id);
             let (line, next) = find_id_line(&file.text, id, search_from);
             search_from = next;
+            let depth = policy.to_json().map(|json| json_depth(&json)).unwrap_or(0);
+            if depth > MAX_TREE_DEPTH {
+                errors.push(LoadError {
+                    file: file.path.clone(),
+                    position: Some((line, 1)),
+                    message: format!(
+                        "policy `{id}` is too deeply nested ({depth} levels, at most {MAX_TREE_DEPTH}): split its condition, e.g. into several policies"
+                    ),
+                });
+                continue;
+            }
             if let Some(first) = sources.get(&policy_id) {
                 errors.push(LoadError {
                     file: file.path.clone(),
@@ -402,5 +569,31 @@ mod tests {
         );
         let text = load(&[schema], &[]).err().unwrap().to_string();
         assert!(text.starts_with("s.cedarschema:"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    fn repository_policies() -> Vec<SourceFile> {
+        SourceFile::read_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
+            "cedar",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_repository_policies_are_far_from_the_limits() {
+        let mut deepest = 0;
+        for file in repository_policies() {
+            assert!(nesting_error(&file).is_none(), "{}", file.path.display());
+            for policy in file.text.parse::<PolicySet>().unwrap().policies() {
+                deepest = deepest.max(json_depth(&policy.to_json().unwrap()));
+            }
+        }
+        eprintln!("deepest repository policy: {deepest} levels");
+        assert!(deepest * 2 <= MAX_TREE_DEPTH, "{deepest} levels");
     }
 }

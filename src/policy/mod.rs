@@ -225,11 +225,42 @@ impl PolicyEngine {
         Self::from_sources(&schema_files, &policy_files)
     }
 
-    /// Builds an engine from sources already read.
+    /// Builds an engine from sources already read, on a thread of its own with a known, large
+    /// stack (see [`load`]): a policy set that cannot be loaded is an error, a panic while
+    /// loading included, and never takes the caller (a serving sidecar reloading) down.
     pub fn from_sources(
         schema_files: &[SourceFile],
         policy_files: &[SourceFile],
     ) -> Result<Self, LoadErrors> {
+        let schema_path = schema_files
+            .first()
+            .map_or_else(|| Path::new("schema").to_owned(), |f| f.path.clone());
+        let (schema_files, policy_files) = (schema_files.to_vec(), policy_files.to_vec());
+        let loader = std::thread::Builder::new()
+            .name("policy-load".into())
+            .stack_size(load::LOADER_STACK)
+            .spawn(move || Self::build(&schema_files, &policy_files));
+        match loader.map(std::thread::JoinHandle::join) {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                Err(LoadErrors::one(
+                    &schema_path,
+                    format!("loading the policies failed unexpectedly (a panic: {what})"),
+                ))
+            }
+            Err(e) => Err(LoadErrors::one(
+                &schema_path,
+                format!("cannot start the thread that loads the policies: {e}"),
+            )),
+        }
+    }
+
+    fn build(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> Result<Self, LoadErrors> {
         let loaded = load::load(schema_files, policy_files)?;
         let schema_path = schema_files
             .first()

@@ -345,3 +345,56 @@ async fn tokens_are_never_echoed() {
         }
     }
 }
+
+/// RFC 9110: the scheme is case-insensitive and the token is trimmed; a configured token that
+/// came with white space (a trailing newline from a file or an environment variable) matches.
+#[tokio::test]
+async fn the_scheme_is_case_insensitive_and_tokens_are_trimmed_on_both_sides() {
+    let server = common::start(common::Options {
+        caller_tokens: vec![format!("  {CALLER}\n")],
+        admin_token: Some(format!("{ADMIN}\n")),
+        ..Default::default()
+    })
+    .await;
+    for (value, path, expected) in [
+        (
+            format!("bearer {CALLER}"),
+            "/v1/schema/actions",
+            StatusCode::OK,
+        ),
+        (
+            format!("BEARER  {CALLER} "),
+            "/v1/schema/actions",
+            StatusCode::OK,
+        ),
+        (
+            format!("Bearer {ADMIN}"),
+            "/v1/admin/export",
+            StatusCode::OK,
+        ),
+        (
+            format!("Basic {CALLER}"),
+            "/v1/schema/actions",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            format!("Bearer{CALLER}"),
+            "/v1/schema/actions",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            format!("Bearer {CALLER}x"),
+            "/v1/schema/actions",
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let response = server
+            .client
+            .get(server.url(path))
+            .header(AUTHORIZATION, &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{value:?} on {path}");
+    }
+}

@@ -2173,3 +2173,230 @@ where
     outputs.sort_by_key(|(i, _)| *i);
     outputs.into_iter().map(|(_, output)| output).collect()
 }
+
+/// Every object of `value`, as JSON text in which that one object names its first key a second
+/// time (with another value, so which one wins would matter), with the object's path.
+fn with_one_duplicate_key(value: &Value) -> Vec<(String, String)> {
+    fn text(value: &Value, target: &[usize], here: &mut Vec<usize>, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                out.push('{');
+                let mut first = true;
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    out.push_str(&serde_json::to_string(key).unwrap());
+                    out.push(':');
+                    here.push(i);
+                    text(item, target, here, out);
+                    here.pop();
+                }
+                if here.as_slice() == target
+                    && let Some((key, _)) = map.iter().next()
+                {
+                    out.push_str(&format!(
+                        ",{}:\"the other value\"",
+                        serde_json::to_string(key).unwrap()
+                    ));
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    here.push(i);
+                    text(item, target, here, out);
+                    here.pop();
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    fn objects(value: &Value, here: &mut Vec<usize>, found: &mut Vec<Vec<usize>>) {
+        match value {
+            Value::Object(map) => {
+                if !map.is_empty() {
+                    found.push(here.clone());
+                }
+                for (i, item) in map.values().enumerate() {
+                    here.push(i);
+                    objects(item, here, found);
+                    here.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    here.push(i);
+                    objects(item, here, found);
+                    here.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    objects(value, &mut Vec::new(), &mut found);
+    found
+        .into_iter()
+        .map(|target| {
+            let mut out = String::new();
+            text(value, &target, &mut Vec::new(), &mut out);
+            (format!("{target:?}"), out)
+        })
+        .collect()
+}
+
+/// A key named twice in one object is a 400 at every depth, on every kind of body: a
+/// reference with two ids is never decided as either (one document, one meaning).
+#[tokio::test]
+async fn a_key_named_twice_in_one_object_is_400_at_every_depth() {
+    let server = demo_server().await;
+    let before = export(&server).await;
+    let bodies = [
+        (
+            Method::POST,
+            "/v1/is_authorized",
+            json!({"principal": {"type": "Hub::User", "id": "ann@acme.example"},
+                   "action": {"type": "Hub::Action", "id": "reports.access"},
+                   "resource": {"type": "Hub::Account", "id": "c-globex"},
+                   "context": {"a": {"b": {"c": 1}}}}),
+        ),
+        (
+            Method::POST,
+            "/v1/is_authorized/batch",
+            json!({"requests": [check("ann@acme.example", "reports.access", "c-globex"),
+                                {"principal": {"type": "Hub::User", "id": "pat@acme.example"},
+                                 "action": "reports.access",
+                                 "resource": {"type": "Hub::Account", "id": "c-globex"}}]}),
+        ),
+        (
+            Method::POST,
+            "/access/v1/evaluation",
+            evaluation("ann@acme.example", "reports.access", "c-globex"),
+        ),
+        (
+            Method::PUT,
+            "/v1/admin/clients/c-globex/users/bob@acme.example",
+            json!({"role": "standard", "seat": "partner", "partner": "p-acme",
+                   "permissions": ["crm.objects.view"]}),
+        ),
+        (
+            Method::POST,
+            "/v1/clients/c-globex/partner-users",
+            json!({"actor": "ann@acme.example", "employees": ["cy@acme.example"],
+                   "permission_set": "Sales rep"}),
+        ),
+    ];
+    let mut tried = 0;
+    for (method, path, body) in &bodies {
+        for (at, text) in with_one_duplicate_key(body) {
+            let (status, answer) = send_text(&server, method, path, &text).await;
+            assert_invalid(
+                &format!("{method} {path} duplicate at {at}: {text}"),
+                status,
+                &answer,
+            );
+            assert!(
+                message(&answer).contains("appears twice"),
+                "{method} {path} at {at}: {answer}"
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 15, "only {tried} objects");
+    assert_eq!(
+        export(&server).await,
+        before,
+        "a refused body changed the state"
+    );
+    assert_alive(&server).await;
+}
+
+/// Different identities never fold onto one user: only ASCII letters fold, nothing is trimmed,
+/// and invisible characters are refused. Every look-alike of a user that may do something is
+/// either refused (400) or decided as somebody else (a Deny), never as that user.
+#[tokio::test]
+async fn look_alike_identities_never_fold_onto_a_user() {
+    let server = demo_server().await;
+    let before = export(&server).await;
+    // ASCII case folds: the same person.
+    let (status, answer) = server
+        .post(
+            "/v1/is_authorized",
+            &check("ANN@Acme.Example", "reports.access", "c-globex"),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), answer["decision"].clone()),
+        (200, json!("Allow"))
+    );
+    let ann = "ann@acme.example";
+    let mut look_alikes: Vec<String> = vec![
+        format!(" {ann}"),
+        format!("{ann} "),
+        format!("{ann}\n"),
+        format!("{ann}\t"),
+        format!("{ann}\u{a0}"),
+        "ann\u{200b}@acme.example".into(),
+        "\u{feff}ann@acme.example".into(),
+        "\u{0430}nn@acme.example".into(),  // Cyrillic a
+        "ann@acme.exampl\u{0435}".into(),  // Cyrillic e
+        "\u{ff41}nn@acme.example".into(),  // fullwidth a
+        "\u{212b}nn@acme.example".into(),  // Angstrom sign
+        "a\u{0301}nn@acme.example".into(), // combining accent
+    ];
+    // And generated ones: each ASCII letter of the address replaced by a character that
+    // Unicode case rules (not ASCII ones) would fold or normalise onto it.
+    for (i, c) in ann.char_indices() {
+        let twin = match c {
+            'k' => Some('\u{212a}'),
+            's' => Some('\u{017f}'),
+            'a' => Some('\u{00e0}'),
+            'e' => Some('\u{00e9}'),
+            'x' => Some('\u{0445}'),
+            'p' => Some('\u{0440}'),
+            'c' => Some('\u{0441}'),
+            'm' => Some('\u{217f}'),
+            'l' => Some('\u{217c}'),
+            'n' => Some('\u{0274}'),
+            _ => None,
+        };
+        if let Some(twin) = twin {
+            look_alikes.push(format!("{}{twin}{}", &ann[..i], &ann[i + c.len_utf8()..]));
+        }
+    }
+    for look_alike in &look_alikes {
+        let (status, answer) = server
+            .post(
+                "/v1/is_authorized",
+                &check(look_alike, "reports.access", "c-globex"),
+            )
+            .await;
+        assert!(
+            status == StatusCode::BAD_REQUEST || answer["decision"] == "Deny",
+            "{look_alike:?} was decided as ann: {status} {answer}"
+        );
+        let (status, answer) = server
+            .post(
+                "/v1/clients/c-globex/partner-users",
+                &json!({"actor": look_alike, "employees": ["cy@acme.example"],
+                        "permission_set": "Sales rep"}),
+            )
+            .await;
+        assert!(
+            matches!(status.as_u16(), 400 | 403 | 404),
+            "{look_alike:?} acted as ann: {status} {answer}"
+        );
+    }
+    assert_eq!(
+        export(&server).await,
+        before,
+        "a look-alike changed the state"
+    );
+}

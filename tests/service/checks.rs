@@ -417,3 +417,40 @@ async fn a_malformed_consistency_is_400_naming_it() {
         "{batch}"
     );
 }
+
+/// A request that outlives the request timeout is answered like every other error: a 503 in
+/// the error shape, with `Retry-After`, not an empty body. (The check waits 2 s for a revision
+/// the store never reaches; the timeout is 300 ms.)
+#[tokio::test]
+async fn a_request_past_the_timeout_is_503_in_the_error_shape_with_retry_after() {
+    let server = common::start(common::Options {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..common::Options::default()
+    })
+    .await;
+    let revision = server.import(&common::demo()).await;
+    let response = server
+        .client
+        .post(server.url("/v1/is_authorized"))
+        .json(&check_with(json!({"at_least_as_fresh": revision + 10})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("1")
+    );
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], "unavailable", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("took longer than 300 ms"),
+        "{answer}"
+    );
+}

@@ -43,6 +43,8 @@ pub struct Options {
     pub schema: PathBuf,
     /// Serve `/ui`.
     pub playground: bool,
+    /// How long a request may take before it is answered 503.
+    pub request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             policies: root().join("policies"),
             schema: root().join("schema"),
             playground: true,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -130,7 +133,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
             options.admin_token.as_deref(),
         )),
         body_limit: options.body_limit,
-        request_timeout: Duration::from_secs(10),
+        request_timeout: options.request_timeout,
     };
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(partner_access::server::run(

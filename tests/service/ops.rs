@@ -565,6 +565,82 @@ async fn an_invalid_reload_is_refused_with_file_and_line_and_a_valid_one_applies
     );
 }
 
+/// Nothing a policy author writes takes the sidecar down: policies nested past the limits (in
+/// every way a tree gets deep: brackets, prefix operators, long chains, member access, at
+/// sizes from just past the limit to far past it) are refused on reload with file and line,
+/// the old set keeps serving, and the deepest policy that does load evaluates on a request
+/// thread without error.
+#[tokio::test]
+async fn deeply_nested_policies_are_refused_on_reload_and_the_sidecar_keeps_serving() {
+    let dir = policy_copy();
+    let server = common::start(copy_options(dir.path())).await;
+    server.import(&common::demo()).await;
+    let (_, loaded) = server.get("/v1/policies").await;
+    let count = loaded["policies"].as_array().unwrap().len();
+    let deep = dir.path().join("policies/deep.cedar");
+    let policy = |condition: String| {
+        format!(
+            "@id(\"deep\")\npermit (principal, action == Hub::Action::\"apps.manage\", resource)\nwhen {{ {condition} }};\n"
+        )
+    };
+    let mut generated = Vec::new();
+    for n in [33, 40, 300, 5_000, 100_000] {
+        generated.push(format!("{}true{}", "(".repeat(n), ")".repeat(n)));
+        generated.push(format!("{}true", "!".repeat(n)));
+        generated.push(format!("{}1 == 1", "-".repeat(n)));
+        generated.push(
+            format!("{}true{}", "[".repeat(n), "]".repeat(n))
+                .replace("true", "true].contains(true"),
+        );
+    }
+    for n in [40, 1_000, 3_000, 50_000] {
+        generated.push(vec!["principal.email != \"x\""; n].join(" && "));
+        generated.push(vec!["true"; n].join(" || "));
+        generated.push(format!("principal{} == \"\"", ".email".repeat(n)));
+    }
+    for condition in generated {
+        std::fs::write(&deep, policy(condition.clone())).unwrap();
+        let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+        let head: String = condition.chars().take(40).collect();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{head}…: {body}");
+        let details = body["error"]["details"].as_array().unwrap();
+        assert!(
+            details.iter().any(|d| d["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("deep.cedar"))
+                && d["line"].as_u64().is_some()),
+            "{head}…: {body}"
+        );
+        let (_, still) = server.get("/v1/policies").await;
+        assert_eq!(
+            still["policies"].as_array().unwrap().len(),
+            count,
+            "{head}…"
+        );
+    }
+    let (status, _) = server.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Just within the limits: it loads, and evaluates without an error.
+    std::fs::write(
+        &deep,
+        policy(vec!["principal.email != \"x\""; 15].join(" && ")),
+    )
+    .unwrap();
+    let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer = server
+        .check("bob@acme.example", "apps.manage", GLOBEX)
+        .await;
+    assert_eq!(decision(&answer), "Allow", "{answer}");
+    assert_eq!(answer["diagnostics"]["errors"], json!([]), "{answer}");
+    assert_eq!(
+        answer["diagnostics"]["reasons"],
+        json!(["deep"]),
+        "{answer}"
+    );
+}
+
 /// The real binary, killed on drop if a test fails before it stops.
 struct Sidecar {
     child: std::process::Child,
