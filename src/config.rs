@@ -51,6 +51,13 @@ pub struct ServeArgs {
     /// Request timeout in milliseconds [default: 10000].
     #[arg(long, env = "PARTNER_ACCESS_REQUEST_TIMEOUT_MS")]
     pub request_timeout_ms: Option<u64>,
+    /// Connections served at once; one more gets a fast 503 [default: 4096].
+    #[arg(long, env = "PARTNER_ACCESS_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// How long a connection may take to send its request headers, or sit idle between
+    /// requests, in milliseconds [default: 10000].
+    #[arg(long, env = "PARTNER_ACCESS_HEADER_TIMEOUT_MS")]
+    pub header_timeout_ms: Option<u64>,
     /// Most entries in the check-path cache [default: 100000].
     #[arg(long, env = "PARTNER_ACCESS_CACHE_CAPACITY")]
     pub cache_capacity: Option<u64>,
@@ -100,6 +107,8 @@ pub struct ConfigFile {
     pub admin_token_file: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub request_timeout_ms: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_ms: Option<u64>,
     pub cache_capacity: Option<u64>,
     pub cache_ttl_secs: Option<u64>,
     pub decision_log: Option<String>,
@@ -125,6 +134,8 @@ pub struct ServeConfig {
     pub admin_token: Option<String>,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
     pub cache_capacity: u64,
     pub cache_ttl: Duration,
     /// `None` when decisions are not logged.
@@ -150,6 +161,8 @@ impl std::fmt::Debug for ServeConfig {
             .field("admin_token", &self.admin_token.is_some())
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
             .field("decision_log", &self.decision_log)
@@ -231,6 +244,15 @@ impl ServeArgs {
                     .or(file.request_timeout_ms)
                     .unwrap_or(10_000),
             ),
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(4096),
+            header_timeout: Duration::from_millis(
+                self.header_timeout_ms
+                    .or(file.header_timeout_ms)
+                    .unwrap_or(10_000),
+            ),
             cache_capacity: self
                 .cache_capacity
                 .or(file.cache_capacity)
@@ -285,6 +307,16 @@ impl ServeArgs {
         }
         if config.body_limit == 0 {
             return Err(ConfigError::Invalid("body_limit must be above 0".into()));
+        }
+        if config.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "max_connections must be above 0".into(),
+            ));
+        }
+        if config.header_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "header_timeout_ms must be above 0".into(),
+            ));
         }
         if config.cache_ttl.is_zero() {
             return Err(ConfigError::Invalid(

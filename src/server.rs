@@ -3,14 +3,32 @@
 //! Taking the listener and the shutdown signal as arguments (as mini-redis does) lets tests
 //! bind port 0 and decide when to stop. On shutdown in-flight requests finish, then the
 //! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies.
+//!
+//! Connections are accepted here rather than by `axum::serve`, to bound what clients that
+//! send nothing can hold: at most `max_connections` are served at once (a permit each), and
+//! one more is answered at once with a 503 in the API's error shape and closed, so a flood of
+//! sockets costs the sidecar a write each, never its memory or its file descriptors; a
+//! connection that does not finish its request headers within `header_timeout` (or sits idle
+//! between requests that long) is closed. The soft limit on open files is raised to the hard
+//! limit at startup (see [`raise_open_file_limit`]).
 
 use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
 
 use crate::app::App;
-use crate::http::{HttpOptions, router};
+use crate::http::{ConnectionLimits, HttpOptions, router};
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
@@ -22,9 +40,13 @@ pub async fn run(
     let reload = tokio::spawn(reload_on_sighup(app.clone()));
     let maintenance = tokio::spawn(maintain(app.clone()));
     let follower = tokio::spawn(follow(app.clone()));
-    let result = axum::serve(listener, router(app.clone(), &options))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    serve_connections(
+        listener,
+        router(app.clone(), &options),
+        options.connections,
+        shutdown,
+    )
+    .await;
     reload.abort();
     maintenance.abort();
     follower.abort();
@@ -35,7 +57,134 @@ pub async fn run(
         app.close_decision_log();
     })
     .await;
-    result
+    Ok(())
+}
+
+/// The answer to a connection over the limit: written raw, before any request is read, in
+/// the API's error shape.
+static SHED: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let body = serde_json::json!({"error": {
+        "code": "unavailable",
+        "message": "too many connections: the sidecar serves as many as it may; retry shortly",
+    }})
+    .to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+});
+
+/// Accepts connections until `shutdown`, each served on a task of its own while it holds one
+/// of `limits.max_connections` permits; then lets every connection finish its request.
+async fn serve_connections(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let max = limits.max_connections.max(1);
+    let permits = Arc::new(Semaphore::new(max));
+    let (closing, closed) = watch::channel(false);
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, or a connection that died in the queue: wait a
+                // moment instead of spinning, as axum::serve does.
+                tracing::warn!(error = %e, "accept failed");
+                metrics::counter!("partner_access_accept_errors_total").increment(1);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                metrics::gauge!("partner_access_connections").increment(1.0);
+                let router = router.clone();
+                let closed = closed.clone();
+                tokio::spawn(async move {
+                    serve_one(stream, router, limits.header_timeout, closed).await;
+                    metrics::gauge!("partner_access_connections").decrement(1.0);
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                metrics::counter!("partner_access_connections_shed_total").increment(1);
+                tokio::spawn(shed(stream));
+            }
+        }
+    }
+    let _ = closing.send(true);
+    // Every connection has finished when every permit is back.
+    let _ = permits
+        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
+        .await;
+}
+
+/// Serves the requests of one connection, HTTP/1 or HTTP/2, until it closes, times out, or
+/// (once `closed` turns true) has finished the request in flight.
+async fn serve_one(
+    stream: TcpStream,
+    router: axum::Router,
+    header_timeout: Duration,
+    mut closed: watch::Receiver<bool>,
+) {
+    let service = TowerToHyperService::new(
+        router.map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
+    );
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(header_timeout)
+        .keep_alive_timeout(header_timeout);
+    let mut connection =
+        pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        }
+        () = async { let _ = closed.wait_for(|closed| *closed).await; } => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Answers a connection over the limit and closes it, spending at most a second on it.
+async fn shed(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(&SHED).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// Raises the soft limit on open files to the hard limit, so that `max_connections` sockets
+/// fit besides the store's files; returns the limit in force. Where it cannot be raised the
+/// limit stays as it is (and connections over it are refused by `accept`, counted and logged).
+pub fn raise_open_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => Some(limit),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open file limit");
+            None
+        }
+    }
 }
 
 /// Background upkeep, every second: probe the store (so a failing store turns checks into

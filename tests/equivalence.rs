@@ -437,6 +437,7 @@ impl Sidecar {
             auth: Arc::new(Auth::new(&[], None)),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),
+            connections: partner_access::http::ConnectionLimits::default(),
         };
         // Runs until the runtime is dropped with the sidecar.
         runtime.spawn(partner_access::server::run(

@@ -87,6 +87,7 @@ async fn start_with(body_limit: usize, doc: &Value) -> Server {
         auth: Arc::new(Auth::new(&[], None)),
         body_limit,
         request_timeout: Duration::from_secs(60),
+        connections: partner_access::http::ConnectionLimits::default(),
     };
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(partner_access::server::run(

@@ -1156,6 +1156,7 @@ impl Harness {
             body_limit: BODY_LIMIT,
             // Longer than any input may take: a timeout's 503 would hide a slow input.
             request_timeout: max_input * 3,
+            connections: partner_access::http::ConnectionLimits::default(),
         };
         let router = router(app.clone(), &options);
         let rt = tokio::runtime::Builder::new_multi_thread()

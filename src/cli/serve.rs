@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::app::{App, AppSettings, ImportMode};
 use crate::config::{ServeArgs, ServeConfig};
 use crate::domain::StateDocument;
-use crate::http::{Auth, HttpOptions};
+use crate::http::{Auth, ConnectionLimits, HttpOptions};
 use crate::{server, telemetry};
 
 /// The bundled demo state that `--demo` loads into an empty store.
@@ -68,6 +68,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         app.enable_decision_log(log)
             .map_err(|e| format!("cannot open the decision log {sink}: {e}"))?;
     }
+    let open_files = server::raise_open_file_limit();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -81,6 +82,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         data = %config.data.display(),
         policies = app.engine().policies().len(),
         revision = app.revision(),
+        max_connections = config.max_connections,
+        open_files = open_files.unwrap_or_default(),
         "partner-access ready"
     );
     let options = HttpOptions {
@@ -88,6 +91,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         body_limit: config.body_limit,
         request_timeout: config.request_timeout,
         playground: config.playground,
+        connections: ConnectionLimits {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+        },
     };
     server::run(listener, Arc::new(app), options, server::shutdown_signal())
         .await

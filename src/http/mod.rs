@@ -44,6 +44,28 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Serve the playground page at `/ui` (its data still needs a token).
     pub playground: bool,
+    /// How many connections are served at once, and how long one may sit idle.
+    pub connections: ConnectionLimits,
+}
+
+/// What one sidecar holds open for its clients (see `crate::server`).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Connections served at once; one more is answered a fast 503 and closed.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers, and how long it may sit
+    /// idle between requests (HTTP/1), before it is closed; HTTP/2 connections are pinged at
+    /// this interval and closed when a ping goes unanswered as long.
+    pub header_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// One route of the API.

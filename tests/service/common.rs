@@ -45,6 +45,8 @@ pub struct Options {
     pub playground: bool,
     /// How long a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Connections served at once and how long one may idle.
+    pub connections: partner_access::http::ConnectionLimits,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             schema: root().join("schema"),
             playground: true,
             request_timeout: Duration::from_secs(10),
+            connections: partner_access::http::ConnectionLimits::default(),
         }
     }
 }
@@ -134,6 +137,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
         )),
         body_limit: options.body_limit,
         request_timeout: options.request_timeout,
+        connections: options.connections,
     };
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(partner_access::server::run(

@@ -898,3 +898,130 @@ async fn state_survives_a_restart() {
     let (_, third) = server.get("/v1/admin/export").await;
     assert_eq!(again, third);
 }
+
+/// Connections without a token cannot exhaust the sidecar: past `max_connections`, a new
+/// connection is answered at once with a 503 in the error shape (`Retry-After`) and closed; a
+/// connection that holds a request open without finishing its headers is closed after the
+/// header timeout; and a check over a connection already open keeps answering while the limit
+/// is hit. (The figures are printed: connections held, time to shed, time to recover.)
+#[tokio::test]
+async fn half_open_connections_are_shed_fast_and_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const LIMIT: usize = 40;
+    let header_timeout = std::time::Duration::from_secs(3);
+    let server = common::start(common::Options {
+        connections: partner_access::http::ConnectionLimits {
+            max_connections: LIMIT,
+            header_timeout,
+        },
+        ..common::Options::default()
+    })
+    .await;
+    server.import(&common::demo()).await;
+    // A host's pooled connection, open before the flood.
+    let pooled = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let check = |client: reqwest::Client| {
+        let url = server.url("/v1/is_authorized");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"principal": "Hub::User::\"ann@acme.example\"",
+                              "action": "reports.access",
+                              "resource": "Hub::Account::\"c-globex\""}))
+                .send()
+                .await
+        }
+    };
+    assert_eq!(check(pooled.clone()).await.unwrap().status(), 200);
+
+    // The flood: sockets that send half a request and then nothing, all at once; then what
+    // each one got within 300 ms (well inside the header timeout).
+    let address = server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..LIMIT + 20 {
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        socket
+            .write_all(
+                b"POST /v1/is_authorized HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n",
+            )
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        flood.spawn(async move {
+            let mut answer = vec![0u8; 1024];
+            let read = tokio::time::timeout(
+                std::time::Duration::from_millis(300),
+                socket.read(&mut answer),
+            )
+            .await;
+            let text = match read {
+                Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&answer[..n]).into_owned()),
+                _ => None,
+            };
+            (socket, text, started.elapsed())
+        });
+    }
+    let mut held = Vec::new();
+    let mut shed = 0;
+    let mut slowest_shed = std::time::Duration::ZERO;
+    while let Some(outcome) = flood.join_next().await {
+        match outcome.unwrap() {
+            (_, Some(text), elapsed) => {
+                assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+                assert!(
+                    text.to_ascii_lowercase().contains("retry-after: 1"),
+                    "{text}"
+                );
+                let body = text.split("\r\n\r\n").nth(1).unwrap();
+                let body: Value = serde_json::from_str(body).unwrap();
+                assert_eq!(body["error"]["code"], "unavailable", "{text}");
+                slowest_shed = slowest_shed.max(elapsed);
+                shed += 1;
+            }
+            (socket, None, _) => held.push(socket),
+        }
+    }
+    eprintln!(
+        "connections held: {} (limit {LIMIT}, the rest pooled), shed: {shed}, slowest shed answer: {slowest_shed:?}",
+        held.len()
+    );
+    // The hosts' pooled connections (the test client's, `pooled`) hold permits too.
+    assert!(
+        held.len() < LIMIT && held.len() >= LIMIT - 3,
+        "{} held",
+        held.len()
+    );
+    assert_eq!(held.len() + shed, LIMIT + 20);
+    assert!(slowest_shed < std::time::Duration::from_millis(300));
+
+    // The pooled connection still answers checks while the limit is hit.
+    assert_eq!(check(pooled.clone()).await.unwrap().status(), 200);
+
+    // After the header timeout the half-open connections are closed, and new ones are served.
+    let started = std::time::Instant::now();
+    for socket in &mut held {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(header_timeout * 3, socket.read_to_end(&mut rest)).await;
+        assert!(
+            closed.is_ok(),
+            "a half-open connection outlived the header timeout"
+        );
+    }
+    let recovered = loop {
+        match check(reqwest::Client::new()).await {
+            Ok(response) if response.status() == 200 => break started.elapsed(),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    };
+    eprintln!(
+        "half-open connections closed and a new connection served {recovered:?} after the flood"
+    );
+    assert!(recovered < header_timeout * 3);
+}
