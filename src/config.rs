@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Request timeout in milliseconds [default: 10000].
     #[arg(long, env = "PARTNER_ACCESS_REQUEST_TIMEOUT_MS")]
     pub request_timeout_ms: Option<u64>,
+    /// Host names this sidecar answers to besides loopback ones, when it has no tokens (a
+    /// page elsewhere cannot reach it through DNS rebinding), comma-separated [default: none].
+    #[arg(long, env = "PARTNER_ACCESS_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Connections served at once; one more gets a fast 503 [default: 4096].
     #[arg(long, env = "PARTNER_ACCESS_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
@@ -107,6 +111,7 @@ pub struct ConfigFile {
     pub admin_token_file: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub request_timeout_ms: Option<u64>,
+    pub allowed_hosts: Option<Vec<String>>,
     pub max_connections: Option<usize>,
     pub header_timeout_ms: Option<u64>,
     pub cache_capacity: Option<u64>,
@@ -134,6 +139,8 @@ pub struct ServeConfig {
     pub admin_token: Option<String>,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// Host names answered besides loopback ones when there are no tokens.
+    pub allowed_hosts: Vec<String>,
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub cache_capacity: u64,
@@ -161,6 +168,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("admin_token", &self.admin_token.is_some())
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("allowed_hosts", &self.allowed_hosts)
             .field("max_connections", &self.max_connections)
             .field("header_timeout", &self.header_timeout)
             .field("cache_capacity", &self.cache_capacity)
@@ -244,6 +252,15 @@ impl ServeArgs {
                     .or(file.request_timeout_ms)
                     .unwrap_or(10_000),
             ),
+            allowed_hosts: if self.allowed_hosts.is_empty() {
+                file.allowed_hosts.unwrap_or_default()
+            } else {
+                self.allowed_hosts.clone()
+            }
+            .into_iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
             max_connections: self
                 .max_connections
                 .or(file.max_connections)

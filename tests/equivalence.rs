@@ -438,6 +438,7 @@ impl Sidecar {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             connections: partner_access::http::ConnectionLimits::default(),
+            allowed_hosts: Vec::new(),
         };
         // Runs until the runtime is dropped with the sidecar.
         runtime.spawn(partner_access::server::run(

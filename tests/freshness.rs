@@ -478,6 +478,7 @@ fn revoke_over_http_is_seen_by_every_later_http_check() {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             connections: partner_access::http::ConnectionLimits::default(),
+            allowed_hosts: Vec::new(),
         },
         std::future::pending(),
     ));

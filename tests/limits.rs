@@ -88,6 +88,7 @@ async fn start_with(body_limit: usize, doc: &Value) -> Server {
         body_limit,
         request_timeout: Duration::from_secs(60),
         connections: partner_access::http::ConnectionLimits::default(),
+        allowed_hosts: Vec::new(),
     };
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(partner_access::server::run(

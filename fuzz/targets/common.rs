@@ -1157,6 +1157,7 @@ impl Harness {
             // Longer than any input may take: a timeout's 503 would hide a slow input.
             request_timeout: max_input * 3,
             connections: partner_access::http::ConnectionLimits::default(),
+            allowed_hosts: Vec::new(),
         };
         let router = router(app.clone(), &options);
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -91,6 +91,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         body_limit: config.body_limit,
         request_timeout: config.request_timeout,
         playground: config.playground,
+        allowed_hosts: config.allowed_hosts.clone(),
         connections: ConnectionLimits {
             max_connections: config.max_connections,
             header_timeout: config.header_timeout,

@@ -87,6 +87,74 @@ impl Auth {
     }
 }
 
+/// Without tokens the sidecar trusts whoever can reach it, which must then be this machine: a
+/// web page elsewhere can still make a browser on this machine send requests to a loopback
+/// port under a name of its own that resolves to 127.0.0.1 (DNS rebinding). So without tokens
+/// only a loopback `Host` (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`, any port) or a
+/// configured name is answered; with tokens any `Host` is (the token is the check).
+pub struct HostCheck {
+    open: bool,
+    allowed: Vec<String>,
+}
+
+impl HostCheck {
+    pub fn new(auth: &Auth, allowed: &[String]) -> Self {
+        HostCheck {
+            open: !auth.enabled(),
+            allowed: allowed.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// Whether a request with this `Host` (or `:authority`) is answered.
+    pub fn admits(&self, host: Option<&str>) -> bool {
+        if !self.open {
+            return true;
+        }
+        let Some(host) = host else {
+            // HTTP/1.0 without a Host: not a browser's request.
+            return true;
+        };
+        let host = host.trim().to_ascii_lowercase();
+        // The name without its port: `[::1]:8180` → `[::1]`, `localhost:8180` → `localhost`.
+        let name = match host.rsplit_once(':') {
+            Some((name, port))
+                if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                name
+            }
+            _ => host.as_str(),
+        };
+        let loopback = name == "localhost"
+            || name.ends_with(".localhost")
+            || name == "[::1]"
+            || name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        loopback || self.allowed.iter().any(|a| a == name)
+    }
+}
+
+/// The middleware that answers only admitted `Host`s (see [`HostCheck`]).
+pub async fn check_host(
+    State(hosts): State<Arc<HostCheck>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if hosts.admits(host) {
+        return next.run(request).await;
+    }
+    ApiError::forbidden(format!(
+        "this sidecar has no tokens, so it answers only loopback host names (or those given with --allowed-hosts); `Host: {}` is not one",
+        host.unwrap_or_default().escape_debug()
+    ))
+    .into_response()
+}
+
 /// The token of an `Authorization` value: the `Bearer` scheme, case-insensitive (RFC 9110
 /// §11.1), then white space, then the token, trimmed.
 fn bearer_token(value: &str) -> Option<&str> {
@@ -141,6 +209,35 @@ mod tests {
         assert!(auth.admits(Access::Caller, Some("caller")));
         assert!(auth.admits(Access::Admin, Some("admin")));
         assert_eq!(auth.callers.len(), 1, "a blank token is no token");
+    }
+
+    #[test]
+    fn without_tokens_only_loopback_and_configured_hosts_are_answered() {
+        let open = HostCheck::new(&Auth::new(&[], None), &["sidecar.internal".into()]);
+        for host in [
+            "localhost",
+            "LOCALHOST:8180",
+            "api.localhost:1",
+            "127.0.0.1:8180",
+            "127.9.9.9",
+            "[::1]:8180",
+            "sidecar.internal:8180",
+        ] {
+            assert!(open.admits(Some(host)), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8180",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example",
+            "10.0.0.1:8180",
+            "[::2]:8180",
+            "sidecar.internal.evil",
+        ] {
+            assert!(!open.admits(Some(host)), "{host}");
+        }
+        let closed = HostCheck::new(&Auth::new(&["t".into()], None), &[]);
+        assert!(closed.admits(Some("evil.example")), "a token is the check");
     }
 
     #[test]

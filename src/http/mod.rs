@@ -46,6 +46,8 @@ pub struct HttpOptions {
     pub playground: bool,
     /// How many connections are served at once, and how long one may sit idle.
     pub connections: ConnectionLimits,
+    /// Host names answered besides loopback ones when no token is configured.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// What one sidecar holds open for its clients (see `crate::server`).
@@ -369,7 +371,12 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
         router = router.route(r.path, guarded);
     }
     let request_id = HeaderName::from_static("x-request-id");
+    let hosts = Arc::new(auth::HostCheck::new(&options.auth, &options.allowed_hosts));
     router
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            auth::check_host,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)

@@ -398,3 +398,47 @@ async fn the_scheme_is_case_insensitive_and_tokens_are_trimmed_on_both_sides() {
         assert_eq!(response.status(), expected, "{value:?} on {path}");
     }
 }
+
+/// Without tokens the sidecar answers only loopback host names: a page elsewhere that rebinds
+/// its own name to 127.0.0.1 can neither read nor change it. With tokens any name is answered
+/// (the token is the check).
+#[tokio::test]
+async fn without_tokens_a_foreign_host_name_is_refused_dns_rebinding() {
+    let open = common::start(common::Options::default()).await;
+    let closed = common::start(with_tokens()).await;
+    for (host, expected) in [
+        ("localhost:8180", StatusCode::OK),
+        ("127.0.0.1", StatusCode::OK),
+        ("[::1]:8180", StatusCode::OK),
+        ("evil.example", StatusCode::FORBIDDEN),
+        ("evil.example:8180", StatusCode::FORBIDDEN),
+        ("localhost.evil.example", StatusCode::FORBIDDEN),
+    ] {
+        for (path, method) in [("/v1/admin/export", Method::GET), ("/v1/is_authorized", Method::POST)] {
+            let response = open
+                .client
+                .request(method.clone(), open.url(path))
+                .header(reqwest::header::HOST, host)
+                .json(&json!({"principal": "Hub::User::\"ann@acme.example\"",
+                              "action": "reports.access",
+                              "resource": "Hub::Account::\"c-globex\""}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), expected, "{method} {path} with Host {host}");
+            if expected == StatusCode::FORBIDDEN {
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "forbidden", "{body}");
+            }
+        }
+        let response = closed
+            .client
+            .get(closed.url("/v1/schema/actions"))
+            .header(reqwest::header::HOST, host)
+            .bearer_auth(CALLER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "with a token, Host {host}");
+    }
+}

@@ -138,6 +138,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
         body_limit: options.body_limit,
         request_timeout: options.request_timeout,
         connections: options.connections,
+        allowed_hosts: Vec::new(),
     };
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(partner_access::server::run(
