@@ -40,7 +40,7 @@ pub enum Command {
     /// (--data), and print the decision with its reasons. Exit 0 on Allow, 2 on Deny, 1 on error.
     Check(check::CheckArgs),
     /// Run the sidecar: HTTP checks, administration and operations over the redb store.
-    Serve(crate::config::ServeArgs),
+    Serve(Box<crate::config::ServeArgs>),
     /// Load a state document into a data directory (the server must be stopped).
     Import(state::ImportArgs),
     /// Print the state of a data directory as a state document.

@@ -414,7 +414,10 @@ async fn without_tokens_a_foreign_host_name_is_refused_dns_rebinding() {
         ("evil.example:8180", StatusCode::FORBIDDEN),
         ("localhost.evil.example", StatusCode::FORBIDDEN),
     ] {
-        for (path, method) in [("/v1/admin/export", Method::GET), ("/v1/is_authorized", Method::POST)] {
+        for (path, method) in [
+            ("/v1/admin/export", Method::GET),
+            ("/v1/is_authorized", Method::POST),
+        ] {
             let response = open
                 .client
                 .request(method.clone(), open.url(path))
@@ -425,7 +428,11 @@ async fn without_tokens_a_foreign_host_name_is_refused_dns_rebinding() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(response.status(), expected, "{method} {path} with Host {host}");
+            assert_eq!(
+                response.status(),
+                expected,
+                "{method} {path} with Host {host}"
+            );
             if expected == StatusCode::FORBIDDEN {
                 let body: Value = response.json().await.unwrap();
                 assert_eq!(body["error"]["code"], "forbidden", "{body}");
@@ -439,6 +446,10 @@ async fn without_tokens_a_foreign_host_name_is_refused_dns_rebinding() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "with a token, Host {host}");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "with a token, Host {host}"
+        );
     }
 }
