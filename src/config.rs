@@ -325,10 +325,11 @@ impl ServeArgs {
         if config.body_limit == 0 {
             return Err(ConfigError::Invalid("body_limit must be above 0".into()));
         }
-        if config.max_connections == 0 {
-            return Err(ConfigError::Invalid(
-                "max_connections must be above 0".into(),
-            ));
+        if config.max_connections == 0 || config.max_connections > crate::server::MAX_CONNECTIONS {
+            return Err(ConfigError::Invalid(format!(
+                "max_connections must be 1 to {}",
+                crate::server::MAX_CONNECTIONS
+            )));
         }
         if config.header_timeout.is_zero() {
             return Err(ConfigError::Invalid(

@@ -9,8 +9,11 @@
 //! one more is answered at once with a 503 in the API's error shape and closed, so a flood of
 //! sockets costs the sidecar a write each, never its memory or its file descriptors; a
 //! connection that does not finish its request headers within `header_timeout` (or sits idle
-//! between requests that long) is closed. The soft limit on open files is raised to the hard
-//! limit at startup (see [`raise_open_file_limit`]).
+//! between requests that long, or sends nothing at all) is closed. HTTP/1.1 only: hyper's
+//! HTTP/2 server has no bound on an idle connection that answers pings, and hosts on the same
+//! machine gain nothing from it. The soft limit on open files is raised to the hard limit at
+//! startup (see [`raise_open_file_limit`]). On shutdown, requests in flight get
+//! [`DRAIN_TIMEOUT`] to finish.
 
 use std::future::Future;
 use std::pin::pin;
@@ -19,10 +22,10 @@ use std::time::Duration;
 
 use axum::body::Body;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
@@ -60,6 +63,12 @@ pub async fn run(
     Ok(())
 }
 
+/// How long requests in flight may take to finish once shutdown begins.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most connections a sidecar may be configured to serve at once.
+pub const MAX_CONNECTIONS: usize = 1 << 20;
+
 /// The answer to a connection over the limit: written raw, before any request is read, in
 /// the API's error shape.
 static SHED: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
@@ -84,7 +93,7 @@ async fn serve_connections(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let max = limits.max_connections.max(1);
+    let max = limits.max_connections.clamp(1, MAX_CONNECTIONS);
     let permits = Arc::new(Semaphore::new(max));
     let (closing, closed) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
@@ -122,11 +131,21 @@ async fn serve_connections(
             }
         }
     }
+    // New connections are refused from here on, rather than queued for nobody.
+    drop(listener);
     let _ = closing.send(true);
-    // Every connection has finished when every permit is back.
-    let _ = permits
-        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
-        .await;
+    // Every connection has finished when every permit is back; a client that stops reading
+    // its answer does not hold the shutdown longer than the drain timeout.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = max - permits.available_permits(),
+            "connections still open after the drain timeout; closing"
+        );
+    }
 }
 
 /// Serves the requests of one connection, HTTP/1 or HTTP/2, until it closes, times out, or
@@ -140,18 +159,15 @@ async fn serve_one(
     let service = TowerToHyperService::new(
         router.map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
     );
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(header_timeout)
-        .keep_alive_timeout(header_timeout);
-    let mut connection =
-        pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+    // The header timer starts when hyper first waits for a request head, which it does at
+    // once: a connection that sends nothing is closed after `header_timeout` too.
+    let mut connection = pin!(
+        http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
+    );
     tokio::select! {
         result = connection.as_mut() => {
             if let Err(e) = result {
@@ -165,11 +181,16 @@ async fn serve_one(
     }
 }
 
-/// Answers a connection over the limit and closes it, spending at most a second on it.
+/// Answers a connection over the limit and closes it, spending at most a second on it. What
+/// the client sent is read and dropped before the close, so that the client sees the answer
+/// rather than a reset.
 async fn shed(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(&SHED).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
     })
     .await;
 }

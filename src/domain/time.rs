@@ -25,12 +25,18 @@ impl Timestamp {
 
     /// This instant plus a number of days.
     pub fn plus_days(self, days: i64) -> Self {
-        Timestamp(self.0 + time::Duration::days(days))
+        self.plus_seconds(days.saturating_mul(86_400))
     }
 
     /// This instant plus a number of seconds.
+    /// Saturates at the ends of the representable range (an imported instant near year 9999
+    /// plus 60 days), never panics.
     pub fn plus_seconds(self, seconds: i64) -> Self {
-        Timestamp(self.0 + time::Duration::seconds(seconds))
+        match self.0.checked_add(time::Duration::seconds(seconds)) {
+            Some(t) => Timestamp(t),
+            None if seconds > 0 => Timestamp(time::PrimitiveDateTime::MAX.assume_utc()),
+            None => Timestamp(time::PrimitiveDateTime::MIN.assume_utc()),
+        }
     }
 
     /// Seconds since the Unix epoch.
@@ -72,5 +78,20 @@ mod tests {
         assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
         assert!(Timestamp::parse("yesterday").is_err());
         assert_eq!(t.plus_days(60).to_string(), "2026-03-03T01:04:05Z");
+    }
+}
+
+#[cfg(test)]
+mod arithmetic_tests {
+    use super::*;
+
+    #[test]
+    fn adding_past_the_representable_range_saturates() {
+        let late = Timestamp::parse("9999-12-31T00:00:00Z").unwrap();
+        assert!(late.plus_days(60) >= late);
+        assert!(late.plus_days(i64::MAX) >= late);
+        let early = Timestamp::parse("0001-01-01T00:00:00Z").unwrap();
+        assert!(early.plus_days(-60) <= early);
+        assert!(early.plus_seconds(i64::MIN) <= early);
     }
 }

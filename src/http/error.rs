@@ -266,10 +266,20 @@ mod unique {
             Ok(())
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            // Objects in requests are small: a list beats a hash set.
+            // Objects in requests are small: a list beats a hash set, up to a point; past it
+            // (a body of many thousands of keys) the set keeps the walk linear.
             let mut keys: Vec<Cow<'de, str>> = Vec::new();
+            let mut many: std::collections::HashSet<Cow<'de, str>> = Default::default();
             while let Some(Key(key)) = map.next_key()? {
-                if keys.contains(&key) {
+                let repeated = if keys.len() < 16 {
+                    keys.contains(&key)
+                } else {
+                    if many.is_empty() {
+                        many.extend(keys.iter().cloned());
+                    }
+                    !many.insert(key.clone())
+                };
+                if repeated {
                     return Err(de::Error::custom(format_args!(
                         "the key `{}` appears twice in one object",
                         key.escape_debug()

@@ -130,9 +130,10 @@ pub const MAX_PREFIX_RUN: usize = 8;
 /// thousands of `&&` is shallow in the text and deep in the tree.
 pub const MAX_POLICY_TOKENS: usize = 4000;
 /// How deep a policy's expression tree may be, counted in the levels of Cedar's JSON form of
-/// the policy (about two per operator). The project's own policies need at most 19; a request
-/// thread evaluates this deep with room to spare (Cedar reports "recursion limit reached" well
-/// beyond it).
+/// the policy (about two per operator; a chain of 28 `&&` fits). The project's own policies
+/// need at most 19. The deepest policy that loads evaluates on a request thread without an
+/// error (tested); at about one and a half times this depth a debug build's evaluator already
+/// reports "recursion limit reached" (a Deny, but a policy that never applies).
 pub const MAX_TREE_DEPTH: usize = 64;
 /// The stack of the thread that loads policies: parsing anything the scan lets through fits.
 pub const LOADER_STACK: usize = 256 * 1024 * 1024;
@@ -309,7 +310,10 @@ pub(crate) fn load(
             let policy_id = PolicyId::new(id);
             let (line, next) = find_id_line(&file.text, id, search_from);
             search_from = next;
-            let depth = policy.to_json().map(|json| json_depth(&json)).unwrap_or(0);
+            // A policy Cedar cannot show as JSON is not measured, so it is not loaded either.
+            let depth = policy
+                .to_json()
+                .map_or(usize::MAX, |json| json_depth(&json));
             if depth > MAX_TREE_DEPTH {
                 errors.push(LoadError {
                     file: file.path.clone(),

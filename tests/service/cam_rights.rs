@@ -547,3 +547,107 @@ async fn link3_an_employee_or_a_domain_added_later_links_existing_users() {
         "p-acme"
     );
 }
+
+#[tokio::test]
+async fn link2_link3_users_of_another_partner_keep_the_client_theirs_whatever_managed_by_says() {
+    // A client whose users are linked to p-rival, imported with no `managed_by`, and a verified
+    // employee of p-acme: LINK-3 does not make it a client of two partners.
+    let doc = agency_with(|doc| {
+        let clients = doc["clients"].as_array_mut().unwrap();
+        clients.push(json!({
+            "id": "c-split", "official_name": "Split", "pricing_model": "seat_based",
+            "users": [
+                {"email": "boss@split.example", "role": "super_admin", "seat": "core"},
+                {"email": "ron@rival.example", "role": "standard", "seat": "partner",
+                 "partner": "p-rival", "permissions": ["crm.objects.view"]},
+                {"email": NINA, "role": "standard", "seat": "core",
+                 "permissions": ["crm.objects.view"]}
+            ]
+        }));
+    });
+    let server = server_with(&doc).await;
+    let state = export(&server).await;
+    assert!(
+        user(&state, "c-split", NINA).unwrap()["partner"].is_null(),
+        "{state}"
+    );
+    // Nor does a client-side partner admin set link another partner's employee there.
+    let error = refused(
+        &server,
+        Method::PUT,
+        &format!("/v1/clients/c-split/users/{NINA}/permission-set"),
+        &json!({"actor": "boss@split.example", "permission_set": "partner_admin"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+}
+
+#[tokio::test]
+async fn link2_a_client_side_partner_admin_set_never_makes_a_second_managing_partner() {
+    let server = agency_server().await;
+    // rivalco is p-rival's; its super admin creates ann (p-acme) as a plain user (LINK-3 leaves
+    // her unlinked there), then tries to make her a partner admin.
+    ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-rivalco/users",
+        &json!({"actor": "ros@rivalco.example", "email": ANN, "seat": "partner",
+                "permission_set": "super_admin"}),
+        201,
+    )
+    .await;
+    let error = refused(
+        &server,
+        Method::PUT,
+        &format!("/v1/clients/c-rivalco/users/{ANN}/permission-set"),
+        &json!({"actor": "ros@rivalco.example", "permission_set": "partner_admin"}),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_rules(&error, &["LINK-2"]);
+}
+
+#[tokio::test]
+async fn rem6_rem8_super_admins_linked_to_the_partner_stay_and_do_not_block_remove_all() {
+    // initech: sam and sue are super admins linked to p-acme; ann is its partner admin.
+    let server = agency_server().await;
+    let preview = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-initech/partner-users/removal-preview",
+        &json!({"actor": ANN}),
+        200,
+    )
+    .await;
+    let listed: Vec<&str> = preview["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert!(
+        !listed.contains(&SAM),
+        "super admins are not the CAM's: {listed:?}"
+    );
+    let answer = ok(
+        &server,
+        Method::POST,
+        "/v1/clients/c-initech/partner-users/remove-all",
+        &json!({"actor": ANN, "version": preview["version"]}),
+        200,
+    )
+    .await;
+    assert!(
+        answer["removed"].as_array().unwrap().contains(&json!(ANN)),
+        "{answer}"
+    );
+    let state = export(&server).await;
+    assert!(user(&state, "c-initech", ANN).is_none());
+    assert_eq!(
+        user(&state, "c-initech", SAM).unwrap()["role"],
+        "super_admin"
+    );
+}

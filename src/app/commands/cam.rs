@@ -98,13 +98,25 @@ fn perms_json(set: &BTreeSet<Permission>) -> Value {
     json!(set.iter().map(Permission::as_str).collect::<Vec<_>>())
 }
 
-/// Whether every partner user of `partner` in the client is deactivated (REM-7).
-fn all_deactivated(client: &ClientRecord, partner: Option<&PartnerId>) -> bool {
-    let mut users = client
+/// The partner users of `partner` in the client that the Client Access Manager manages: all
+/// but super admins, which are the client's own full admins (CAP-2) even when linked to the
+/// partner, and leave the CAM's reach until they change themselves to partner admin (MIG).
+fn managed_partner_users<'c>(
+    client: &'c ClientRecord,
+    partner: &'c PartnerId,
+) -> impl Iterator<Item = &'c ClientUserRecord> + 'c {
+    client
         .users
         .iter()
-        .filter(|u| u.partner.is_some() && u.partner.as_ref() == partner)
-        .peekable();
+        .filter(move |u| u.partner.as_ref() == Some(partner) && u.role != Role::SuperAdmin)
+}
+
+/// Whether every partner user of `partner` in the client is deactivated (REM-7).
+fn all_deactivated(client: &ClientRecord, partner: Option<&PartnerId>) -> bool {
+    let Some(partner) = partner else {
+        return false;
+    };
+    let mut users = managed_partner_users(client, partner).peekable();
     users.peek().is_some() && users.all(|u| u.status == Status::Deactivated)
 }
 
@@ -408,10 +420,8 @@ impl App {
             let mut client = ctx.client_record(client_id)?;
             let partner = ctx.actor_partner()?;
             let all = all_deactivated(&client, Some(&partner));
-            let deactivated: Vec<ClientUserRecord> = client
-                .users
-                .iter()
-                .filter(|u| u.partner.as_ref() == Some(&partner) && u.status == Status::Deactivated)
+            let deactivated: Vec<ClientUserRecord> = managed_partner_users(&client, &partner)
+                .filter(|u| u.status == Status::Deactivated)
                 .cloned()
                 .collect();
             // Nobody to reactivate still needs the right to (asked about the actor itself), so
@@ -627,10 +637,7 @@ impl App {
                     &["REM-6"],
                 ));
             }
-            let emails: Vec<Email> = client
-                .users
-                .iter()
-                .filter(|u| u.partner.as_ref() == Some(&partner))
+            let emails: Vec<Email> = managed_partner_users(&client, &partner)
                 .map(|u| u.email.clone())
                 .collect();
             for email in &emails {
@@ -745,10 +752,7 @@ fn employee_preview(
 /// The partner users of a client's preview and its version.
 fn client_preview(client: &ClientRecord, partner: &PartnerId) -> (Value, String) {
     let users = Value::Array(
-        client
-            .users
-            .iter()
-            .filter(|u| u.partner.as_ref() == Some(partner))
+        managed_partner_users(client, partner)
             .map(|u| {
                 json!({"email": u.email, "role": u.role, "status": u.status,
                        "assets": assets_of(client, &u.email)})

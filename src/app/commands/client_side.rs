@@ -387,6 +387,12 @@ impl App {
                 Role::PartnerAdmin => existing.partner.clone().or(ctx.employer_of(email)?),
                 _ => existing.partner.clone(),
             };
+            // Becoming a partner admin links the user to its employer: that partner must not
+            // be a second one in a client another partner manages (LINK-2).
+            let newly_linked = partner.clone().filter(|_| existing.partner.is_none());
+            if let Some(p) = &newly_linked {
+                ctx.managed_by_no_other(&client, p)?;
+            }
             let user = ClientUserRecord {
                 role,
                 permissions: clamped.permissions.iter().cloned().collect(),
@@ -401,6 +407,9 @@ impl App {
             ctx.partner_admins_keep_the_seat(&user)?;
             ctx.keep_a_super_admin(&client, email, Some(&user))?;
             replace_user(&mut client, user.clone());
+            if let Some(p) = &newly_linked {
+                ctx.partner_user_added(&mut client, p);
+            }
             ctx.record_activity(&mut client)?;
             ctx.save_client(&client)?;
             ctx.emit(

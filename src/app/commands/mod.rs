@@ -495,7 +495,13 @@ impl<'t> Ctx<'t> {
                 running.then(|| r.partner.clone())
             }
             (None, Some(m)) if m != partner && partner_users_present(client, m) => Some(m.clone()),
-            _ => None,
+            // Users linked to another partner, whatever `managed_by` says (an import may leave
+            // it empty): their partner manages the client.
+            _ => client
+                .users
+                .iter()
+                .find_map(|u| u.partner.as_ref().filter(|p| *p != partner))
+                .cloned(),
         };
         match other {
             Some(other) => Err(conflict(
@@ -573,10 +579,17 @@ impl<'t> Ctx<'t> {
         client: &mut ClientRecord,
         only: Option<&BTreeSet<Email>>,
     ) -> CmdResult<Vec<Email>> {
+        // A client's super admin stays the client's own until it changes itself to partner admin
+        // (MIG-1): the CAM never manages super admins (CAP-2), so linking one would only block
+        // the partner's removals and recoveries (REM-6, REM-7, REM-8).
         let candidates: Vec<Email> = client
             .users
             .iter()
-            .filter(|u| u.partner.is_none() && only.is_none_or(|o| o.contains(&u.email)))
+            .filter(|u| {
+                u.partner.is_none()
+                    && u.role != Role::SuperAdmin
+                    && only.is_none_or(|o| o.contains(&u.email))
+            })
             .map(|u| u.email.clone())
             .collect();
         let account = EntityRef::new(EntityKind::Account, client.id.as_str());
