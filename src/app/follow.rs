@@ -20,7 +20,7 @@
 //! answering 503 after that; never from an older state. `fully_consistent` always decides on a
 //! fresh snapshot.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{App, AppError};
@@ -69,8 +69,20 @@ pub(super) struct Feed {
     origin: Instant,
     /// Whether other sidecars write the store (it has a feed to follow).
     shared: AtomicBool,
+    /// Checks waiting for a revision right now (see [`MAX_WAITING_CHECKS`]).
+    waiting: AtomicUsize,
     settings: FollowSettings,
 }
+
+/// How far ahead of the store's latest revision a check may ask to wait for: a revision this
+/// far beyond cannot come from commits in flight (or other sidecars' lag), so it is refused at
+/// once rather than waited for.
+pub const MAX_REVISION_AHEAD: u64 = 10_000;
+
+/// How many checks may wait for a revision at once, each holding a blocking thread for up to
+/// `consistency_wait`: more are refused at once, so waiting checks cannot starve commands of
+/// the blocking pool.
+pub const MAX_WAITING_CHECKS: usize = 32;
 
 impl Feed {
     /// At `revision` (the store's at startup, with an empty cache: caught up now).
@@ -80,6 +92,7 @@ impl Feed {
             caught_up_ms: AtomicU64::new(0),
             origin: Instant::now(),
             shared: AtomicBool::new(shared),
+            waiting: AtomicUsize::new(0),
             settings,
         }
     }
@@ -186,6 +199,36 @@ impl App {
     /// Waits until the store has reached `revision` (a fresh snapshot sees it), up to
     /// `consistency_wait`; 503 after that.
     pub(super) fn wait_for_revision(&self, revision: u64) -> Result<(), AppError> {
+        let latest = self
+            .store
+            .snapshot()
+            .map_err(|e| self.unavailable(e))?
+            .revision();
+        if latest >= revision {
+            return Ok(());
+        }
+        if revision - latest > MAX_REVISION_AHEAD {
+            return Err(AppError::Unavailable(StoreError::Read(format!(
+                "the requested revision {revision} is more than {MAX_REVISION_AHEAD} beyond the \
+                 store's latest ({latest}); it is not one this store produced"
+            ))));
+        }
+        // One more waiter, unless there are as many as may wait; the guard counts it out.
+        let waiting = &self.feed.waiting;
+        if waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_CHECKS {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::Unavailable(StoreError::Read(format!(
+                "{MAX_WAITING_CHECKS} checks are already waiting for a newer revision; retry \
+                 shortly"
+            ))));
+        }
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _waiting = Waiting(waiting);
         let deadline = Instant::now() + self.feed.settings.consistency_wait;
         loop {
             let seen = self

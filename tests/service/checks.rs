@@ -454,3 +454,74 @@ async fn a_request_past_the_timeout_is_503_in_the_error_shape_with_retry_after()
         "{answer}"
     );
 }
+
+/// A check may not hold a blocking thread for a revision no store will reach: one far beyond
+/// the store's latest is refused at once, and past `MAX_WAITING_CHECKS` waiting checks the
+/// next is refused at once too, so waiting checks cannot starve commands.
+#[tokio::test]
+async fn far_future_revisions_and_a_crowd_of_waiting_checks_are_refused_at_once() {
+    let server = common::start(common::Options::default()).await;
+    let revision = server.import(&common::demo()).await;
+    let started = std::time::Instant::now();
+    let (status, answer) = server
+        .post(
+            "/v1/is_authorized",
+            &check_with(json!({"at_least_as_fresh": revision + 1_000_000})),
+        )
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10000 beyond"),
+        "{answer}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+
+    // 80 checks at once for a near revision that never comes: at most 32 wait, the rest are
+    // refused at once; a command still goes through meanwhile.
+    let mut crowd = tokio::task::JoinSet::new();
+    for _ in 0..80 {
+        let client = server.client.clone();
+        let url = server.url("/v1/is_authorized");
+        let body = check_with(json!({"at_least_as_fresh": revision + 5}));
+        crowd.spawn(async move {
+            let started = std::time::Instant::now();
+            let response = client.post(url).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            let answer: serde_json::Value = response.json().await.unwrap();
+            (status, answer, started.elapsed())
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _) = server
+        .send(
+            reqwest::Method::DELETE,
+            "/v1/clients/c-globex/users/pat@acme.example",
+            Some(&json!({"actor": "owner@globex.example"})),
+        )
+        .await;
+    assert_eq!(status, 200, "a command went through while checks waited");
+    let mut refused_at_once = 0;
+    while let Some(outcome) = crowd.join_next().await {
+        let (status, answer, elapsed) = outcome.unwrap();
+        // The command moved the store one revision on; the rest timed out or were refused.
+        if status == 503
+            && answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already waiting")
+        {
+            assert!(
+                elapsed < std::time::Duration::from_millis(1500),
+                "{elapsed:?}"
+            );
+            refused_at_once += 1;
+        }
+    }
+    assert!(
+        refused_at_once >= 80 - 32,
+        "{refused_at_once} refused at once"
+    );
+}
