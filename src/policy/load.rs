@@ -222,17 +222,8 @@ fn nesting_error(file: &SourceFile) -> Option<LoadError> {
                 depth = depth.saturating_sub(1);
                 run = 0;
             }
-            '!' if chars.peek() != Some(&'=') => {
-                run += 1;
-                if run > MAX_PREFIX_RUN {
-                    return Some(error(
-                        line,
-                        column,
-                        format!("more than {MAX_PREFIX_RUN} `!` or `-` in a row"),
-                    ));
-                }
-            }
-            '-' => {
+            // A prefix operator (`!=` is a comparison, not one).
+            '!' | '-' if c == '-' || chars.peek() != Some(&'=') => {
                 run += 1;
                 if run > MAX_PREFIX_RUN {
                     return Some(error(
