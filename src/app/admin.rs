@@ -146,6 +146,14 @@ impl App {
         Ok((doc, snapshot.revision()))
     }
 
+    /// A consistent copy of the store file (see [`crate::store::Store::backup`]).
+    pub fn backup(&self) -> Result<(std::fs::File, u64), AppError> {
+        self.store.backup().map_err(|e| match e {
+            rejected @ crate::store::StoreError::Rejected(_) => AppError::from(rejected),
+            other => self.unavailable(other),
+        })
+    }
+
     pub fn upsert_partner(&self, id: &PartnerId, body: PartnerUpsert) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
         let engine = self.engine();

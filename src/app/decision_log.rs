@@ -12,13 +12,27 @@
 //!
 //! `sample` (0.0 to 1.0) logs that fraction of decisions. Closing the log (at shutdown) drains
 //! the queue and flushes the sink.
+//!
+//! ## When the sink fails
+//!
+//! A write that fails (a full disk, a closed pipe) loses nothing by itself: the writer keeps
+//! the unwritten bytes (it counts what the sink took, so no line is written twice or cut), logs
+//! the failure once, counts it in `partner_access_decision_log_write_errors_total`, and tries
+//! again with a growing pause (up to 1 s), logging again when writes succeed.
+//!
+//! - In `never_drop` mode the writer takes no new record while it cannot write, so the queue
+//!   fills and checks wait: nothing is lost. At shutdown it keeps trying for
+//!   [`CLOSE_PATIENCE`]; what it still cannot write then is counted as dropped and logged.
+//! - In `drop` mode records keep being taken up to [`MAX_PENDING`] bytes of unwritten lines;
+//!   beyond that they are dropped and counted.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -81,13 +95,33 @@ pub struct DecisionRecord {
     pub latency_us: u64,
 }
 
+/// Unwritten bytes the writer keeps in `drop` mode while the sink fails; more is dropped.
+pub const MAX_PENDING: usize = 8 << 20;
+
+/// How long closing the log keeps trying a failing sink before it gives up.
+pub const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Records dropped, shared by the check path and the writer.
+#[derive(Debug)]
+struct Dropped {
+    count: AtomicU64,
+    metric: metrics::Counter,
+}
+
+impl Dropped {
+    fn add(&self, n: u64) {
+        self.count.fetch_add(n, Ordering::Relaxed);
+        self.metric.increment(n);
+    }
+}
+
 /// The running decision log.
 pub struct DecisionLog {
     settings: DecisionLogSettings,
     /// `None` once closed. Read-locked per record (no contention between checks).
     sender: RwLock<Option<SyncSender<DecisionRecord>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    dropped: metrics::Counter,
+    dropped: Arc<Dropped>,
 }
 
 impl std::fmt::Debug for DecisionLog {
@@ -110,16 +144,43 @@ impl DecisionLog {
                     .open(path)?,
             ),
         };
+        Self::start_on(settings, sink)
+    }
+
+    /// Starts the writer thread on a given sink (`settings.sink` only names it): for tests
+    /// with a sink that fails on demand.
+    #[doc(hidden)]
+    pub fn start_on(
+        settings: DecisionLogSettings,
+        sink: Box<dyn Write + Send>,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = sync_channel(settings.queue.max(1));
+        let dropped = Arc::new(Dropped {
+            count: AtomicU64::new(0),
+            metric: metrics::counter!("partner_access_decision_log_dropped_total"),
+        });
+        let writer = Writer {
+            sink,
+            pending: Vec::new(),
+            mode: settings.mode,
+            dropped: Arc::clone(&dropped),
+            errors: metrics::counter!("partner_access_decision_log_write_errors_total"),
+            failing_since: None,
+        };
         let writer = std::thread::Builder::new()
             .name("decision-log".into())
-            .spawn(move || write_records(receiver, std::io::BufWriter::new(sink)))?;
+            .spawn(move || writer.run(receiver))?;
         Ok(DecisionLog {
             settings,
             sender: RwLock::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
-            dropped: metrics::counter!("partner_access_decision_log_dropped_total"),
+            dropped,
         })
+    }
+
+    /// Records dropped so far (also the metric `partner_access_decision_log_dropped_total`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.count.load(Ordering::Relaxed)
     }
 
     /// Whether this decision is sampled (decided before a record is built).
@@ -135,7 +196,7 @@ impl DecisionLog {
             Err(poisoned) => poisoned.into_inner(),
         };
         let Some(sender) = guard.as_ref() else {
-            self.dropped.increment(1);
+            self.dropped.add(1);
             return;
         };
         let sent = match self.settings.mode {
@@ -157,7 +218,7 @@ impl DecisionLog {
             },
         };
         if !sent {
-            self.dropped.increment(1);
+            self.dropped.add(1);
         }
     }
 
@@ -180,21 +241,261 @@ impl Drop for DecisionLog {
     }
 }
 
-/// The writer thread: one JSON line per record; flushes when the queue runs dry (so a quiet
-/// sidecar's log is current within a fraction of a second) and when the log closes.
-fn write_records(receiver: Receiver<DecisionRecord>, mut sink: impl Write) {
-    loop {
-        match receiver.recv_timeout(Duration::from_millis(200)) {
-            Ok(record) => {
-                if serde_json::to_writer(&mut sink, &record).is_ok() {
-                    let _ = sink.write_all(b"\n");
+/// The writer thread's side: the sink and the lines it has not taken yet.
+struct Writer {
+    sink: Box<dyn Write + Send>,
+    /// Serialized lines not yet written; the sink's partial writes drain it from the front.
+    pending: Vec<u8>,
+    mode: LogMode,
+    dropped: Arc<Dropped>,
+    errors: metrics::Counter,
+    /// When the sink started failing, while it does.
+    failing_since: Option<Instant>,
+}
+
+/// Bytes gathered before a write is tried without waiting for the queue to run dry.
+const WRITE_AT: usize = 64 << 10;
+
+impl Writer {
+    /// One JSON line per record; writes when enough has gathered and when the queue runs dry
+    /// (so a quiet sidecar's log is current within a fraction of a second), and drains what is
+    /// left when the log closes.
+    fn run(mut self, receiver: Receiver<DecisionRecord>) {
+        let mut pause = Duration::from_millis(10);
+        loop {
+            // While the sink fails in `never_drop` mode, take nothing new: the queue fills and
+            // the checks wait, so no record is lost.
+            if self.failing_since.is_some() && self.mode == LogMode::NeverDrop {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+                if self.write_pending() {
+                    pause = Duration::from_millis(10);
                 }
+                continue;
             }
-            Err(RecvTimeoutError::Timeout) => {
-                let _ = sink.flush();
+            match receiver.recv_timeout(Duration::from_millis(200)) {
+                Ok(record) => {
+                    self.push(&record);
+                    if self.pending.len() >= WRITE_AT {
+                        self.write_pending();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.write_pending();
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        self.close();
+    }
+
+    /// Adds a record's line, or drops it in `drop` mode when too much is unwritten.
+    fn push(&mut self, record: &DecisionRecord) {
+        if self.mode == LogMode::Drop && self.pending.len() >= MAX_PENDING {
+            self.dropped.add(1);
+            return;
+        }
+        let start = self.pending.len();
+        if serde_json::to_writer(&mut self.pending, record).is_ok() {
+            self.pending.push(b'\n');
+        } else {
+            self.pending.truncate(start);
+            self.dropped.add(1);
         }
     }
-    let _ = sink.flush();
+
+    /// Writes what is pending and flushes; `true` when all of it was taken. A failure keeps the
+    /// rest for the next try and is logged once per outage.
+    fn write_pending(&mut self) -> bool {
+        let written =
+            write_some(&mut self.sink, &mut self.pending).and_then(|()| self.sink.flush());
+        match written {
+            Ok(()) => {
+                if let Some(since) = self.failing_since.take() {
+                    tracing::info!(
+                        after_ms = since.elapsed().as_millis() as u64,
+                        "decision log writes succeed again"
+                    );
+                }
+                true
+            }
+            Err(error) => {
+                self.errors.increment(1);
+                if self.failing_since.is_none() {
+                    self.failing_since = Some(Instant::now());
+                    tracing::error!(
+                        %error,
+                        mode = ?self.mode,
+                        "the decision log cannot write; its records are kept and written when \
+                         the sink takes them again"
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    /// At shutdown: keeps trying for [`CLOSE_PATIENCE`], then counts what is left as dropped.
+    fn close(mut self) {
+        let deadline = Instant::now() + CLOSE_PATIENCE;
+        let mut pause = Duration::from_millis(10);
+        while !self.write_pending() {
+            if Instant::now() >= deadline {
+                let lost = self.pending.iter().filter(|b| **b == b'\n').count() as u64;
+                self.dropped.add(lost);
+                tracing::error!(
+                    records = lost,
+                    "the decision log could not write its last records before shutdown"
+                );
+                return;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+}
+
+/// Writes from the front of `pending`, removing what the sink took; stops at the first error
+/// with the rest still pending (a line is never written twice, nor cut without its rest
+/// following).
+fn write_some(sink: &mut dyn Write, pending: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut taken = 0;
+    let result = loop {
+        if taken == pending.len() {
+            break Ok(());
+        }
+        match sink.write(&pending[taken..]) {
+            Ok(0) => break Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+            Ok(n) => taken += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    pending.drain(..taken);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// A sink that refuses writes while `full`, and otherwise takes at most 100 bytes a call
+    /// (so that lines are written in pieces).
+    #[derive(Clone, Default)]
+    struct Disk {
+        full: Arc<AtomicBool>,
+        bytes: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.full.load(Ordering::SeqCst) {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            let n = buf.len().min(100);
+            self.bytes.lock().unwrap().extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            if self.full.load(Ordering::SeqCst) {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            Ok(())
+        }
+    }
+
+    fn record(n: usize) -> DecisionRecord {
+        DecisionRecord {
+            time: Timestamp::now(),
+            decision_id: format!("d{n}"),
+            principal: "Hub::User::\"ann@acme.example\"".into(),
+            action: "crm.objects.view".into(),
+            resource: "Hub::Account::\"c-globex\"".into(),
+            decision: "Allow",
+            reasons: vec!["partner-admin".into()],
+            errors: Vec::new(),
+            revision: 1,
+            latency_us: 3,
+        }
+    }
+
+    fn log(mode: LogMode, disk: &Disk) -> Arc<DecisionLog> {
+        let settings = DecisionLogSettings {
+            sink: LogSink::Stdout,
+            mode,
+            sample: 1.0,
+            queue: 8,
+        };
+        Arc::new(DecisionLog::start_on(settings, Box::new(disk.clone())).unwrap())
+    }
+
+    fn lines(disk: &Disk) -> Vec<String> {
+        let bytes = disk.bytes.lock().unwrap().clone();
+        let text = String::from_utf8(bytes).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn never_drop_keeps_every_record_through_a_full_disk_in_order_and_whole() {
+        for (records, full_for_ms) in [(50, 50), (200, 300), (1_000, 20)] {
+            let disk = Disk::default();
+            let log = log(LogMode::NeverDrop, &disk);
+            disk.full.store(true, Ordering::SeqCst);
+            let sender = {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || (0..records).for_each(|n| log.record(record(n))))
+            };
+            std::thread::sleep(Duration::from_millis(full_for_ms));
+            disk.full.store(false, Ordering::SeqCst);
+            sender.join().unwrap();
+            log.close();
+            let lines = lines(&disk);
+            assert_eq!(lines.len(), records, "every record written");
+            for (n, line) in lines.iter().enumerate() {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(value["decision_id"], format!("d{n}"), "in order, whole");
+            }
+            assert_eq!(log.dropped(), 0);
+        }
+    }
+
+    #[test]
+    fn drop_mode_counts_every_record_it_does_not_write() {
+        let disk = Disk::default();
+        let log = log(LogMode::Drop, &disk);
+        disk.full.store(true, Ordering::SeqCst);
+        for n in 0..500 {
+            log.record(record(n));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        disk.full.store(false, Ordering::SeqCst);
+        log.close();
+        let written = lines(&disk);
+        for line in &written {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+        assert_eq!(
+            written.len() as u64 + log.dropped(),
+            500,
+            "written + dropped = sent"
+        );
+    }
+
+    #[test]
+    fn a_sink_that_never_recovers_is_given_up_at_close_and_counted() {
+        let disk = Disk::default();
+        let log = log(LogMode::NeverDrop, &disk);
+        for n in 0..5 {
+            log.record(record(n));
+        }
+        disk.full.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        log.close();
+        assert!(started.elapsed() < CLOSE_PATIENCE + Duration::from_secs(3));
+        assert_eq!(lines(&disk).len() as u64 + log.dropped(), 5);
+    }
 }

@@ -120,12 +120,21 @@ impl App {
         self.engine.load_full()
     }
 
-    /// Whether the sidecar can answer: store readable and policies loaded. Probing the store
-    /// also updates the health flag the check path consults.
+    /// Whether the sidecar can answer: store readable, store writable (as far as it knows:
+    /// not damaged, not removed, its last write did not fail at the disk) and policies loaded.
+    /// Probing the store also updates the health flag the check path consults.
     pub fn readiness(&self) -> Readiness {
+        let store = self.probe_store();
+        let problem = if store {
+            self.store.health().err()
+        } else {
+            None
+        };
         Readiness {
-            store: self.probe_store(),
+            store,
+            writable: store && problem.is_none(),
             policies: !self.engine.load().policies().is_empty(),
+            problem: problem.map(|e| e.to_string()),
         }
     }
 
@@ -213,15 +222,21 @@ impl App {
 }
 
 /// Readiness, part by part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Readiness {
+    /// The store can be read: checks are decided on it.
     pub store: bool,
+    /// The store takes writes: not known damaged, still the file it opened, its last write did
+    /// not fail at the disk (or a probe write after it succeeded).
+    pub writable: bool,
     pub policies: bool,
+    /// Why the store is not writable.
+    pub problem: Option<String>,
 }
 
 impl Readiness {
-    pub fn ready(self) -> bool {
-        self.store && self.policies
+    pub fn ready(&self) -> bool {
+        self.store && self.writable && self.policies
     }
 }
 

@@ -8,6 +8,7 @@ mod fmt;
 mod lint;
 mod serve;
 mod state;
+mod store;
 mod test;
 mod validate;
 
@@ -45,6 +46,12 @@ pub enum Command {
     Import(state::ImportArgs),
     /// Print the state of a data directory as a state document.
     Export(state::ExportArgs),
+    /// Check a store file (a data directory's, or a backup): the storage engine's integrity
+    /// check on a copy, then every record read and decoded. Exit 0 when sound, 1 when not.
+    CheckStore(store::CheckStoreArgs),
+    /// Copy the store of a stopped sidecar's data directory to a file (a running sidecar:
+    /// `GET /v1/admin/backup`).
+    Backup(store::BackupArgs),
     /// Format the .cedar policy files in place (or, with --check, list those that are not
     /// formatted and exit 1).
     Fmt(fmt::FmtArgs),
@@ -88,5 +95,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Import(args) => state::import(&args),
         Command::Export(args) => state::export(&args),
+        Command::CheckStore(args) => store::check(&args),
+        Command::Backup(args) => store::backup(&args),
     }
 }

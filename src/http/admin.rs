@@ -73,6 +73,39 @@ pub async fn export(State(app): State<Arc<App>>) -> Result<axum::response::Respo
     Ok(response)
 }
 
+/// A consistent copy of the store file as of one revision, taken while the sidecar serves:
+/// save it, and restore by stopping the sidecar and putting it back as `state.redb` in the data
+/// directory (`partner-access check-store FILE` checks it first). A fleet's PostgreSQL store is
+/// backed up with `pg_dump` instead (409).
+#[utoipa::path(
+    get, path = "/v1/admin/backup", tag = "admin",
+    responses(
+        (status = 200, description = "The redb store file; header `x-revision` gives its revision", content_type = "application/octet-stream"),
+        (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("admin" = []))
+)]
+pub async fn backup(State(app): State<Arc<App>>) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (file, revision) = super::blocking(move || app.backup()).await?;
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(value) = format!("attachment; filename=\"state-{revision}.redb\"").parse() {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    if let Ok(value) = revision.to_string().parse() {
+        headers.insert("x-revision", value);
+    }
+    Ok(response)
+}
+
 /// Creates or replaces a partner (its employees too when `employees` is given).
 #[utoipa::path(
     put, path = "/v1/admin/partners/{id}", tag = "admin",

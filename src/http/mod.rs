@@ -146,6 +146,7 @@ pub fn routes() -> Vec<Route> {
         ),
         route(Method::POST, "/v1/admin/import", Admin, post(admin::import)),
         route(Method::GET, "/v1/admin/export", Admin, get(admin::export)),
+        route(Method::GET, "/v1/admin/backup", Admin, get(admin::backup)),
         route(
             Method::PUT,
             "/v1/admin/partners/{id}",
@@ -504,7 +505,7 @@ async fn blocking<T: Send + 'static>(
         explain::explain, explain::actions_allowed, explain::accounts, explain::search,
         ui::index, ui::script, ui::style,
         authzen::evaluation, authzen::evaluations,
-        admin::import, admin::export, admin::put_partner, admin::put_employee,
+        admin::import, admin::export, admin::backup, admin::put_partner, admin::put_employee,
         admin::put_client, admin::put_user, admin::put_asset, admin::reload,
         commands::audit, commands::events,
         commands::issue_access_link, commands::approve_access_link, commands::add_partner_users,

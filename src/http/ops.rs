@@ -29,16 +29,42 @@ pub struct ReadyAnswer {
     pub ready: bool,
     /// The store can be read.
     pub store: bool,
+    /// The store takes writes: its file is not known damaged, is still the file the sidecar
+    /// opened, and its last write reached the disk.
+    pub writable: bool,
     /// Policies are loaded.
     pub policies: bool,
+    /// Why the store does not take writes, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
-/// The store is open and readable and policies are loaded (503 otherwise).
+/// The store is open, readable and writable, and policies are loaded (503 otherwise, saying
+/// what fails).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = ReadyAnswer), (status = 503, body = ReadyAnswer)))]
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let Readiness { store, policies } = app.readiness();
-    let ready = store && policies;
+    let readiness = tokio::task::spawn_blocking(move || app.readiness()).await;
+    let Ok(readiness) = readiness else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(ReadyAnswer {
+                ready: false,
+                store: false,
+                writable: false,
+                policies: false,
+                problem: Some("the readiness probe failed".into()),
+            }),
+        )
+            .into_response();
+    };
+    let ready = readiness.ready();
+    let Readiness {
+        store,
+        writable,
+        policies,
+        problem,
+    } = readiness;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -49,7 +75,9 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         axum::Json(ReadyAnswer {
             ready,
             store,
+            writable,
             policies,
+            problem,
         }),
     )
         .into_response()

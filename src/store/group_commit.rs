@@ -405,6 +405,33 @@ impl<T: BatchTx> GroupCommit<T> {
         result
     }
 
+    /// Runs `f` while no transaction is open or committing, and none can begin until it
+    /// returns: for work on the database itself (reopening its file, a probe write).
+    pub fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
+        let mut group = self.lock();
+        while group.solo || !matches!(group.phase, Phase::Idle) {
+            group = self.wait(&self.ended, group);
+        }
+        let result = f();
+        drop(group);
+        result
+    }
+
+    /// [`Self::exclusive`] without waiting: `None` when a transaction is under way.
+    pub fn try_exclusive<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let group = match self.group.try_lock() {
+            Ok(group) => group,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        if group.solo || !matches!(group.phase, Phase::Idle) {
+            return None;
+        }
+        let result = f();
+        drop(group);
+        Some(result)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Group<T>> {
         // A panicking work cannot leave the group inconsistent (the guards below close its
         // batch), so a poisoned mutex is safe to keep using.

@@ -7,17 +7,26 @@
 //! holds is exactly what the state document says.
 //!
 //! Writes commit with `Durability::Immediate`: when `write_dyn` returns, the change is on disk.
+//!
+//! Every read view and write transaction is [`Guarded`]: the storage engine's panics on a
+//! damaged file become errors, and damage and disk failures are noted in the store's
+//! [`Health`]. What happens to the file itself (a missing or replaced file, reopening after a
+//! failed write) is in [`super::redb_file`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use redb::{
     Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
     WriteTransaction,
 };
 
 use super::group_commit::{BatchTx, GroupCommit};
-use super::rows::{ClientRow, EmployeeRow, PartnerRow, decode, encode, read_err, write_err};
+use super::guard::{Guarded, Health};
+use super::redb_file::{DiskFaults, FileIdentity, StorePaths, open_database, room_to_write};
+use super::rows::{ClientRow, EmployeeRow, PartnerRow, decode, encode};
 use super::{
     Aux, Committed, Log, SearchKind, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx,
 };
@@ -72,12 +81,47 @@ fn log_table(log: Log) -> TableDefinition<'static, u64, &'static [u8]> {
 /// The layout version written into new files; a file with another version is refused.
 const FORMAT: u64 = 1;
 
+/// A storage engine error as the store reports it: damage and disk failures keep their kind
+/// (so that [`Health`] can act on them), the rest say whether a read or a write failed.
+fn engine_err(e: impl Into<redb::Error>, write: bool) -> StoreError {
+    match e.into() {
+        redb::Error::Corrupted(detail) => StoreError::Damaged {
+            file: String::new(),
+            detail,
+        },
+        redb::Error::Io(io) => StoreError::Disk {
+            detail: io.to_string(),
+        },
+        redb::Error::PreviousIo => StoreError::Disk {
+            detail: "an earlier write failed at the disk; the store reopens its file before the \
+                     next write"
+                .into(),
+        },
+        other if write => StoreError::Write(other.to_string()),
+        other => StoreError::Read(other.to_string()),
+    }
+}
+
+fn read_err(e: impl Into<redb::Error>) -> StoreError {
+    engine_err(e, false)
+}
+
+fn write_err(e: impl Into<redb::Error>) -> StoreError {
+    engine_err(e, true)
+}
+
 /// The redb-backed [`Store`].
 pub struct RedbStore {
-    db: Database,
+    /// The open database; `None` only while it is being reopened after a disk failure.
+    db: ArcSwapOption<Database>,
     path: PathBuf,
+    /// The file `path` named when it was opened (see [`FileIdentity`]).
+    identity: Option<FileIdentity>,
+    health: Arc<Health>,
+    /// The fault tests' disk; `None` for a real store.
+    faults: Option<Arc<DiskFaults>>,
     /// Concurrent writes share transactions and fsyncs (see [`super::group_commit`]).
-    group: GroupCommit<RedbWriter>,
+    group: GroupCommit<Guarded<RedbWriter>>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -117,71 +161,50 @@ fn take_prefixed<G>(
 
 impl RedbStore {
     /// Opens (or creates) `state.redb` in `dir`, creating `dir` if needed. A file that is not a
-    /// redb database of this layout is an error, never a silently empty store.
+    /// redb database of this layout is an error, never a silently empty store; so is a
+    /// directory that held a store whose file is gone ([`StoreError::Missing`]).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let open_err = |message: String| StoreError::Open {
-            path: dir.to_owned(),
-            message,
-        };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| open_err(format!("cannot create directory: {e}")))?;
-        let path = dir.join("state.redb");
-        let db = Database::create(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let store = RedbStore {
-            db,
-            path,
-            group: GroupCommit::default(),
-        };
-        store.initialize().map_err(|e| StoreError::Open {
-            path: store.path.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(store)
+        Self::open_on(dir, None)
     }
 
-    /// Creates the tables of a new file and checks the layout version of an existing one.
-    fn initialize(&self) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(write_err)?;
-        {
-            let mut meta = tx.open_table(META).map_err(write_err)?;
-            let format = meta.get("format").map_err(read_err)?.map(|g| g.value());
-            match format {
-                None => {
-                    meta.insert("format", FORMAT).map_err(write_err)?;
-                }
-                Some(FORMAT) => {}
-                Some(other) => {
-                    return Err(StoreError::Corrupt {
-                        key: "meta/format".into(),
-                        message: format!(
-                            "the file has layout version {other}; this build reads version {FORMAT}"
-                        ),
-                    });
-                }
-            }
-            tx.open_table(PARTNERS).map_err(write_err)?;
-            tx.open_table(EMPLOYEES).map_err(write_err)?;
-            tx.open_table(PARTNER_EMPLOYEES).map_err(write_err)?;
-            tx.open_table(CLIENTS).map_err(write_err)?;
-            tx.open_table(MEMBERSHIPS).map_err(write_err)?;
-            tx.open_table(USER_CLIENTS).map_err(write_err)?;
-            tx.open_table(ASSETS).map_err(write_err)?;
-            for table in [
-                Aux::AccessLinks,
-                Aux::EmployeeLinks,
-                Aux::Idempotency,
-                Aux::Relationships,
-            ] {
-                tx.open_table(aux_table(table)).map_err(write_err)?;
-            }
-            for log in [Log::Audit, Log::Events] {
-                tx.open_table(log_table(log)).map_err(write_err)?;
-            }
+    /// Opens the store on a disk that fails when `faults` says so: for the fault tests.
+    #[doc(hidden)]
+    pub fn open_with_disk_faults(dir: &Path, faults: Arc<DiskFaults>) -> Result<Self, StoreError> {
+        Self::open_on(dir, Some(faults))
+    }
+
+    fn open_on(dir: &Path, faults: Option<Arc<DiskFaults>>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            path: dir.to_owned(),
+            message: format!("cannot create directory: {e}"),
+        })?;
+        let paths = StorePaths::in_dir(dir);
+        paths.refuse_missing()?;
+        let path = paths.file.clone();
+        let db = Arc::new(open_database(&path, faults.as_ref())?);
+        let health = Arc::new(Health::new(path.display().to_string()));
+        if let Err(e) = initialize(&db) {
+            close(Some(db));
+            return Err(match e {
+                StoreError::Damaged { detail, .. } => StoreError::Damaged {
+                    file: path.display().to_string(),
+                    detail,
+                },
+                other => StoreError::Open {
+                    path: path.clone(),
+                    message: other.to_string(),
+                },
+            });
         }
-        tx.commit().map_err(write_err)
+        paths.mark()?;
+        Ok(RedbStore {
+            db: ArcSwapOption::new(Some(db)),
+            identity: FileIdentity::of(&path),
+            path,
+            health,
+            faults,
+            group: GroupCommit::default(),
+        })
     }
 
     /// Where the file is.
@@ -190,16 +213,91 @@ impl RedbStore {
     }
 }
 
+/// Creates the tables of a new file and checks the layout version of an existing one. A panic
+/// of the storage engine (a damaged file) is [`StoreError::Damaged`].
+fn initialize(db: &Database) -> Result<(), StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| create_tables(db))).unwrap_or_else(
+        |_| {
+            Err(StoreError::Damaged {
+                file: String::new(),
+                detail: "the storage engine failed reading its tables".into(),
+            })
+        },
+    )
+}
+
+fn create_tables(db: &Database) -> Result<(), StoreError> {
+    let tx = db.begin_write().map_err(write_err)?;
+    {
+        let mut meta = tx.open_table(META).map_err(write_err)?;
+        let format = meta.get("format").map_err(read_err)?.map(|g| g.value());
+        match format {
+            None => {
+                meta.insert("format", FORMAT).map_err(write_err)?;
+            }
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(StoreError::Corrupt {
+                    key: "meta/format".into(),
+                    message: format!(
+                        "the file has layout version {other}; this build reads version {FORMAT}"
+                    ),
+                });
+            }
+        }
+        tx.open_table(PARTNERS).map_err(write_err)?;
+        tx.open_table(EMPLOYEES).map_err(write_err)?;
+        tx.open_table(PARTNER_EMPLOYEES).map_err(write_err)?;
+        tx.open_table(CLIENTS).map_err(write_err)?;
+        tx.open_table(MEMBERSHIPS).map_err(write_err)?;
+        tx.open_table(USER_CLIENTS).map_err(write_err)?;
+        tx.open_table(ASSETS).map_err(write_err)?;
+        for table in [
+            Aux::AccessLinks,
+            Aux::EmployeeLinks,
+            Aux::Idempotency,
+            Aux::Relationships,
+        ] {
+            tx.open_table(aux_table(table)).map_err(write_err)?;
+        }
+        for log in [Log::Audit, Log::Events] {
+            tx.open_table(log_table(log)).map_err(write_err)?;
+        }
+    }
+    tx.commit().map_err(write_err)
+}
+
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
-        let tx = self.db.begin_read().map_err(read_err)?;
-        let revision = tx
-            .open_table(META)
-            .map_err(read_err)?
-            .get("revision")
-            .map_err(read_err)?
-            .map_or(0, |g| g.value());
-        Ok(Box::new(RedbSnapshot { tx, revision }))
+        let db = match self.db.load_full() {
+            Some(db) => db,
+            None => {
+                // A reopen failed: try again now if no write is under way.
+                self.group
+                    .try_exclusive(|| self.reopen())
+                    .unwrap_or(Err(StoreError::Disk {
+                        detail: "the store file is being reopened after a failed write".into(),
+                    }))?;
+                self.database()?
+            }
+        };
+        let health = Arc::clone(&self.health);
+        // The closure owns `db`: if this is the last handle of a database being reopened, it
+        // closes here, inside the guard (closing a damaged file can panic).
+        let (tx, revision) = health.guard(move || {
+            let tx = db.begin_read().map_err(read_err)?;
+            let revision = tx
+                .open_table(META)
+                .map_err(read_err)?
+                .get("revision")
+                .map_err(read_err)?
+                .map_or(0, |g| g.value());
+            Ok((tx, revision))
+        })?;
+        Ok(Box::new(Guarded {
+            inner: RedbSnapshot { tx, revision },
+            health,
+        }))
     }
 
     fn write_dyn(
@@ -208,26 +306,318 @@ impl Store for RedbStore {
     ) -> Result<Committed, WorkError> {
         self.group.write(&|| self.begin(), work)
     }
+
+    fn backup(&self) -> Result<(std::fs::File, u64), StoreError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let to = dir.join(format!(".backup-{}.redb", uuid::Uuid::now_v7().simple()));
+        let revision = self.backup_to(&to)?;
+        let opened = std::fs::File::open(&to);
+        let _ = std::fs::remove_file(&to);
+        let file = opened.map_err(|e| StoreError::Read(format!("{}: {e}", to.display())))?;
+        Ok((file, revision))
+    }
+
+    /// Readable, writable and still the file it was: the file's identity is checked, known
+    /// damage fails, and after a failed write the file is reopened and a write is tried.
+    fn health(&self) -> Result<(), StoreError> {
+        self.still_the_file()?;
+        if let Some(damage) = self.health.damage() {
+            return Err(damage);
+        }
+        if self.health.disk_failed() {
+            self.group.exclusive(|| self.probe_write())?;
+        }
+        self.snapshot().map(|_| ())
+    }
+}
+
+/// What [`RedbStore::check_file`] found in a store file that passed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoreCheck {
+    pub revision: u64,
+    pub partners: usize,
+    pub clients: usize,
+    pub users: usize,
+    pub audit_records: usize,
+    pub events: usize,
+}
+
+/// Copies one table, record by record.
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    from: &ReadTransaction,
+    to: &WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<(), StoreError> {
+    let source = from.open_table(def).map_err(read_err)?;
+    let mut target = to.open_table(def).map_err(write_err)?;
+    for entry in source.iter().map_err(read_err)? {
+        let (key, value) = entry.map_err(read_err)?;
+        target
+            .insert(key.value(), value.value())
+            .map_err(write_err)?;
+    }
+    Ok(())
+}
+
+/// Copies every table of the layout (a backup is the whole file's content at one revision).
+fn copy_tables(from: &ReadTransaction, to: &WriteTransaction) -> Result<(), StoreError> {
+    copy_table(from, to, META)?;
+    copy_table(from, to, PARTNERS)?;
+    copy_table(from, to, EMPLOYEES)?;
+    copy_table(from, to, PARTNER_EMPLOYEES)?;
+    copy_table(from, to, CLIENTS)?;
+    copy_table(from, to, MEMBERSHIPS)?;
+    copy_table(from, to, USER_CLIENTS)?;
+    copy_table(from, to, ASSETS)?;
+    for table in [
+        Aux::AccessLinks,
+        Aux::EmployeeLinks,
+        Aux::Idempotency,
+        Aux::Relationships,
+    ] {
+        copy_table(from, to, aux_table(table))?;
+    }
+    for log in [Log::Audit, Log::Events] {
+        copy_table(from, to, log_table(log))?;
+    }
+    Ok(())
+}
+
+/// Syncs a directory, so that a rename in it is durable.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => Ok(()),
+    }
 }
 
 impl RedbStore {
-    /// Begins a durable write transaction at the current revision.
-    fn begin(&self) -> Result<RedbWriter, StoreError> {
-        let mut tx = self.db.begin_write().map_err(write_err)?;
-        tx.set_durability(Durability::Immediate)
-            .map_err(write_err)?;
-        let revision = {
-            let meta = tx.open_table(META).map_err(write_err)?;
-            meta.get("revision")
+    /// Writes a consistent copy of the store, as of one revision, to the file `to` while the
+    /// store keeps serving (one read transaction; writers are not held up). The copy is written
+    /// beside `to`, synced, and renamed over it, so `to` is either the old file or the whole
+    /// backup. Returns the revision it holds. Restoring is putting the file back as
+    /// `state.redb` in a data directory.
+    pub fn backup_to(&self, to: &Path) -> Result<u64, StoreError> {
+        let db = self.database()?;
+        let failed = |e: std::io::Error| StoreError::Write(format!("{}: {e}", to.display()));
+        let partial = to.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        let health = Arc::clone(&self.health);
+        let revision = health.guard(|| {
+            let read = db.begin_read().map_err(read_err)?;
+            let revision = read
+                .open_table(META)
                 .map_err(read_err)?
-                .map_or(0, |g| g.value())
+                .get("revision")
+                .map_err(read_err)?
+                .map_or(0, |g| g.value());
+            let copy = Database::create(&partial).map_err(|e| StoreError::Open {
+                path: partial.clone(),
+                message: e.to_string(),
+            })?;
+            let mut tx = copy.begin_write().map_err(write_err)?;
+            tx.set_durability(Durability::Immediate)
+                .map_err(write_err)?;
+            copy_tables(&read, &tx)?;
+            tx.commit().map_err(write_err)?;
+            Ok(revision)
+        });
+        let revision = match revision {
+            Ok(revision) => revision,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
         };
-        Ok(RedbWriter {
-            tx,
-            revision,
-            writes: 0,
-            committed: Committed::default(),
+        std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .map_err(failed)?;
+        std::fs::rename(&partial, to).map_err(failed)?;
+        sync_dir(to).map_err(failed)?;
+        Ok(revision)
+    }
+
+    /// Checks a store file without changing it: the storage engine's integrity check runs on a
+    /// copy (it repairs what it can, and a file that needed repair is damaged), then every
+    /// record of the copy is read and decoded. Works on a data directory's `state.redb` (the
+    /// sidecar must be stopped) and on a backup.
+    pub fn check_file(file: &Path) -> Result<StoreCheck, StoreError> {
+        let damaged = |detail: String| StoreError::Damaged {
+            file: file.display().to_string(),
+            detail,
+        };
+        if !file.is_file() {
+            return Err(StoreError::Open {
+                path: file.to_owned(),
+                message: "no such store file".into(),
+            });
+        }
+        let scratch = std::env::temp_dir().join(format!(
+            "partner-access-check-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let copy = scratch.join(super::redb_file::FILE);
+        let copied = std::fs::create_dir_all(&scratch).and_then(|()| std::fs::copy(file, &copy));
+        let result = copied
+            .map_err(|e| StoreError::Open {
+                path: file.to_owned(),
+                message: format!("cannot copy it to check it: {e}"),
+            })
+            .and_then(|_| {
+                let mut db = open_database(&copy, None).map_err(|e| match e {
+                    StoreError::Damaged { detail, .. } => damaged(detail),
+                    other => other,
+                })?;
+                let checked =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.check_integrity()));
+                close(Some(Arc::new(db)));
+                match checked {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => {
+                        return Err(damaged(
+                            "the storage engine's integrity check had to repair it".into(),
+                        ));
+                    }
+                    Ok(Err(e)) => return Err(damaged(e.to_string())),
+                    Err(_) => return Err(damaged("the integrity check failed on it".into())),
+                }
+                let store = RedbStore::open(&scratch).map_err(|e| match e {
+                    StoreError::Damaged { detail, .. } => damaged(detail),
+                    other => other,
+                })?;
+                store.read_all().map_err(|e| match e {
+                    StoreError::Damaged { detail, .. } => damaged(detail),
+                    other => other,
+                })
+            });
+        let _ = std::fs::remove_dir_all(&scratch);
+        result
+    }
+
+    /// Reads and decodes every record (for [`Self::check_file`]).
+    fn read_all(&self) -> Result<StoreCheck, StoreError> {
+        let snapshot = self.snapshot()?;
+        let doc = snapshot.export()?;
+        let count = |log: Log| -> Result<usize, StoreError> {
+            let (mut after, mut total) = (0, 0);
+            loop {
+                let page = snapshot.log_range(log, after, 10_000)?;
+                let Some((last, _)) = page.last() else {
+                    return Ok(total);
+                };
+                after = *last;
+                total += page.len();
+            }
+        };
+        Ok(StoreCheck {
+            revision: snapshot.revision(),
+            partners: doc.partners.len(),
+            clients: doc.clients.len(),
+            users: doc.clients.iter().map(|c| c.users.len()).sum(),
+            audit_records: count(Log::Audit)?,
+            events: count(Log::Events)?,
         })
+    }
+}
+
+/// Closes a database handle. Closing commits the allocator state, which reads pages; on a
+/// damaged file that can panic, and a panic must not escape a drop.
+fn close(db: Option<Arc<Database>>) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(db))).is_err() {
+        tracing::error!("closing the store file failed: it is damaged");
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        close(self.db.swap(None));
+    }
+}
+
+impl RedbStore {
+    fn database(&self) -> Result<Arc<Database>, StoreError> {
+        self.db.load_full().ok_or_else(|| StoreError::Disk {
+            detail: "the store file is being reopened after a failed write".into(),
+        })
+    }
+
+    /// Refuses to go on when the path no longer names the file this store has open.
+    fn still_the_file(&self) -> Result<(), StoreError> {
+        match self.identity {
+            Some(identity) if !identity.still_named_by(&self.path) => Err(StoreError::Replaced {
+                path: self.path.clone(),
+                rescue: "the state the sidecar holds can still be read: \
+                         GET /v1/admin/export saves it"
+                    .into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Closes the database and opens it again: after a write failed at the disk the storage
+    /// engine refuses every write until then (reads go on). Only once the disk takes a probe
+    /// write: while it is still full, the old database keeps serving reads. Runs while no
+    /// transaction is open (see [`GroupCommit::exclusive`]).
+    fn reopen(&self) -> Result<(), StoreError> {
+        if let Some(dir) = self.path.parent() {
+            room_to_write(dir, self.faults.as_ref())?;
+        }
+        // The old database must be closed first: it holds the file's lock. A read view still
+        // in use keeps it open a moment longer, and the open below fails until it is gone;
+        // the next write or probe tries again.
+        close(self.db.swap(None));
+        let db = open_database(&self.path, self.faults.as_ref())?;
+        self.db.store(Some(Arc::new(db)));
+        tracing::info!(file = %self.path.display(), "store file reopened");
+        Ok(())
+    }
+
+    /// After a failed write: reopens the file and commits an empty transaction, which writes
+    /// and syncs the file's header. Success means writes reach the disk again.
+    fn probe_write(&self) -> Result<(), StoreError> {
+        self.reopen()?;
+        let db = self.database()?;
+        self.health.guard(move || {
+            let mut tx = db.begin_write().map_err(write_err)?;
+            tx.set_durability(Durability::Immediate)
+                .map_err(write_err)?;
+            tx.commit().map_err(write_err)
+        })?;
+        self.health.disk_recovered();
+        Ok(())
+    }
+
+    /// Begins a durable write transaction at the current revision. Refused while the file is
+    /// known damaged or no longer named by its path; after a failed write, the file is
+    /// reopened first.
+    fn begin(&self) -> Result<Guarded<RedbWriter>, StoreError> {
+        self.still_the_file()?;
+        if let Some(damage) = self.health.damage() {
+            return Err(damage);
+        }
+        if self.health.disk_failed() || self.db.load().is_none() {
+            self.reopen()?;
+        }
+        let db = self.database()?;
+        let health = Arc::clone(&self.health);
+        let inner = health.guard(move || {
+            let mut tx = db.begin_write().map_err(write_err)?;
+            tx.set_durability(Durability::Immediate)
+                .map_err(write_err)?;
+            let revision = {
+                let meta = tx.open_table(META).map_err(write_err)?;
+                meta.get("revision")
+                    .map_err(read_err)?
+                    .map_or(0, |g| g.value())
+            };
+            Ok(RedbWriter {
+                tx,
+                revision,
+                writes: 0,
+                committed: Committed::default(),
+            })
+        })?;
+        Ok(Guarded { inner, health })
     }
 }
 

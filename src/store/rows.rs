@@ -151,10 +151,6 @@ impl ClientRow {
     }
 }
 
-pub(super) fn read_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
-}
-
 pub(super) fn write_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Write(e.to_string())
 }
