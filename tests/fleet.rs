@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 
 #[path = "support/needs.rs"]
 mod needs;
+#[path = "support/proxy.rs"]
+mod proxy;
 #[path = "support/postgres.rs"]
 mod support;
 
@@ -57,7 +59,7 @@ impl Drop for Sidecar {
 
 impl Sidecar {
     async fn start(store: &str, dir: &Path, name: &str, http: &reqwest::Client) -> Sidecar {
-        Sidecar::start_following(store, dir, name, http, "1000", "100").await
+        Sidecar::start_following(store, dir, name, http, "1000", "100", &[]).await
     }
 
     /// With its own staleness bound and feed interval (milliseconds).
@@ -68,6 +70,7 @@ impl Sidecar {
         http: &reqwest::Client,
         max_staleness_ms: &str,
         follow_interval_ms: &str,
+        extra: &[&str],
     ) -> Sidecar {
         let listen = format!("127.0.0.1:{}", free_port());
         let log = dir.join(format!("{name}.log"));
@@ -81,6 +84,7 @@ impl Sidecar {
             .args(["--schema", root().join("schema").to_str().unwrap()])
             .args(["--max-staleness-ms", max_staleness_ms])
             .args(["--follow-interval-ms", follow_interval_ms])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -434,7 +438,7 @@ async fn a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer(ba
     let (store, a, _b) = fleet(&base, dir.path(), &http).await;
     // c reads the feed on its timer once a minute and trusts its cache for a minute: only the
     // notification of a's commit can make its plain checks turn within seconds.
-    let c = Sidecar::start_following(&store, dir.path(), "c", &http, "60000", "60000").await;
+    let c = Sidecar::start_following(&store, dir.path(), "c", &http, "60000", "60000", &[]).await;
     for round in 0..4 {
         let (set, expected) = if round % 2 == 0 {
             ("Viewer", "Deny")
@@ -742,6 +746,269 @@ async fn start_postgres_replaces_a_cluster_left_by_an_earlier_run() {
     );
 }
 
+// --- a frozen link between a sidecar and the database ---
+
+/// The request timeout of the sidecars behind the proxy (milliseconds).
+const FROZEN_TIMEOUT_MS: u64 = 2_000;
+
+/// A sidecar whose database link goes through `proxy`, with a short request timeout.
+async fn behind(proxy: &proxy::Proxy, base: &str, dir: &Path, http: &reqwest::Client) -> Sidecar {
+    let store = proxy.url(&fresh_schema(base).await);
+    let timeout = FROZEN_TIMEOUT_MS.to_string();
+    let sidecar = Sidecar::start_following(
+        &store,
+        dir,
+        "behind",
+        http,
+        "1000",
+        "100",
+        &["--request-timeout-ms", &timeout],
+    )
+    .await;
+    let (status, body) = sidecar
+        .send(
+            http,
+            reqwest::Method::POST,
+            "/v1/admin/import?mode=replace",
+            &state(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    sidecar
+}
+
+/// Adds a standard user to `c-fleet` with an `Idempotency-Key`; the status, the body, how long
+/// the answer took, and whether it was a replay.
+async fn add_user(
+    sidecar: &Sidecar,
+    http: &reqwest::Client,
+    email: &str,
+    key: &str,
+) -> (StatusCode, Value, Duration, bool) {
+    let started = Instant::now();
+    let response = http
+        .post(format!("{}/v1/clients/c-fleet/users", sidecar.base))
+        .header("idempotency-key", key)
+        .json(
+            &json!({"actor": "owner@fleet.example", "email": email, "seat": "core",
+                      "permission_set": "Viewer"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let replayed = response.headers().contains_key("idempotent-replayed");
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body, started.elapsed(), replayed)
+}
+
+/// The e-mails of `c-fleet`'s users, through the sidecar's export.
+async fn fleet_users(sidecar: &Sidecar, http: &reqwest::Client) -> Vec<String> {
+    let (status, doc) = sidecar
+        .send(http, reqwest::Method::GET, "/v1/admin/export", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    doc["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "c-fleet")
+        .flat_map(|c| c["users"].as_array().unwrap().iter())
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn ready_again(sidecar: &Sidecar, http: &reqwest::Client, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{}/readyz", sidecar.base)).send().await
+            && r.status() == StatusCode::OK
+        {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "not ready again: {}",
+            sidecar.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn a_frozen_link_answers_within_the_timeout_and_applies_nothing_it_refused(base: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let link = proxy::Proxy::start(&base).await;
+    let sidecar = behind(&link, &base, dir.path(), &http).await;
+    let (status, body, _, _) = add_user(&sidecar, &http, "before@fleet.example", "k-before").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    link.freeze();
+    // Commands, cache-missing checks and probes while the link carries nothing, for longer
+    // than the request timeout.
+    let frozen_at = Instant::now();
+    let mut commands = Vec::new();
+    for n in 0..6 {
+        let (sidecar, http) = (&sidecar, &http);
+        commands.push(async move {
+            let email = format!("frozen{n}@fleet.example");
+            let key = format!("k-frozen-{n}");
+            let (status, body, took, _) = add_user(sidecar, http, &email, &key).await;
+            (email, key, status, body, took)
+        });
+    }
+    let probes = async {
+        let mut took = Vec::new();
+        for who in ["nobody1@fleet.example", "nobody2@fleet.example", REP] {
+            let started = Instant::now();
+            let body = json!({"principal": {"type": "Hub::User", "id": who},
+                              "action": "reports.access",
+                              "resource": {"type": "Hub::Account", "id": "c-fleet"}});
+            let status = sidecar
+                .send(&http, reqwest::Method::POST, "/v1/is_authorized", &body)
+                .await
+                .0;
+            took.push(("check", status, started.elapsed()));
+            let started = Instant::now();
+            let status = http
+                .get(format!("{}/readyz", sidecar.base))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            took.push(("readyz", status, started.elapsed()));
+        }
+        took
+    };
+    let (answers, probed) = tokio::join!(futures_join_all(commands), probes);
+    while frozen_at.elapsed() < Duration::from_millis(FROZEN_TIMEOUT_MS * 2) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    link.thaw();
+
+    let bound = Duration::from_millis(FROZEN_TIMEOUT_MS + 1_000);
+    for (what, status, took) in &probed {
+        assert!(*took <= bound, "{what} took {took:?}");
+        // A check may answer from the cache within the staleness bound; readiness may not.
+        if *what == "readyz" {
+            assert_ne!(
+                *status,
+                StatusCode::OK,
+                "readyz answered 200 over a frozen link"
+            );
+        } else {
+            assert!(
+                [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE].contains(status),
+                "{what}: {status}"
+            );
+        }
+    }
+    let recovery = ready_again(&sidecar, &http, Duration::from_secs(30)).await;
+    // Give anything held in the link time to reach the server.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let users = fleet_users(&sidecar, &http).await;
+    for (email, key, status, body, took) in &answers {
+        assert!(*took <= bound, "{email}: {took:?} {body}");
+        match status.as_u16() {
+            503 => {
+                assert_eq!(body["error"]["code"], "unavailable", "{body}");
+                assert!(
+                    !users.contains(email),
+                    "{email} was refused, then applied: {body}"
+                );
+            }
+            504 => {
+                assert_eq!(body["error"]["code"], "outcome_unknown", "{body}");
+                let (status, retry, _, _) = add_user(&sidecar, &http, email, key).await;
+                assert_eq!(status, StatusCode::CREATED, "{retry}");
+            }
+            other => panic!("{email}: {other} over a frozen link: {body}"),
+        }
+    }
+    // And the sidecar works again, without a restart.
+    let (status, body, _, _) = add_user(&sidecar, &http, "after@fleet.example", "k-after").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    println!(
+        "frozen link: slowest answer {:?} (timeout {FROZEN_TIMEOUT_MS} ms); ready again {recovery:?} after the thaw",
+        answers
+            .iter()
+            .map(|a| a.4)
+            .chain(probed.iter().map(|p| p.2))
+            .max()
+            .unwrap()
+    );
+}
+
+async fn a_commit_whose_answer_is_lost_is_outcome_unknown_and_a_keyed_retry_learns_it(
+    base: String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let link = proxy::Proxy::start(&base).await;
+    let sidecar = behind(&link, &base, dir.path(), &http).await;
+
+    link.freeze_after_commit();
+    let (status, body, took, _) = add_user(&sidecar, &http, "lost@fleet.example", "k-lost").await;
+    assert!(link.is_frozen(), "the COMMIT went through the link");
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    assert_eq!(body["error"]["code"], "outcome_unknown", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key"),
+        "{body}"
+    );
+    assert!(
+        took <= Duration::from_millis(FROZEN_TIMEOUT_MS + 1_000),
+        "{took:?}"
+    );
+    link.thaw();
+    ready_again(&sidecar, &http, Duration::from_secs(30)).await;
+
+    // The server did commit: the retry with the key answers the first outcome, applied once.
+    let (status, body, _, replayed) =
+        add_user(&sidecar, &http, "lost@fleet.example", "k-lost").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(replayed, "the retry is the first answer replayed: {body}");
+    let users = fleet_users(&sidecar, &http).await;
+    assert_eq!(
+        users.iter().filter(|u| *u == "lost@fleet.example").count(),
+        1
+    );
+}
+
+/// Awaits every future, in order (a few lines instead of a dependency).
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Poll them concurrently: each in its own slot of one select loop.
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => {
+                        *result = Some(value);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.extend(results.into_iter().flatten());
+    out
+}
+
 // --- the harness ---
 
 type Body = fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -793,6 +1060,20 @@ fn main() {
         (
             "a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer",
             |b| Box::pin(a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer(b)),
+        ),
+        (
+            "a_frozen_link_answers_within_the_timeout_and_applies_nothing_it_refused",
+            |b| {
+                Box::pin(a_frozen_link_answers_within_the_timeout_and_applies_nothing_it_refused(b))
+            },
+        ),
+        (
+            "a_commit_whose_answer_is_lost_is_outcome_unknown_and_a_keyed_retry_learns_it",
+            |b| {
+                Box::pin(
+                    a_commit_whose_answer_is_lost_is_outcome_unknown_and_a_keyed_retry_learns_it(b),
+                )
+            },
         ),
         (
             "a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_bound",

@@ -58,6 +58,17 @@ fn globex_users(store: &dyn Store) -> Vec<String> {
     users
 }
 
+/// A server on the redb store in a fresh directory (these faults are the redb file's, so the
+/// PostgreSQL store the other suites may be pointed at is not used here).
+async fn start_redb() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let store = Arc::new(RedbStore::open(&data).unwrap());
+    let mut server = common::start_on(store, data, common::Options::default()).await;
+    server.keep(dir);
+    server
+}
+
 async fn check_allows(server: &TestServer) -> bool {
     server.check(ANN, "crm.objects.edit", GLOBEX).await["decision"] == "Allow"
 }
@@ -93,7 +104,7 @@ async fn a_store_file_removed_or_replaced_under_a_running_sidecar_refuses_writes
         FileFault::RenamedAway,
         FileFault::ReplacedByACopy,
     ] {
-        let server = common::start(common::Options::default()).await;
+        let server = start_redb().await;
         server.import(&common::agency()).await;
         let (status, body) = create_user(&server, "before@globex.example").await;
         assert_eq!(status, StatusCode::CREATED, "{fault:?}: {body}");
@@ -516,7 +527,7 @@ fn damaged_file(healthy: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_backup_taken_while_commands_run_holds_exactly_the_commands_up_to_its_revision() {
-    let server = common::start(common::Options::default()).await;
+    let server = start_redb().await;
     server.import(&common::agency()).await;
     let base = server.base.clone();
     let writer = tokio::spawn(async move {

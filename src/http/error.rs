@@ -112,6 +112,11 @@ impl From<AppError> for ApiError {
             AppError::Conflict { message, .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", message.clone())
             }
+            AppError::Unavailable(crate::store::StoreError::OutcomeUnknown { .. }) => Self::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "outcome_unknown",
+                e.to_string(),
+            ),
             AppError::Unavailable(_) => ApiError::unavailable(e.to_string()),
         };
         error.rules = rules;

@@ -428,7 +428,12 @@ async fn time_limit(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+    // The store gives up a little before the request does, so that a command answers with
+    // where it stopped (nothing applied, or outcome unknown) rather than this generic timeout.
+    let margin = (limit / 10).min(Duration::from_millis(500));
+    let store_deadline = std::time::Instant::now() + limit.saturating_sub(margin);
+    let handled = crate::store::deadline::scope(store_deadline, next.run(request));
+    match tokio::time::timeout(limit, handled).await {
         Ok(response) => response,
         Err(_) => {
             metrics::counter!("partner_access_request_timeouts_total").increment(1);
@@ -483,7 +488,8 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Respo
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(work).await {
+    let deadline = crate::store::deadline::current();
+    match tokio::task::spawn_blocking(move || crate::store::deadline::carry(deadline, work)).await {
         Ok(result) => result.map_err(ApiError::from),
         Err(e) => {
             tracing::error!(error = %e, "blocking task failed");

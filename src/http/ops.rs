@@ -39,12 +39,21 @@ pub struct ReadyAnswer {
     pub problem: Option<String>,
 }
 
+/// How long readiness waits for the store.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The store is open, readable and writable, and policies are loaded (503 otherwise, saying
 /// what fails).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = ReadyAnswer), (status = 503, body = ReadyAnswer)))]
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let readiness = tokio::task::spawn_blocking(move || app.readiness()).await;
+    // A probe that hangs is a failing probe: the store gets READY_DEADLINE to answer.
+    let own = std::time::Instant::now() + READY_DEADLINE;
+    let deadline = Some(crate::store::deadline::current().map_or(own, |d| d.min(own)));
+    let readiness = tokio::task::spawn_blocking(move || {
+        crate::store::deadline::carry(deadline, || app.readiness())
+    })
+    .await;
     let Ok(readiness) = readiness else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

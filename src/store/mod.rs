@@ -12,6 +12,7 @@
 //! touched, so the check-path cache can drop exactly those. A shared store also publishes them
 //! in a change feed ([`Store::changes_since`]) for the other sidecars' caches.
 
+pub mod deadline;
 mod group_commit;
 mod guard;
 mod postgres_store;
@@ -73,6 +74,17 @@ pub enum StoreError {
          delete {marker} to start with an empty store on purpose"
     )]
     Missing { path: PathBuf, marker: PathBuf },
+    /// The database did not answer in time, before anything was committed: nothing was applied
+    /// (the connection is dropped, and the server rolls its transaction back).
+    #[error("the database did not answer within the request's time ({what}); nothing was applied")]
+    Timeout { what: String },
+    /// The database did not confirm a commit (no answer in time, or the connection broke while
+    /// waiting): the write may or may not have been applied.
+    #[error(
+        "the database did not confirm the commit ({detail}): the command may or may not have \
+         been applied; retry it with the same Idempotency-Key to learn its outcome"
+    )]
+    OutcomeUnknown { detail: String },
 }
 
 /// A record whose cached copy a write makes stale.

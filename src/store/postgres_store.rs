@@ -18,6 +18,16 @@
 //! the feed ([`Store::changes_since`]) to evict what the others changed, when notified (a
 //! connection of the store's own only `LISTEN`s) and on a timer besides.
 //!
+//! **Deadlines.** Every round trip (connect, query, commit) ends by the caller's deadline
+//! ([`super::deadline`]: the request's time limit, carried into blocking threads) and within
+//! [`ROUND_TRIP_LIMIT`] in any case, so a link that stops forwarding packets while the
+//! connection stays open (a frozen network) cannot hold a request, or a command, past its
+//! time. A round trip that times out drops its connection (the server rolls its transaction
+//! back when it notices). Where it timed out decides what the caller is told: before `COMMIT`,
+//! nothing was applied ([`StoreError::Timeout`]); while waiting for `COMMIT`'s answer, the
+//! outcome is unknown ([`StoreError::OutcomeUnknown`]), and a retry with the same
+//! `Idempotency-Key` finds out (the idempotency record commits with the command).
+//!
 //! **Threads.** The store's methods are synchronous, like redb's, and are called from request
 //! handlers, blocking tasks and plain threads alike. The connections' sockets are driven by a
 //! small runtime the store owns; a call waits for its answer with `futures_executor::block_on`,
@@ -26,7 +36,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
@@ -51,6 +61,8 @@ pub const CHANNEL: &str = "partner_access_changes";
 const MAX_CONNECTIONS: usize = 16;
 /// How long a caller waits for a free connection or a new one.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most one round trip may take, whatever the caller's deadline.
+const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(5);
 /// Changes kept in the feed: a sidecar further behind than this starts over (evicts all).
 const FEED_RETENTION: u64 = 100_000;
 
@@ -93,6 +105,28 @@ fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|e| StoreError::Write(format!("value out of range: {e}")))
 }
 
+/// When a round trip that starts now must end: the caller's deadline, and at most
+/// [`ROUND_TRIP_LIMIT`] from now.
+fn round_trip_deadline() -> Instant {
+    let limit = Instant::now() + ROUND_TRIP_LIMIT;
+    super::deadline::current().map_or(limit, |deadline| deadline.min(limit))
+}
+
+/// Waits for a database round trip on the calling thread until `deadline`; `None` when it did
+/// not end by then. The timer runs on the store's runtime (`io`), which drives it wherever the
+/// wait happens.
+fn wait_until<F: std::future::Future>(
+    io: &tokio::runtime::Handle,
+    deadline: Instant,
+    future: F,
+) -> Option<F::Output> {
+    let bounded = {
+        let _runtime = io.enter();
+        tokio::time::timeout_at(deadline.into(), future)
+    };
+    wait(bounded).ok()
+}
+
 /// Waits for a database round trip on the calling thread. The store's own runtime drives the
 /// socket, so any thread may wait; on a worker of a multi-threaded tokio runtime (a check
 /// that missed the cache, answered on its request's task) the worker first hands its other
@@ -110,8 +144,10 @@ fn wait<F: std::future::Future>(future: F) -> F::Output {
 /// One open connection with the statements it has prepared.
 struct Connection {
     client: Client,
+    /// The store's runtime, for round-trip timers.
+    io: tokio::runtime::Handle,
     statements: HashMap<&'static str, Statement>,
-    /// A transaction may still be open on it (its end failed): never reuse it.
+    /// A transaction may still be open on it (its end failed or timed out): never reuse it.
     poisoned: bool,
 }
 
@@ -120,7 +156,16 @@ impl Connection {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let prepared = wait(self.client.prepare(sql)).map_err(db_err)?;
+        let client = &self.client;
+        let prepared = match wait_until(&self.io, round_trip_deadline(), client.prepare(sql)) {
+            Some(prepared) => prepared.map_err(db_err)?,
+            None => {
+                self.poisoned = true;
+                return Err(StoreError::Timeout {
+                    what: "preparing a statement".into(),
+                });
+            }
+        };
         self.statements.insert(sql, prepared.clone());
         Ok(prepared)
     }
@@ -131,7 +176,13 @@ impl Connection {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        wait(self.client.query(&statement, params)).map_err(db_err)
+        let client = &self.client;
+        let rows = wait_until(
+            &self.io,
+            round_trip_deadline(),
+            client.query(&statement, params),
+        );
+        self.ended("a query", rows)
     }
 
     fn execute(
@@ -140,11 +191,36 @@ impl Connection {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        wait(self.client.execute(&statement, params)).map_err(db_err)
+        let client = &self.client;
+        let count = wait_until(
+            &self.io,
+            round_trip_deadline(),
+            client.execute(&statement, params),
+        );
+        self.ended("a statement", count)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        wait(self.client.batch_execute(sql)).map_err(db_err)
+        let client = &self.client;
+        let done = wait_until(&self.io, round_trip_deadline(), client.batch_execute(sql));
+        self.ended(sql, done)
+    }
+
+    /// What a bounded round trip gave: its result, or a timeout that poisons the connection.
+    fn ended<T>(
+        &mut self,
+        what: &str,
+        outcome: Option<Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        match outcome {
+            Some(result) => result.map_err(db_err),
+            None => {
+                self.poisoned = true;
+                Err(StoreError::Timeout {
+                    what: what.to_owned(),
+                })
+            }
+        }
     }
 }
 
@@ -294,18 +370,19 @@ impl PostgresStore {
             };
             let _ = tx.send(result);
         });
-        let client = match rx.recv_timeout(ACQUIRE_TIMEOUT) {
+        let patience = round_trip_deadline().saturating_duration_since(Instant::now());
+        let client = match rx.recv_timeout(patience.min(ACQUIRE_TIMEOUT)) {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => return Err(db_err(e)),
             Err(_) => {
-                return Err(StoreError::Read(format!(
-                    "postgres: no connection to {} within {ACQUIRE_TIMEOUT:?}",
-                    self.target
-                )));
+                return Err(StoreError::Timeout {
+                    what: format!("connecting to {}", self.target),
+                });
             }
         };
         let mut connection = Connection {
             client,
+            io: runtime.handle().clone(),
             statements: HashMap::new(),
             poisoned: false,
         };
@@ -316,7 +393,7 @@ impl PostgresStore {
 
     /// A connection from the pool, or a new one while fewer than the maximum are open.
     fn acquire(&self) -> Result<Pooled<'_>, StoreError> {
-        let deadline = std::time::Instant::now() + ACQUIRE_TIMEOUT;
+        let deadline = round_trip_deadline().min(Instant::now() + ACQUIRE_TIMEOUT);
         let mut pool = self
             .pool
             .lock()
@@ -346,11 +423,11 @@ impl PostgresStore {
                     }
                 };
             }
-            let now = std::time::Instant::now();
+            let now = Instant::now();
             if now >= deadline {
-                return Err(StoreError::Read(format!(
-                    "postgres: all {MAX_CONNECTIONS} connections busy for {ACQUIRE_TIMEOUT:?}"
-                )));
+                return Err(StoreError::Timeout {
+                    what: format!("all {MAX_CONNECTIONS} connections to the database were busy"),
+                });
             }
             pool = self
                 .released
@@ -529,7 +606,10 @@ impl Drop for PgTx<'_> {
             return;
         }
         let session = self.session.get_mut();
+        // A poisoned connection is dropped, not rolled back: its link may not answer at all,
+        // and the server rolls back a transaction whose connection closes.
         if let Ok(connection) = session.get()
+            && !connection.poisoned
             && connection.batch("ROLLBACK").is_err()
         {
             // The transaction may still be open: this connection must not serve another.
@@ -615,9 +695,32 @@ impl PgTx<'_> {
         let connection = session.get()?;
         // A failed COMMIT leaves the transaction rolled back or unknown: never reused.
         self.open = false;
-        if let Err(e) = connection.batch("COMMIT") {
-            connection.poisoned = true;
-            return Err(StoreError::Write(e.to_string()));
+        let client = &connection.client;
+        let outcome = wait_until(
+            &connection.io,
+            round_trip_deadline(),
+            client.batch_execute("COMMIT"),
+        );
+        match outcome {
+            Some(Ok(())) => {}
+            // The server answered with an error: it rolled the transaction back.
+            Some(Err(e)) if e.as_db_error().is_some() => {
+                connection.poisoned = true;
+                return Err(StoreError::Write(db_err(e).to_string()));
+            }
+            // The connection broke, or no answer came in time: the server may have committed.
+            Some(Err(e)) => {
+                connection.poisoned = true;
+                return Err(StoreError::OutcomeUnknown {
+                    detail: format!("postgres: {e}"),
+                });
+            }
+            None => {
+                connection.poisoned = true;
+                return Err(StoreError::OutcomeUnknown {
+                    detail: "no answer within the request's time".into(),
+                });
+            }
         }
         drop(session);
         Ok(committed)

@@ -236,6 +236,11 @@ impl TestServer {
         body
     }
 
+    /// Keeps `dir` (the data directory) alive as long as the server.
+    pub fn keep(&mut self, dir: tempfile::TempDir) {
+        self._dir = Some(dir);
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> (PathBuf, Options, Option<tempfile::TempDir>) {
         if let Some(tx) = self.shutdown.take() {
