@@ -147,6 +147,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // An unavailable store, a timeout, an unknown outcome: all worth retrying shortly.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::GATEWAY_TIMEOUT
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }

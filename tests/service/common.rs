@@ -237,6 +237,7 @@ impl TestServer {
     }
 
     /// Keeps `dir` (the data directory) alive as long as the server.
+    #[allow(dead_code)] // used by the suites that include this file, not all of them
     pub fn keep(&mut self, dir: tempfile::TempDir) {
         self._dir = Some(dir);
     }
