@@ -17,3 +17,4 @@ mod corpus;
 mod decision_log;
 mod explain;
 mod ops;
+mod secrets;

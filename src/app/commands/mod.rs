@@ -75,6 +75,11 @@ pub struct CommandAnswer {
 struct StoredAnswer {
     digest: String,
     answer: Result<CommandAnswer, StoredError>,
+    /// The digest of the access-link token the first answer carried. The token itself is a
+    /// secret shown once: the kept answer has no `token` member, so neither the store nor a
+    /// replay ever shows it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
 }
 
 /// A refusal as the idempotency table keeps it.
@@ -173,6 +178,9 @@ pub struct Ctx<'t> {
     /// Client records as the transaction holds them, so that [`Ctx::save_client`] writes back
     /// only what the command changed.
     loaded: Vec<ClientRecord>,
+    /// The digest of the access-link token this command's answer carries in its `token`
+    /// member, if any: the idempotency table keeps the answer without it (see [`replay`]).
+    issued_link: Option<String>,
 }
 
 /// A refusal inside a command.
@@ -216,6 +224,12 @@ impl<'t> Ctx<'t> {
     /// The transaction, for reads and writes.
     pub fn tx(&mut self) -> &mut dyn WriteTx {
         &mut *self.tx
+    }
+
+    /// Notes that the answer's `token` member is the access-link token with this digest: a
+    /// secret shown once, which the idempotency table must not keep.
+    pub(crate) fn answer_carries_link(&mut self, digest: String) {
+        self.issued_link = Some(digest);
     }
 
     /// The permission catalogue of the loaded schema.
@@ -778,6 +792,7 @@ pub(crate) fn link_verified_users(
         events: Vec::new(),
         client: None,
         loaded: Vec::new(),
+        issued_link: None,
     };
     for id in clients {
         let Some(mut client) = ctx.tx.client_record(id)? else {
@@ -834,6 +849,7 @@ impl App {
                 events: Vec::new(),
                 client: None,
                 loaded: Vec::new(),
+                issued_link: None,
             };
             match work(&mut ctx) {
                 Ok((created, body)) => {
@@ -852,6 +868,7 @@ impl App {
                         revision: Some(ctx.tx.revision() + 1),
                     };
                     let events = std::mem::take(&mut ctx.events);
+                    let issued_link = ctx.issued_link.take();
                     let tx = ctx.tx;
                     append(tx, Log::Audit, &audit)?;
                     for event in &events {
@@ -864,7 +881,13 @@ impl App {
                         replayed: false,
                     };
                     if let Some(key) = &idempotency {
-                        store_answer(tx, key, &meta.request_digest, Ok(answer.clone()))?;
+                        let mut kept = answer.clone();
+                        if issued_link.is_some()
+                            && let Value::Object(body) = &mut kept.body
+                        {
+                            body.remove("token");
+                        }
+                        store_answer(tx, key, &meta.request_digest, Ok(kept), issued_link)?;
                     }
                     Ok(answer)
                 }
@@ -950,7 +973,7 @@ impl App {
         let result = write::<_, (), Outcome>(self.store.as_ref(), |tx| {
             append(tx, Log::Audit, &audit)?;
             if let (Some(key), Some(stored)) = (idempotency, stored.clone()) {
-                store_answer(tx, key, &meta.request_digest, Err(stored))?;
+                store_answer(tx, key, &meta.request_digest, Err(stored), None)?;
             }
             Ok(())
         });
@@ -995,7 +1018,34 @@ fn replay(
             rules: Vec::new(),
         })));
     }
-    Ok(Some(stored.answer))
+    let StoredAnswer {
+        answer, mut link, ..
+    } = stored;
+    let Ok(mut answer) = answer else {
+        return Ok(Some(answer));
+    };
+    if let Value::Object(body) = &mut answer.body {
+        // An answer kept before tokens were withheld may still hold one: it is never shown
+        // again either, and is judged by its digest like the others.
+        if let Some(Value::String(token)) = body.remove("token") {
+            link.get_or_insert_with(|| sha256_hex(&token));
+        }
+        if link.is_some() {
+            body.insert("token_withheld".into(), Value::Bool(true));
+        }
+    }
+    if let Some(link) = link
+        && tx.aux(Aux::AccessLinks, &link)?.is_none()
+    {
+        return Err(WriteError::Aborted(Outcome::Conflict(AppError::Conflict {
+            message: "this Idempotency-Key issued an access link that has since been revoked \
+                      or rotated away; its token is never shown again (issue a new link with \
+                      a new Idempotency-Key)"
+                .into(),
+            rules: Vec::new(),
+        })));
+    }
+    Ok(Some(Ok(answer)))
 }
 
 fn store_answer<E>(
@@ -1003,10 +1053,12 @@ fn store_answer<E>(
     key: &str,
     digest: &str,
     answer: Result<CommandAnswer, StoredError>,
+    link: Option<String>,
 ) -> Result<(), WriteError<E>> {
     let stored = StoredAnswer {
         digest: digest.to_owned(),
         answer,
+        link,
     };
     let bytes = serde_json::to_vec(&stored).map_err(|e| StoreError::Write(e.to_string()))?;
     tx.put_aux(Aux::Idempotency, key, &bytes)?;
