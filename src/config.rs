@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Time-to-live of a cache entry in seconds [default: 30].
     #[arg(long, env = "PARTNER_ACCESS_CACHE_TTL_SECS")]
     pub cache_ttl_secs: Option<u64>,
+    /// How long an `Idempotency-Key`'s first answer is replayed, in seconds; after that the
+    /// key is new again and the answer is pruned [default: 86400].
+    #[arg(long, env = "PARTNER_ACCESS_IDEMPOTENCY_TTL_SECS")]
+    pub idempotency_ttl_secs: Option<u64>,
     /// Log every check decision as a JSON line to `stdout` or a file [default: off].
     #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG")]
     pub decision_log: Option<String>,
@@ -116,6 +120,7 @@ pub struct ConfigFile {
     pub header_timeout_ms: Option<u64>,
     pub cache_capacity: Option<u64>,
     pub cache_ttl_secs: Option<u64>,
+    pub idempotency_ttl_secs: Option<u64>,
     pub decision_log: Option<String>,
     pub decision_log_mode: Option<LogMode>,
     pub decision_log_sample: Option<f64>,
@@ -145,6 +150,8 @@ pub struct ServeConfig {
     pub header_timeout: Duration,
     pub cache_capacity: u64,
     pub cache_ttl: Duration,
+    /// How long an idempotency key's first answer is replayed.
+    pub idempotency_ttl: Duration,
     /// `None` when decisions are not logged.
     pub decision_log: Option<DecisionLogSettings>,
     /// Serve `/ui`.
@@ -173,6 +180,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("header_timeout", &self.header_timeout)
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
+            .field("idempotency_ttl", &self.idempotency_ttl)
             .field("decision_log", &self.decision_log)
             .field("playground", &self.playground)
             .field(
@@ -277,6 +285,11 @@ impl ServeArgs {
             cache_ttl: Duration::from_secs(
                 self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30),
             ),
+            idempotency_ttl: Duration::from_secs(
+                self.idempotency_ttl_secs
+                    .or(file.idempotency_ttl_secs)
+                    .unwrap_or(86_400),
+            ),
             playground: !self.no_playground && file.playground.unwrap_or(true),
             store: self.store.clone().or(file.store).filter(|s| !s.is_empty()),
             max_staleness: Duration::from_millis(
@@ -341,6 +354,11 @@ impl ServeArgs {
                 "cache_ttl_secs must be above 0".into(),
             ));
         }
+        if config.idempotency_ttl.is_zero() {
+            return Err(ConfigError::Invalid(
+                "idempotency_ttl_secs must be above 0".into(),
+            ));
+        }
         let has_tokens = !config.caller_tokens.is_empty() || config.admin_token.is_some();
         if !config.listen.ip().is_loopback() && !has_tokens {
             return Err(ConfigError::OpenNonLoopback(config.listen));
@@ -395,6 +413,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8180");
         assert_eq!(c.data, PathBuf::from("data"));
         assert_eq!(c.body_limit, 1024 * 1024);
+        assert_eq!(c.idempotency_ttl, Duration::from_secs(24 * 3600));
         assert!(c.caller_tokens.is_empty() && c.admin_token.is_none());
     }
 
@@ -432,6 +451,36 @@ mod tests {
             .resolve(|k| (k == "PARTNER_ACCESS_ADMIN_TOKEN").then(|| "s3cret".to_owned()))
             .unwrap();
         assert_eq!(with_token.admin_token.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn the_idempotency_ttl_is_set_by_flag_or_file_and_is_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "idempotency_ttl_secs = 60\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            from_file.resolve(no_env).unwrap().idempotency_ttl,
+            Duration::from_secs(60)
+        );
+        let flag = ServeArgs {
+            config: Some(file),
+            idempotency_ttl_secs: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(
+            flag.resolve(no_env).unwrap().idempotency_ttl,
+            Duration::from_secs(5)
+        );
+        let zero = ServeArgs {
+            idempotency_ttl_secs: Some(0),
+            ..Default::default()
+        };
+        let err = zero.resolve(no_env).unwrap_err().to_string();
+        assert!(err.contains("idempotency_ttl_secs"), "{err}");
     }
 
     #[test]

@@ -210,8 +210,9 @@ pub fn raise_open_file_limit() -> Option<u64> {
 
 /// Background upkeep, every second: probe the store (so a failing store turns checks into
 /// Deny even when the cache could answer them), fold pending metric samples into their
-/// buckets (memory stays flat when nobody scrapes), and every five seconds flush partner
-/// activity.
+/// buckets (memory stays flat when nobody scrapes), every five seconds flush partner
+/// activity, and every minute sweep a step of the idempotency table (commands that keep an
+/// answer sweep a few too; this prunes what expires while no command runs).
 async fn maintain(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -221,11 +222,15 @@ async fn maintain(app: Arc<App>) {
         seconds += 1;
         let app = app.clone();
         let flush = seconds.is_multiple_of(5);
+        let sweep = seconds.is_multiple_of(60);
         let _ = tokio::task::spawn_blocking(move || {
             app.probe_store();
             crate::telemetry::metrics_upkeep();
             if flush && let Err(e) = app.flush_activity() {
                 tracing::warn!(error = %e, "activity flush failed; kept for the next one");
+            }
+            if sweep && let Err(e) = app.sweep_idempotency_round() {
+                tracing::warn!(error = %e, "idempotency sweep failed; tried again next round");
             }
         })
         .await;

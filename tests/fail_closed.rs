@@ -323,6 +323,16 @@ mod faults {
                     self.inner.aux(table, key)
                 }
 
+                fn aux_after(
+                    &self,
+                    table: Aux,
+                    after: &str,
+                    limit: usize,
+                ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+                    self.read("aux_after")?;
+                    self.inner.aux_after(table, after, limit)
+                }
+
                 fn log_range(
                     &self,
                     log: Log,

@@ -59,7 +59,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         },
         store.clone(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?
+    .with_idempotency_ttl(config.idempotency_ttl);
     if config.demo {
         load_demo(&app)?;
     }
