@@ -32,7 +32,9 @@ pub use error::AppError;
 pub use explain::{
     AccountsPage, ActionsAllowed, AllowedAccount, Explained, Found, FoundItem, MAX_SCAN, MAX_SEARCH,
 };
-pub use follow::{Consistency, FollowSettings};
+pub use follow::{
+    Consistency, FollowSettings, MAX_REVISION_AHEAD, MAX_WAITING_CHECKS, REVISION_POLL,
+};
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]
@@ -212,6 +214,7 @@ impl App {
     fn committed(&self, committed: &Committed) {
         self.store_healthy.store(true, Ordering::Relaxed);
         self.cache.committed(committed);
+        self.feed.publish(committed.revision);
     }
 
     /// The store (for the CLI's import and export).
