@@ -142,6 +142,8 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     pub caller_tokens: Vec<String>,
     pub admin_token: Option<String>,
+    /// Where the tokens come from, for re-reading the files on SIGHUP.
+    pub token_sources: crate::http::TokenSources,
     pub body_limit: usize,
     pub request_timeout: Duration,
     /// Host names answered besides loopback ones when there are no tokens.
@@ -219,16 +221,27 @@ impl ServeArgs {
             Some(path) => read_config_file(path)?,
             None => ConfigFile::default(),
         };
-        let mut caller_tokens: Vec<String> = env("PARTNER_ACCESS_TOKENS")
+        let mut caller_env: Vec<String> = env("PARTNER_ACCESS_TOKENS")
             .map(|v| v.split(',').map(|t| t.trim().to_owned()).collect())
             .unwrap_or_default();
-        if let Some(path) = self.token_file.clone().or(file.token_file) {
-            caller_tokens.extend(read_tokens(&path)?);
+        caller_env.retain(|t| !t.is_empty());
+        let mut caller_tokens = caller_env.clone();
+        let caller_file = self.token_file.clone().or(file.token_file);
+        if let Some(path) = &caller_file {
+            caller_tokens.extend(read_tokens(path)?);
         }
         caller_tokens.retain(|t| !t.is_empty());
-        let admin_token = match self.admin_token_file.clone().or(file.admin_token_file) {
-            Some(path) => read_tokens(&path)?.into_iter().next(),
-            None => env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty()),
+        let admin_file = self.admin_token_file.clone().or(file.admin_token_file);
+        let admin_env = env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty());
+        let admin_token = match &admin_file {
+            Some(path) => read_tokens(path)?.into_iter().next(),
+            None => admin_env.clone(),
+        };
+        let token_sources = crate::http::TokenSources {
+            caller_env,
+            caller_file,
+            admin_env,
+            admin_file,
         };
         let config = ServeConfig {
             listen: self
@@ -254,6 +267,7 @@ impl ServeArgs {
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             caller_tokens,
             admin_token,
+            token_sources,
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             request_timeout: Duration::from_millis(
                 self.request_timeout_ms
@@ -379,7 +393,7 @@ fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
 }
 
 /// One token per line; blank lines and `#` comments are skipped.
-fn read_tokens(path: &Path) -> Result<Vec<String>, ConfigError> {
+pub fn read_tokens(path: &Path) -> Result<Vec<String>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::TokenFile {
         path: path.to_owned(),
         message: e.to_string(),

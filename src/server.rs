@@ -2,7 +2,8 @@
 //!
 //! Taking the listener and the shutdown signal as arguments (as mini-redis does) lets tests
 //! bind port 0 and decide when to stop. On shutdown in-flight requests finish, then the
-//! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies.
+//! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies and
+//! re-reads the token files.
 //!
 //! Connections are accepted here rather than by `axum::serve`, to bound what clients that
 //! send nothing can hold: at most `max_connections` are served at once (a permit each), and
@@ -40,7 +41,7 @@ pub async fn run(
     options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let reload = tokio::spawn(reload_on_sighup(app.clone()));
+    let reload = tokio::spawn(reload_on_sighup(app.clone(), options.auth.clone()));
     let maintenance = tokio::spawn(maintain(app.clone()));
     let follower = tokio::spawn(follow(app.clone()));
     serve_connections(
@@ -264,8 +265,31 @@ async fn follow(app: Arc<App>) {
     }
 }
 
-/// Reloads the policies on every SIGHUP (an invalid set is refused and logged).
-async fn reload_on_sighup(app: Arc<App>) {
+/// What SIGHUP does: reloads the policies (an invalid set is refused and logged, the old one
+/// keeps serving) and re-reads the token files (a file that cannot be read, or holds no token,
+/// is logged and the tokens in force stay).
+pub async fn hangup(app: Arc<App>, auth: Arc<crate::http::Auth>) {
+    tracing::info!("SIGHUP: reloading policies and token files");
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = app.reload_policies();
+        match auth.reload() {
+            Ok((callers, admin)) => {
+                tracing::info!(
+                    caller_tokens = callers,
+                    admin_token = admin,
+                    "token files reloaded"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "token files not reloaded; the tokens in force stay");
+            }
+        }
+    })
+    .await;
+}
+
+/// Reloads the policies and the token files on every SIGHUP (see [`hangup`]).
+async fn reload_on_sighup(app: Arc<App>, auth: Arc<crate::http::Auth>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -274,14 +298,12 @@ async fn reload_on_sighup(app: Arc<App>) {
             return;
         };
         while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading policies");
-            let app = app.clone();
-            let _ = tokio::task::spawn_blocking(move || app.reload_policies()).await;
+            hangup(app.clone(), auth.clone()).await;
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = app;
+        let _ = (app, auth);
         std::future::pending::<()>().await;
     }
 }

@@ -30,7 +30,7 @@ use utoipa::OpenApi;
 
 use crate::app::{App, AppError};
 
-pub use auth::{Access, Auth};
+pub use auth::{Access, Auth, ReloadError, TokenSources};
 pub use checks::MAX_BATCH;
 pub use error::ApiError;
 
