@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Time-to-live of a cache entry in seconds [default: 30].
     #[arg(long, env = "PARTNER_ACCESS_CACHE_TTL_SECS")]
     pub cache_ttl_secs: Option<u64>,
+    /// How long an `Idempotency-Key`'s first answer is replayed, in seconds; after that the
+    /// key is new again and the answer is pruned [default: 86400].
+    #[arg(long, env = "PARTNER_ACCESS_IDEMPOTENCY_TTL_SECS")]
+    pub idempotency_ttl_secs: Option<u64>,
     /// Log every check decision as a JSON line to `stdout` or a file [default: off].
     #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG")]
     pub decision_log: Option<String>,
@@ -116,6 +120,7 @@ pub struct ConfigFile {
     pub header_timeout_ms: Option<u64>,
     pub cache_capacity: Option<u64>,
     pub cache_ttl_secs: Option<u64>,
+    pub idempotency_ttl_secs: Option<u64>,
     pub decision_log: Option<String>,
     pub decision_log_mode: Option<LogMode>,
     pub decision_log_sample: Option<f64>,
@@ -137,6 +142,8 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     pub caller_tokens: Vec<String>,
     pub admin_token: Option<String>,
+    /// Where the tokens come from, for re-reading the files on SIGHUP.
+    pub token_sources: crate::http::TokenSources,
     pub body_limit: usize,
     pub request_timeout: Duration,
     /// Host names answered besides loopback ones when there are no tokens.
@@ -145,6 +152,8 @@ pub struct ServeConfig {
     pub header_timeout: Duration,
     pub cache_capacity: u64,
     pub cache_ttl: Duration,
+    /// How long an idempotency key's first answer is replayed.
+    pub idempotency_ttl: Duration,
     /// `None` when decisions are not logged.
     pub decision_log: Option<DecisionLogSettings>,
     /// Serve `/ui`.
@@ -173,6 +182,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("header_timeout", &self.header_timeout)
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
+            .field("idempotency_ttl", &self.idempotency_ttl)
             .field("decision_log", &self.decision_log)
             .field("playground", &self.playground)
             .field(
@@ -211,16 +221,27 @@ impl ServeArgs {
             Some(path) => read_config_file(path)?,
             None => ConfigFile::default(),
         };
-        let mut caller_tokens: Vec<String> = env("PARTNER_ACCESS_TOKENS")
+        let mut caller_env: Vec<String> = env("PARTNER_ACCESS_TOKENS")
             .map(|v| v.split(',').map(|t| t.trim().to_owned()).collect())
             .unwrap_or_default();
-        if let Some(path) = self.token_file.clone().or(file.token_file) {
-            caller_tokens.extend(read_tokens(&path)?);
+        caller_env.retain(|t| !t.is_empty());
+        let mut caller_tokens = caller_env.clone();
+        let caller_file = self.token_file.clone().or(file.token_file);
+        if let Some(path) = &caller_file {
+            caller_tokens.extend(read_tokens(path)?);
         }
         caller_tokens.retain(|t| !t.is_empty());
-        let admin_token = match self.admin_token_file.clone().or(file.admin_token_file) {
-            Some(path) => read_tokens(&path)?.into_iter().next(),
-            None => env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty()),
+        let admin_file = self.admin_token_file.clone().or(file.admin_token_file);
+        let admin_env = env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty());
+        let admin_token = match &admin_file {
+            Some(path) => read_tokens(path)?.into_iter().next(),
+            None => admin_env.clone(),
+        };
+        let token_sources = crate::http::TokenSources {
+            caller_env,
+            caller_file,
+            admin_env,
+            admin_file,
         };
         let config = ServeConfig {
             listen: self
@@ -246,6 +267,7 @@ impl ServeArgs {
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             caller_tokens,
             admin_token,
+            token_sources,
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             request_timeout: Duration::from_millis(
                 self.request_timeout_ms
@@ -276,6 +298,11 @@ impl ServeArgs {
                 .unwrap_or(100_000),
             cache_ttl: Duration::from_secs(
                 self.cache_ttl_secs.or(file.cache_ttl_secs).unwrap_or(30),
+            ),
+            idempotency_ttl: Duration::from_secs(
+                self.idempotency_ttl_secs
+                    .or(file.idempotency_ttl_secs)
+                    .unwrap_or(86_400),
             ),
             playground: !self.no_playground && file.playground.unwrap_or(true),
             store: self.store.clone().or(file.store).filter(|s| !s.is_empty()),
@@ -341,6 +368,11 @@ impl ServeArgs {
                 "cache_ttl_secs must be above 0".into(),
             ));
         }
+        if config.idempotency_ttl.is_zero() {
+            return Err(ConfigError::Invalid(
+                "idempotency_ttl_secs must be above 0".into(),
+            ));
+        }
         let has_tokens = !config.caller_tokens.is_empty() || config.admin_token.is_some();
         if !config.listen.ip().is_loopback() && !has_tokens {
             return Err(ConfigError::OpenNonLoopback(config.listen));
@@ -361,7 +393,7 @@ fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
 }
 
 /// One token per line; blank lines and `#` comments are skipped.
-fn read_tokens(path: &Path) -> Result<Vec<String>, ConfigError> {
+pub fn read_tokens(path: &Path) -> Result<Vec<String>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::TokenFile {
         path: path.to_owned(),
         message: e.to_string(),
@@ -395,6 +427,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8180");
         assert_eq!(c.data, PathBuf::from("data"));
         assert_eq!(c.body_limit, 1024 * 1024);
+        assert_eq!(c.idempotency_ttl, Duration::from_secs(24 * 3600));
         assert!(c.caller_tokens.is_empty() && c.admin_token.is_none());
     }
 
@@ -432,6 +465,36 @@ mod tests {
             .resolve(|k| (k == "PARTNER_ACCESS_ADMIN_TOKEN").then(|| "s3cret".to_owned()))
             .unwrap();
         assert_eq!(with_token.admin_token.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn the_idempotency_ttl_is_set_by_flag_or_file_and_is_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "idempotency_ttl_secs = 60\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            from_file.resolve(no_env).unwrap().idempotency_ttl,
+            Duration::from_secs(60)
+        );
+        let flag = ServeArgs {
+            config: Some(file),
+            idempotency_ttl_secs: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(
+            flag.resolve(no_env).unwrap().idempotency_ttl,
+            Duration::from_secs(5)
+        );
+        let zero = ServeArgs {
+            idempotency_ttl_secs: Some(0),
+            ..Default::default()
+        };
+        let err = zero.resolve(no_env).unwrap_err().to_string();
+        assert!(err.contains("idempotency_ttl_secs"), "{err}");
     }
 
     #[test]

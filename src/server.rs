@@ -2,7 +2,8 @@
 //!
 //! Taking the listener and the shutdown signal as arguments (as mini-redis does) lets tests
 //! bind port 0 and decide when to stop. On shutdown in-flight requests finish, then the
-//! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies.
+//! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies and
+//! re-reads the token files.
 //!
 //! Connections are accepted here rather than by `axum::serve`, to bound what clients that
 //! send nothing can hold: at most `max_connections` are served at once (a permit each), and
@@ -40,7 +41,7 @@ pub async fn run(
     options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let reload = tokio::spawn(reload_on_sighup(app.clone()));
+    let reload = tokio::spawn(reload_on_sighup(app.clone(), options.auth.clone()));
     let maintenance = tokio::spawn(maintain(app.clone()));
     let follower = tokio::spawn(follow(app.clone()));
     serve_connections(
@@ -210,8 +211,9 @@ pub fn raise_open_file_limit() -> Option<u64> {
 
 /// Background upkeep, every second: probe the store (so a failing store turns checks into
 /// Deny even when the cache could answer them), fold pending metric samples into their
-/// buckets (memory stays flat when nobody scrapes), and every five seconds flush partner
-/// activity.
+/// buckets (memory stays flat when nobody scrapes), every five seconds flush partner
+/// activity, and every minute sweep a step of the idempotency table (commands that keep an
+/// answer sweep a few too; this prunes what expires while no command runs).
 async fn maintain(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -221,11 +223,15 @@ async fn maintain(app: Arc<App>) {
         seconds += 1;
         let app = app.clone();
         let flush = seconds.is_multiple_of(5);
+        let sweep = seconds.is_multiple_of(60);
         let _ = tokio::task::spawn_blocking(move || {
             app.probe_store();
             crate::telemetry::metrics_upkeep();
             if flush && let Err(e) = app.flush_activity() {
                 tracing::warn!(error = %e, "activity flush failed; kept for the next one");
+            }
+            if sweep && let Err(e) = app.sweep_idempotency_round() {
+                tracing::warn!(error = %e, "idempotency sweep failed; tried again next round");
             }
         })
         .await;
@@ -259,8 +265,31 @@ async fn follow(app: Arc<App>) {
     }
 }
 
-/// Reloads the policies on every SIGHUP (an invalid set is refused and logged).
-async fn reload_on_sighup(app: Arc<App>) {
+/// What SIGHUP does: reloads the policies (an invalid set is refused and logged, the old one
+/// keeps serving) and re-reads the token files (a file that cannot be read, or holds no token,
+/// is logged and the tokens in force stay).
+pub async fn hangup(app: Arc<App>, auth: Arc<crate::http::Auth>) {
+    tracing::info!("SIGHUP: reloading policies and token files");
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = app.reload_policies();
+        match auth.reload() {
+            Ok((callers, admin)) => {
+                tracing::info!(
+                    caller_tokens = callers,
+                    admin_token = admin,
+                    "token files reloaded"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "token files not reloaded; the tokens in force stay");
+            }
+        }
+    })
+    .await;
+}
+
+/// Reloads the policies and the token files on every SIGHUP (see [`hangup`]).
+async fn reload_on_sighup(app: Arc<App>, auth: Arc<crate::http::Auth>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -269,14 +298,12 @@ async fn reload_on_sighup(app: Arc<App>) {
             return;
         };
         while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading policies");
-            let app = app.clone();
-            let _ = tokio::task::spawn_blocking(move || app.reload_policies()).await;
+            hangup(app.clone(), auth.clone()).await;
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = app;
+        let _ = (app, auth);
         std::future::pending::<()>().await;
     }
 }

@@ -18,8 +18,12 @@
 //! catches up first (reads the feed now), and if it still has not, decides on a fresh snapshot
 //! of the store, waiting up to `consistency_wait` for the store to reach the revision and
 //! answering 503 after that; never from an older state. `fully_consistent` always decides on a
-//! fresh snapshot.
+//! fresh snapshot. The wait is async ([`App::reach_revision`]): a waiting check holds no
+//! thread, only a subscription to the revisions this sidecar publishes (its own commits and
+//! the feed's changes) and a timer that re-reads the store's revision every
+//! [`REVISION_POLL`]; the blocking pool stays free for commands.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -71,6 +75,9 @@ pub(super) struct Feed {
     shared: AtomicBool,
     /// Checks waiting for a revision right now (see [`MAX_WAITING_CHECKS`]).
     waiting: AtomicUsize,
+    /// The highest revision this sidecar has made visible (its own commits, the feed's
+    /// changes): what waiting checks watch.
+    published: tokio::sync::watch::Sender<u64>,
     settings: FollowSettings,
 }
 
@@ -79,10 +86,14 @@ pub(super) struct Feed {
 /// once rather than waited for.
 pub const MAX_REVISION_AHEAD: u64 = 10_000;
 
-/// How many checks may wait for a revision at once, each holding a blocking thread for up to
-/// `consistency_wait`: more are refused at once, so waiting checks cannot starve commands of
-/// the blocking pool.
+/// How many checks may wait for a revision at once, each for up to `consistency_wait`: more are
+/// refused at once. A waiting check holds no thread (see [`App::reach_revision`]); the bound
+/// keeps the store reads of their polls bounded.
 pub const MAX_WAITING_CHECKS: usize = 32;
+
+/// How often a waiting check re-reads the store's revision besides being woken by a
+/// published one (a commit of another sidecar the feed has not brought yet).
+pub const REVISION_POLL: Duration = Duration::from_millis(25);
 
 impl Feed {
     /// At `revision` (the store's at startup, with an empty cache: caught up now).
@@ -93,8 +104,20 @@ impl Feed {
             origin: Instant::now(),
             shared: AtomicBool::new(shared),
             waiting: AtomicUsize::new(0),
+            published: tokio::sync::watch::Sender::new(revision),
             settings,
         }
+    }
+
+    /// Tells waiting checks that `revision` is visible here.
+    pub(super) fn publish(&self, revision: u64) {
+        self.published.send_if_modified(|seen| {
+            let newer = revision > *seen;
+            if newer {
+                *seen = revision;
+            }
+            newer
+        });
     }
 
     fn now_ms(&self) -> u64 {
@@ -111,6 +134,36 @@ impl Feed {
         self.now_ms()
             .saturating_sub(self.caught_up_ms.load(Ordering::Acquire))
             <= bound
+    }
+}
+
+/// Counts a waiting check out when dropped.
+pub(super) struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Feed {
+    /// Admits one more check waiting for `revision` (the store being at `latest`), unless the
+    /// revision is too far ahead or as many checks as may wait already do.
+    fn admit_waiter(&self, revision: u64, latest: u64) -> Result<Waiting<'_>, AppError> {
+        if revision.saturating_sub(latest) > MAX_REVISION_AHEAD {
+            return Err(AppError::Unavailable(StoreError::Read(format!(
+                "the requested revision {revision} is more than {MAX_REVISION_AHEAD} beyond the \
+                 store's latest ({latest}); it is not one this store produced"
+            ))));
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_CHECKS {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::Unavailable(StoreError::Read(format!(
+                "{MAX_WAITING_CHECKS} checks are already waiting for a newer revision; retry \
+                 shortly"
+            ))));
+        }
+        Ok(Waiting(&self.waiting))
     }
 }
 
@@ -132,6 +185,7 @@ impl App {
                         self.feed
                             .applied
                             .fetch_max(change.revision, Ordering::AcqRel);
+                        self.feed.publish(change.revision);
                     }
                     if !changes.is_empty() {
                         metrics::counter!("partner_access_feed_changes_total")
@@ -196,8 +250,67 @@ impl App {
         }
     }
 
+    /// Waits, without holding a thread, until the store has reached `revision` (a fresh
+    /// snapshot sees it), up to `consistency_wait`; 503 after that, and at once for a revision
+    /// more than [`MAX_REVISION_AHEAD`] beyond the store's latest or when
+    /// [`MAX_WAITING_CHECKS`] checks already wait. Wakes on every revision this sidecar
+    /// publishes and every [`REVISION_POLL`]; each look at the store is a short read on the
+    /// blocking pool. After it, [`App::checker_with`] finds the revision reached at once.
+    pub async fn reach_revision(self: Arc<Self>, revision: u64) -> Result<(), AppError> {
+        if self.applied_revision() >= revision {
+            return Ok(());
+        }
+        let latest = self.clone().store_revision().await?;
+        if latest >= revision {
+            return Ok(());
+        }
+        let _waiting = self.feed.admit_waiter(revision, latest)?;
+        let mut published = self.feed.published.subscribe();
+        let deadline = tokio::time::Instant::now() + self.feed.settings.consistency_wait;
+        let mut seen = latest;
+        loop {
+            tokio::select! {
+                _ = published.changed() => {}
+                () = tokio::time::sleep(REVISION_POLL) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(AppError::Unavailable(StoreError::Read(format!(
+                        "the store is at revision {seen}, behind the requested {revision}, \
+                         after waiting {:?}",
+                        self.feed.settings.consistency_wait
+                    ))));
+                }
+            }
+            if self.applied_revision() >= revision {
+                return Ok(());
+            }
+            seen = self.clone().store_revision().await?;
+            if seen >= revision {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The store's latest revision, read on the blocking pool.
+    async fn store_revision(self: Arc<Self>) -> Result<u64, AppError> {
+        let app = self.clone();
+        match tokio::task::spawn_blocking(move || {
+            app.store
+                .snapshot()
+                .map(|s| s.revision())
+                .map_err(|e| app.unavailable(e))
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(e) => Err(AppError::Unavailable(StoreError::Read(format!(
+                "reading the store's revision failed: {e}"
+            )))),
+        }
+    }
+
     /// Waits until the store has reached `revision` (a fresh snapshot sees it), up to
-    /// `consistency_wait`; 503 after that.
+    /// `consistency_wait`; 503 after that. Blocks its thread: the HTTP layer waits with
+    /// [`App::reach_revision`] first, so that here the revision is reached at once.
     pub(super) fn wait_for_revision(&self, revision: u64) -> Result<(), AppError> {
         let latest = self
             .store
@@ -207,28 +320,7 @@ impl App {
         if latest >= revision {
             return Ok(());
         }
-        if revision - latest > MAX_REVISION_AHEAD {
-            return Err(AppError::Unavailable(StoreError::Read(format!(
-                "the requested revision {revision} is more than {MAX_REVISION_AHEAD} beyond the \
-                 store's latest ({latest}); it is not one this store produced"
-            ))));
-        }
-        // One more waiter, unless there are as many as may wait; the guard counts it out.
-        let waiting = &self.feed.waiting;
-        if waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_CHECKS {
-            waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(AppError::Unavailable(StoreError::Read(format!(
-                "{MAX_WAITING_CHECKS} checks are already waiting for a newer revision; retry \
-                 shortly"
-            ))));
-        }
-        struct Waiting<'a>(&'a AtomicUsize);
-        impl Drop for Waiting<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
-        let _waiting = Waiting(waiting);
+        let _waiting = self.feed.admit_waiter(revision, latest)?;
         let deadline = Instant::now() + self.feed.settings.consistency_wait;
         loop {
             let seen = self

@@ -32,7 +32,9 @@ pub use error::AppError;
 pub use explain::{
     AccountsPage, ActionsAllowed, AllowedAccount, Explained, Found, FoundItem, MAX_SCAN, MAX_SEARCH,
 };
-pub use follow::{Consistency, FollowSettings};
+pub use follow::{
+    Consistency, FollowSettings, MAX_REVISION_AHEAD, MAX_WAITING_CHECKS, REVISION_POLL,
+};
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]
@@ -66,6 +68,10 @@ pub struct App {
     decision_log: std::sync::OnceLock<decision_log::DecisionLog>,
     /// Where this sidecar is in a shared store's change feed.
     feed: follow::Feed,
+    /// How long an idempotency key's answer is replayed (see [`App::with_idempotency_ttl`]).
+    idempotency_ttl: Duration,
+    /// The last idempotency key the pruning sweep looked at ("" at the start of the table).
+    idempotency_sweep: std::sync::Mutex<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -94,7 +100,17 @@ impl App {
             activity: activity::Activity::default(),
             check_metrics: std::sync::OnceLock::new(),
             decision_log: std::sync::OnceLock::new(),
+            idempotency_ttl: commands::DEFAULT_IDEMPOTENCY_TTL,
+            idempotency_sweep: std::sync::Mutex::new(String::new()),
         })
+    }
+
+    /// Sets how long an `Idempotency-Key`'s first answer is replayed (24 hours unless set):
+    /// after that the key is new again, and its answer is pruned.
+    #[must_use]
+    pub fn with_idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = ttl;
+        self
     }
 
     /// The policies in force now.
@@ -207,6 +223,7 @@ impl App {
     fn committed(&self, committed: &Committed) {
         self.store_healthy.store(true, Ordering::Relaxed);
         self.cache.committed(committed);
+        self.feed.publish(committed.revision);
     }
 
     /// The store (for the CLI's import and export).

@@ -59,7 +59,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         },
         store.clone(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?
+    .with_idempotency_ttl(config.idempotency_ttl);
     if config.demo {
         load_demo(&app)?;
     }
@@ -72,7 +73,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let auth = Auth::new(&config.caller_tokens, config.admin_token.as_deref());
+    let auth = Auth::from_sources(config.token_sources.clone()).map_err(|e| e.to_string())?;
     if !auth.enabled() {
         tracing::warn!("no tokens configured: every route is open (loopback only)");
     }

@@ -43,6 +43,11 @@ impl Timestamp {
     pub fn unix(self) -> i64 {
         self.0.unix_timestamp()
     }
+
+    /// How long after `earlier` this instant is; zero when it is not after it.
+    pub fn since(self, earlier: Timestamp) -> std::time::Duration {
+        std::time::Duration::try_from(self.0 - earlier.0).unwrap_or_default()
+    }
 }
 
 impl fmt::Display for Timestamp {

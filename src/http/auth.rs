@@ -1,7 +1,15 @@
 //! Bearer tokens: caller tokens for checks and commands, a separate admin token for
 //! administration. Tokens are compared as SHA-256 digests in constant time, and never logged.
+//!
+//! Token files can be rotated without a restart: [`Auth::reload`] (on SIGHUP, see
+//! `crate::server`) re-reads them and swaps the whole set at once; a file that cannot be read
+//! (or holds no token) keeps the tokens in force, so a half-written rotation never locks
+//! every caller out. Tokens from the environment cannot change in a running process and stay.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -23,18 +31,46 @@ pub enum Access {
     Admin,
 }
 
-/// The configured tokens, kept as digests.
+/// The configured tokens, kept as digests, and where they came from.
 #[derive(Default)]
 pub struct Auth {
+    tokens: ArcSwap<Tokens>,
+    sources: TokenSources,
+}
+
+/// One set of tokens in force.
+#[derive(Default)]
+struct Tokens {
     callers: Vec<[u8; 32]>,
     admin: Option<[u8; 32]>,
 }
 
+/// Where the tokens come from: what [`Auth::reload`] reads again.
+#[derive(Debug, Clone, Default)]
+pub struct TokenSources {
+    /// Caller tokens from the environment (`PARTNER_ACCESS_TOKENS`).
+    pub caller_env: Vec<String>,
+    /// The caller token file, one token per line.
+    pub caller_file: Option<PathBuf>,
+    /// The admin token from the environment, used when there is no admin token file.
+    pub admin_env: Option<String>,
+    /// The admin token file (its first token).
+    pub admin_file: Option<PathBuf>,
+}
+
+/// Why token files were not reloaded (the tokens in force stay).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    File(#[from] crate::config::ConfigError),
+}
+
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tokens = self.tokens.load();
         f.debug_struct("Auth")
-            .field("caller_tokens", &self.callers.len())
-            .field("admin_token", &self.admin.is_some())
+            .field("caller_tokens", &tokens.callers.len())
+            .field("admin_token", &tokens.admin.is_some())
             .finish()
     }
 }
@@ -50,6 +86,57 @@ impl Auth {
     /// tokens are ignored.
     pub fn new(callers: &[String], admin: Option<&str>) -> Self {
         Auth {
+            tokens: ArcSwap::from_pointee(Tokens::new(callers, admin)),
+            sources: TokenSources::default(),
+        }
+    }
+
+    /// The tokens `sources` name, read now; [`Auth::reload`] reads them again.
+    pub fn from_sources(sources: TokenSources) -> Result<Self, ReloadError> {
+        let tokens = sources.read()?;
+        Ok(Auth {
+            tokens: ArcSwap::from_pointee(tokens),
+            sources,
+        })
+    }
+
+    /// Re-reads the token files and puts what they hold in force at once. On an error the
+    /// tokens in force stay. Returns the number of caller tokens and whether there is an
+    /// admin token.
+    pub fn reload(&self) -> Result<(usize, bool), ReloadError> {
+        let tokens = self.sources.read()?;
+        let counts = (tokens.callers.len(), tokens.admin.is_some());
+        self.tokens.store(Arc::new(tokens));
+        Ok(counts)
+    }
+
+    /// Whether any token is configured: without tokens every route is open.
+    pub fn enabled(&self) -> bool {
+        self.tokens.load().enabled()
+    }
+
+    fn admits(&self, access: Access, token: Option<&str>) -> bool {
+        self.tokens.load().admits(access, token)
+    }
+}
+
+impl TokenSources {
+    fn read(&self) -> Result<Tokens, ReloadError> {
+        let mut callers = self.caller_env.clone();
+        if let Some(path) = &self.caller_file {
+            callers.extend(crate::config::read_tokens(path)?);
+        }
+        let admin = match &self.admin_file {
+            Some(path) => crate::config::read_tokens(path)?.into_iter().next(),
+            None => self.admin_env.clone(),
+        };
+        Ok(Tokens::new(&callers, admin.as_deref()))
+    }
+}
+
+impl Tokens {
+    fn new(callers: &[String], admin: Option<&str>) -> Self {
+        Tokens {
             callers: callers
                 .iter()
                 .map(|t| t.trim())
@@ -60,8 +147,7 @@ impl Auth {
         }
     }
 
-    /// Whether any token is configured: without tokens every route is open.
-    pub fn enabled(&self) -> bool {
+    fn enabled(&self) -> bool {
         !self.callers.is_empty() || self.admin.is_some()
     }
 
@@ -208,7 +294,54 @@ mod tests {
         let auth = Auth::new(&[" caller \n".into(), "  ".into()], Some("admin\n"));
         assert!(auth.admits(Access::Caller, Some("caller")));
         assert!(auth.admits(Access::Admin, Some("admin")));
-        assert_eq!(auth.callers.len(), 1, "a blank token is no token");
+        assert_eq!(
+            auth.tokens.load().callers.len(),
+            1,
+            "a blank token is no token"
+        );
+    }
+
+    #[test]
+    fn reloading_rotates_file_tokens_and_a_bad_file_keeps_the_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let callers = dir.path().join("callers");
+        let admin = dir.path().join("admin");
+        std::fs::write(&callers, "old-1\nold-2\n").unwrap();
+        std::fs::write(&admin, "old-admin\n").unwrap();
+        let auth = Auth::from_sources(TokenSources {
+            caller_env: vec!["from-env".into()],
+            caller_file: Some(callers.clone()),
+            admin_env: None,
+            admin_file: Some(admin.clone()),
+        })
+        .unwrap();
+        assert!(auth.admits(Access::Caller, Some("old-2")));
+        assert!(auth.admits(Access::Admin, Some("old-admin")));
+
+        // Rotated files: the new tokens are in force, the old ones are not; the environment's
+        // token stays.
+        std::fs::write(&callers, "new-1\n").unwrap();
+        std::fs::write(&admin, "new-admin\n").unwrap();
+        assert_eq!(auth.reload().unwrap(), (2, true));
+        assert!(auth.admits(Access::Caller, Some("new-1")));
+        assert!(auth.admits(Access::Caller, Some("from-env")));
+        assert!(!auth.admits(Access::Caller, Some("old-1")));
+        assert!(auth.admits(Access::Admin, Some("new-admin")));
+        assert!(!auth.admits(Access::Admin, Some("old-admin")));
+
+        // Files that cannot be read, or hold no token: an error naming the file, and the
+        // tokens in force stay (both files are read before anything changes).
+        std::fs::write(&callers, "newer\n").unwrap();
+        std::fs::remove_file(&admin).unwrap();
+        let err = auth.reload().unwrap_err().to_string();
+        assert!(err.contains("admin"), "{err}");
+        assert!(auth.admits(Access::Caller, Some("new-1")));
+        assert!(!auth.admits(Access::Caller, Some("newer")));
+        assert!(auth.admits(Access::Admin, Some("new-admin")));
+        std::fs::write(&admin, "# only a comment\n\n").unwrap();
+        let err = auth.reload().unwrap_err().to_string();
+        assert!(err.contains("no token"), "{err}");
+        assert!(auth.admits(Access::Admin, Some("new-admin")));
     }
 
     #[test]

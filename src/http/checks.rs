@@ -64,6 +64,18 @@ impl ConsistencyBody {
     }
 }
 
+/// Waits (async) for the revision an `at_least_as_fresh` check asks for.
+async fn reach(app: &Arc<App>, consistency: Consistency) -> Result<(), ApiError> {
+    match consistency {
+        Consistency::AtLeastAsFresh(revision) => app
+            .clone()
+            .reach_revision(revision)
+            .await
+            .map_err(ApiError::from),
+        Consistency::MinimizeLatency | Consistency::FullyConsistent => Ok(()),
+    }
+}
+
 /// The consistency a body asks for.
 fn consistency_of(body: Option<&ConsistencyBody>) -> Result<Consistency, ApiError> {
     body.map_or(
@@ -141,7 +153,9 @@ pub async fn is_authorized(
         // The fast path runs on the request's own task: a warm check never leaves it.
         app.check(&request)?
     } else {
-        // Catching up or reading the store may wait: off the async workers.
+        // Waiting for a revision holds no thread; the check itself reads the store, off the
+        // async workers.
+        reach(&app, consistency).await?;
         super::blocking(move || app.checker_with(consistency)?.check(&request)).await?
     };
     Ok(axum::Json(checked.into()))
@@ -205,6 +219,7 @@ pub async fn is_authorized_batch(
     let results = if consistency == Consistency::MinimizeLatency {
         decide_batch(&app.checker(), &body.requests)
     } else {
+        reach(&app, consistency).await?;
         super::blocking(move || {
             Ok(decide_batch(
                 &app.checker_with(consistency)?,

@@ -114,7 +114,7 @@ pub enum Aux {
     AccessLinks,
     /// `partner/e-mail` → the digest of the employee's current link (rotation revokes it).
     EmployeeLinks,
-    /// Idempotency key → the first answer.
+    /// Idempotency key → the first answer and when it was given; expired answers are pruned.
     Idempotency,
     /// Client id → its managed relationship.
     Relationships,
@@ -159,6 +159,14 @@ pub trait Snapshot: Directory<Error = StoreError> {
     fn client_ids(&self) -> Result<Vec<ClientId>, StoreError>;
     /// A record of a side table.
     fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Up to `limit` records of a side table with keys above `after` (byte order), in key
+    /// order: a sweep over a table in bounded steps (pruning expired idempotency answers).
+    fn aux_after(
+        &self,
+        table: Aux,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Up to `limit` records of a log with sequence numbers above `after`, oldest first.
     fn log_range(
         &self,

@@ -902,6 +902,28 @@ impl Snapshot for PgTx<'_> {
         )
     }
 
+    fn aux_after(
+        &self,
+        table: Aux,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(
+            "SELECT key, value FROM aux WHERE tbl = $1 AND key > $2 ORDER BY key LIMIT $3",
+            &[&aux_name(table), &after.as_bytes(), &limit],
+        )?
+        .iter()
+        .map(|row| {
+            let key: Vec<u8> = row.try_get(0).map_err(db_err)?;
+            let value: Vec<u8> = row.try_get(1).map_err(db_err)?;
+            String::from_utf8(key)
+                .map(|key| (key, value))
+                .map_err(|e| corrupt("aux key", e))
+        })
+        .collect()
+    }
+
     fn log_range(
         &self,
         log: Log,

@@ -824,6 +824,25 @@ macro_rules! impl_reads {
                     .map(|g| g.value().to_vec()))
             }
 
+            fn aux_after(
+                &self,
+                table: Aux,
+                after: &str,
+                limit: usize,
+            ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+                use std::ops::Bound;
+                let table = self.$open(aux_table(table))?;
+                let mut out = Vec::new();
+                let range = table
+                    .range::<&str>((Bound::Excluded(after), Bound::Unbounded))
+                    .map_err(read_err)?;
+                for entry in range.take(limit) {
+                    let (key, value) = entry.map_err(read_err)?;
+                    out.push((key.value().to_owned(), value.value().to_vec()));
+                }
+                Ok(out)
+            }
+
             fn log_range(
                 &self,
                 log: Log,

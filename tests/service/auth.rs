@@ -453,3 +453,124 @@ async fn without_tokens_a_foreign_host_name_is_refused_dns_rebinding() {
         );
     }
 }
+
+/// The real binary with token files: SIGHUP re-reads them (rotation without a restart), and a
+/// file that cannot be read keeps the tokens in force and says why in the log.
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_rereads_the_token_files_and_a_bad_file_keeps_the_old_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let callers = dir.path().join("callers");
+    let admin = dir.path().join("admin");
+    let log = dir.path().join("log");
+    std::fs::write(&callers, "old-caller\n").unwrap();
+    std::fs::write(&admin, "old-admin\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"))
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--policies")
+        .arg(common::root().join("policies"))
+        .arg("--schema")
+        .arg(common::root().join("schema"))
+        .arg("--token-file")
+        .arg(&callers)
+        .arg("--admin-token-file")
+        .arg(&admin)
+        .env_remove("PARTNER_ACCESS_CONFIG")
+        .env_remove("PARTNER_ACCESS_TOKENS")
+        .env_remove("PARTNER_ACCESS_ADMIN_TOKEN")
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/schema/actions");
+    let status = |token: &'static str| {
+        let request = client.get(&url).bearer_auth(token);
+        async move {
+            request
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    let hangup = || {
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    // Wait for it to listen.
+    let started = std::time::Instant::now();
+    while status("old-caller").await != 200 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "not serving"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status("new-caller").await, 401);
+
+    // Rotate both files, then SIGHUP: the new tokens are in force, the old ones are not.
+    std::fs::write(&callers, "new-caller\n").unwrap();
+    std::fs::write(&admin, "new-admin\n").unwrap();
+    hangup();
+    let rotated = std::time::Instant::now();
+    while status("new-caller").await != 200 {
+        assert!(
+            rotated.elapsed() < std::time::Duration::from_secs(10),
+            "SIGHUP did not put the rotated caller token in force"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status("old-caller").await, 401);
+    let export = format!("http://127.0.0.1:{port}/v1/admin/export");
+    let admin_status = |token: &'static str| {
+        let request = client.get(&export).bearer_auth(token);
+        async move {
+            request
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    assert_eq!(admin_status("new-admin").await, 200);
+    assert_ne!(admin_status("old-admin").await, 200);
+
+    // A file that cannot be read: the tokens in force stay, and the log says why.
+    std::fs::remove_file(&callers).unwrap();
+    hangup();
+    let bad = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("token files not reloaded") {
+            assert!(text.contains("callers"), "the log names the file: {text}");
+            break;
+        }
+        assert!(
+            bad.elapsed() < std::time::Duration::from_secs(10),
+            "no log of the failed reload: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status("new-caller").await, 200);
+    assert_eq!(admin_status("new-admin").await, 200);
+
+    let _ = child.kill();
+    let _ = child.wait();
+}

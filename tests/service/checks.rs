@@ -525,3 +525,57 @@ async fn far_future_revisions_and_a_crowd_of_waiting_checks_are_refused_at_once(
         "{refused_at_once} refused at once"
     );
 }
+
+/// Checks waiting for a revision hold no thread: with a blocking pool of two threads, as many
+/// checks as may wait (32) wait for the next revision, and a command (which runs on the
+/// blocking pool) is answered at once; every waiting check then sees it.
+#[test]
+fn waiting_checks_hold_no_thread_so_a_command_is_not_delayed() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let server = std::sync::Arc::new(common::start(common::Options::default()).await);
+        let revision = server.import(&common::demo()).await;
+        let mut waiting = Vec::new();
+        for _ in 0..partner_access::app::MAX_WAITING_CHECKS {
+            let server = server.clone();
+            waiting.push(tokio::spawn(async move {
+                server
+                    .post(
+                        "/v1/is_authorized",
+                        &check_with(json!({"at_least_as_fresh": revision + 1})),
+                    )
+                    .await
+            }));
+        }
+        // Let them all start waiting (the store is at `revision`).
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(waiting.iter().all(|w| !w.is_finished()), "they wait");
+
+        let started = std::time::Instant::now();
+        let (status, removed) = server
+            .send(
+                reqwest::Method::DELETE,
+                "/v1/clients/c-globex/users/pat@acme.example",
+                Some(&json!({"actor": "owner@globex.example"})),
+            )
+            .await;
+        let took = started.elapsed();
+        assert_eq!(status, 200, "{removed}");
+        assert_eq!(removed["revision"], revision + 1);
+        assert!(
+            took < std::time::Duration::from_millis(1000),
+            "the command took {took:?} behind the waiting checks"
+        );
+        for check in waiting {
+            let (status, answer) = check.await.unwrap();
+            assert_eq!(status, 200, "{answer}");
+            assert_eq!(answer["decision"], "Deny", "{answer}");
+            assert!(answer["revision"].as_u64().unwrap() > revision, "{answer}");
+        }
+    });
+}

@@ -47,6 +47,8 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Connections served at once and how long one may idle.
     pub connections: partner_access::http::ConnectionLimits,
+    /// How long an idempotency key's answer is replayed (the product's default if `None`).
+    pub idempotency_ttl: Option<Duration>,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             playground: true,
             request_timeout: Duration::from_secs(10),
             connections: partner_access::http::ConnectionLimits::default(),
+            idempotency_ttl: None,
         }
     }
 }
@@ -114,19 +117,21 @@ pub async fn start(options: Options) -> TestServer {
 /// Starts a server over a given store (a fault-injecting one, for instance).
 pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) -> TestServer {
     partner_access::telemetry::init_metrics();
-    let app = Arc::new(
-        App::new(
-            AppSettings {
-                policies_dir: options.policies.clone(),
-                schema_dir: options.schema.clone(),
-                cache_capacity: 10_000,
-                cache_ttl: Duration::from_secs(30),
-                follow: Default::default(),
-            },
-            store,
-        )
-        .unwrap(),
-    );
+    let app = App::new(
+        AppSettings {
+            policies_dir: options.policies.clone(),
+            schema_dir: options.schema.clone(),
+            cache_capacity: 10_000,
+            cache_ttl: Duration::from_secs(30),
+            follow: Default::default(),
+        },
+        store,
+    )
+    .unwrap();
+    let app = Arc::new(match options.idempotency_ttl {
+        Some(ttl) => app.with_idempotency_ttl(ttl),
+        None => app,
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let http = HttpOptions {

@@ -16,4 +16,6 @@ mod commands_client;
 mod corpus;
 mod decision_log;
 mod explain;
+mod idempotency;
 mod ops;
+mod secrets;

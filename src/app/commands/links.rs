@@ -2,7 +2,10 @@
 //!
 //! A link token is 256 random bits, shown once and stored only as its SHA-256 digest, bound to
 //! (partner, employee). It works for any number of clients until rotated; rotating revokes every
-//! earlier token of that employee.
+//! earlier token of that employee. "Shown once" holds for idempotent replays too: the
+//! idempotency table keeps the issuing answer without its token, a replay answers
+//! `token_withheld: true` while the link is live and a 409 once it is revoked, and the token in
+//! an approval's path is redacted before the request is logged (`crate::http`).
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -108,6 +111,7 @@ impl App {
                 .put_aux(Aux::AccessLinks, &digest, &json_bytes(&link)?)?;
             ctx.tx()
                 .put_aux(Aux::EmployeeLinks, &key, &json_bytes(&digests)?)?;
+            ctx.answer_carries_link(digest);
             Ok((
                 true,
                 json!({"token": token, "employee": employee, "partner": partner,

@@ -75,7 +75,41 @@ pub struct CommandAnswer {
 struct StoredAnswer {
     digest: String,
     answer: Result<CommandAnswer, StoredError>,
+    /// The digest of the access-link token the first answer carried. The token itself is a
+    /// secret shown once: the kept answer has no `token` member, so neither the store nor a
+    /// replay ever shows it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
+    /// When the first answer was given: it is replayed for the idempotency TTL, then the key
+    /// is new again and the answer is pruned. `None` in answers kept before answers carried
+    /// their time; the pruning sweep stamps those when it reaches them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<Timestamp>,
 }
+
+impl StoredAnswer {
+    /// Moves a token still in the kept answer (one kept before tokens were withheld) out of it,
+    /// keeping its digest.
+    fn withhold_token(&mut self) {
+        if let Ok(answer) = &mut self.answer
+            && let Value::Object(body) = &mut answer.body
+            && let Some(Value::String(token)) = body.remove("token")
+        {
+            self.link.get_or_insert_with(|| sha256_hex(&token));
+        }
+    }
+}
+
+/// How long an `Idempotency-Key`'s first answer is replayed unless configured otherwise.
+pub const DEFAULT_IDEMPOTENCY_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Idempotency answers the pruning sweep looks at in each command that keeps one: more than a
+/// command adds, so the table stays near what one TTL of commands keeps, at a bounded cost
+/// per transaction.
+const SWEEP_PER_COMMAND: usize = 16;
+
+/// Idempotency answers the background sweep looks at per round.
+pub const SWEEP_PER_ROUND: usize = 1_000;
 
 /// A refusal as the idempotency table keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,6 +207,9 @@ pub struct Ctx<'t> {
     /// Client records as the transaction holds them, so that [`Ctx::save_client`] writes back
     /// only what the command changed.
     loaded: Vec<ClientRecord>,
+    /// The digest of the access-link token this command's answer carries in its `token`
+    /// member, if any: the idempotency table keeps the answer without it (see [`replay`]).
+    issued_link: Option<String>,
 }
 
 /// A refusal inside a command.
@@ -216,6 +253,12 @@ impl<'t> Ctx<'t> {
     /// The transaction, for reads and writes.
     pub fn tx(&mut self) -> &mut dyn WriteTx {
         &mut *self.tx
+    }
+
+    /// Notes that the answer's `token` member is the access-link token with this digest: a
+    /// secret shown once, which the idempotency table must not keep.
+    pub(crate) fn answer_carries_link(&mut self, digest: String) {
+        self.issued_link = Some(digest);
     }
 
     /// The permission catalogue of the loaded schema.
@@ -778,6 +821,7 @@ pub(crate) fn link_verified_users(
         events: Vec::new(),
         client: None,
         loaded: Vec::new(),
+        issued_link: None,
     };
     for id in clients {
         let Some(mut client) = ctx.tx.client_record(id)? else {
@@ -820,7 +864,8 @@ impl App {
 
         let result = write(self.store.as_ref(), |tx| {
             if let Some(key) = &idempotency
-                && let Some(stored) = replay(&*tx, key, &meta.request_digest)?
+                && let Some(stored) =
+                    replay(&*tx, key, &meta.request_digest, now, self.idempotency_ttl)?
             {
                 return Err(WriteError::Aborted(Outcome::Replay(stored)));
             }
@@ -834,6 +879,7 @@ impl App {
                 events: Vec::new(),
                 client: None,
                 loaded: Vec::new(),
+                issued_link: None,
             };
             match work(&mut ctx) {
                 Ok((created, body)) => {
@@ -852,6 +898,7 @@ impl App {
                         revision: Some(ctx.tx.revision() + 1),
                     };
                     let events = std::mem::take(&mut ctx.events);
+                    let issued_link = ctx.issued_link.take();
                     let tx = ctx.tx;
                     append(tx, Log::Audit, &audit)?;
                     for event in &events {
@@ -864,7 +911,14 @@ impl App {
                         replayed: false,
                     };
                     if let Some(key) = &idempotency {
-                        store_answer(tx, key, &meta.request_digest, Ok(answer.clone()))?;
+                        let mut kept = answer.clone();
+                        if issued_link.is_some()
+                            && let Value::Object(body) = &mut kept.body
+                        {
+                            body.remove("token");
+                        }
+                        store_answer(tx, key, &meta.request_digest, Ok(kept), issued_link, now)?;
+                        self.sweep_idempotency(tx, now, SWEEP_PER_COMMAND)?;
                     }
                     Ok(answer)
                 }
@@ -950,7 +1004,8 @@ impl App {
         let result = write::<_, (), Outcome>(self.store.as_ref(), |tx| {
             append(tx, Log::Audit, &audit)?;
             if let (Some(key), Some(stored)) = (idempotency, stored.clone()) {
-                store_answer(tx, key, &meta.request_digest, Err(stored))?;
+                store_answer(tx, key, &meta.request_digest, Err(stored), None, now)?;
+                self.sweep_idempotency(tx, now, SWEEP_PER_COMMAND)?;
             }
             Ok(())
         });
@@ -960,6 +1015,106 @@ impl App {
                 self.store_failed(&e);
             }
             Err(WriteError::Aborted(_)) => {}
+        }
+    }
+}
+
+/// What one step of the idempotency sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired answers removed.
+    pub removed: usize,
+    /// Answers kept before answers carried their time, stamped with it (and their token
+    /// withheld).
+    pub stamped: usize,
+}
+
+impl App {
+    /// Looks at the next `budget` idempotency answers after the sweep's cursor in `tx`:
+    /// removes those older than the TTL, and stamps those kept before answers carried their
+    /// time with `now` (so they expire one TTL later), withholding a token they hold. The
+    /// cursor wraps to the start of the table after its end. An answer that does not decode
+    /// is left for its key's replay to report.
+    fn sweep_idempotency(
+        &self,
+        tx: &mut dyn WriteTx,
+        now: Timestamp,
+        budget: usize,
+    ) -> Result<Swept, StoreError> {
+        let after = self
+            .idempotency_sweep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let entries = tx.aux_after(Aux::Idempotency, &after, budget)?;
+        let mut swept = Swept::default();
+        for (key, bytes) in &entries {
+            let Ok(mut stored) = serde_json::from_slice::<StoredAnswer>(bytes) else {
+                continue;
+            };
+            match stored.created_at {
+                Some(created) if now.since(created) >= self.idempotency_ttl => {
+                    tx.remove_aux(Aux::Idempotency, key)?;
+                    swept.removed += 1;
+                }
+                Some(_) => {}
+                None => {
+                    stored.created_at = Some(now);
+                    stored.withhold_token();
+                    let bytes = serde_json::to_vec(&stored)
+                        .map_err(|e| StoreError::Write(e.to_string()))?;
+                    tx.put_aux(Aux::Idempotency, key, &bytes)?;
+                    swept.stamped += 1;
+                }
+            }
+        }
+        let next = match entries.last() {
+            Some((key, _)) if entries.len() >= budget => key.clone(),
+            _ => String::new(),
+        };
+        *self
+            .idempotency_sweep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        Ok(swept)
+    }
+
+    /// One round of the background sweep (up to [`SWEEP_PER_ROUND`] answers) in a write
+    /// transaction of its own, committed only when it changed something.
+    pub fn sweep_idempotency_round(&self) -> Result<Swept, AppError> {
+        let now = Timestamp::now();
+        let result = write::<_, Swept, Swept>(self.store.as_ref(), |tx| {
+            let swept = self.sweep_idempotency(tx, now, SWEEP_PER_ROUND)?;
+            if swept == Swept::default() {
+                Err(WriteError::Aborted(swept))
+            } else {
+                Ok(swept)
+            }
+        });
+        match result {
+            Ok((swept, committed)) => {
+                self.committed(&committed);
+                Ok(swept)
+            }
+            Err(WriteError::Aborted(swept)) => Ok(swept),
+            Err(WriteError::Store(e)) => Err(self.unavailable(e)),
+        }
+    }
+
+    /// How many idempotency answers the store keeps (expired ones not yet pruned included).
+    pub fn kept_idempotency_answers(&self) -> Result<usize, AppError> {
+        let snapshot = self.store.snapshot().map_err(|e| self.unavailable(e))?;
+        let mut count = 0;
+        let mut after = String::new();
+        loop {
+            let page = snapshot
+                .aux_after(Aux::Idempotency, &after, SWEEP_PER_ROUND)
+                .map_err(|e| self.unavailable(e))?;
+            count += page.len();
+            match page.last() {
+                Some((key, _)) if page.len() == SWEEP_PER_ROUND => after = key.clone(),
+                _ => return Ok(count),
+            }
         }
     }
 }
@@ -975,27 +1130,60 @@ enum Outcome {
     Conflict(AppError),
 }
 
+/// The kept answer of `key`, unless there is none or it has expired (then the key is new: the
+/// command runs and its answer replaces the expired one).
 fn replay(
     tx: &dyn WriteTx,
     key: &str,
     digest: &str,
+    now: Timestamp,
+    ttl: std::time::Duration,
 ) -> Result<Option<Result<CommandAnswer, StoredError>>, WriteError<Outcome>> {
     let Some(bytes) = tx.aux(Aux::Idempotency, key)? else {
         return Ok(None);
     };
-    let stored: StoredAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+    let mut stored: StoredAnswer = serde_json::from_slice(&bytes).map_err(|e| {
         WriteError::Store(StoreError::Corrupt {
             key: "idempotency".into(),
             message: e.to_string(),
         })
     })?;
+    if stored
+        .created_at
+        .is_some_and(|created| now.since(created) >= ttl)
+    {
+        return Ok(None);
+    }
     if stored.digest != digest {
         return Err(WriteError::Aborted(Outcome::Conflict(AppError::Conflict {
             message: "this Idempotency-Key was already used with a different request".into(),
             rules: Vec::new(),
         })));
     }
-    Ok(Some(stored.answer))
+    // An answer kept before tokens were withheld may still hold one: it is never shown again
+    // either, and is judged by its digest like the others.
+    stored.withhold_token();
+    let StoredAnswer { answer, link, .. } = stored;
+    let Ok(mut answer) = answer else {
+        return Ok(Some(answer));
+    };
+    if link.is_some()
+        && let Value::Object(body) = &mut answer.body
+    {
+        body.insert("token_withheld".into(), Value::Bool(true));
+    }
+    if let Some(link) = link
+        && tx.aux(Aux::AccessLinks, &link)?.is_none()
+    {
+        return Err(WriteError::Aborted(Outcome::Conflict(AppError::Conflict {
+            message: "this Idempotency-Key issued an access link that has since been revoked \
+                      or rotated away; its token is never shown again (issue a new link with \
+                      a new Idempotency-Key)"
+                .into(),
+            rules: Vec::new(),
+        })));
+    }
+    Ok(Some(Ok(answer)))
 }
 
 fn store_answer<E>(
@@ -1003,10 +1191,14 @@ fn store_answer<E>(
     key: &str,
     digest: &str,
     answer: Result<CommandAnswer, StoredError>,
+    link: Option<String>,
+    now: Timestamp,
 ) -> Result<(), WriteError<E>> {
     let stored = StoredAnswer {
         digest: digest.to_owned(),
         answer,
+        link,
+        created_at: Some(now),
     };
     let bytes = serde_json::to_vec(&stored).map_err(|e| StoreError::Write(e.to_string()))?;
     tx.put_aux(Aux::Idempotency, key, &bytes)?;
