@@ -123,14 +123,14 @@ pub struct AssetUpsert {
 impl App {
     /// Validates `doc` and loads it, all or nothing. Returns the new revision.
     pub fn import(&self, doc: &StateDocument, mode: ImportMode) -> Result<u64, AppError> {
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             let next = match mode {
                 ImportMode::Replace => doc.clone(),
                 ImportMode::Merge => merge(tx.export()?, doc),
             };
-            validate(&next, &catalogue)
+            validate(&next, catalogue)
                 .map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
             tx.replace_all(&next)?;
             let clients: Vec<ClientId> = next.clients.iter().map(|c| c.id.clone()).collect();
@@ -148,9 +148,10 @@ impl App {
 
     pub fn upsert_partner(&self, id: &PartnerId, body: PartnerUpsert) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             let employees = match &body.employees {
                 Some(employees) => employees.clone(),
                 None => tx
@@ -177,7 +178,7 @@ impl App {
                 clients.extend(tx.clients_of_user(&employee.email)?);
             }
             link_verified_users(tx, &engine, &clients.into_iter().collect::<Vec<_>>())?;
-            check_whole(tx, &catalogue)
+            check_whole(tx, catalogue)
         })
     }
 
@@ -188,9 +189,10 @@ impl App {
         body: EmployeeUpsert,
     ) -> Result<u64, AppError> {
         same_as_path("email", body.email.as_ref(), email)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             if tx.partner(partner)?.is_none() {
                 return Err(WriteError::Aborted(AppError::NotFound(format!(
                     "unknown partner `{partner}`"
@@ -206,15 +208,16 @@ impl App {
             )?;
             let clients = tx.clients_of_user(email)?;
             link_verified_users(tx, &engine, &clients)?;
-            check_neighbourhood(tx, &clients, &catalogue)
+            check_neighbourhood(tx, &clients, catalogue)
         })
     }
 
     pub fn upsert_client(&self, id: &ClientId, body: ClientUpsert) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             let current = tx.client_record(id)?;
             let (users, assets, relationship) = match current {
                 Some(c) => (c.users, c.assets, c.relationship),
@@ -231,7 +234,7 @@ impl App {
                 relationship: relationship.clone(),
             })?;
             link_verified_users(tx, &engine, std::slice::from_ref(id))?;
-            check_neighbourhood(tx, std::slice::from_ref(id), &catalogue)
+            check_neighbourhood(tx, std::slice::from_ref(id), catalogue)
         })
     }
 
@@ -242,9 +245,10 @@ impl App {
         body: UserUpsert,
     ) -> Result<u64, AppError> {
         same_as_path("email", body.email.as_ref(), email)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             require_client(tx, client)?;
             tx.put_user(
                 client,
@@ -260,7 +264,7 @@ impl App {
                 },
             )?;
             link_verified_users(tx, &engine, std::slice::from_ref(client))?;
-            check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
+            check_neighbourhood(tx, std::slice::from_ref(client), catalogue)
         })
     }
 
@@ -271,8 +275,9 @@ impl App {
         body: AssetUpsert,
     ) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), asset)?;
-        let catalogue = self.engine().catalogue().clone();
         self.write(|tx| {
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             require_client(tx, client)?;
             tx.put_asset(
                 client,
@@ -283,7 +288,7 @@ impl App {
                     owner: body.owner.clone(),
                 },
             )?;
-            check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
+            check_neighbourhood(tx, std::slice::from_ref(client), catalogue)
         })
     }
 
