@@ -16,4 +16,5 @@ mod commands_client;
 mod corpus;
 mod decision_log;
 mod explain;
+mod link2;
 mod ops;
