@@ -342,3 +342,75 @@ fn bad_references_are_errors_not_panics() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("unknown action `fly`"), "{stderr}");
 }
+
+/// `serve` refuses to start with a schema that drops a permission the stored state holds, with
+/// a message like `validate`'s naming the permission and its holders; the same store starts
+/// with a schema that only drops a permission nobody holds.
+#[test]
+fn serve_refuses_a_schema_that_orphans_stored_permissions() {
+    let dir = policy_copy();
+    let data = dir.path().join("data");
+    let out = run(&[
+        "import",
+        "--data",
+        path_str(&data),
+        "examples/demo-state.json",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let schema_file = dir.path().join("schema/hub.cedarschema");
+    let original = std::fs::read_to_string(&schema_file).unwrap();
+    let without = |action: &str| {
+        let declaration = original.find(&format!("action \"{action}\"")).unwrap();
+        let start = original[..declaration].rfind("@permission(").unwrap();
+        let end = start + original[start..].find('\n').unwrap() + 1;
+        format!("{}{}", &original[..start], &original[end..])
+    };
+    // Serves until killed when it starts; the output of a refusal when it does not.
+    let serve = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_partner-access"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                path_str(&data),
+                "--policies",
+                path_str(&dir.path().join("policies")),
+                "--schema",
+                path_str(&dir.path().join("schema")),
+            ])
+            .current_dir(root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return Some(child.wait_with_output().unwrap());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        None
+    };
+
+    // `reports.access` is held by users and permission sets of the demo state.
+    std::fs::write(&schema_file, without("reports.access")).unwrap();
+    let out = serve().expect("serve started with a schema that orphans `reports.access`");
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the policies do not fit the stored state")
+            && stderr.contains("`reports.access` is held by")
+            && stderr.contains("in client `c-globex`"),
+        "{stderr}"
+    );
+    // Nobody holds `datacenter.migrate` (a super admin's comes from the template).
+    std::fs::write(&schema_file, without("datacenter.migrate")).unwrap();
+    assert!(
+        serve().is_none(),
+        "serve did not start without `datacenter.migrate`"
+    );
+}

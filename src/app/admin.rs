@@ -123,14 +123,14 @@ pub struct AssetUpsert {
 impl App {
     /// Validates `doc` and loads it, all or nothing. Returns the new revision.
     pub fn import(&self, doc: &StateDocument, mode: ImportMode) -> Result<u64, AppError> {
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             let next = match mode {
                 ImportMode::Replace => doc.clone(),
                 ImportMode::Merge => merge(tx.export()?, doc),
             };
-            validate(&next, &catalogue)
+            validate(&next, catalogue)
                 .map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
             tx.replace_all(&next)?;
             let clients: Vec<ClientId> = next.clients.iter().map(|c| c.id.clone()).collect();
@@ -156,9 +156,10 @@ impl App {
 
     pub fn upsert_partner(&self, id: &PartnerId, body: PartnerUpsert) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             let employees = match &body.employees {
                 Some(employees) => employees.clone(),
                 None => tx
@@ -185,7 +186,7 @@ impl App {
                 clients.extend(tx.clients_of_user(&employee.email)?);
             }
             link_verified_users(tx, &engine, &clients.into_iter().collect::<Vec<_>>())?;
-            check_whole(tx, &catalogue)
+            check_whole(tx, catalogue)
         })
     }
 
@@ -196,9 +197,10 @@ impl App {
         body: EmployeeUpsert,
     ) -> Result<u64, AppError> {
         same_as_path("email", body.email.as_ref(), email)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             if tx.partner(partner)?.is_none() {
                 return Err(WriteError::Aborted(AppError::NotFound(format!(
                     "unknown partner `{partner}`"
@@ -214,15 +216,16 @@ impl App {
             )?;
             let clients = tx.clients_of_user(email)?;
             link_verified_users(tx, &engine, &clients)?;
-            check_neighbourhood(tx, &clients, &catalogue)
+            check_neighbourhood(tx, &clients, catalogue)
         })
     }
 
     pub fn upsert_client(&self, id: &ClientId, body: ClientUpsert) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             let current = tx.client_record(id)?;
             let (users, assets, relationship) = match current {
                 Some(c) => (c.users, c.assets, c.relationship),
@@ -239,7 +242,7 @@ impl App {
                 relationship: relationship.clone(),
             })?;
             link_verified_users(tx, &engine, std::slice::from_ref(id))?;
-            check_neighbourhood(tx, std::slice::from_ref(id), &catalogue)
+            check_neighbourhood(tx, std::slice::from_ref(id), catalogue)
         })
     }
 
@@ -250,9 +253,10 @@ impl App {
         body: UserUpsert,
     ) -> Result<u64, AppError> {
         same_as_path("email", body.email.as_ref(), email)?;
-        let engine = self.engine();
-        let catalogue = engine.catalogue().clone();
         self.write(|tx| {
+            // Loaded inside the unit of work, as a reload swaps the set inside one.
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             require_client(tx, client)?;
             tx.put_user(
                 client,
@@ -268,7 +272,7 @@ impl App {
                 },
             )?;
             link_verified_users(tx, &engine, std::slice::from_ref(client))?;
-            check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
+            check_neighbourhood(tx, std::slice::from_ref(client), catalogue)
         })
     }
 
@@ -279,8 +283,9 @@ impl App {
         body: AssetUpsert,
     ) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), asset)?;
-        let catalogue = self.engine().catalogue().clone();
         self.write(|tx| {
+            let engine = self.engine();
+            let catalogue = engine.catalogue();
             require_client(tx, client)?;
             tx.put_asset(
                 client,
@@ -291,7 +296,7 @@ impl App {
                     owner: body.owner.clone(),
                 },
             )?;
-            check_neighbourhood(tx, std::slice::from_ref(client), &catalogue)
+            check_neighbourhood(tx, std::slice::from_ref(client), catalogue)
         })
     }
 

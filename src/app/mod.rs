@@ -23,8 +23,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::cache::StateCache;
+use crate::domain::{OrphanedPermissions, check_orphans};
 use crate::policy::{LoadErrors, PolicyEngine};
-use crate::store::{Committed, Store, StoreError};
+use crate::store::{Committed, Store, StoreError, WriteError};
 
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
 pub use checks::{CheckOutcome, Checked, Checker};
@@ -84,11 +85,38 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Loads the policies from the configured directories and wires the app over `store`.
+    /// Loads the policies from the configured directories and wires the app over `store`. A
+    /// schema that drops a permission stored records hold is refused, as on reload: serving it
+    /// would leave records that no longer validate.
     pub fn new(settings: AppSettings, store: Arc<dyn Store>) -> Result<Self, AppStartError> {
+        Self::open(settings, store, true)
+    }
+
+    /// As [`App::new`], without comparing the schema with the stored state: for the state
+    /// commands of the CLI (`export`, `import`), which must work on a store that the new schema
+    /// orphans, to show that state and to replace it with a repaired one.
+    pub fn new_for_state_repair(
+        settings: AppSettings,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, AppStartError> {
+        Self::open(settings, store, false)
+    }
+
+    fn open(
+        settings: AppSettings,
+        store: Arc<dyn Store>,
+        check_stored: bool,
+    ) -> Result<Self, AppStartError> {
         let engine = PolicyEngine::load(&settings.policies_dir, &settings.schema_dir)
             .map_err(AppStartError::Policies)?;
-        let revision = store.snapshot().map_err(AppStartError::Store)?.revision();
+        let revision = {
+            let snapshot = store.snapshot().map_err(AppStartError::Store)?;
+            if check_stored {
+                let stored = snapshot.export().map_err(AppStartError::Store)?;
+                check_orphans(&stored, engine.catalogue()).map_err(AppStartError::Orphans)?;
+            }
+            snapshot.revision()
+        };
         Ok(App {
             cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
             feed: follow::Feed::new(revision, store.shared(), settings.follow),
@@ -184,27 +212,52 @@ impl App {
         self.store_healthy.load(Ordering::Relaxed) || self.probe_store()
     }
 
-    /// Re-reads the policies and the schema. An invalid set is refused with its errors and the
-    /// old set keeps serving.
-    pub fn reload_policies(&self) -> Result<usize, LoadErrors> {
-        match PolicyEngine::load(&self.settings.policies_dir, &self.settings.schema_dir) {
-            Ok(engine) => {
-                let count = engine.policies().len();
-                self.engine.store(Arc::new(engine));
-                // Slices may carry the old schema's action entities: build them anew.
-                self.slices.clear();
-                metrics::counter!("partner_access_policy_reloads_total", "outcome" => "ok")
-                    .increment(1);
-                tracing::info!(policies = count, "policies reloaded");
-                Ok(count)
-            }
-            Err(errors) => {
-                metrics::counter!("partner_access_policy_reloads_total", "outcome" => "refused")
-                    .increment(1);
-                tracing::warn!(errors = %errors, "policy reload refused; the old set keeps serving");
-                Err(errors)
-            }
+    /// Re-reads the policies and the schema. A set that does not load, or whose schema drops a
+    /// permission that stored users or permission sets still hold, is refused and the old set
+    /// keeps serving.
+    ///
+    /// The stored state is read inside a write unit of work, and the new set is swapped in
+    /// there: writers run one after the other, and every write loads the engine inside its own
+    /// unit of work, so no write validated against the old catalogue lands after the check.
+    pub fn reload_policies(&self) -> Result<usize, ReloadError> {
+        let refused = |e: ReloadError| {
+            metrics::counter!("partner_access_policy_reloads_total", "outcome" => "refused")
+                .increment(1);
+            tracing::warn!(error = %e, "policy reload refused; the old set keeps serving");
+            e
+        };
+        let engine = Arc::new(
+            PolicyEngine::load(&self.settings.policies_dir, &self.settings.schema_dir)
+                .map_err(|e| refused(ReloadError::Policies(e)))?,
+        );
+        let count = engine.policies().len();
+        let mut swapped = false;
+        let checked = crate::store::write(self.store.as_ref(), |tx| {
+            let doc = tx.export()?;
+            check_orphans(&doc, engine.catalogue()).map_err(|e| WriteError::Aborted(Some(e)))?;
+            self.engine.store(engine.clone());
+            swapped = true;
+            // Nothing to commit: the unit of work ends here, leaving the transaction untouched.
+            Err(WriteError::Aborted(None))
+        });
+        if swapped {
+            // Slices may carry the old schema's action entities: build them anew.
+            self.slices.clear();
+            metrics::counter!("partner_access_policy_reloads_total", "outcome" => "ok")
+                .increment(1);
+            tracing::info!(policies = count, "policies reloaded");
+            return Ok(count);
         }
+        Err(refused(match checked {
+            Err(WriteError::Aborted(Some(orphans))) => ReloadError::Orphans(orphans),
+            Err(WriteError::Store(e)) => {
+                self.store_failed(&e);
+                ReloadError::Store(e)
+            }
+            Err(WriteError::Aborted(None)) | Ok(((), _)) => ReloadError::Store(StoreError::Write(
+                "the reload's check finished without an outcome".into(),
+            )),
+        }))
     }
 
     /// The store's latest revision known on this sidecar.
@@ -262,6 +315,23 @@ impl Readiness {
 pub enum AppStartError {
     #[error("policies do not load:\n{0}")]
     Policies(LoadErrors),
+    /// The schema drops permissions that the stored state holds.
+    #[error("the policies do not fit the stored state: {0}")]
+    Orphans(OrphanedPermissions),
     #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Why a reload was refused; the old set keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The new set does not load (every error, with file and line).
+    #[error("{0}")]
+    Policies(LoadErrors),
+    /// The new schema drops permissions that stored records hold.
+    #[error(transparent)]
+    Orphans(OrphanedPermissions),
+    /// The stored state could not be read to check it.
+    #[error("the store is unavailable: {0}")]
     Store(StoreError),
 }

@@ -40,14 +40,15 @@ pub struct ExportArgs {
     pub store: Option<String>,
 }
 
-/// Opens the store of `data` under the policies of `policy`.
+/// Opens the store of `data` under the policies of `policy`, even when its schema drops
+/// permissions the store holds: `export` shows such a state and `import` replaces it.
 pub(super) fn open_app(
     policy: &PolicyArgs,
     store: Option<&str>,
     data: &std::path::Path,
 ) -> Result<App, String> {
     let store = crate::store::open(store, data).map_err(|e| e.to_string())?;
-    App::new(
+    App::new_for_state_repair(
         AppSettings {
             policies_dir: policy.policies.clone(),
             schema_dir: policy.schema.clone(),

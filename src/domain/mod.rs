@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod directory;
 pub mod enums;
 pub mod ids;
+pub mod orphans;
 pub mod relationship;
 pub mod state;
 pub mod time;
@@ -18,6 +19,7 @@ pub use enums::{EmployeeManagement, PaidHub, PricingModel, Role, Seat, Status, T
 pub use ids::{
     AssetId, ClientId, Email, IdError, MAX_EMAIL_LEN, MAX_ID_LEN, PartnerId, PermissionSetName,
 };
+pub use orphans::{Holder, MAX_HOLDERS_SHOWN, Orphaned, OrphanedPermissions, check_orphans};
 pub use relationship::{
     EndingSpan, MAX_SPAN_ACTIVITY, PeriodView, RELATIONSHIP_GRACE_DAYS, RelationshipHistory,
     RelationshipPeriod, RelationshipState, RelationshipView,

@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiBody, ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::app::{
-    App, AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert,
+    App, AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, ReloadError,
+    UserUpsert,
 };
 use crate::domain::{AssetId, ClientId, Email, PartnerId, StateDocument};
 
@@ -197,21 +198,23 @@ pub struct ReloadAnswer {
     pub policies: usize,
 }
 
-/// Re-reads `policies/` and `schema/`. An invalid set is refused with every error (file, line)
-/// and the old set keeps serving.
+/// Re-reads `policies/` and `schema/`. An invalid set is refused with every error (file, line),
+/// a schema that drops a permission stored users or permission sets hold is refused with what
+/// it would orphan, and in both cases the old set keeps serving.
 #[utoipa::path(
     post, path = "/v1/admin/policies/reload", tag = "admin",
     responses(
         (status = 200, body = ReloadAnswer),
-        (status = 400, description = "The new set does not load; `details` lists every error", body = ErrorBody),
+        (status = 400, description = "The new set does not load (`details` lists every error with file and line), or its schema drops permissions that stored records hold (`details` lists each permission with its holder counts and first holders)", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 503, description = "The store could not be read to check the new schema against it", body = ErrorBody),
     ),
     security(("admin" = []))
 )]
 pub async fn reload(State(app): State<Arc<App>>) -> Result<axum::Json<ReloadAnswer>, ApiError> {
     match super::blocking(move || Ok(app.reload_policies())).await? {
         Ok(policies) => Ok(axum::Json(ReloadAnswer { policies })),
-        Err(errors) => Err(ApiError::invalid(format!(
+        Err(ReloadError::Policies(errors)) => Err(ApiError::invalid(format!(
             "the policies were not reloaded ({} errors); the old set keeps serving",
             errors.0.len()
         ))
@@ -229,5 +232,26 @@ pub async fn reload(State(app): State<Arc<App>>) -> Result<axum::Json<ReloadAnsw
                 })
                 .collect(),
         )),
+        Err(ReloadError::Orphans(orphans)) => Err(ApiError::invalid(format!(
+            "the policies were not reloaded: {orphans}; the old set keeps serving"
+        ))
+        .with_details(
+            orphans
+                .0
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "permission": o.permission,
+                        "users": o.users,
+                        "permission_sets": o.permission_sets,
+                        "holders": o.holders,
+                        "message": o.to_string(),
+                    })
+                })
+                .collect(),
+        )),
+        Err(ReloadError::Store(e)) => Err(ApiError::unavailable(format!(
+            "the policies were not reloaded: the stored state could not be read to check the new schema against it ({e}); the old set keeps serving"
+        ))),
     }
 }

@@ -714,12 +714,21 @@ fn solo_state() -> Value {
 #[tokio::test]
 async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
     let server = server_with(&solo_state()).await;
+    // A full admin (superadmins.manage, CAP-2) may approve the demotion, MIG-4 permitting.
+    let (status, body) = server
+        .put(
+            "/v1/admin/clients/c-solo/users/full@solo.example",
+            &json!({"role": "standard", "seat": "core",
+                    "permissions": ["users.add_edit", "superadmins.manage"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let token = issue(&server, "p-acme", ANN, SAM).await;
     let error = refused(
         &server,
         Method::POST,
         &approve_path(&token),
-        &json!({"actor": "helper@solo.example", "client": "c-solo"}),
+        &json!({"actor": "full@solo.example", "client": "c-solo"}),
         409,
         "conflict",
     )
@@ -750,7 +759,7 @@ async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
         &server,
         Method::POST,
         &approve_path(&token),
-        &json!({"actor": "helper@solo.example", "client": "c-solo"}),
+        &json!({"actor": "full@solo.example", "client": "c-solo"}),
         200,
     )
     .await;
@@ -759,6 +768,89 @@ async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
         user(&export(&server).await, "c-solo", SAM).unwrap()["role"],
         "partner_admin"
     );
+}
+
+/// PA-4 against CAP-2: approving a link whose employee is a super admin of the account demotes
+/// that super admin (to partner admin), which is a full admin right (CAP-2), as the direct
+/// path (client-side `user.set_permission_set`) already says. Both paths agree for every
+/// approver: each role and each combination of `users.add_edit`, `superadmins.manage` and
+/// `billing.edit` is refused by `super-admins-changed-by-full-admins-only` on the approval
+/// exactly when the direct path is, and the approval succeeds only for a full admin who may
+/// add users.
+#[tokio::test]
+async fn pa4_cap2_approving_a_link_demotes_a_super_admin_only_with_full_admin_rights() {
+    const FORBID: &str = "super-admins-changed-by-full-admins-only";
+    let optional = ["users.add_edit", "superadmins.manage", "billing.edit"];
+    let server = common::start(common::Options::default()).await;
+    let mut approvals = 0;
+    for role in ["standard", "super_admin"] {
+        for mask in 0..(1 << optional.len()) {
+            let permissions: Vec<&str> = (0..optional.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| optional[i])
+                .collect();
+            let state = agency_with(|doc| {
+                doc["clients"].as_array_mut().unwrap().push(json!({
+                    "id": "c-solo", "official_name": "Solo", "pricing_model": "seat_based",
+                    "users": [
+                        {"email": SAM, "role": "super_admin", "seat": "core", "partner": "p-acme"},
+                        {"email": "boss@solo.example", "role": "super_admin", "seat": "core"},
+                        {"email": "approver@solo.example", "role": role, "seat": "core",
+                         "permissions": permissions}
+                    ]
+                }));
+            });
+            let case = format!("{role} with {permissions:?}");
+            let forbidden = |answer: &Value| {
+                answer["error"]["rules"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!(FORBID)))
+            };
+
+            // The direct path: the approver changes the super admin to partner admin.
+            server.import(&state).await;
+            let (direct, direct_answer) = server
+                .send(
+                    Method::PUT,
+                    &format!("/v1/clients/c-solo/users/{SAM}/permission-set"),
+                    Some(&json!({"actor": "approver@solo.example",
+                                 "permission_set": "partner_admin"})),
+                )
+                .await;
+
+            // The approval of the super admin's access link.
+            server.import(&state).await;
+            let token = issue(&server, "p-acme", ANN, SAM).await;
+            let (approval, answer) = server
+                .send(
+                    Method::POST,
+                    &approve_path(&token),
+                    Some(&json!({"actor": "approver@solo.example", "client": "c-solo"})),
+                )
+                .await;
+
+            let full_admin = role == "super_admin" || permissions.contains(&"superadmins.manage");
+            let adds_users = role == "super_admin" || permissions.contains(&"users.add_edit");
+            assert_eq!(forbidden(&answer), !full_admin, "{case}: approval {answer}");
+            assert_eq!(
+                forbidden(&answer),
+                forbidden(&direct_answer),
+                "{case}: approval {answer}, direct path {direct} {direct_answer}"
+            );
+            if full_admin && adds_users {
+                assert_eq!(approval.as_u16(), 200, "{case}: {answer}");
+                assert_eq!(answer["outcome"], "upgraded", "{case}: {answer}");
+                approvals += 1;
+            } else {
+                assert_eq!(approval.as_u16(), 403, "{case}: {answer}");
+                assert!(
+                    user(&export(&server).await, "c-solo", SAM).unwrap()["role"] == "super_admin",
+                    "{case}: a refused approval changed the super admin"
+                );
+            }
+        }
+    }
+    assert!(approvals > 0);
 }
 
 #[tokio::test]

@@ -17,5 +17,6 @@ mod corpus;
 mod decision_log;
 mod explain;
 mod idempotency;
+mod link2;
 mod ops;
 mod secrets;

@@ -565,6 +565,140 @@ async fn an_invalid_reload_is_refused_with_file_and_line_and_a_valid_one_applies
     );
 }
 
+/// Removes the `@permission(...)` annotation of `action` from the schema copy: the action stays
+/// declared (the policies still validate), but it is no longer a permission of the catalogue.
+fn drop_permission(schema: &Path, action: &str) {
+    let file = schema.join("hub.cedarschema");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let declaration = text.find(&format!("action \"{action}\"")).unwrap();
+    let start = text[..declaration].rfind("@permission(").unwrap();
+    let end = start + text[start..].find('\n').unwrap() + 1;
+    assert!(
+        end <= declaration,
+        "no @permission line right above `{action}`"
+    );
+    std::fs::write(&file, format!("{}{}", &text[..start], &text[end..])).unwrap();
+}
+
+/// Who stores `permission` in a state document: (users, permission sets).
+fn holders_of(state: &Value, permission: &str) -> (usize, usize) {
+    let holds = |record: &Value| {
+        record["permissions"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|p| p == permission))
+    };
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let mut users = 0;
+    let mut sets = 0;
+    for partner in list(&state["partners"]) {
+        sets += list(&partner["permission_sets"])
+            .iter()
+            .filter(|s| holds(s))
+            .count();
+    }
+    for client in list(&state["clients"]) {
+        users += list(&client["users"]).iter().filter(|u| holds(u)).count();
+        sets += list(&client["permission_sets"])
+            .iter()
+            .filter(|s| holds(s))
+            .count();
+    }
+    (users, sets)
+}
+
+fn is_permission(actions: &Value, name: &str) -> bool {
+    actions["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == name && a["permission"] == true)
+}
+
+/// A schema that drops a permission stored users or permission sets hold would leave records
+/// the sidecar's own export cannot re-import: the reload is refused (400 in the error shape,
+/// each orphaned permission with its holder counts and first holders) and the old set keeps
+/// serving. A schema that drops a permission nobody holds reloads. Every permission of the
+/// catalogue is tried, held and unheld alike, over the demo and the agency states.
+#[tokio::test]
+async fn a_reload_that_orphans_stored_permissions_is_refused_and_one_that_does_not_applies() {
+    // The agency state holds every permission; the demo state leaves some unheld.
+    let (mut refused, mut applied) = (0, 0);
+    for state in [common::demo(), common::agency()] {
+        let dir = policy_copy();
+        let schema = dir.path().join("schema");
+        let original = std::fs::read_to_string(schema.join("hub.cedarschema")).unwrap();
+        let server = common::start(copy_options(dir.path())).await;
+        server.import(&state).await;
+        let (_, exported) = server.get("/v1/admin/export").await;
+        let (_, actions) = server.get("/v1/schema/actions").await;
+        let permissions: Vec<String> = actions["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["permission"] == true)
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect();
+        for permission in &permissions {
+            std::fs::write(schema.join("hub.cedarschema"), &original).unwrap();
+            let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+            assert_eq!(status, StatusCode::OK, "restoring the schema: {body}");
+            drop_permission(&schema, permission);
+            let (users, sets) = holders_of(&exported, permission);
+            let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
+            let (_, now) = server.get("/v1/schema/actions").await;
+            if users + sets == 0 {
+                applied += 1;
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "dropping unheld `{permission}`: {body}"
+                );
+                assert!(!is_permission(&now, permission), "{now}");
+                continue;
+            }
+            refused += 1;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "dropping held `{permission}`: {body}"
+            );
+            let error = body["error"].as_object().unwrap();
+            assert_eq!(error["code"], "invalid_request", "{body}");
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("`{permission}`"))
+                    && message.contains("the old set keeps serving"),
+                "{message}"
+            );
+            let details = error["details"].as_array().unwrap();
+            assert_eq!(details.len(), 1, "{body}");
+            assert_eq!(details[0]["permission"], permission.as_str(), "{body}");
+            assert_eq!(details[0]["users"], users, "{body}");
+            assert_eq!(details[0]["permission_sets"], sets, "{body}");
+            let shown = details[0]["holders"].as_array().unwrap();
+            assert_eq!(shown.len(), (users + sets).min(10), "{body}");
+            assert!(
+                shown
+                    .iter()
+                    .all(|h| h["client"].is_string() || h["partner"].is_string()),
+                "{body}"
+            );
+            // The old set keeps serving, and the export still re-imports.
+            assert!(is_permission(&now, permission), "{now}");
+            let (status, _) = server.get("/readyz").await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, body) = server
+                .post("/v1/admin/import?mode=replace", &exported)
+                .await;
+            assert_eq!(status, StatusCode::OK, "re-importing the export: {body}");
+        }
+    }
+    assert!(
+        refused > 0 && applied > 0,
+        "refused {refused}, applied {applied}"
+    );
+}
+
 /// Nothing a policy author writes takes the sidecar down: policies nested past the limits (in
 /// every way a tree gets deep: brackets, prefix operators, long chains, member access, at
 /// sizes from just past the limit to far past it) are refused on reload with file and line,

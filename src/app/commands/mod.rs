@@ -855,7 +855,6 @@ impl App {
         target: &str,
         mut work: impl FnMut(&mut Ctx<'_>) -> CmdResult<(bool, Value)>,
     ) -> Result<CommandAnswer, AppError> {
-        let engine = self.engine();
         let now = Timestamp::now();
         let idempotency = meta
             .idempotency_key
@@ -869,6 +868,9 @@ impl App {
             {
                 return Err(WriteError::Aborted(Outcome::Replay(stored)));
             }
+            // Loaded inside the unit of work: a reload swaps the set inside one too, after
+            // checking the stored state, so this command decides with the set in force now.
+            let engine = self.engine();
             let mut ctx = Ctx {
                 tx,
                 engine: &engine,
