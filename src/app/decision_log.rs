@@ -28,7 +28,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -122,6 +122,9 @@ pub struct DecisionLog {
     sender: RwLock<Option<SyncSender<DecisionRecord>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     dropped: Arc<Dropped>,
+    /// Set when the log closes: a writer held up by a failing sink stops waiting for it and
+    /// drains the queue, so that checks blocked on a full queue go on and the close ends.
+    closing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for DecisionLog {
@@ -159,6 +162,7 @@ impl DecisionLog {
             count: AtomicU64::new(0),
             metric: metrics::counter!("partner_access_decision_log_dropped_total"),
         });
+        let closing = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             sink,
             pending: Vec::new(),
@@ -166,6 +170,7 @@ impl DecisionLog {
             dropped: Arc::clone(&dropped),
             errors: metrics::counter!("partner_access_decision_log_write_errors_total"),
             failing_since: None,
+            closing: Arc::clone(&closing),
         };
         let writer = std::thread::Builder::new()
             .name("decision-log".into())
@@ -175,6 +180,7 @@ impl DecisionLog {
             sender: RwLock::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
             dropped,
+            closing,
         })
     }
 
@@ -224,6 +230,7 @@ impl DecisionLog {
 
     /// Stops taking records, writes every queued one and flushes the sink.
     pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
         match self.sender.write() {
             Ok(mut sender) => drop(sender.take()),
             Err(poisoned) => drop(poisoned.into_inner().take()),
@@ -251,6 +258,7 @@ struct Writer {
     errors: metrics::Counter,
     /// When the sink started failing, while it does.
     failing_since: Option<Instant>,
+    closing: Arc<AtomicBool>,
 }
 
 /// Bytes gathered before a write is tried without waiting for the queue to run dry.
@@ -266,6 +274,18 @@ impl Writer {
             // While the sink fails in `never_drop` mode, take nothing new: the queue fills and
             // the checks wait, so no record is lost.
             if self.failing_since.is_some() && self.mode == LogMode::NeverDrop {
+                if self.closing.load(Ordering::SeqCst) {
+                    // Take what is queued (unblocking the checks waiting to send), then try
+                    // the sink for a last while.
+                    loop {
+                        match receiver.recv_timeout(Duration::from_millis(50)) {
+                            Ok(record) => self.push(&record),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        }
+                    }
+                    break;
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(1));
                 if self.write_pending() {
@@ -380,7 +400,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use std::sync::atomic::AtomicBool;
 
     /// A sink that refuses writes while `full`, and otherwise takes at most 100 bytes a call
     /// (so that lines are written in pieces).
@@ -483,6 +502,25 @@ mod tests {
             500,
             "written + dropped = sent"
         );
+    }
+
+    #[test]
+    fn closing_while_the_sink_fails_and_checks_wait_on_a_full_queue_ends() {
+        let disk = Disk::default();
+        let log = log(LogMode::NeverDrop, &disk);
+        disk.full.store(true, Ordering::SeqCst);
+        let sender = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || (0..100).for_each(|n| log.record(record(n))))
+        };
+        // Long enough for the writer to try the sink, fail, and stop taking records: the
+        // queue fills and the sending thread waits.
+        std::thread::sleep(Duration::from_millis(600));
+        let started = Instant::now();
+        log.close();
+        sender.join().unwrap();
+        assert!(started.elapsed() < CLOSE_PATIENCE + Duration::from_secs(3));
+        assert_eq!(lines(&disk).len() as u64 + log.dropped(), 100);
     }
 
     #[test]

@@ -60,6 +60,11 @@ pub struct App {
     slices: crate::policy::SliceCache,
     /// False once the store has failed a read or write, until it succeeds again: readiness.
     store_healthy: AtomicBool,
+    /// A write failed at the disk or with an unknown outcome, and readiness has not seen the
+    /// store writable since: a commit may have landed that the cache never heard of.
+    write_trouble: AtomicBool,
+    /// A stored record that did not decode, as readiness reports it until a restart.
+    damaged_record: std::sync::Mutex<Option<String>>,
     /// Partner activity noted by Allow decisions, waiting to be flushed (REL-3).
     activity: activity::Activity,
     /// Metric handles of the check path, registered on the first check (after the metrics
@@ -125,6 +130,8 @@ impl App {
             engine: ArcSwap::from_pointee(engine),
             store,
             store_healthy: AtomicBool::new(true),
+            write_trouble: AtomicBool::new(false),
+            damaged_record: std::sync::Mutex::new(None),
             activity: activity::Activity::default(),
             check_metrics: std::sync::OnceLock::new(),
             decision_log: std::sync::OnceLock::new(),
@@ -169,16 +176,30 @@ impl App {
     /// Probing the store also updates the health flag the check path consults.
     pub fn readiness(&self) -> Readiness {
         let store = self.probe_store();
+        let damaged_record = self
+            .damaged_record
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let problem = if store {
-            self.store.health().err()
+            self.store
+                .health()
+                .err()
+                .map(|e| e.to_string())
+                .or(damaged_record)
         } else {
             None
         };
+        // Writable again after trouble (the store reopened its file): what was cached while it
+        // was not may predate a commit the reopen now shows.
+        if store && problem.is_none() && self.write_trouble.swap(false, Ordering::Relaxed) {
+            self.clear_cache();
+        }
         Readiness {
             store,
             writable: store && problem.is_none(),
             policies: !self.engine.load().policies().is_empty(),
-            problem: problem.map(|e| e.to_string()),
+            problem,
         }
     }
 
@@ -265,8 +286,29 @@ impl App {
         self.cache.published()
     }
 
-    /// Records a store failure: counted, logged, and readiness goes false.
+    /// Records a store failure: counted, logged, and readiness goes false. After a write whose
+    /// outcome is unknown (or that failed at the disk, where a reopen may read it after all),
+    /// every cached lookup is dropped: the commit may have landed.
     pub(crate) fn store_failed(&self, error: &StoreError) {
+        if matches!(
+            error,
+            StoreError::Disk { .. } | StoreError::OutcomeUnknown { .. }
+        ) {
+            self.write_trouble.store(true, Ordering::Relaxed);
+            self.clear_cache();
+        }
+        if let StoreError::Corrupt { key, message } = error {
+            let mut damaged = self
+                .damaged_record
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            damaged.get_or_insert_with(|| {
+                format!(
+                    "the store is damaged: its record `{key}` does not decode ({message}); \
+                     restore the backup or import the last export"
+                )
+            });
+        }
         self.store_healthy.store(false, Ordering::Relaxed);
         metrics::counter!("partner_access_store_errors_total").increment(1);
         tracing::error!(%error, "store failure");

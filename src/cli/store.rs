@@ -63,6 +63,14 @@ pub fn check(args: &CheckStoreArgs) -> ExitCode {
 
 /// Copies the store of a stopped sidecar's data directory to a file, consistently.
 pub fn backup(args: &BackupArgs) -> ExitCode {
+    let file = args.data.join("state.redb");
+    if !std::fs::metadata(&file).is_ok_and(|m| m.len() > 0) {
+        eprintln!(
+            "error: {}: no store here (is --data the sidecar's data directory?)",
+            file.display()
+        );
+        return ExitCode::FAILURE;
+    }
     let copied = RedbStore::open(&args.data).and_then(|store| store.backup_to(&args.to));
     match copied {
         Ok(revision) => {

@@ -35,9 +35,11 @@ pub(super) struct Health {
     file: String,
     /// Why the file is known to be damaged; `None` while it is not.
     damaged: Mutex<Option<String>>,
-    /// A write failed at the disk: the database must be reopened, and readiness fails until a
-    /// write succeeds.
+    /// A write failed at the disk: readiness fails until a write succeeds.
     disk_failed: AtomicBool,
+    /// A write failed at the disk and the database has not been reopened since (the storage
+    /// engine refuses every write until it is).
+    reopen_needed: AtomicBool,
 }
 
 impl Health {
@@ -46,6 +48,7 @@ impl Health {
             file,
             damaged: Mutex::new(None),
             disk_failed: AtomicBool::new(false),
+            reopen_needed: AtomicBool::new(false),
         }
     }
 
@@ -89,7 +92,8 @@ impl Health {
                     detail,
                 }
             }
-            StoreError::Disk { .. } => {
+            StoreError::Disk { .. } | StoreError::OutcomeUnknown { .. } => {
+                self.reopen_needed.store(true, Ordering::Relaxed);
                 if !self.disk_failed.swap(true, Ordering::Relaxed) {
                     tracing::error!(file = %self.file, %error, "a store write failed at the disk");
                 }
@@ -111,6 +115,16 @@ impl Health {
     /// Whether a write failed at the disk since the last one that succeeded.
     pub(super) fn disk_failed(&self) -> bool {
         self.disk_failed.load(Ordering::Relaxed)
+    }
+
+    /// Whether the database must be reopened before the next write; clears the flag (a reopen
+    /// that fails sets it again with [`Self::reopen_failed`]).
+    pub(super) fn take_reopen_needed(&self) -> bool {
+        self.reopen_needed.swap(false, Ordering::Relaxed)
+    }
+
+    pub(super) fn reopen_failed(&self) {
+        self.reopen_needed.store(true, Ordering::Relaxed);
     }
 
     /// A write reached the disk: the failure is over.
@@ -178,6 +192,16 @@ impl<T: Snapshot> Snapshot for Guarded<T> {
 
     fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.health.guard(|| self.inner.aux(table, key))
+    }
+
+    fn aux_after(
+        &self,
+        table: Aux,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.health
+            .guard(|| self.inner.aux_after(table, after, limit))
     }
 
     fn log_range(
@@ -260,9 +284,17 @@ impl<T: BatchTx> BatchTx for Guarded<T> {
         self.inner.take_changes()
     }
 
+    /// A commit that fails at the disk may have reached it anyway (the header can be written
+    /// and only the sync fail; a reopen then reads the commit), so its outcome is unknown, not
+    /// "nothing written".
     fn commit(self) -> Result<u64, StoreError> {
         let Guarded { inner, health } = self;
-        let revision = health.guard(|| inner.commit())?;
+        let revision = health.guard(|| {
+            inner.commit().map_err(|e| match e {
+                StoreError::Disk { detail } => StoreError::OutcomeUnknown { detail },
+                other => other,
+            })
+        })?;
         health.disk_recovered();
         Ok(revision)
     }

@@ -120,6 +120,11 @@ fn wait_until<F: std::future::Future>(
     deadline: Instant,
     future: F,
 ) -> Option<F::Output> {
+    // Past the deadline nothing is sent: a statement sent now would only poison a healthy
+    // connection (and a `COMMIT` would make its outcome unknown for nothing).
+    if Instant::now() >= deadline {
+        return None;
+    }
     let bounded = {
         let _runtime = io.enter();
         tokio::time::timeout_at(deadline.into(), future)
@@ -386,8 +391,14 @@ impl PostgresStore {
             statements: HashMap::new(),
             poisoned: false,
         };
-        // A statement or a lock wait never holds a request (or the writers) forever.
-        connection.batch("SET statement_timeout = '10s'; SET lock_timeout = '10s'")?;
+        // A statement or a lock wait never holds a request (or the writers) forever, and a
+        // transaction whose sidecar stopped talking (a frozen link: its client gave up, the
+        // server cannot tell) gives its locks back after 15 s instead of holding every
+        // writer of the fleet until TCP notices.
+        connection.batch(
+            "SET statement_timeout = '10s'; SET lock_timeout = '10s'; \
+             SET idle_in_transaction_session_timeout = '15s'",
+        )?;
         Ok(connection)
     }
 
@@ -703,8 +714,13 @@ impl PgTx<'_> {
         );
         match outcome {
             Some(Ok(())) => {}
-            // The server answered with an error: it rolled the transaction back.
-            Some(Err(e)) if e.as_db_error().is_some() => {
+            // The server answered with an error of the statement: it rolled the transaction
+            // back. (A FATAL or PANIC ends the session, possibly after the commit.)
+            Some(Err(e))
+                if e.as_db_error().is_some_and(|db| {
+                    db.parsed_severity() == Some(tokio_postgres::error::Severity::Error)
+                }) =>
+            {
                 connection.poisoned = true;
                 return Err(StoreError::Write(db_err(e).to_string()));
             }

@@ -44,6 +44,7 @@ file to start with an empty store on purpose.\n";
 #[derive(Debug, Default)]
 pub struct DiskFaults {
     full: AtomicBool,
+    syncs_fail: AtomicBool,
 }
 
 impl DiskFaults {
@@ -52,14 +53,30 @@ impl DiskFaults {
         self.full.store(true, Ordering::SeqCst);
     }
 
-    /// The space is back.
+    /// Only syncs fail (with an I/O error): writes reach the file but are never confirmed
+    /// durable, so a commit may be in the file when its sync fails.
+    pub fn fail_syncs(&self) {
+        self.syncs_fail.store(true, Ordering::SeqCst);
+    }
+
+    /// The space is back and syncs succeed.
     pub fn free(&self) {
         self.full.store(false, Ordering::SeqCst);
+        self.syncs_fail.store(false, Ordering::SeqCst);
     }
 
     fn check(&self) -> std::io::Result<()> {
         if self.full.load(Ordering::SeqCst) {
             Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_sync(&self) -> std::io::Result<()> {
+        self.check()?;
+        if self.syncs_fail.load(Ordering::SeqCst) {
+            Err(std::io::Error::other("injected: the sync failed"))
         } else {
             Ok(())
         }
@@ -88,7 +105,7 @@ impl StorageBackend for FaultyDisk {
     }
 
     fn sync_data(&self) -> std::io::Result<()> {
-        self.faults.check()?;
+        self.faults.check_sync()?;
         self.file.sync_data()
     }
 
@@ -165,9 +182,10 @@ impl StorePaths {
         }
     }
 
-    /// Refuses to go on when the marker says a store was here and the file is gone.
+    /// Refuses to go on when the marker says a store was here and the file is gone (or empty:
+    /// a copy cut short is no store either).
     pub(super) fn refuse_missing(&self) -> Result<bool, StoreError> {
-        let exists = self.file.exists();
+        let exists = std::fs::metadata(&self.file).is_ok_and(|m| m.len() > 0);
         if !exists && self.marker.exists() {
             return Err(StoreError::Missing {
                 path: self.file.clone(),
@@ -199,20 +217,36 @@ impl StorePaths {
     }
 }
 
+/// Whether opening may create the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Creating {
+    Yes,
+    /// The file must exist and hold a database.
+    No,
+}
+
 /// Opens (or creates) the database file, through the faulty disk when the tests ask for one.
 /// A damaged file (the engine's panic included) is [`StoreError::Damaged`]; a file another
 /// process holds says who is likely to hold it.
 pub(super) fn open_database(
     path: &Path,
     faults: Option<&Arc<DiskFaults>>,
+    creating: Creating,
 ) -> Result<Database, StoreError> {
+    if creating == Creating::No && !std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        return Err(StoreError::Open {
+            path: path.to_owned(),
+            message: "the store file is missing or empty".into(),
+        });
+    }
     let opened = catch_unwind(AssertUnwindSafe(|| match faults {
+        None if creating == Creating::No => Database::open(path),
         None => Database::create(path),
         Some(faults) => {
             let file = OpenOptions::new()
                 .read(true)
                 .write(true)
-                .create(true)
+                .create(creating == Creating::Yes)
                 .truncate(false)
                 .open(path)
                 .map_err(|e| DatabaseError::Storage(redb::StorageError::Io(e)))?;
@@ -262,7 +296,7 @@ pub(super) fn room_to_write(
         detail: format!("{e} (a probe write to {} failed)", dir.display()),
     };
     if let Some(faults) = faults {
-        faults.check().map_err(no_room)?;
+        faults.check_sync().map_err(no_room)?;
     }
     let probe = dir.join(".write-probe");
     let written = (|| {

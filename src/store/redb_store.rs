@@ -25,7 +25,9 @@ use redb::{
 
 use super::group_commit::{BatchTx, GroupCommit};
 use super::guard::{Guarded, Health};
-use super::redb_file::{DiskFaults, FileIdentity, StorePaths, open_database, room_to_write};
+use super::redb_file::{
+    Creating, DiskFaults, FileIdentity, StorePaths, open_database, room_to_write,
+};
 use super::rows::{ClientRow, EmployeeRow, PartnerRow, decode, encode};
 use super::{
     Aux, Committed, Log, SearchKind, Snapshot, StateKey, Store, StoreError, WorkError, WriteTx,
@@ -181,7 +183,14 @@ impl RedbStore {
         let paths = StorePaths::in_dir(dir);
         paths.refuse_missing()?;
         let path = paths.file.clone();
-        let db = Arc::new(open_database(&path, faults.as_ref())?);
+        // With the marker there, the file must exist and be a store: an empty file (a restore
+        // cut short) is refused like a missing one, never set up as a new store.
+        let creating = if paths.marker.exists() {
+            Creating::No
+        } else {
+            Creating::Yes
+        };
+        let db = Arc::new(open_database(&path, faults.as_ref(), creating)?);
         let health = Arc::new(Health::new(path.display().to_string()));
         if let Err(e) = initialize(&db) {
             close(Some(db));
@@ -402,8 +411,9 @@ impl RedbStore {
         let failed = |e: std::io::Error| StoreError::Write(format!("{}: {e}", to.display()));
         let partial = to.with_extension("partial");
         let _ = std::fs::remove_file(&partial);
-        let health = Arc::clone(&self.health);
-        let revision = health.guard(|| {
+        // Not through the live store's guard: a failure of the copy (its disk full, say) says
+        // nothing about the live file, and must not mark it damaged or unwritable.
+        let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let read = db.begin_read().map_err(read_err)?;
             let revision = read
                 .open_table(META)
@@ -420,21 +430,24 @@ impl RedbStore {
                 .map_err(write_err)?;
             copy_tables(&read, &tx)?;
             tx.commit().map_err(write_err)?;
+            drop(copy);
+            std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .map_err(failed)?;
+            std::fs::rename(&partial, to).map_err(failed)?;
+            sync_dir(to).map_err(failed)?;
             Ok(revision)
+        }))
+        .unwrap_or_else(|_| {
+            Err(StoreError::Write(format!(
+                "{}: the copy failed (the storage engine panicked)",
+                to.display()
+            )))
         });
-        let revision = match revision {
-            Ok(revision) => revision,
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(e);
-            }
-        };
-        std::fs::File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .map_err(failed)?;
-        std::fs::rename(&partial, to).map_err(failed)?;
-        sync_dir(to).map_err(failed)?;
-        Ok(revision)
+        if copied.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        copied
     }
 
     /// Checks a store file without changing it: the storage engine's integrity check runs on a
@@ -464,7 +477,7 @@ impl RedbStore {
                 message: format!("cannot copy it to check it: {e}"),
             })
             .and_then(|_| {
-                let mut db = open_database(&copy, None).map_err(|e| match e {
+                let mut db = open_database(&copy, None, Creating::No).map_err(|e| match e {
                     StoreError::Damaged { detail, .. } => damaged(detail),
                     other => other,
                 })?;
@@ -562,11 +575,13 @@ impl RedbStore {
         if let Some(dir) = self.path.parent() {
             room_to_write(dir, self.faults.as_ref())?;
         }
+        // Never onto another file: one removed or replaced meanwhile is refused, not created.
+        self.still_the_file()?;
         // The old database must be closed first: it holds the file's lock. A read view still
         // in use keeps it open a moment longer, and the open below fails until it is gone;
         // the next write or probe tries again.
         close(self.db.swap(None));
-        let db = open_database(&self.path, self.faults.as_ref())?;
+        let db = open_database(&self.path, self.faults.as_ref(), Creating::No)?;
         self.db.store(Some(Arc::new(db)));
         tracing::info!(file = %self.path.display(), "store file reopened");
         Ok(())
@@ -575,7 +590,12 @@ impl RedbStore {
     /// After a failed write: reopens the file and commits an empty transaction, which writes
     /// and syncs the file's header. Success means writes reach the disk again.
     fn probe_write(&self) -> Result<(), StoreError> {
-        self.reopen()?;
+        if (self.health.take_reopen_needed() || self.db.load().is_none())
+            && let Err(e) = self.reopen()
+        {
+            self.health.reopen_failed();
+            return Err(e);
+        }
         let db = self.database()?;
         self.health.guard(move || {
             let mut tx = db.begin_write().map_err(write_err)?;
@@ -595,8 +615,10 @@ impl RedbStore {
         if let Some(damage) = self.health.damage() {
             return Err(damage);
         }
-        if self.health.disk_failed() || self.db.load().is_none() {
-            self.reopen()?;
+        let after_reopen = self.health.take_reopen_needed() || self.db.load().is_none();
+        if after_reopen && let Err(e) = self.reopen() {
+            self.health.reopen_failed();
+            return Err(e);
         }
         let db = self.database()?;
         let health = Arc::clone(&self.health);
@@ -615,6 +637,7 @@ impl RedbStore {
                 revision,
                 writes: 0,
                 committed: Committed::default(),
+                after_reopen,
             })
         })?;
         Ok(Guarded { inner, health })
@@ -627,7 +650,9 @@ impl BatchTx for RedbWriter {
     }
 
     fn take_changes(&mut self) -> Committed {
-        std::mem::take(&mut self.committed)
+        let mut changes = std::mem::take(&mut self.committed);
+        changes.everything |= self.after_reopen;
+        changes
     }
 
     /// One revision per transaction: every command of a batch answers the same revision.
@@ -953,6 +978,9 @@ struct RedbWriter {
     /// Mutating calls so far: a work that fails with this unchanged wrote nothing.
     writes: u64,
     committed: Committed,
+    /// The first transaction after a reopen: a commit whose outcome was unknown may have
+    /// landed unseen, so every work of it reports that everything may have changed.
+    after_reopen: bool,
 }
 
 impl RedbWriter {
