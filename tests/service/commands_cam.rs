@@ -9,7 +9,7 @@
 //! record a refusal appends is not part of the export).
 
 use partner_access::domain::Timestamp;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::{self, TestServer};
@@ -261,30 +261,6 @@ pub(super) fn sorted(list: &Value) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// Sends a POST with an `Idempotency-Key`; returns status, whether the answer says it is a
-/// replay, and the body.
-async fn post_keyed(
-    server: &TestServer,
-    path: &str,
-    key: &str,
-    body: &Value,
-) -> (StatusCode, bool, Value) {
-    let response = server
-        .client
-        .post(server.url(path))
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let replayed = response
-        .headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true");
-    (status, replayed, response.json().await.unwrap())
 }
 
 // ---- PA: access links -------------------------------------------------------------------
@@ -2929,13 +2905,13 @@ async fn an_idempotency_key_replays_the_first_answer_and_applies_once() {
     let path = "/v1/clients/c-globex/partner-users";
     let body = json!({"actor": ANN, "employees": [NINA], "permission_set": "Sales rep"});
 
-    let (status, replayed, first) = post_keyed(&server, path, "key-1", &body).await;
+    let (status, replayed, first) = server.post_keyed(path, "key-1", &body).await;
     assert_eq!(status, 201, "{first}");
     assert!(!replayed);
     let (revision, state) = export_with_revision(&server).await;
     assert_eq!(first["revision"], revision);
 
-    let (status, replayed, second) = post_keyed(&server, path, "key-1", &body).await;
+    let (status, replayed, second) = server.post_keyed(path, "key-1", &body).await;
     assert_eq!(status, 201, "{second}");
     assert!(replayed, "idempotent-replayed: true");
     assert_eq!(second, first);
@@ -2950,7 +2926,7 @@ async fn an_idempotency_key_replays_the_first_answer_and_applies_once() {
 
     // The same key with another request: 409, nothing applied.
     let other = json!({"actor": ANN, "employees": [EDDIE], "permission_set": "Sales rep"});
-    let (status, _, answer) = post_keyed(&server, path, "key-1", &other).await;
+    let (status, _, answer) = server.post_keyed(path, "key-1", &other).await;
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "conflict");
     assert_eq!(export(&server).await, state);
@@ -2959,9 +2935,9 @@ async fn an_idempotency_key_replays_the_first_answer_and_applies_once() {
     // A refusal is replayed as the same refusal.
     let deny = json!({"actor": VERA});
     let deny_path = format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate");
-    let (status, _, first) = post_keyed(&server, &deny_path, "key-2", &deny).await;
+    let (status, _, first) = server.post_keyed(&deny_path, "key-2", &deny).await;
     assert_eq!(status, 403, "{first}");
-    let (status, _, second) = post_keyed(&server, &deny_path, "key-2", &deny).await;
+    let (status, _, second) = server.post_keyed(&deny_path, "key-2", &deny).await;
     assert_eq!(status, 403, "{second}");
     assert_eq!(second["error"]["rules"], first["error"]["rules"]);
     assert_eq!(export(&server).await, state);

@@ -241,6 +241,30 @@ impl TestServer {
         body
     }
 
+    /// POSTs with an `Idempotency-Key`; returns status, whether the answer says it is a
+    /// replay, and the body.
+    pub async fn post_keyed(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+    ) -> (StatusCode, bool, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let replayed = response
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true");
+        (status, replayed, response.json().await.unwrap())
+    }
+
     /// Keeps `dir` (the data directory) alive as long as the server.
     #[allow(dead_code)] // used by the suites that include this file, not all of them
     pub fn keep(&mut self, dir: tempfile::TempDir) {

@@ -25,29 +25,6 @@ async fn server_with_ttl(ttl: Duration) -> TestServer {
     server
 }
 
-/// POSTs with an `Idempotency-Key`; status, whether it is a replay, body.
-async fn keyed(
-    server: &TestServer,
-    path: &str,
-    key: &str,
-    body: &Value,
-) -> (StatusCode, bool, Value) {
-    let response = server
-        .client
-        .post(server.url(path))
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let replayed = response
-        .headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true");
-    (status, replayed, response.json().await.unwrap())
-}
-
 const LINKS: &str = "/v1/partners/p-acme/access-links";
 
 fn issue() -> Value {
@@ -65,18 +42,18 @@ async fn kept(server: &TestServer) -> usize {
 async fn an_expired_key_is_new_again_whether_its_answer_was_applied_or_refused() {
     let server = server_with_ttl(TTL).await;
     // Applied: replayed within the TTL, applied again after it.
-    let (status, replayed, first) = keyed(&server, LINKS, "applied", &issue()).await;
+    let (status, replayed, first) = server.post_keyed(LINKS, "applied", &issue()).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, false), "{first}");
-    let (status, replayed, _) = keyed(&server, LINKS, "applied", &issue()).await;
+    let (status, replayed, _) = server.post_keyed(LINKS, "applied", &issue()).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, true));
     // Refused: the same key with another request is a conflict within the TTL (keys are the
     // actor's own).
     let deactivate = format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate");
     let other = format!("/v1/clients/c-globex/partner-users/{PAT}/deactivate");
     let vera = json!({"actor": VERA});
-    let (status, _, refused) = keyed(&server, &deactivate, "refused", &vera).await;
+    let (status, _, refused) = server.post_keyed(&deactivate, "refused", &vera).await;
     assert_eq!(status, 403, "{refused}");
-    let (status, _, answer) = keyed(&server, &other, "refused", &vera).await;
+    let (status, _, answer) = server.post_keyed(&other, "refused", &vera).await;
     assert_eq!(
         status, 409,
         "another request with the key, within the TTL: {answer}"
@@ -84,13 +61,13 @@ async fn an_expired_key_is_new_again_whether_its_answer_was_applied_or_refused()
 
     tokio::time::sleep(TTL + Duration::from_millis(300)).await;
 
-    let (status, replayed, again) = keyed(&server, LINKS, "applied", &issue()).await;
+    let (status, replayed, again) = server.post_keyed(LINKS, "applied", &issue()).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, false), "{again}");
     assert_ne!(again["revision"], first["revision"], "applied anew");
     assert!(again["token"].is_string(), "a new link: {again}");
     // The expired refusal's key now carries another request, which is decided (and refused
     // on its own merits), not a conflict.
-    let (status, _, answer) = keyed(&server, &other, "refused", &vera).await;
+    let (status, _, answer) = server.post_keyed(&other, "refused", &vera).await;
     assert_eq!(status, 403, "{answer}");
     assert_eq!(answer["error"]["code"], "forbidden", "{answer}");
     server.stop().await;
@@ -100,7 +77,9 @@ async fn an_expired_key_is_new_again_whether_its_answer_was_applied_or_refused()
 async fn expired_answers_are_pruned_by_commands_and_by_the_background_sweep() {
     let server = server_with_ttl(LONG_TTL).await;
     for i in 0..40 {
-        let (status, _, body) = keyed(&server, LINKS, &format!("old-{i}"), &issue()).await;
+        let (status, _, body) = server
+            .post_keyed(LINKS, &format!("old-{i}"), &issue())
+            .await;
         assert_eq!(status, 201, "{body}");
     }
     assert_eq!(kept(&server).await, 40);
@@ -109,7 +88,9 @@ async fn expired_answers_are_pruned_by_commands_and_by_the_background_sweep() {
     // Each command that keeps an answer looks at the next 16 (wrapping at the end): 40
     // expired answers are gone after a few commands, the commands' own answers are kept.
     for i in 0..5 {
-        let (status, _, body) = keyed(&server, LINKS, &format!("new-{i}"), &issue()).await;
+        let (status, _, body) = server
+            .post_keyed(LINKS, &format!("new-{i}"), &issue())
+            .await;
         assert_eq!(status, 201, "{body}");
     }
     assert_eq!(

@@ -14,20 +14,10 @@ use crate::common::TestServer;
 
 /// Issues a link of NINA with an `Idempotency-Key`; status, replay header, body.
 async fn issue_keyed(server: &TestServer, key: &str, rotate: bool) -> (StatusCode, bool, Value) {
-    let response = server
-        .client
-        .post(server.url("/v1/partners/p-acme/access-links"))
-        .header("idempotency-key", key)
-        .json(&json!({"actor": ANN, "employee": NINA, "rotate": rotate}))
-        .send()
+    let body = json!({"actor": ANN, "employee": NINA, "rotate": rotate});
+    server
+        .post_keyed("/v1/partners/p-acme/access-links", key, &body)
         .await
-        .unwrap();
-    let status = response.status();
-    let replayed = response
-        .headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true");
-    (status, replayed, response.json().await.unwrap())
 }
 
 /// Every byte the store holds that this test can reach: the redb file (and anything else in
