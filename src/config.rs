@@ -39,9 +39,14 @@ pub struct ServeArgs {
     /// Log format [default: pretty].
     #[arg(long, env = "PARTNER_ACCESS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// File of caller tokens, one per line (also `PARTNER_ACCESS_TOKENS`, comma-separated).
+    /// File of caller tokens (checks, commands, reads of the state), one per line (also
+    /// `PARTNER_ACCESS_TOKENS`, comma-separated).
     #[arg(long, env = "PARTNER_ACCESS_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    /// File of check-only tokens (decisions, nothing that lists users or changes state), one
+    /// per line (also `PARTNER_ACCESS_CHECK_TOKENS`, comma-separated).
+    #[arg(long, env = "PARTNER_ACCESS_CHECK_TOKEN_FILE")]
+    pub check_token_file: Option<PathBuf>,
     /// File holding the admin token (also `PARTNER_ACCESS_ADMIN_TOKEN`).
     #[arg(long, env = "PARTNER_ACCESS_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
@@ -112,6 +117,7 @@ pub struct ConfigFile {
     pub demo: Option<bool>,
     pub log_format: Option<LogFormat>,
     pub token_file: Option<PathBuf>,
+    pub check_token_file: Option<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub request_timeout_ms: Option<u64>,
@@ -140,10 +146,10 @@ pub struct ServeConfig {
     pub schema: PathBuf,
     pub demo: bool,
     pub log_format: LogFormat,
-    pub caller_tokens: Vec<String>,
-    pub admin_token: Option<String>,
-    /// Where the tokens come from, for re-reading the files on SIGHUP.
+    /// Where the tokens come from (read at start, and again on SIGHUP).
     pub token_sources: crate::http::TokenSources,
+    /// How many tokens of each scope the sources held when the configuration was resolved.
+    pub token_counts: crate::http::TokenCounts,
     pub body_limit: usize,
     pub request_timeout: Duration,
     /// Host names answered besides loopback ones when there are no tokens.
@@ -173,8 +179,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("policies", &self.policies)
             .field("schema", &self.schema)
             .field("demo", &self.demo)
-            .field("caller_tokens", &self.caller_tokens.len())
-            .field("admin_token", &self.admin_token.is_some())
+            .field("tokens", &self.token_counts)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("allowed_hosts", &self.allowed_hosts)
@@ -221,28 +226,27 @@ impl ServeArgs {
             Some(path) => read_config_file(path)?,
             None => ConfigFile::default(),
         };
-        let mut caller_env: Vec<String> = env("PARTNER_ACCESS_TOKENS")
-            .map(|v| v.split(',').map(|t| t.trim().to_owned()).collect())
-            .unwrap_or_default();
-        caller_env.retain(|t| !t.is_empty());
-        let mut caller_tokens = caller_env.clone();
-        let caller_file = self.token_file.clone().or(file.token_file);
-        if let Some(path) = &caller_file {
-            caller_tokens.extend(read_tokens(path)?);
-        }
-        caller_tokens.retain(|t| !t.is_empty());
-        let admin_file = self.admin_token_file.clone().or(file.admin_token_file);
-        let admin_env = env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty());
-        let admin_token = match &admin_file {
-            Some(path) => read_tokens(path)?.into_iter().next(),
-            None => admin_env.clone(),
+        let list = |name: &str| -> Vec<String> {
+            env(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(|t| t.trim().to_owned())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         let token_sources = crate::http::TokenSources {
-            caller_env,
-            caller_file,
-            admin_env,
-            admin_file,
+            check_env: list("PARTNER_ACCESS_CHECK_TOKENS"),
+            check_file: self.check_token_file.clone().or(file.check_token_file),
+            caller_env: list("PARTNER_ACCESS_TOKENS"),
+            caller_file: self.token_file.clone().or(file.token_file),
+            admin_env: env("PARTNER_ACCESS_ADMIN_TOKEN").filter(|t| !t.trim().is_empty()),
+            admin_file: self.admin_token_file.clone().or(file.admin_token_file),
         };
+        let token_counts = token_sources.counts().map_err(|e| match e {
+            crate::http::ReloadError::File(e) => e,
+        })?;
         let config = ServeConfig {
             listen: self
                 .listen
@@ -265,9 +269,8 @@ impl ServeArgs {
                 .unwrap_or_else(|| PathBuf::from("schema")),
             demo: self.demo || file.demo.unwrap_or(false),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
-            caller_tokens,
-            admin_token,
             token_sources,
+            token_counts,
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             request_timeout: Duration::from_millis(
                 self.request_timeout_ms
@@ -373,8 +376,7 @@ impl ServeArgs {
                 "idempotency_ttl_secs must be above 0".into(),
             ));
         }
-        let has_tokens = !config.caller_tokens.is_empty() || config.admin_token.is_some();
-        if !config.listen.ip().is_loopback() && !has_tokens {
+        if !config.listen.ip().is_loopback() && !config.token_counts.any() {
             return Err(ConfigError::OpenNonLoopback(config.listen));
         }
         Ok(config)
@@ -428,7 +430,7 @@ mod tests {
         assert_eq!(c.data, PathBuf::from("data"));
         assert_eq!(c.body_limit, 1024 * 1024);
         assert_eq!(c.idempotency_ttl, Duration::from_secs(24 * 3600));
-        assert!(c.caller_tokens.is_empty() && c.admin_token.is_none());
+        assert!(!c.token_counts.any());
     }
 
     #[test]
@@ -464,7 +466,11 @@ mod tests {
         let with_token = args
             .resolve(|k| (k == "PARTNER_ACCESS_ADMIN_TOKEN").then(|| "s3cret".to_owned()))
             .unwrap();
-        assert_eq!(with_token.admin_token.as_deref(), Some("s3cret"));
+        assert!(with_token.token_counts.admin);
+        let with_check_tokens = args
+            .resolve(|k| (k == "PARTNER_ACCESS_CHECK_TOKENS").then(|| " c1, ,c2 ".to_owned()))
+            .unwrap();
+        assert_eq!(with_check_tokens.token_counts.check, 2);
     }
 
     #[test]

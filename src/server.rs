@@ -273,10 +273,11 @@ pub async fn hangup(app: Arc<App>, auth: Arc<crate::http::Auth>) {
     let _ = tokio::task::spawn_blocking(move || {
         let _ = app.reload_policies();
         match auth.reload() {
-            Ok((callers, admin)) => {
+            Ok(counts) => {
                 tracing::info!(
-                    caller_tokens = callers,
-                    admin_token = admin,
+                    check_tokens = counts.check,
+                    caller_tokens = counts.caller,
+                    admin_token = counts.admin,
                     "token files reloaded"
                 );
             }

@@ -434,7 +434,7 @@ impl Sidecar {
         let url = format!("http://{}/v1/is_authorized", listener.local_addr().unwrap());
         let http = HttpOptions {
             playground: true,
-            auth: Arc::new(Auth::new(&[], None)),
+            auth: Arc::new(Auth::new(&[], &[], None)),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             connections: partner_access::http::ConnectionLimits::default(),

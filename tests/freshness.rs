@@ -474,7 +474,7 @@ fn revoke_over_http_is_seen_by_every_later_http_check() {
         app.clone(),
         HttpOptions {
             playground: true,
-            auth: Arc::new(Auth::new(&[], None)),
+            auth: Arc::new(Auth::new(&[], &[], None)),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             connections: partner_access::http::ConnectionLimits::default(),

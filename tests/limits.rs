@@ -84,7 +84,7 @@ async fn start_with(body_limit: usize, doc: &Value) -> Server {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let options = HttpOptions {
         playground: true,
-        auth: Arc::new(Auth::new(&[], None)),
+        auth: Arc::new(Auth::new(&[], &[], None)),
         body_limit,
         request_timeout: Duration::from_secs(60),
         connections: partner_access::http::ConnectionLimits::default(),

@@ -1152,7 +1152,7 @@ impl Harness {
             .expect("the agency fixture imports");
         let options = HttpOptions {
             playground: true,
-            auth: Arc::new(Auth::new(&[], None)),
+            auth: Arc::new(Auth::new(&[], &[], None)),
             body_limit: BODY_LIMIT,
             // Longer than any input may take: a timeout's 503 would hide a slow input.
             request_timeout: max_input * 3,

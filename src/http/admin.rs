@@ -39,8 +39,7 @@ pub struct WriteAnswer {
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 503, body = ErrorBody),
-    ),
-    security(("admin" = []))
+    )
 )]
 pub async fn import(
     State(app): State<Arc<App>>,
@@ -61,8 +60,7 @@ pub async fn import(
         (status = 200, description = "The state document; header `x-revision` gives its revision", body = Object),
         (status = 401, body = ErrorBody),
         (status = 503, body = ErrorBody),
-    ),
-    security(("admin" = []))
+    )
 )]
 pub async fn export(State(app): State<Arc<App>>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
@@ -85,8 +83,7 @@ pub async fn export(State(app): State<Arc<App>>) -> Result<axum::response::Respo
         (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody),
-    ),
-    security(("admin" = []))
+    )
 )]
 pub async fn backup(State(app): State<Arc<App>>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
@@ -112,8 +109,7 @@ pub async fn backup(State(app): State<Arc<App>>) -> Result<axum::response::Respo
     put, path = "/v1/admin/partners/{id}", tag = "admin",
     params(("id" = String, Path, description = "partner id")),
     request_body(content = Object, description = "name, tier, email_domains, permission_sets, crm_names, employees?"),
-    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = []))
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_partner(
     State(app): State<Arc<App>>,
@@ -129,8 +125,7 @@ pub async fn put_partner(
     put, path = "/v1/admin/partners/{id}/employees/{email}", tag = "admin",
     params(("id" = String, Path, description = "partner id"), ("email" = String, Path)),
     request_body(content = Object, description = "super_admin, employee_management"),
-    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = []))
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_employee(
     State(app): State<Arc<App>>,
@@ -146,8 +141,7 @@ pub async fn put_employee(
     put, path = "/v1/admin/clients/{id}", tag = "admin",
     params(("id" = String, Path, description = "client id")),
     request_body(content = Object, description = "official_name, pricing_model, managed_by?, permission_sets, users?, assets?"),
-    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = []))
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_client(
     State(app): State<Arc<App>>,
@@ -163,8 +157,7 @@ pub async fn put_client(
     put, path = "/v1/admin/clients/{id}/users/{email}", tag = "admin",
     params(("id" = String, Path, description = "client id"), ("email" = String, Path)),
     request_body(content = Object, description = "role, seat, permissions, status, partner?, keep_billing"),
-    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = []))
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_user(
     State(app): State<Arc<App>>,
@@ -180,8 +173,7 @@ pub async fn put_user(
     put, path = "/v1/admin/clients/{id}/assets/{asset}", tag = "admin",
     params(("id" = String, Path, description = "client id"), ("asset" = String, Path)),
     request_body(content = Object, description = "kind, name, owner"),
-    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = []))
+    responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_asset(
     State(app): State<Arc<App>>,
@@ -208,8 +200,7 @@ pub struct ReloadAnswer {
         (status = 400, description = "The new set does not load (`details` lists every error with file and line), or its schema drops permissions that stored records hold (`details` lists each permission with its holder counts and first holders)", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 503, description = "The store could not be read to check the new schema against it", body = ErrorBody),
-    ),
-    security(("admin" = []))
+    )
 )]
 pub async fn reload(State(app): State<Arc<App>>) -> Result<axum::Json<ReloadAnswer>, ApiError> {
     match super::blocking(move || Ok(app.reload_policies())).await? {

@@ -1,5 +1,17 @@
-//! Bearer tokens: caller tokens for checks and commands, a separate admin token for
-//! administration. Tokens are compared as SHA-256 digests in constant time, and never logged.
+//! Bearer tokens and their scopes. A token has one of three scopes, each including the ones
+//! below it:
+//!
+//! - `check`: asks for decisions (`/v1/is_authorized`, AuthZEN, `/v1/actions_allowed`) and
+//!   reads what carries no user data (the action list, the policies, metrics, the OpenAPI
+//!   document). A host that only enforces decisions holds this one: it cannot list users
+//!   (`/v1/search`), read why a decision was made (`/v1/explain`) or change anything.
+//! - `caller`: everything a host application does, commands and reads of the state included.
+//! - `admin`: administration (`/v1/admin/...`, the audit trail, the outbox).
+//!
+//! A token that is not configured is 401 `unauthenticated`; a configured token whose scope is
+//! below the route's is 403 `forbidden` naming both scopes, with RFC 6750's
+//! `WWW-Authenticate: Bearer error="insufficient_scope"`. Tokens are compared as SHA-256
+//! digests in constant time, and never logged.
 //!
 //! Token files can be rotated without a restart: [`Auth::reload`] (on SIGHUP, see
 //! `crate::server`) re-reads them and swaps the whole set at once; a file that cannot be read
@@ -23,12 +35,63 @@ use super::error::ApiError;
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// No token ever (`/healthz`, `/readyz`).
+    /// No token ever (`/healthz`, `/readyz`, the playground's static files).
     Public,
+    /// Any token, a check token included, when tokens are configured.
+    Check,
     /// A caller token or the admin token, when tokens are configured.
     Caller,
     /// The admin token, when tokens are configured.
     Admin,
+}
+
+impl Access {
+    /// The scope a token needs for this route; `None` for public routes.
+    pub fn scope(self) -> Option<Scope> {
+        match self {
+            Access::Public => None,
+            Access::Check => Some(Scope::Check),
+            Access::Caller => Some(Scope::Caller),
+            Access::Admin => Some(Scope::Admin),
+        }
+    }
+}
+
+/// What a token may do; each scope includes the ones below it (the order is the inclusion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Decisions, and reads that carry no user data.
+    Check,
+    /// Everything a host application does: checks, commands, reads of the state.
+    Caller,
+    /// Administration.
+    Admin,
+}
+
+impl Scope {
+    /// The scope's name in messages, the OpenAPI document and `WWW-Authenticate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Check => "check",
+            Scope::Caller => "caller",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+/// How many tokens of each scope are in force.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+    pub check: usize,
+    pub caller: usize,
+    pub admin: bool,
+}
+
+impl TokenCounts {
+    /// Whether any token is configured: without tokens every route is open.
+    pub fn any(&self) -> bool {
+        self.check > 0 || self.caller > 0 || self.admin
+    }
 }
 
 /// The configured tokens, kept as digests, and where they came from.
@@ -38,16 +101,34 @@ pub struct Auth {
     sources: TokenSources,
 }
 
-/// One set of tokens in force.
+/// One set of tokens in force, as digests, by scope.
 #[derive(Default)]
 struct Tokens {
+    checks: Vec<[u8; 32]>,
     callers: Vec<[u8; 32]>,
     admin: Option<[u8; 32]>,
+}
+
+/// What [`Auth`] decides about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Admitted,
+    /// No token, or one that is not configured.
+    Unauthenticated,
+    /// A configured token whose scope is below the route's.
+    InsufficientScope {
+        needed: Scope,
+        held: Scope,
+    },
 }
 
 /// Where the tokens come from: what [`Auth::reload`] reads again.
 #[derive(Debug, Clone, Default)]
 pub struct TokenSources {
+    /// Check tokens from the environment (`PARTNER_ACCESS_CHECK_TOKENS`).
+    pub check_env: Vec<String>,
+    /// The check token file, one token per line.
+    pub check_file: Option<PathBuf>,
     /// Caller tokens from the environment (`PARTNER_ACCESS_TOKENS`).
     pub caller_env: Vec<String>,
     /// The caller token file, one token per line.
@@ -69,6 +150,7 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tokens = self.tokens.load();
         f.debug_struct("Auth")
+            .field("check_tokens", &tokens.checks.len())
             .field("caller_tokens", &tokens.callers.len())
             .field("admin_token", &tokens.admin.is_some())
             .finish()
@@ -80,13 +162,13 @@ fn digest(token: &str) -> [u8; 32] {
 }
 
 impl Auth {
-    /// Tokens for callers and the admin. White space around a configured token (a trailing
-    /// newline from a file or an environment variable) is not part of it: a presented token is
-    /// trimmed the same way (RFC 9110's optional white space), so the two can match. Empty
-    /// tokens are ignored.
-    pub fn new(callers: &[String], admin: Option<&str>) -> Self {
+    /// Tokens of each scope. White space around a configured token (a trailing newline from
+    /// a file or an environment variable) is not part of it: a presented token is trimmed the
+    /// same way (RFC 9110's optional white space), so the two can match. Empty tokens are
+    /// ignored.
+    pub fn new(checks: &[String], callers: &[String], admin: Option<&str>) -> Self {
         Auth {
-            tokens: ArcSwap::from_pointee(Tokens::new(callers, admin)),
+            tokens: ArcSwap::from_pointee(Tokens::new(checks, callers, admin)),
             sources: TokenSources::default(),
         }
     }
@@ -101,13 +183,17 @@ impl Auth {
     }
 
     /// Re-reads the token files and puts what they hold in force at once. On an error the
-    /// tokens in force stay. Returns the number of caller tokens and whether there is an
-    /// admin token.
-    pub fn reload(&self) -> Result<(usize, bool), ReloadError> {
+    /// tokens in force stay. Returns how many tokens of each scope are now in force.
+    pub fn reload(&self) -> Result<TokenCounts, ReloadError> {
         let tokens = self.sources.read()?;
-        let counts = (tokens.callers.len(), tokens.admin.is_some());
+        let counts = tokens.counts();
         self.tokens.store(Arc::new(tokens));
         Ok(counts)
+    }
+
+    /// How many tokens of each scope are in force.
+    pub fn counts(&self) -> TokenCounts {
+        self.tokens.load().counts()
     }
 
     /// Whether any token is configured: without tokens every route is open.
@@ -115,13 +201,23 @@ impl Auth {
         self.tokens.load().enabled()
     }
 
-    fn admits(&self, access: Access, token: Option<&str>) -> bool {
-        self.tokens.load().admits(access, token)
+    fn decide(&self, access: Access, token: Option<&str>) -> Verdict {
+        self.tokens.load().decide(access, token)
     }
 }
 
 impl TokenSources {
+    /// Reads the files now and counts what they and the environment hold, without putting
+    /// anything in force: what `serve` checks before it starts.
+    pub fn counts(&self) -> Result<TokenCounts, ReloadError> {
+        Ok(self.read()?.counts())
+    }
+
     fn read(&self) -> Result<Tokens, ReloadError> {
+        let mut checks = self.check_env.clone();
+        if let Some(path) = &self.check_file {
+            checks.extend(crate::config::read_tokens(path)?);
+        }
         let mut callers = self.caller_env.clone();
         if let Some(path) = &self.caller_file {
             callers.extend(crate::config::read_tokens(path)?);
@@ -130,45 +226,73 @@ impl TokenSources {
             Some(path) => crate::config::read_tokens(path)?.into_iter().next(),
             None => self.admin_env.clone(),
         };
-        Ok(Tokens::new(&callers, admin.as_deref()))
+        Ok(Tokens::new(&checks, &callers, admin.as_deref()))
     }
 }
 
 impl Tokens {
-    fn new(callers: &[String], admin: Option<&str>) -> Self {
-        Tokens {
-            callers: callers
+    fn new(checks: &[String], callers: &[String], admin: Option<&str>) -> Self {
+        fn digests(tokens: &[String]) -> Vec<[u8; 32]> {
+            tokens
                 .iter()
                 .map(|t| t.trim())
                 .filter(|t| !t.is_empty())
                 .map(digest)
-                .collect(),
+                .collect()
+        }
+        Tokens {
+            checks: digests(checks),
+            callers: digests(callers),
             admin: admin.map(str::trim).filter(|t| !t.is_empty()).map(digest),
         }
     }
 
-    fn enabled(&self) -> bool {
-        !self.callers.is_empty() || self.admin.is_some()
+    fn counts(&self) -> TokenCounts {
+        TokenCounts {
+            check: self.checks.len(),
+            caller: self.callers.len(),
+            admin: self.admin.is_some(),
+        }
     }
 
-    fn admits(&self, access: Access, token: Option<&str>) -> bool {
-        if access == Access::Public || !self.enabled() {
-            return true;
-        }
-        let Some(token) = token else { return false };
+    fn enabled(&self) -> bool {
+        self.counts().any()
+    }
+
+    /// The scope of a presented token: the highest of the sets it is in (a token configured
+    /// as both a check and a caller token is a caller token). Every configured digest is
+    /// compared, in constant time, whatever matches first.
+    fn scope_of(&self, token: &str) -> Option<Scope> {
         let presented = digest(token);
-        let is_admin = self
-            .admin
-            .as_ref()
-            .is_some_and(|a| bool::from(a.ct_eq(&presented)));
-        let is_caller = self
-            .callers
-            .iter()
-            .fold(false, |found, c| found | bool::from(c.ct_eq(&presented)));
-        match access {
-            Access::Public => true,
-            Access::Caller => is_caller || is_admin,
-            Access::Admin => is_admin,
+        let any = |set: &[[u8; 32]]| {
+            set.iter()
+                .fold(false, |found, d| found | bool::from(d.ct_eq(&presented)))
+        };
+        let is_admin = any(self.admin.as_slice());
+        let is_caller = any(&self.callers);
+        let is_check = any(&self.checks);
+        if is_admin {
+            Some(Scope::Admin)
+        } else if is_caller {
+            Some(Scope::Caller)
+        } else if is_check {
+            Some(Scope::Check)
+        } else {
+            None
+        }
+    }
+
+    fn decide(&self, access: Access, token: Option<&str>) -> Verdict {
+        let Some(needed) = access.scope() else {
+            return Verdict::Admitted;
+        };
+        if !self.enabled() {
+            return Verdict::Admitted;
+        }
+        match token.and_then(|t| self.scope_of(t)) {
+            None => Verdict::Unauthenticated,
+            Some(held) if held >= needed => Verdict::Admitted,
+            Some(held) => Verdict::InsufficientScope { needed, held },
         }
     }
 }
@@ -260,24 +384,52 @@ pub async fn require(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token);
-    if auth.admits(access, token) {
-        return next.run(request).await;
+    match auth.decide(access, token) {
+        Verdict::Admitted => next.run(request).await,
+        Verdict::Unauthenticated => ApiError::unauthenticated(match token {
+            None => "a bearer token is required (`Authorization: Bearer TOKEN`)",
+            Some(_) => "the bearer token is not valid",
+        })
+        .into_response(),
+        Verdict::InsufficientScope { needed, held } => {
+            let mut response = ApiError::forbidden(format!(
+                "this path needs a token with the `{}` scope; the token given has the `{}` scope",
+                needed.name(),
+                held.name()
+            ))
+            .into_response();
+            // RFC 6750 §3.1: a valid token without the scope the resource needs.
+            let challenge = format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                needed.name()
+            );
+            if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+        }
     }
-    let message = match (access, token) {
-        (_, None) => "a bearer token is required (`Authorization: Bearer TOKEN`)",
-        (Access::Admin, Some(_)) => "this path needs the admin token",
-        _ => "the bearer token is not valid",
-    };
-    ApiError::unauthenticated(message).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    impl Auth {
+        fn admits(&self, access: Access, token: Option<&str>) -> bool {
+            self.decide(access, token) == Verdict::Admitted
+        }
+    }
+
     #[test]
     fn tokens_admit_what_they_should() {
-        let auth = Auth::new(&["caller-1".into(), "caller-2".into()], Some("admin"));
+        let auth = Auth::new(
+            &["check-1".into()],
+            &["caller-1".into(), "caller-2".into()],
+            Some("admin"),
+        );
         assert!(auth.admits(Access::Caller, Some("caller-2")));
         assert!(auth.admits(Access::Caller, Some("admin")));
         assert!(!auth.admits(Access::Caller, Some("caller-3")));
@@ -285,13 +437,49 @@ mod tests {
         assert!(!auth.admits(Access::Admin, Some("caller-1")));
         assert!(auth.admits(Access::Admin, Some("admin")));
         assert!(auth.admits(Access::Public, None));
-        let open = Auth::new(&[], None);
+        let open = Auth::new(&[], &[], None);
         assert!(open.admits(Access::Admin, None));
     }
 
     #[test]
+    fn each_scope_includes_the_ones_below_it_and_no_more() {
+        let auth = Auth::new(&["c".into()], &["k".into()], Some("a"));
+        let cases = [
+            ("c", Some(Scope::Check)),
+            ("k", Some(Scope::Caller)),
+            ("a", Some(Scope::Admin)),
+            ("x", None),
+        ];
+        for access in [Access::Check, Access::Caller, Access::Admin] {
+            let needed = access.scope().unwrap();
+            for (token, held) in cases {
+                let expected = match held {
+                    None => Verdict::Unauthenticated,
+                    Some(held) if held >= needed => Verdict::Admitted,
+                    Some(held) => Verdict::InsufficientScope { needed, held },
+                };
+                assert_eq!(
+                    auth.decide(access, Some(token)),
+                    expected,
+                    "{access:?} {token}"
+                );
+            }
+        }
+        // A token in two sets has the higher scope.
+        let both = Auth::new(&["t".into()], &["t".into()], None);
+        assert_eq!(both.decide(Access::Caller, Some("t")), Verdict::Admitted);
+        // Check tokens alone turn authentication on.
+        let checks_only = Auth::new(&["c".into()], &[], None);
+        assert!(checks_only.enabled());
+        assert_eq!(
+            checks_only.decide(Access::Check, None),
+            Verdict::Unauthenticated
+        );
+    }
+
+    #[test]
     fn configured_tokens_are_trimmed_like_presented_ones() {
-        let auth = Auth::new(&[" caller \n".into(), "  ".into()], Some("admin\n"));
+        let auth = Auth::new(&[], &[" caller \n".into(), "  ".into()], Some("admin\n"));
         assert!(auth.admits(Access::Caller, Some("caller")));
         assert!(auth.admits(Access::Admin, Some("admin")));
         assert_eq!(
@@ -313,6 +501,7 @@ mod tests {
             caller_file: Some(callers.clone()),
             admin_env: None,
             admin_file: Some(admin.clone()),
+            ..TokenSources::default()
         })
         .unwrap();
         assert!(auth.admits(Access::Caller, Some("old-2")));
@@ -322,7 +511,14 @@ mod tests {
         // token stays.
         std::fs::write(&callers, "new-1\n").unwrap();
         std::fs::write(&admin, "new-admin\n").unwrap();
-        assert_eq!(auth.reload().unwrap(), (2, true));
+        assert_eq!(
+            auth.reload().unwrap(),
+            TokenCounts {
+                check: 0,
+                caller: 2,
+                admin: true
+            }
+        );
         assert!(auth.admits(Access::Caller, Some("new-1")));
         assert!(auth.admits(Access::Caller, Some("from-env")));
         assert!(!auth.admits(Access::Caller, Some("old-1")));
@@ -346,7 +542,7 @@ mod tests {
 
     #[test]
     fn without_tokens_only_loopback_and_configured_hosts_are_answered() {
-        let open = HostCheck::new(&Auth::new(&[], None), &["sidecar.internal".into()]);
+        let open = HostCheck::new(&Auth::new(&[], &[], None), &["sidecar.internal".into()]);
         for host in [
             "localhost",
             "LOCALHOST:8180",
@@ -369,7 +565,7 @@ mod tests {
         ] {
             assert!(!open.admits(Some(host)), "{host}");
         }
-        let closed = HostCheck::new(&Auth::new(&["t".into()], None), &[]);
+        let closed = HostCheck::new(&Auth::new(&[], &["t".into()], None), &[]);
         assert!(closed.admits(Some("evil.example")), "a token is the check");
     }
 

@@ -166,8 +166,7 @@ fn answer(checked: Checked) -> EvaluationResponse {
         (status = 200, body = EvaluationResponse),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn evaluation(
     State(app): State<Arc<App>>,
@@ -191,8 +190,7 @@ pub async fn evaluation(
         (status = 200, body = EvaluationsResponse),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn evaluations(
     State(app): State<Arc<App>>,

@@ -140,8 +140,7 @@ impl From<Checked> for CheckAnswer {
         (status = 400, description = "Malformed request or undeclared action", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn is_authorized(
     State(app): State<Arc<App>>,
@@ -202,8 +201,7 @@ pub struct BatchAnswer {
         (status = 400, description = "Not a batch, or empty, or over 1,000 checks", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn is_authorized_batch(
     State(app): State<Arc<App>>,

@@ -151,8 +151,7 @@ macro_rules! command {
                 (status = 404, body = ErrorBody),
                 (status = 409, description = "An invariant would break, a stale preview, or a reused idempotency key", body = ErrorBody),
                 (status = 413, body = ErrorBody), (status = 503, body = ErrorBody),
-            ),
-            security(("bearer" = []))
+            )
         )]
         pub async fn $name(
             State($app): State<Arc<App>>,
@@ -395,8 +394,7 @@ pub struct ClientsQuery {
 #[utoipa::path(get, path = "/v1/partners/{partner}/clients", tag = "reads",
     params(("partner" = String, Path), ClientsQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn partner_clients(
     State(app): State<Arc<App>>,
     ApiPath(partner): ApiPath<PartnerId>,
@@ -411,8 +409,7 @@ pub async fn partner_clients(
 #[utoipa::path(get, path = "/v1/partners/{partner}/employees", tag = "reads",
     params(("partner" = String, Path), ActorQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn partner_employees(
     State(app): State<Arc<App>>,
     ApiPath(partner): ApiPath<PartnerId>,
@@ -427,8 +424,7 @@ pub async fn partner_employees(
 #[utoipa::path(get, path = "/v1/clients/{client}/users", tag = "reads",
     params(("client" = String, Path), ActorQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn client_users(
     State(app): State<Arc<App>>,
     ApiPath(client): ApiPath<ClientId>,
@@ -497,8 +493,7 @@ impl RelationshipAnswer {
                   "state": "ending", "started_at": "2025-09-01T08:00:00Z",
                   "ends_at": "2026-04-20T10:30:00Z", "last_activity_at": "2026-02-19T10:30:00Z"})),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
+              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn relationship(
     State(app): State<Arc<App>>,
     ApiPath(client): ApiPath<ClientId>,
@@ -566,8 +561,7 @@ pub struct RelationshipHistoryAnswer {
                        "ending_since": null, "ended_at": null,
                        "last_activity_at": "2026-02-19T10:30:00Z"}]})),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
+              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn relationship_history(
     State(app): State<Arc<App>>,
     ApiPath(client): ApiPath<ClientId>,
@@ -608,8 +602,7 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 /// Audit records, oldest first, with a cursor (admin token).
 #[utoipa::path(get, path = "/v1/audit", tag = "admin", params(LogQuery),
     responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = [])))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn audit(
     State(app): State<Arc<App>>,
     ApiQuery(query): ApiQuery<LogQuery>,
@@ -626,8 +619,7 @@ pub async fn audit(
 /// Outbox events, oldest first, with a cursor (admin token).
 #[utoipa::path(get, path = "/v1/events", tag = "admin", params(LogQuery),
     responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
-    security(("admin" = [])))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn events(
     State(app): State<Arc<App>>,
     ApiQuery(query): ApiQuery<LogQuery>,

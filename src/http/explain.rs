@@ -67,8 +67,7 @@ impl From<Explained> for ExplainAnswer {
         (status = 400, description = "Malformed request or undeclared action", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 503, description = "The store cannot be read", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn explain(
     State(app): State<Arc<App>>,
@@ -118,8 +117,7 @@ impl From<ActionsAllowed> for ActionsAllowedAnswer {
         (status = 400, description = "Malformed principal or resource", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 503, description = "The store cannot be read", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn actions_allowed(
     State(app): State<Arc<App>>,
@@ -177,8 +175,7 @@ impl From<AccountsPage> for AccountsAnswer {
         (status = 400, description = "Unknown action, bad e-mail or cursor", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 503, description = "The store cannot be read", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn accounts(
     State(app): State<Arc<App>>,
@@ -250,8 +247,7 @@ impl From<Found> for SearchAnswer {
         (status = 400, description = "Unknown kind or limit out of range", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 503, description = "The store cannot be read", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn search(
     State(app): State<Arc<App>>,

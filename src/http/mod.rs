@@ -30,7 +30,7 @@ use utoipa::OpenApi;
 
 use crate::app::{App, AppError};
 
-pub use auth::{Access, Auth, ReloadError, TokenSources};
+pub use auth::{Access, Auth, ReloadError, Scope, TokenCounts, TokenSources};
 pub use checks::MAX_BATCH;
 pub use error::ApiError;
 
@@ -94,36 +94,36 @@ fn route(
 
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
-    use Access::{Admin, Caller, Public};
+    use Access::{Admin, Caller, Check, Public};
     vec![
         route(Method::GET, "/healthz", Public, get(ops::healthz)),
         route(Method::GET, "/readyz", Public, get(ops::readyz)),
-        route(Method::GET, "/metrics", Caller, get(ops::metrics)),
-        route(Method::GET, "/openapi.json", Caller, get(ops::openapi)),
-        route(Method::GET, "/v1/schema/actions", Caller, get(ops::actions)),
+        route(Method::GET, "/metrics", Check, get(ops::metrics)),
+        route(Method::GET, "/openapi.json", Check, get(ops::openapi)),
+        route(Method::GET, "/v1/schema/actions", Check, get(ops::actions)),
         route(Method::GET, "/v1/search", Caller, get(explain::search)),
         // The playground's static files: public, they carry no data (see `ui`).
         route(Method::GET, "/ui", Public, get(ui::index)),
         route(Method::GET, "/ui/app.js", Public, get(ui::script)),
         route(Method::GET, "/ui/app.css", Public, get(ui::style)),
-        route(Method::GET, "/v1/policies", Caller, get(ops::policies)),
+        route(Method::GET, "/v1/policies", Check, get(ops::policies)),
         route(
             Method::POST,
             "/v1/is_authorized",
-            Caller,
+            Check,
             post(checks::is_authorized),
         ),
         route(
             Method::POST,
             "/v1/is_authorized/batch",
-            Caller,
+            Check,
             post(checks::is_authorized_batch),
         ),
         route(Method::POST, "/v1/explain", Caller, post(explain::explain)),
         route(
             Method::POST,
             "/v1/actions_allowed",
-            Caller,
+            Check,
             post(explain::actions_allowed),
         ),
         route(
@@ -135,13 +135,13 @@ pub fn routes() -> Vec<Route> {
         route(
             Method::POST,
             "/access/v1/evaluation",
-            Caller,
+            Check,
             post(authzen::evaluation),
         ),
         route(
             Method::POST,
             "/access/v1/evaluations",
-            Caller,
+            Check,
             post(authzen::evaluations),
         ),
         route(Method::POST, "/v1/admin/import", Admin, post(admin::import)),
@@ -628,26 +628,52 @@ impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        for (name, description) in [
-            ("bearer", "A caller token (or the admin token)"),
-            ("admin", "The admin token"),
-        ] {
-            components.add_security_scheme(
-                name,
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .description(Some(description))
-                        .build(),
-                ),
-            );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token of the scope each operation lists: `check` (decisions), \
+                         `caller` (also commands and reads of the state) or `admin` (also \
+                         administration); each scope includes the ones before it",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Each operation's security requirement, from the route table (so the document cannot say
+/// another scope than the router enforces): `bearer` with the route's scope, or none for a
+/// public route.
+fn set_security_from_routes(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for r in routes() {
+        let Some(item) = openapi.paths.paths.get_mut(r.path) else {
+            continue;
+        };
+        let operation = match r.method {
+            Method::GET => item.get.as_mut(),
+            Method::POST => item.post.as_mut(),
+            Method::PUT => item.put.as_mut(),
+            Method::DELETE => item.delete.as_mut(),
+            _ => None,
+        };
+        if let Some(operation) = operation {
+            operation.security = r
+                .access
+                .scope()
+                .map(|scope| vec![SecurityRequirement::new("bearer", [scope.name()])]);
         }
     }
 }
 
 /// The OpenAPI document, generated from the handlers' annotations.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut openapi = ApiDoc::openapi();
+    set_security_from_routes(&mut openapi);
+    openapi
 }
 
 #[cfg(test)]

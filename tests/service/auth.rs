@@ -1,14 +1,16 @@
-//! Bearer tokens, proven over the route table itself: every route of
-//! [`partner_access::http::routes`] is called with no token, a wrong token, a caller token and
-//! the admin token, so a route added later without the right access level fails here.
+//! Bearer tokens and their scopes, proven over the route table itself: every route of
+//! [`partner_access::http::routes`] is called with no token, a wrong token, a check token, a
+//! caller token and the admin token, so a route added later without the right access level
+//! fails here.
 
-use partner_access::http::{Access, Route, routes};
+use partner_access::http::{Access, Route, Scope, routes};
 use reqwest::header::{AUTHORIZATION, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common;
 
+const CHECK: &str = "check-token-61f0a2c9";
 const CALLER: &str = "caller-token-5be1c07a";
 const OTHER_CALLER: &str = "caller-token-2-d4e9f1";
 const ADMIN: &str = "admin-token-93a6e2f8";
@@ -16,6 +18,7 @@ const WRONG: &str = "wrong-token-0c7d3b15";
 
 fn with_tokens() -> common::Options {
     common::Options {
+        check_tokens: vec![CHECK.to_owned()],
         caller_tokens: vec![CALLER.to_owned(), OTHER_CALLER.to_owned()],
         admin_token: Some(ADMIN.to_owned()),
         ..Default::default()
@@ -150,12 +153,47 @@ fn assert_unauthenticated(answer: &Answer, what: &str) {
     );
 }
 
+/// The answer is a 403 for a valid token without the route's scope: code `forbidden`, a message
+/// naming the scope needed and the one held, and RFC 6750's `insufficient_scope` challenge.
+fn assert_insufficient_scope(answer: &Answer, what: &str, needed: &str, held: &str) {
+    assert_eq!(
+        answer.status,
+        StatusCode::FORBIDDEN,
+        "{what}: {}",
+        answer.text
+    );
+    let body = answer.json();
+    assert_eq!(body["error"]["code"], "forbidden", "{what}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("`{needed}` scope"))
+            && message.contains(&format!("`{held}` scope")),
+        "{what}: {body}"
+    );
+    let challenge = answer
+        .headers
+        .get(WWW_AUTHENTICATE)
+        .unwrap_or_else(|| panic!("{what}: no WWW-Authenticate header"))
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        challenge,
+        format!("Bearer error=\"insufficient_scope\", scope=\"{needed}\""),
+        "{what}"
+    );
+}
+
 /// The request got past authentication and reached its handler.
 fn assert_admitted(answer: &Answer, what: &str) {
     assert_ne!(
         answer.status,
         StatusCode::UNAUTHORIZED,
         "{what}: {}",
+        answer.text
+    );
+    assert!(
+        !answer.text.contains("scope;"),
+        "{what}: refused for its scope: {}",
         answer.text
     );
     assert!(
@@ -183,6 +221,28 @@ fn the_route_table_is_sane() {
         public,
         ["/healthz", "/readyz", "/ui", "/ui/app.js", "/ui/app.css"],
         "only the probes and the playground's static files (which carry no data) may be public"
+    );
+    // A check token decides and reads what carries no user data; nothing that lists users,
+    // explains a decision (which names the state it read) or changes anything.
+    let check: Vec<String> = table
+        .iter()
+        .filter(|r| r.access == Access::Check)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        check,
+        [
+            "GET /metrics",
+            "GET /openapi.json",
+            "GET /v1/schema/actions",
+            "GET /v1/policies",
+            "POST /v1/is_authorized",
+            "POST /v1/is_authorized/batch",
+            "POST /v1/actions_allowed",
+            "POST /access/v1/evaluation",
+            "POST /access/v1/evaluations",
+        ],
+        "the check scope's routes"
     );
     for r in &table {
         if r.path.starts_with("/v1/admin/") {
@@ -229,39 +289,130 @@ async fn every_non_public_route_refuses_a_missing_or_wrong_token() {
     assert!(guarded > 0);
 }
 
+/// Every route against every scope of token: admitted at or above the route's scope, 403
+/// `insufficient_scope` below it, never answered by the handler for a lower scope.
 #[tokio::test]
-async fn admin_routes_refuse_a_caller_token() {
+async fn every_route_admits_exactly_the_scopes_at_or_above_its_own() {
     let server = common::start(with_tokens()).await;
-    let mut admin_routes = 0;
-    for route in routes().into_iter().filter(|r| r.access == Access::Admin) {
-        admin_routes += 1;
-        for credential in [Credential::Bearer(CALLER), Credential::Bearer(OTHER_CALLER)] {
+    server.import(&common::demo()).await;
+    let tokens = [
+        (CHECK, Scope::Check),
+        (CALLER, Scope::Caller),
+        (OTHER_CALLER, Scope::Caller),
+        (ADMIN, Scope::Admin),
+    ];
+    let mut refused = 0;
+    for route in routes() {
+        let Some(needed) = route.access.scope() else {
+            continue;
+        };
+        for (token, held) in tokens {
+            let credential = Credential::Bearer(token);
             let answer = call(&server, &route, credential).await;
-            assert_unauthenticated(&answer, &describe(&route, credential));
+            let what = describe(&route, credential);
+            if held >= needed {
+                assert_admitted(&answer, &what);
+            } else {
+                assert_insufficient_scope(&answer, &what, needed.name(), held.name());
+                refused += 1;
+            }
         }
-        let credential = Credential::Bearer(ADMIN);
-        let answer = call(&server, &route, credential).await;
-        assert_admitted(&answer, &describe(&route, credential));
+        // An import in the loop replaced the state; put the demo back for the next routes.
+        if route.path == "/v1/admin/import" {
+            server.import(&common::demo()).await;
+        }
     }
-    assert!(admin_routes > 0, "the table has no admin route");
+    assert!(refused > 0, "no route refused a lower scope");
 }
 
+/// What the issue that introduced scopes asked for, spelled out: a check-only host decides,
+/// but cannot list users, read explanations or change anything.
 #[tokio::test]
-async fn caller_routes_accept_caller_tokens_and_the_admin_token() {
+async fn a_check_token_decides_but_cannot_search_explain_or_change() {
     let server = common::start(with_tokens()).await;
-    let mut caller_routes = 0;
-    for route in routes().into_iter().filter(|r| r.access == Access::Caller) {
-        caller_routes += 1;
-        for credential in [
-            Credential::Bearer(CALLER),
-            Credential::Bearer(OTHER_CALLER),
-            Credential::Bearer(ADMIN),
-        ] {
-            let answer = call(&server, &route, credential).await;
-            assert_admitted(&answer, &describe(&route, credential));
+    server.import(&common::demo()).await;
+    let check = json!({
+        "principal": "Hub::User::\"ann@acme.example\"",
+        "action": "crm.objects.edit",
+        "resource": "Hub::Account::\"c-globex\"",
+    });
+    let response = server
+        .client
+        .post(server.url("/v1/is_authorized"))
+        .bearer_auth(CHECK)
+        .json(&check)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["decision"], "Allow", "{body}");
+    for (method, path, body) in [
+        (Method::GET, "/v1/search?q=ann", None),
+        (Method::POST, "/v1/explain", Some(check.clone())),
+        (Method::GET, "/v1/users/ann@acme.example/accounts", None),
+        (Method::GET, "/v1/clients/c-globex/users", None),
+        (
+            Method::POST,
+            "/v1/clients/c-globex/users",
+            Some(json!({"email": "eve@globex.example", "role": "user"})),
+        ),
+    ] {
+        let mut request = server
+            .client
+            .request(method.clone(), server.url(path))
+            .bearer_auth(CHECK);
+        if let Some(body) = body {
+            request = request.json(&body);
         }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("`caller` scope"),
+            "{body}"
+        );
     }
-    assert!(caller_routes > 0, "the table has no caller route");
+    // Nothing was created by the refused command.
+    let (_, users) = server.get("/v1/clients/c-globex/users").await;
+    assert!(!users.to_string().contains("eve@globex.example"), "{users}");
+}
+
+/// The OpenAPI document states each operation's scope, and it is the router's.
+#[tokio::test]
+async fn the_openapi_document_states_each_route_s_scope() {
+    let server = common::start(with_tokens()).await;
+    let response = server
+        .client
+        .get(server.url("/openapi.json"))
+        .bearer_auth(CHECK)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    let mut documented = 0;
+    for route in routes() {
+        let operation = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
+        if operation.is_null() {
+            continue;
+        }
+        documented += 1;
+        let expected = match route.access.scope() {
+            Some(scope) => json!([{ "bearer": [scope.name()] }]),
+            None => Value::Null,
+        };
+        assert_eq!(
+            operation["security"], expected,
+            "{} {}",
+            route.method, route.path
+        );
+    }
+    assert!(documented >= 30, "{documented} operations documented");
 }
 
 #[tokio::test]
@@ -317,11 +468,12 @@ async fn without_tokens_every_route_is_open() {
 async fn tokens_are_never_echoed() {
     let server = common::start(with_tokens()).await;
     server.import(&common::demo()).await;
-    let secrets = [CALLER, OTHER_CALLER, ADMIN, WRONG];
+    let secrets = [CHECK, CALLER, OTHER_CALLER, ADMIN, WRONG];
     for route in routes() {
         for credential in [
             Credential::None,
             Credential::Bearer(WRONG),
+            Credential::Bearer(CHECK),
             Credential::Bearer(CALLER),
             Credential::Bearer(ADMIN),
             Credential::Raw("Basic wrong-token-0c7d3b15"),
@@ -462,7 +614,9 @@ async fn sighup_rereads_the_token_files_and_a_bad_file_keeps_the_old_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let callers = dir.path().join("callers");
     let admin = dir.path().join("admin");
+    let checks = dir.path().join("checks");
     let log = dir.path().join("log");
+    std::fs::write(&checks, "old-check\n").unwrap();
     std::fs::write(&callers, "old-caller\n").unwrap();
     std::fs::write(&admin, "old-admin\n").unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -481,10 +635,13 @@ async fn sighup_rereads_the_token_files_and_a_bad_file_keeps_the_old_tokens() {
         .arg(common::root().join("schema"))
         .arg("--token-file")
         .arg(&callers)
+        .arg("--check-token-file")
+        .arg(&checks)
         .arg("--admin-token-file")
         .arg(&admin)
         .env_remove("PARTNER_ACCESS_CONFIG")
         .env_remove("PARTNER_ACCESS_TOKENS")
+        .env_remove("PARTNER_ACCESS_CHECK_TOKENS")
         .env_remove("PARTNER_ACCESS_ADMIN_TOKEN")
         .env("RUST_LOG", "info")
         .stdin(std::process::Stdio::null())
@@ -524,8 +681,10 @@ async fn sighup_rereads_the_token_files_and_a_bad_file_keeps_the_old_tokens() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status("new-caller").await, 401);
+    assert_eq!(status("old-check").await, 200);
 
-    // Rotate both files, then SIGHUP: the new tokens are in force, the old ones are not.
+    // Rotate the files, then SIGHUP: the new tokens are in force, the old ones are not.
+    std::fs::write(&checks, "new-check\n").unwrap();
     std::fs::write(&callers, "new-caller\n").unwrap();
     std::fs::write(&admin, "new-admin\n").unwrap();
     hangup();
@@ -538,6 +697,8 @@ async fn sighup_rereads_the_token_files_and_a_bad_file_keeps_the_old_tokens() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(status("old-caller").await, 401);
+    assert_eq!(status("new-check").await, 200);
+    assert_eq!(status("old-check").await, 401);
     let export = format!("http://127.0.0.1:{port}/v1/admin/export");
     let admin_status = |token: &'static str| {
         let request = client.get(&export).bearer_auth(token);

@@ -36,6 +36,8 @@ pub fn demo() -> Value {
 /// How to start a server.
 #[derive(Clone)]
 pub struct Options {
+    /// Check-only tokens.
+    pub check_tokens: Vec<String>,
     pub caller_tokens: Vec<String>,
     pub admin_token: Option<String>,
     pub body_limit: usize,
@@ -54,6 +56,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            check_tokens: Vec::new(),
             caller_tokens: Vec::new(),
             admin_token: None,
             body_limit: 1024 * 1024,
@@ -137,6 +140,7 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
     let http = HttpOptions {
         playground: options.playground,
         auth: Arc::new(Auth::new(
+            &options.check_tokens,
             &options.caller_tokens,
             options.admin_token.as_deref(),
         )),
