@@ -225,9 +225,6 @@ async fn malformed_json_is_400_on_every_route() {
     ];
     for (method, path) in body_routes() {
         for text in malformed.iter().chain(TRAILING.iter()) {
-            if path == "/v1/admin/import" && TRAILING.contains(text) {
-                continue; // import_refuses_trailing_characters (a known bug)
-            }
             let (status, body) = send_text(&server, &method, path, text).await;
             assert_invalid(&format!("{method} {path} with {text:?}"), status, &body);
         }
@@ -729,15 +726,6 @@ async fn two_mib_bodies_are_413_payload_too_large() {
             "{{\"principal\": \"Hub::User::\\\"{padding}\\\"\", \"action\": \"crm.objects.edit\", \"resource\": \"Hub::Account::\\\"c-globex\\\"\"}}"
         );
         let (status, answer) = send_text(&server, &method, path, &body).await;
-        if path == "/v1/admin/import" {
-            // The status is right; the body is not (import_413_has_the_error_shape).
-            assert_eq!(
-                status,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "{method} {path}: {answer}"
-            );
-            continue;
-        }
         assert_error(
             &format!("{method} {path} with 2 MiB"),
             status,
@@ -2145,9 +2133,6 @@ async fn a_flood_of_bad_requests_leaves_the_server_up() {
     for (name, (status, answer)) in names.iter().zip(answers) {
         let shown = answer.to_string().chars().take(300).collect::<String>();
         assert!(status.is_client_error(), "{name}: a 4xx: {status} {shown}");
-        if name.contains("/v1/admin/import") && status == StatusCode::PAYLOAD_TOO_LARGE {
-            continue; // import_413_has_the_error_shape (a known bug)
-        }
         assert!(
             answer["error"]["code"].is_string(),
             "{name}: error shape: {shown}"
