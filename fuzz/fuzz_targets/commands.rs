@@ -18,11 +18,7 @@ static HARNESS: OnceLock<Mutex<Harness>> = OnceLock::new();
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let harness = HARNESS.get_or_init(|| {
         // libFuzzer's own -timeout also applies; this bound names the input in its message.
-        Mutex::new(Harness::new(
-            Target::Commands,
-            Duration::from_secs(10),
-            false,
-        ))
+        Mutex::new(Harness::new(Target::Commands, Duration::from_secs(10)))
     });
     let mut harness = harness
         .lock()

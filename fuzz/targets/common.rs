@@ -22,6 +22,10 @@
 //!   validation; an `Idempotency-Key` replay returns the first answer and changes nothing;
 //! - an imported document exports as a fixpoint (import of the export exports the same);
 //! - entity references, e-mails and ids read back to themselves from their written forms;
+//! - an identifier is a known user exactly when it is that user's address up to ASCII case
+//!   (no Unicode folding, no trimming), in parsing, checks and commands alike;
+//! - no policy text takes the process down: a refused reload keeps the old set deciding as
+//!   before, an accepted one answers every check;
 //! - each input is answered within a time bound, with an answer of bounded size.
 
 #![allow(dead_code)]
@@ -68,14 +72,20 @@ pub enum Target {
     StateImport,
     /// Every command route, the admin upserts and the reads, through the router.
     Commands,
+    /// Policy text (deep nesting above all), reloaded into a serving sidecar.
+    PolicyText,
+    /// Identifiers that look like a known user's, parsed, checked and used in commands.
+    Identifiers,
 }
 
 impl Target {
-    pub const ALL: [Target; 4] = [
+    pub const ALL: [Target; 6] = [
         Target::EntityRefs,
         Target::Checks,
         Target::StateImport,
         Target::Commands,
+        Target::PolicyText,
+        Target::Identifiers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +94,8 @@ impl Target {
             Target::Checks => "checks",
             Target::StateImport => "state_import",
             Target::Commands => "commands",
+            Target::PolicyText => "policy_text",
+            Target::Identifiers => "identifiers",
         }
     }
 }
@@ -1115,17 +1127,19 @@ pub struct Harness {
     versions: Vec<String>,
     tokens: Vec<String>,
     max_input: Duration,
-    strict: bool,
     /// Set by a target when the current input was accepted.
     accepted_now: bool,
+    /// The policies the sidecar serves: a copy for `PolicyText`, which rewrites them.
+    policies_dir: PathBuf,
+    /// The probe checks' decisions under those policies (`PolicyText`).
+    baseline: Vec<String>,
     pub stats: Stats,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
-    /// `max_input`: the longest one input may take. `strict`: also enforce the checks of known
-    /// bugs (error messages of bounded length).
-    pub fn new(target: Target, max_input: Duration, strict: bool) -> Harness {
+    /// `max_input`: the longest one input may take.
+    pub fn new(target: Target, max_input: Duration) -> Harness {
         partner_access::telemetry::init_metrics();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = Arc::new(FaultyStore {
@@ -1134,10 +1148,24 @@ impl Harness {
             fail_writes: AtomicBool::new(false),
         });
         let dyn_store: Arc<dyn Store> = store.clone();
+        let policies_dir = if target == Target::PolicyText {
+            let copy = dir.path().join("policies");
+            std::fs::create_dir(&copy).expect("a policies directory");
+            for entry in std::fs::read_dir(root().join("policies")).expect("the policies read") {
+                let path = entry.expect("a policies entry").path();
+                if path.is_file() {
+                    std::fs::copy(&path, copy.join(path.file_name().expect("a file name")))
+                        .expect("a policy file copies");
+                }
+            }
+            copy
+        } else {
+            root().join("policies")
+        };
         let app = Arc::new(
             App::new(
                 AppSettings {
-                    policies_dir: root().join("policies"),
+                    policies_dir: policies_dir.clone(),
                     schema_dir: root().join("schema"),
                     cache_capacity: 10_000,
                     cache_ttl: Duration::from_secs(30),
@@ -1179,7 +1207,7 @@ impl Harness {
         let mut donors: Vec<Value> = check_seeds.iter().map(|(_, v)| v.clone()).collect();
         donors.extend(command_seeds.iter().filter_map(|s| s.body.clone()));
         donors.extend(state_seeds.iter().take(2).cloned());
-        Harness {
+        let mut harness = Harness {
             target,
             rt,
             app,
@@ -1194,11 +1222,15 @@ impl Harness {
             versions: Vec::new(),
             tokens: Vec::new(),
             max_input,
-            strict,
             accepted_now: false,
+            policies_dir,
+            baseline: Vec::new(),
             stats: Stats::default(),
             _dir: dir,
-        }
+        };
+        harness.baseline = harness.probe_decisions();
+        harness.stats = Stats::default();
+        harness
     }
 
     /// Runs one input; returns a short signature of what happened (the stable test keeps
@@ -1212,6 +1244,8 @@ impl Harness {
             Target::Checks => self.checks(&mut u),
             Target::StateImport => self.state_import(&mut u),
             Target::Commands => self.commands(&mut u),
+            Target::PolicyText => self.policy_text(&mut u),
+            Target::Identifiers => self.identifiers(&mut u),
         };
         if std::mem::take(&mut self.accepted_now) {
             self.stats.accepted += 1;
@@ -1336,9 +1370,8 @@ impl Harness {
                         let start: String = message.chars().take(160).collect();
                         let end: String = message.chars().rev().take(160).collect();
                         let end: String = end.chars().rev().collect();
-                        assert!(
-                            !self.strict,
-                            "{what}: a message of {} characters (FUZZ_STRICT): {start} … {end}",
+                        panic!(
+                            "{what}: a message of {} characters, over {LONG_MESSAGE}: {start} … {end}",
                             message.chars().count()
                         );
                     }
@@ -2065,15 +2098,16 @@ fn ref_text(text: &str) -> String {
     }
 }
 
-/// An accepted e-mail is lower-case, has one `@`, is within 320 characters, parses to itself,
-/// and serde agrees with `parse`.
+/// An accepted e-mail is the text with its ASCII letters lower-cased and nothing else changed
+/// (no Unicode case folding, no trimming), has one `@`, is within 320 characters, parses to
+/// itself, and serde agrees with `parse`.
 fn email_text(text: &str) {
     let parsed = Email::parse(text);
     let via_serde = serde_json::from_value::<Email>(Value::String(text.to_owned()));
     assert_eq!(parsed.is_ok(), via_serde.is_ok(), "{text:?}");
     if let Ok(email) = parsed {
         let s = email.as_str();
-        assert_eq!(s, s.to_lowercase(), "{text:?}");
+        assert_eq!(s, text.to_ascii_lowercase(), "{text:?}");
         assert_eq!(s.matches('@').count(), 1, "{text:?}");
         assert!(s.chars().count() <= 320, "{text:?}");
         assert!(!s.chars().any(char::is_whitespace), "{text:?}");
@@ -2093,5 +2127,478 @@ fn id_text(text: &str) {
     if let Ok(id) = client {
         assert_eq!(ClientId::parse(id.as_str()), Ok(id.clone()));
         assert_eq!(id.as_str(), text);
+    }
+}
+
+// ---- policy text --------------------------------------------------------------------------
+
+/// Ways to nest an expression `depth` deep; each is valid Cedar at any depth, so only the
+/// sidecar's own bounds can refuse it.
+const NESTINGS: usize = 10;
+
+/// An expression nested `depth` deep in the `kind`-th way (see [`NESTINGS`]).
+fn nested_expression(kind: usize, depth: usize) -> String {
+    let r = |s: &str| s.repeat(depth);
+    match kind % NESTINGS {
+        0 => format!("{}true{}", r("("), r(")")),
+        1 => format!("{}true", r("!")),
+        2 => format!("({}1) != 0", r("-")),
+        3 => format!("{}true{}", r("if true then "), r(" else false")),
+        4 => format!("{0}1{1} == {0}1{1}", r("["), r("]")),
+        5 => format!("{0}1{1} == {0}1{1}", r("{a: "), r("}")),
+        6 => format!("{}true", r("true && ")),
+        7 => format!("{}false", r("false || ")),
+        8 => format!("\"{}\" like \"{}\"", r("a"), r("*a")),
+        _ => format!("context has {}", vec!["a"; depth.max(1)].join(".")),
+    }
+}
+
+/// Edits of policy text: tokens that open, close or break Cedar's grammar.
+fn mutate_policy_text(text: &mut String, u: &mut Entropy) {
+    const TOKENS: &[&str] = &[
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        ";",
+        "\"",
+        "\\",
+        "&&",
+        "||",
+        "!",
+        "::",
+        "@id(\"x\")",
+        "permit",
+        "forbid",
+        "when",
+        "unless",
+        "principal",
+        "resource",
+        "context",
+        "==",
+        "in",
+        "like",
+        "has",
+        "if",
+        "then",
+        "else",
+        "\0",
+        "\u{feff}",
+        "//",
+        "/*",
+        "*/",
+        "\n",
+    ];
+    let mut bytes = std::mem::take(text).into_bytes();
+    for _ in 0..=u.below(4) {
+        let at = u.below(bytes.len() + 1).min(bytes.len());
+        match u.below(4) {
+            0 => {
+                let token = *u.pick(TOKENS);
+                bytes.splice(at..at, token.bytes());
+            }
+            1 => {
+                let end = (at + u.below(32)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            2 => bytes.truncate(at),
+            _ => {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b ^= 1 << u.below(8);
+                }
+            }
+        }
+    }
+    *text = String::from_utf8_lossy(&bytes).into_owned();
+}
+
+impl Harness {
+    /// The policy files the sidecar serves (a copy the target may rewrite) and their text.
+    fn policy_files(&self) -> Vec<(PathBuf, String)> {
+        let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(&self.policies_dir)
+            .expect("the policies directory reads")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cedar"))
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).expect("a policy file reads");
+                (p, text)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The decisions of the probe checks (the single-check seeds) as the sidecar answers now.
+    fn probe_decisions(&mut self) -> Vec<String> {
+        let bodies: Vec<Value> = self
+            .check_seeds
+            .iter()
+            .filter(|(route, _)| *route == 0)
+            .map(|(_, body)| body.clone())
+            .collect();
+        bodies
+            .iter()
+            .map(|body| {
+                let request = Self::request(
+                    Method::POST,
+                    CHECK_ROUTES[0],
+                    Some("application/json"),
+                    &[],
+                    body.to_string().into_bytes(),
+                )
+                .expect("a probe check builds");
+                let answer = self.send(request, Fault::None, "probe check");
+                assert_eq!(
+                    answer.status,
+                    StatusCode::OK,
+                    "probe check: {}",
+                    answer.body
+                );
+                answer.body["decision"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Policy text, deep nesting above all: a policy file is rewritten (a deeply nested
+    /// condition added, its bytes edited, replaced by raw bytes) and the policies reloaded,
+    /// as SIGHUP and `POST /v1/admin/policies/reload` do. What must hold:
+    /// - the process survives (a stack overflow aborts it: a crash libFuzzer and the stable
+    ///   test both report), within the time bound;
+    /// - a refused set names a policy file, and the old set keeps serving with the same
+    ///   decisions;
+    /// - an accepted set answers every probe check (evaluation on a request thread, whose stack
+    ///   is a runtime worker's, survives what loading accepted), and `validate`'s loader
+    ///   accepts exactly what the serving sidecar loads (both are `PolicyEngine::load`).
+    pub(crate) fn policy_text(&mut self, u: &mut Entropy) -> String {
+        let files = self.policy_files();
+        let (path, original) = u.pick(&files).clone();
+        let mut text = original.clone();
+        let kind = u.below(5);
+        let label = match kind {
+            0 | 1 => {
+                // Depths around each bound and far beyond them.
+                let depth = match u.below(4) {
+                    0 => u.below(12),
+                    1 => 28 + u.below(12),
+                    2 => 60 + u.below(12),
+                    _ => 100 + u.below(5000),
+                };
+                let nesting = u.below(NESTINGS);
+                let expression = nested_expression(nesting, depth);
+                let clause = if u.one_in(2) { "when" } else { "unless" };
+                let effect = if kind == 0 { "permit" } else { "forbid" };
+                text.push_str(&format!(
+                    "\n@id(\"fuzz-deep\")\n{effect}(principal, action == Hub::Action::\"reports.access\", resource) {clause} {{ {expression} }};\n"
+                ));
+                format!("deep{nesting}:{}", depth.min(100))
+            }
+            2 => {
+                mutate_policy_text(&mut text, u);
+                "edited".to_owned()
+            }
+            3 => {
+                let (_, other) = u.pick(&files);
+                text.push('\n');
+                text.push_str(other);
+                "spliced".to_owned()
+            }
+            _ => {
+                text = String::from_utf8_lossy(u.rest()).into_owned();
+                "raw".to_owned()
+            }
+        };
+        std::fs::write(&path, &text).expect("the policy file is rewritten");
+        let outcome = self.app.reload_policies();
+        std::fs::write(&path, &original).expect("the policy file is restored");
+        let loaded = outcome.is_ok();
+        let signature = match outcome {
+            Ok(_) => {
+                // Evaluation of what loaded, on the router's threads: answers, never a crash.
+                let _ = self.probe_decisions();
+                self.app
+                    .reload_policies()
+                    .expect("the original policies load again");
+                format!("policies:{label}:loaded")
+            }
+            Err(e) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains(".cedar"),
+                    "a refused policy set names no policy file: {message}"
+                );
+                format!("policies:{label}:refused")
+            }
+        };
+        let decisions = self.probe_decisions();
+        assert_eq!(
+            decisions, self.baseline,
+            "after a {signature} reload the sidecar does not decide as before"
+        );
+        self.accepted_now = loaded;
+        signature
+    }
+}
+
+// ---- identifiers --------------------------------------------------------------------------
+
+/// Characters that some layer could fold, trim or normalize away, making two texts one
+/// identity: Unicode case mappings onto ASCII (Kelvin sign, long s, dotted and dotless i),
+/// look-alikes from other scripts, composed and decomposed accents.
+const LOOKALIKES: &[(char, &str)] = &[
+    ('k', "\u{212A}"),
+    ('a', "\u{212B}"),
+    ('s', "\u{017F}"),
+    ('i', "\u{0130}"),
+    ('i', "\u{0131}"),
+    ('a', "\u{FF41}"),
+    ('a', "\u{0430}"),
+    ('o', "\u{03BF}"),
+    ('e', "\u{00E9}"),
+    ('e', "e\u{0301}"),
+    ('s', "\u{00DF}"),
+    ('f', "\u{FB01}"),
+];
+
+/// White space, invisible and control characters: what trimming or a lax comparison drops.
+const INVISIBLE: &[&str] = &[
+    " ", "\t", "\n", "\r\n", "\u{00A0}", "\u{2028}", "\u{3000}", "\u{200B}", "\u{200D}",
+    "\u{FEFF}", "\u{00AD}", "\u{2060}", "\0", "\u{7F}", "\u{202E}",
+];
+
+/// The users of the fixture's client `c-globex`, and who may add users there.
+const GLOBEX: &str = "c-globex";
+const GLOBEX_OWNER: &str = "owner@globex.example";
+
+/// A variant of `base`: ASCII case flips, look-alikes, invisible characters, a second `@`.
+fn identifier_variant(base: &str, u: &mut Entropy) -> String {
+    let mut chars: Vec<String> = base.chars().map(String::from).collect();
+    for _ in 0..u.below(4) {
+        let at = u.below(chars.len() + 1);
+        match u.below(5) {
+            0 => {
+                if let Some(c) = chars.get_mut(at) {
+                    *c = if *c == c.to_ascii_uppercase() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c.to_ascii_uppercase()
+                    };
+                }
+            }
+            1 => {
+                let Some(c) = chars.get(at).and_then(|c| c.chars().next()) else {
+                    continue;
+                };
+                let matching: Vec<&str> = LOOKALIKES
+                    .iter()
+                    .filter(|(ascii, _)| *ascii == c.to_ascii_lowercase())
+                    .map(|(_, other)| *other)
+                    .collect();
+                if !matching.is_empty() {
+                    chars[at] = (*u.pick(&matching)).to_owned();
+                }
+            }
+            2 => {
+                let place = match u.below(3) {
+                    0 => 0,
+                    1 => chars.len(),
+                    _ => at,
+                };
+                chars.insert(place, (*u.pick(INVISIBLE)).to_owned());
+            }
+            3 => chars.insert(at, (*u.pick(&["@", "\"", "\\", "%40", "."])).to_owned()),
+            _ => {
+                if at < chars.len() {
+                    chars.remove(at);
+                }
+            }
+        }
+    }
+    chars.concat()
+}
+
+impl Harness {
+    /// The e-mails of a client's users in the state as exported now.
+    fn client_users(&self, client: &str) -> BTreeMap<String, Value> {
+        let doc = serde_json::to_value(self.export()).expect("the export serializes");
+        doc["clients"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["id"] == client)
+            .flat_map(|c| c["users"].as_array().cloned().unwrap_or_default())
+            .filter_map(|user| Some((user["email"].as_str()?.to_owned(), user)))
+            .collect()
+    }
+
+    /// Identifiers that look like a known user's: each must be that user exactly when it is
+    /// the same address up to ASCII case, and otherwise nobody known. Checked three ways:
+    /// - `Email::parse` keeps the text but for ASCII case (no trimming, no Unicode folding),
+    ///   and two texts are one e-mail exactly when they are equal ignoring ASCII case;
+    /// - a check with the variant as principal decides as the known user when it is the same
+    ///   address, and denies otherwise (the known user is allowed, so a folded variant shows);
+    /// - a command with the variant as actor, as the new user or as the user whose seat
+    ///   changes acts on exactly the identity the variant names, or is refused and changes
+    ///   nothing.
+    pub(crate) fn identifiers(&mut self, u: &mut Entropy) -> String {
+        if self.stats.inputs.is_multiple_of(32) {
+            self.app
+                .import(&self.base, ImportMode::Replace)
+                .expect("the base state imports");
+        }
+        let (base, action) = *u.pick(&[
+            ("ann@acme.example", "crm.objects.edit"),
+            ("kim@acme.example", "crm.objects.view"),
+            ("sally@globex.example", "sales_hub.paid_features"),
+            ("owner@globex.example", "billing.edit"),
+            ("clara@globex.example", "crm.objects.view"),
+        ]);
+        let variant = if u.one_in(16) {
+            String::from_utf8_lossy(u.rest()).into_owned()
+        } else {
+            identifier_variant(base, u)
+        };
+        let same = variant.eq_ignore_ascii_case(base);
+
+        // Parsing.
+        email_text(&variant);
+        if let Ok(email) = Email::parse(&variant) {
+            assert_eq!(
+                email.as_str(),
+                variant.to_ascii_lowercase(),
+                "an e-mail was changed beyond ASCII case: {variant:?}"
+            );
+            assert_eq!(
+                email == Email::parse(base).expect("a fixture e-mail parses"),
+                same,
+                "{variant:?} and {base:?}"
+            );
+        }
+
+        // A check.
+        let what = format!("check as {variant:?}");
+        let check = |principal: &str| {
+            json!({
+                "principal": {"type": "Hub::User", "id": principal},
+                "action": action,
+                "resource": {"type": "Hub::Account", "id": GLOBEX},
+            })
+        };
+        let decide = |harness: &mut Harness, body: Value, what: &str| {
+            let request = Self::request(
+                Method::POST,
+                CHECK_ROUTES[0],
+                Some("application/json"),
+                &[],
+                body.to_string().into_bytes(),
+            )?;
+            let answer = harness.send(request, Fault::None, what);
+            Some((answer.status, answer.body["decision"].clone()))
+        };
+        let known = decide(self, check(base), "check as the known user");
+        // Only what the variant does counts as accepted.
+        self.accepted_now = false;
+        assert_eq!(
+            known.as_ref().map(|(_, d)| d.clone()),
+            Some(json!("Allow")),
+            "the known user {base} is allowed {action}"
+        );
+        let decided = decide(self, check(&variant), &what);
+        if let Some((status, decision)) = &decided
+            && status.is_success()
+        {
+            let expected = if same { "Allow" } else { "Deny" };
+            assert_eq!(decision, expected, "{what}");
+        }
+
+        // Commands: as the actor, as the new user, as the user whose seat changes.
+        let before = self.client_users(GLOBEX);
+        let kind = u.below(3);
+        let (method, path, body) = match kind {
+            0 => (
+                Method::POST,
+                format!("/v1/clients/{GLOBEX}/users"),
+                json!({"actor": variant, "email": "new@globex.example", "seat": "core", "permission_set": "Support"}),
+            ),
+            1 => (
+                Method::POST,
+                format!("/v1/clients/{GLOBEX}/users"),
+                json!({"actor": GLOBEX_OWNER, "email": variant, "seat": "core", "permission_set": "Support"}),
+            ),
+            _ => (
+                Method::PUT,
+                format!("/v1/clients/{GLOBEX}/users/{}/seat", encode(&variant)),
+                json!({"actor": GLOBEX_OWNER, "seat": "sales_paid"}),
+            ),
+        };
+        let what = format!("{method} {path} with {variant:?}");
+        let Some(request) = Self::request(
+            method,
+            &path,
+            Some("application/json"),
+            &[],
+            body.to_string().into_bytes(),
+        ) else {
+            self.stats.unbuildable += 1;
+            return "ids:unbuildable".into();
+        };
+        let answer = self.send(request, Fault::None, &what);
+        let after = self.client_users(GLOBEX);
+        let outcome = if answer.status.is_success() {
+            self.accepted_now = true;
+            let lower = variant.to_ascii_lowercase();
+            match kind {
+                0 => {
+                    // Acted as a known user of the client (its owner, or a partner user with
+                    // the right), the one the variant names up to ASCII case.
+                    assert!(
+                        before.contains_key(&lower),
+                        "{what}: a command succeeded for an actor who is no user of {GLOBEX}"
+                    );
+                }
+                1 => {
+                    assert!(
+                        !before.contains_key(&lower) && after.contains_key(&lower),
+                        "{what}: created a user other than {lower:?}: {:?}",
+                        after
+                            .keys()
+                            .filter(|k| !before.contains_key(*k))
+                            .collect::<Vec<_>>()
+                    );
+                }
+                _ => {
+                    assert!(
+                        before.contains_key(&lower),
+                        "{what}: changed the seat of someone who is not {lower:?}"
+                    );
+                }
+            }
+            // Nobody else changed.
+            for (email, user) in &before {
+                if *email != lower && !(kind == 0 && email == "new@globex.example") {
+                    assert_eq!(after.get(email), Some(user), "{what}: {email} changed");
+                }
+            }
+            if after != before {
+                self.app
+                    .import(&self.base, ImportMode::Replace)
+                    .expect("the base state imports");
+            }
+            "ok"
+        } else {
+            assert_eq!(after, before, "{what}: refused, yet the users changed");
+            "refused"
+        };
+        let parsed = if Email::parse(&variant).is_ok() {
+            "email"
+        } else {
+            "malformed"
+        };
+        format!("ids:{kind}:{parsed}:{same}:{outcome}")
     }
 }

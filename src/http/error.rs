@@ -53,7 +53,7 @@ impl ApiError {
         ApiError {
             status,
             code,
-            message: message.into(),
+            message: bounded(message.into()),
             rules: Vec::new(),
             details: Vec::new(),
         }
@@ -363,6 +363,28 @@ fn too_large(limit: Option<usize>) -> ApiError {
     })
 }
 
+/// The longest error message answered, in characters. Messages quote what was sent (an unknown
+/// member, type or action, a path) so that a caller sees which value was refused; a long value
+/// would make the message as long, in the answer and in every log line that shows it.
+pub const MAX_MESSAGE: usize = 1024;
+
+/// Every message within [`MAX_MESSAGE`] characters: a longer one keeps its start (what was
+/// wrong) and its end (usually the limit or the hint), saying how much was left out.
+fn bounded(message: String) -> String {
+    const HEAD: usize = 640;
+    const TAIL: usize = 256;
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE {
+        return message;
+    }
+    let head: String = message.chars().take(HEAD).collect();
+    let tail: String = message.chars().skip(count - TAIL).collect();
+    format!(
+        "{head} … ({} characters left out) … {tail}",
+        count - HEAD - TAIL
+    )
+}
+
 /// Keeps error messages readable when serde's path is long (deeply nested input).
 fn shorten(message: String) -> String {
     const MAX: usize = 400;
@@ -412,4 +434,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
     ApiError::invalid(rejection.body_text())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_kept_within_the_bound_whatever_their_length() {
+        for length in [
+            0,
+            1,
+            MAX_MESSAGE - 1,
+            MAX_MESSAGE,
+            MAX_MESSAGE + 1,
+            5_000,
+            100_000,
+        ] {
+            for unit in ["x", "é", "\u{1F600}"] {
+                let message = unit.repeat(length);
+                let answered = ApiError::invalid(message.clone()).message().to_owned();
+                let count = answered.chars().count();
+                assert!(count <= MAX_MESSAGE, "{length} {unit}: {count}");
+                if length <= MAX_MESSAGE {
+                    assert_eq!(answered, message);
+                } else {
+                    assert!(answered.starts_with(&unit.repeat(640)), "{length}");
+                    assert!(answered.ends_with(&unit.repeat(256)), "{length}");
+                    assert!(
+                        answered.contains(&format!("({} characters left out)", length - 896)),
+                        "{answered}"
+                    );
+                }
+            }
+        }
+    }
 }
