@@ -30,7 +30,12 @@
 //! set change (SEAT-5 must refuse the seat change while they are partner admins), so (c) is
 //! tested under contention, not just after quiet writes.
 //!
-//! Modes: `cargo test --test crash` kills 20 times (CI, debug build). The long mode is
+//! It runs twice: on the redb file of a data directory, and on a PostgreSQL store (a fresh
+//! schema on the server `PARTNER_ACCESS_TEST_POSTGRES` names; without one that run is reported
+//! ignored, and fails under `CI`), where a kill leaves the database's session and transaction
+//! to be rolled back by the server, and what was acknowledged must have committed there.
+//!
+//! Modes: `cargo test --test crash` kills 20 times per store (CI, debug build). The long mode is
 //! `CRASH_KILLS=500 cargo test --release --test crash -- --nocapture` (or `bench/crash.sh`).
 //! `CRASH_WRITERS` (default 8), `CRASH_MAX_MS` (latest kill after the writers start, default
 //! 1000) and `CRASH_SEED` (printed at the start, to replay a run's choices) tune it;
@@ -38,6 +43,11 @@
 //! build in another checkout sharing the target directory can replace the binary mid-run).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/needs.rs"]
+mod needs;
+#[path = "support/postgres.rs"]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
@@ -372,7 +382,7 @@ fn log_tail(log: &Path) -> String {
 
 impl Server {
     /// Spawns `partner-access serve` on a free port; its stderr is appended to `log`.
-    fn spawn(data: &Path, log: &Path) -> Server {
+    fn spawn(data: &Path, log: &Path, store: Option<&str>) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -391,6 +401,7 @@ impl Server {
             .arg("serve")
             .args(["--listen", &listen])
             .args(["--data", data.to_str().unwrap()])
+            .args(store.map(|s| ["--store", s]).into_iter().flatten())
             .args(["--policies", repo().join("policies").to_str().unwrap()])
             .args(["--schema", repo().join("schema").to_str().unwrap()])
             .current_dir(data)
@@ -409,6 +420,9 @@ impl Server {
             "PARTNER_ACCESS_POLICIES",
             "PARTNER_ACCESS_SCHEMA",
             "PARTNER_ACCESS_REQUEST_TIMEOUT_MS",
+            "PARTNER_ACCESS_STORE",
+            "PARTNER_ACCESS_CHECK_TOKENS",
+            "PARTNER_ACCESS_CHECK_TOKEN_FILE",
         ] {
             command.env_remove(var);
         }
@@ -421,13 +435,13 @@ impl Server {
     /// (d): waits until `/readyz` answers 200. A port taken between choosing and binding is
     /// retried on another one (the store opens before the listener binds, so that failure
     /// says nothing about the store); any other early exit is a failure.
-    async fn start(data: &Path, log: &Path, timeout: Duration) -> Server {
+    async fn start(data: &Path, log: &Path, store: Option<&str>, timeout: Duration) -> Server {
         let probe = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap();
         'spawn: for _ in 0..5 {
-            let mut server = Server::spawn(data, log);
+            let mut server = Server::spawn(data, log, store);
             let deadline = Instant::now() + timeout;
             loop {
                 if let Some(status) = server.child.try_wait().unwrap() {
@@ -1336,14 +1350,16 @@ fn fail(problems: &[String], data: &Path, seed: u64) -> ! {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_commands_survive_kill_9_whole_and_invariants_hold() {
+/// One crash run on `store` (`None`: the redb file of the data directory).
+async fn acknowledged_commands_survive_kill_9_whole_and_invariants_hold(store: Option<String>) {
+    let store = store.as_deref();
     let kills = setting("CRASH_KILLS", 20) as usize;
     let writers = setting("CRASH_WRITERS", 8) as usize;
     let max_ms = setting("CRASH_MAX_MS", 1000);
     let seed = setting("CRASH_SEED", rand::random::<u32>().into());
     eprintln!(
-        "crash: {kills} kills, {writers} writers, kill within {max_ms} ms, seed {seed}, binary {}",
+        "crash: {kills} kills, {writers} writers, kill within {max_ms} ms, seed {seed}, store {}, binary {}",
+        if store.is_some() { "postgres" } else { "redb" },
         binary().display()
     );
     let started = Instant::now();
@@ -1371,7 +1387,7 @@ async fn acknowledged_commands_survive_kill_9_whole_and_invariants_hold() {
         }
     }
 
-    let mut server = Server::start(&data, &log, ready_within).await;
+    let mut server = Server::start(&data, &log, store, ready_within).await;
     let http = Http::new(&server.base);
     let (status, body) = http
         .send(Method::POST, "/v1/admin/import?mode=replace", Some(&state))
@@ -1413,13 +1429,13 @@ async fn acknowledged_commands_survive_kill_9_whole_and_invariants_hold() {
         // Now and then a second kill lands while the server is still opening the store it
         // was just killed on: it must reopen after that too.
         if rng.random_bool(0.1) {
-            let mut early = Server::spawn(&data, &log);
+            let mut early = Server::spawn(&data, &log, store);
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..60))).await;
             early.kill();
             startup_kills += 1;
         }
 
-        server = Server::start(&data, &log, ready_within).await;
+        server = Server::start(&data, &log, store, ready_within).await;
         let http = Http::new(&server.base);
         match checker.check(&http, &journal).await {
             Ok(seen) => {
@@ -1485,4 +1501,42 @@ async fn acknowledged_commands_survive_kill_9_whole_and_invariants_hold() {
     );
     // A run whose writers never got a command through would prove nothing.
     assert!(stats.ok > 0, "no command was acknowledged");
+}
+
+/// Runs one crash run on a runtime of its own; a panic is the trial's failure.
+fn run(postgres: Option<String>) -> Result<(), libtest_mimic::Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot build a runtime: {e}"))?;
+    runtime.block_on(async move {
+        let store = match postgres {
+            Some(base) => Some(support::fresh_schema(&base).await),
+            None => None,
+        };
+        acknowledged_commands_survive_kill_9_whole_and_invariants_hold(store).await;
+    });
+    Ok(())
+}
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let server = needs::Need {
+        value: support::url(),
+        how: "a PostgreSQL server: set PARTNER_ACCESS_TEST_POSTGRES=postgres://... \
+              (`.ci/start-postgres DIR` starts a throwaway one and prints it)",
+    };
+    let trials = vec![
+        libtest_mimic::Trial::test(
+            "acknowledged_commands_survive_kill_9_whole_and_invariants_hold",
+            || run(None),
+        ),
+        server.trial(
+            "acknowledged_commands_survive_kill_9_whole_and_invariants_hold_on_postgresql",
+            |base| run(Some(base)),
+        ),
+    ];
+    server.report("crash", 1);
+    libtest_mimic::run(&args, trials).exit();
 }

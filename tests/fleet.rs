@@ -1,7 +1,10 @@
 //! Fleets: two real sidecar processes on one PostgreSQL database.
 //!
 //! - the account invariants hold across sidecars: two sidecars that each remove a different one
-//!   of a client's last two super admins at the same instant never both succeed (MIG-4);
+//!   of a client's last two super admins at the same instant never both succeed (MIG-4); two
+//!   partners linking into one client at the same instant never both manage it (LINK-2); a
+//!   migration to partner admin racing a seat change never leaves a partner admin off the
+//!   partner seat (SEAT-5); the state validates afterwards;
 //! - a change committed through one sidecar is seen by the other within the staleness bound,
 //!   and at once by a check that carries the change's revision (`at_least_as_fresh`): the
 //!   "new enemy" gap is closed;
@@ -322,6 +325,198 @@ async fn two_sidecars_never_both_remove_one_of_the_last_two_super_admins(base: S
         }
     }
     eprintln!("races (sidecar a, sidecar b): {outcomes:?}");
+}
+
+/// Partners and clients for the LINK-2 and SEAT-5 races: `p-one` and `p-two`, each with an
+/// admin and an employee without a partner domain (`e1`, `e2`: linked by hand, LINK-1); per
+/// round an unmanaged client holding both employees (LINK-2) and a client whose second super
+/// admin is an eligible employee of `p-one` on the partner seat (SEAT-5).
+fn race_state() -> Value {
+    let partner = |id: &str, domain: &str, employee: &str| {
+        json!({"id": id, "name": id, "tier": "solutions_partner", "email_domains": [domain],
+               "permission_sets": [], "crm_names": {},
+               "employees": [
+                   {"email": format!("admin@{domain}"), "super_admin": true,
+                    "employee_management": "view_edit"},
+                   {"email": format!("x@{domain}"), "super_admin": false,
+                    "employee_management": "view_edit"},
+                   {"email": employee, "super_admin": false, "employee_management": "none"}]})
+    };
+    let mut clients = Vec::new();
+    for i in 0..RACES {
+        clients.push(client(
+            &format!("c-link-{i}"),
+            vec![
+                super_admin(&format!("owner@c-link-{i}.example")),
+                standard("e1@gmail.example", &["crm.objects.view"]),
+                standard("e2@gmail.example", &["crm.objects.view"]),
+            ],
+        ));
+        let mut seat = client(
+            &format!("c-seat-{i}"),
+            vec![
+                super_admin(&format!("owner@c-seat-{i}.example")),
+                json!({"email": "x@one.example", "role": "super_admin", "seat": "partner",
+                       "permissions": [], "status": "active", "partner": "p-one"}),
+            ],
+        );
+        seat["managed_by"] = json!("p-one");
+        clients.push(seat);
+    }
+    json!({"partners": [partner("p-one", "one.example", "e1@gmail.example"),
+                        partner("p-two", "two.example", "e2@gmail.example")],
+           "clients": clients})
+}
+
+/// The exported state of the fleet, checked against every account invariant of the rule book
+/// (MIG-4, SEAT-5, LINK-1/2, ...) by the same validation an import runs.
+async fn assert_valid(sidecar: &Sidecar, http: &reqwest::Client) -> Value {
+    let (status, export) = sidecar
+        .send(http, reqwest::Method::GET, "/v1/admin/export", &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let engine = partner_access::policy::PolicyEngine::load(
+        &root().join("policies"),
+        &root().join("schema"),
+    )
+    .unwrap();
+    let doc: partner_access::domain::StateDocument =
+        serde_json::from_value(export.clone()).unwrap();
+    if let Err(problems) = partner_access::domain::validate(&doc, engine.catalogue()) {
+        panic!("the fleet's state breaks the rules: {problems:?}");
+    }
+    export
+}
+
+/// LINK-2 and SEAT-5 across sidecars, at the same instant through different sidecars:
+/// - two partners each link their own employee into one unmanaged client: exactly one link
+///   applies, the other is a `409` naming LINK-2, and the client is managed by the winner;
+/// - a partner employee migrates itself to partner admin (which puts it on the partner seat)
+///   while the client's owner takes its partner seat away: whatever the order, it ends a
+///   partner admin on the partner seat (the seat change is refused after the migration, or
+///   undone by it), never a lost update;
+///
+/// and the whole state passes validation afterwards.
+async fn two_sidecars_racing_on_link2_and_seat5_keep_the_rules(base: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let store = fresh_schema(&base).await;
+    let a = Sidecar::start(&store, dir.path(), "a", &http).await;
+    let b = Sidecar::start(&store, dir.path(), "b", &http).await;
+    let (status, body) = a
+        .send(
+            &http,
+            reqwest::Method::POST,
+            "/v1/admin/import?mode=replace",
+            &race_state(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut link_winners = [0; 2];
+    let mut seat_outcomes = Vec::new();
+    for i in 0..RACES {
+        let client_id = format!("c-link-{i}");
+        let link = |partner: &str, employee: &str, admin: &str| {
+            (
+                format!("/v1/partners/{partner}/employees/{employee}/link"),
+                json!({"actor": admin, "client": client_id}),
+            )
+        };
+        let (path_a, body_a) = link("p-one", "e1@gmail.example", "admin@one.example");
+        let (path_b, body_b) = link("p-two", "e2@gmail.example", "admin@two.example");
+        // Alternate which sidecar carries which partner, so neither always starts first.
+        let ((on_one, on_two), (first, second)) = if i % 2 == 0 {
+            (
+                tokio::join!(
+                    a.send(&http, reqwest::Method::POST, &path_a, &body_a),
+                    b.send(&http, reqwest::Method::POST, &path_b, &body_b),
+                ),
+                ("a", "b"),
+            )
+        } else {
+            (
+                tokio::join!(
+                    b.send(&http, reqwest::Method::POST, &path_a, &body_a),
+                    a.send(&http, reqwest::Method::POST, &path_b, &body_b),
+                ),
+                ("b", "a"),
+            )
+        };
+        let answers = [&on_one, &on_two];
+        let applied: Vec<usize> = (0..2).filter(|&n| answers[n].0.is_success()).collect();
+        assert_eq!(
+            applied.len(),
+            1,
+            "{client_id}: exactly one partner links ({first} for p-one, {second} for p-two): {on_one:?} {on_two:?}"
+        );
+        let loser = answers[1 - applied[0]];
+        assert_eq!(loser.0, StatusCode::CONFLICT, "{client_id}: {loser:?}");
+        assert!(
+            loser.1["error"]["rules"].to_string().contains("LINK-2"),
+            "{loser:?}"
+        );
+        link_winners[applied[0]] += 1;
+
+        let seat_client = format!("c-seat-{i}");
+        let migrate = (
+            format!("/v1/clients/{seat_client}/partner-admins"),
+            json!({"actor": "x@one.example", "user": "x@one.example"}),
+        );
+        let unseat = (
+            format!("/v1/clients/{seat_client}/users/x@one.example/seat"),
+            json!({"actor": format!("owner@{seat_client}.example"), "seat": "core"}),
+        );
+        let (migrated, unseated) = if i % 2 == 0 {
+            tokio::join!(
+                a.send(&http, reqwest::Method::POST, &migrate.0, &migrate.1),
+                b.send(&http, reqwest::Method::PUT, &unseat.0, &unseat.1),
+            )
+        } else {
+            tokio::join!(
+                b.send(&http, reqwest::Method::POST, &migrate.0, &migrate.1),
+                a.send(&http, reqwest::Method::PUT, &unseat.0, &unseat.1),
+            )
+        };
+        assert!(migrated.0.is_success(), "{seat_client}: {migrated:?}");
+        if !unseated.0.is_success() {
+            assert_eq!(unseated.0, StatusCode::CONFLICT, "{unseated:?}");
+            assert!(
+                unseated.1["error"]["rules"].to_string().contains("SEAT-5"),
+                "{unseated:?}"
+            );
+        }
+        seat_outcomes.push(unseated.0.as_u16());
+    }
+    let export = assert_valid(&b, &http).await;
+    for c in export["clients"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        if id.starts_with("c-link-") {
+            let partners: Vec<&Value> = c["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|u| u.get("partner").filter(|p| !p.is_null()))
+                .collect();
+            assert_eq!(partners.len(), 1, "{id}: one partner user: {c}");
+            assert_eq!(&c["managed_by"], partners[0], "{id}: {c}");
+        }
+        if id.starts_with("c-seat-") {
+            let x = c["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["email"] == "x@one.example")
+                .unwrap();
+            assert_eq!(x["role"], "partner_admin", "{id}: {x}");
+            assert_eq!(
+                x["seat"], "partner",
+                "{id}: a partner admin off the partner seat: {x}"
+            );
+        }
+    }
+    eprintln!(
+        "LINK-2 races won by p-one/p-two: {link_winners:?}; SEAT-5 races, the seat change answered: {seat_outcomes:?}"
+    );
 }
 
 async fn a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token(
@@ -987,6 +1182,150 @@ async fn a_commit_whose_answer_is_lost_is_outcome_unknown_and_a_keyed_retry_lear
     );
 }
 
+/// The database link's connections are cut again and again while writers add users with
+/// `Idempotency-Key`s: a command whose connection dropped before `COMMIT` is a `503` and applied
+/// nothing; one that dropped waiting for `COMMIT`'s answer is a `504 outcome_unknown`; a keyed
+/// retry of either applies it exactly once; the sidecar recovers by itself.
+async fn dropped_connections_apply_nothing_they_refused_and_keyed_retries_apply_once(base: String) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let link = proxy::Proxy::start(&base).await;
+    let sidecar = behind(&link, &base, dir.path(), &http).await;
+    let cutting = async {
+        for _ in 0..12 {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            link.cut();
+        }
+    };
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (sidecar, http) = (&sidecar, &http);
+        writers.push(async move {
+            let mut answers = Vec::new();
+            for n in 0..EACH {
+                let email = format!("w{w}-{n}@fleet.example");
+                let key = format!("k-cut-{w}-{n}");
+                let (status, body, _, _) = add_user(sidecar, http, &email, &key).await;
+                answers.push((email, key, status, body));
+            }
+            answers
+        });
+    }
+    let (answers, ()) = tokio::join!(futures_join_all(writers), cutting);
+    let answers: Vec<_> = answers.into_iter().flatten().collect();
+    let recovery = ready_again(&sidecar, &http, Duration::from_secs(30)).await;
+    let users = fleet_users(&sidecar, &http).await;
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for (email, _, status, body) in &answers {
+        *statuses.entry(status.as_u16()).or_default() += 1;
+        match status.as_u16() {
+            201 => assert!(users.contains(email), "{email} acknowledged, not stored"),
+            503 => {
+                assert_eq!(body["error"]["code"], "unavailable", "{body}");
+                assert!(
+                    !users.contains(email),
+                    "{email} was refused with a 503, yet applied: {body}"
+                );
+            }
+            504 => assert_eq!(body["error"]["code"], "outcome_unknown", "{body}"),
+            other => panic!("{email}: {other} {body}"),
+        }
+    }
+    assert!(
+        statuses.keys().any(|s| *s != 201),
+        "no command met a cut connection: {statuses:?}"
+    );
+    for (email, key, status, _) in &answers {
+        if *status != StatusCode::CREATED {
+            let (status, body, _, _) = add_user(&sidecar, &http, email, key).await;
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "{email}: the keyed retry: {body}"
+            );
+        }
+    }
+    let users = fleet_users(&sidecar, &http).await;
+    for (email, ..) in &answers {
+        assert_eq!(
+            users.iter().filter(|u| *u == email).count(),
+            1,
+            "{email} is not stored exactly once"
+        );
+    }
+    println!("cut connections: answers {statuses:?}; ready again {recovery:?} after the cuts");
+}
+
+/// A `COMMIT` the database refuses (a deferred constraint that fails at commit, the way a
+/// serialization failure or a full disk on the server answers): the command is a `503` that
+/// applied nothing, checks go on, and once the database accepts commits again the same keyed
+/// request applies once.
+async fn a_commit_the_database_refuses_applies_nothing_and_a_keyed_retry_applies_once(
+    base: String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let store = fresh_schema(&base).await;
+    let sidecar = Sidecar::start(&store, dir.path(), "refused", &http).await;
+    let (status, body) = sidecar
+        .send(
+            &http,
+            reqwest::Method::POST,
+            "/v1/admin/import?mode=replace",
+            &state(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (db, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    db.batch_execute(
+        "CREATE TABLE refuse_commits (on_ boolean);          INSERT INTO refuse_commits VALUES (true);          CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$            BEGIN              IF EXISTS (SELECT 1 FROM refuse_commits) THEN                RAISE EXCEPTION 'commit refused by the test';              END IF;              RETURN NULL;            END $$;          CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON changes            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit();",
+    )
+    .await
+    .unwrap();
+
+    for n in 0..4 {
+        let email = format!("refused{n}@fleet.example");
+        let (status, body, _, _) =
+            add_user(&sidecar, &http, &email, &format!("k-refused-{n}")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{email}: {body}");
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    }
+    let users = fleet_users(&sidecar, &http).await;
+    assert!(
+        !users.iter().any(|u| u.starts_with("refused")),
+        "a refused commit was applied: {users:?}"
+    );
+    // Reads do not commit through the trigger: checks answer.
+    let (decision, _) = sidecar.reports(&http, REP, "c-fleet", None).await;
+    assert_eq!(decision, "Allow");
+
+    db.batch_execute("DELETE FROM refuse_commits")
+        .await
+        .unwrap();
+    for n in 0..4 {
+        let email = format!("refused{n}@fleet.example");
+        let (status, body, _, replayed) =
+            add_user(&sidecar, &http, &email, &format!("k-refused-{n}")).await;
+        assert_eq!(status, StatusCode::CREATED, "{email}: {body}");
+        assert!(
+            !replayed,
+            "a refused commit left an answer to replay: {body}"
+        );
+    }
+    let users = fleet_users(&sidecar, &http).await;
+    for n in 0..4 {
+        let email = format!("refused{n}@fleet.example");
+        assert_eq!(users.iter().filter(|u| **u == email).count(), 1, "{email}");
+    }
+    drop(db);
+    let _ = driver.await;
+}
+
 /// Awaits every future, in order (a few lines instead of a dependency).
 async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
@@ -1051,6 +1390,10 @@ fn main() {
             |b| Box::pin(two_sidecars_never_both_remove_one_of_the_last_two_super_admins(b)),
         ),
         (
+            "two_sidecars_racing_on_link2_and_seat5_keep_the_rules",
+            |b| Box::pin(two_sidecars_racing_on_link2_and_seat5_keep_the_rules(b)),
+        ),
+        (
             "a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token",
             |b| {
                 Box::pin(a_revoke_on_one_sidecar_is_seen_on_the_other_within_the_bound_and_at_once_with_its_token(b))
@@ -1081,6 +1424,22 @@ fn main() {
             |b| {
                 Box::pin(
                     a_commit_whose_answer_is_lost_is_outcome_unknown_and_a_keyed_retry_learns_it(b),
+                )
+            },
+        ),
+        (
+            "dropped_connections_apply_nothing_they_refused_and_keyed_retries_apply_once",
+            |b| {
+                Box::pin(
+                    dropped_connections_apply_nothing_they_refused_and_keyed_retries_apply_once(b),
+                )
+            },
+        ),
+        (
+            "a_commit_the_database_refuses_applies_nothing_and_a_keyed_retry_applies_once",
+            |b| {
+                Box::pin(
+                    a_commit_the_database_refuses_applies_nothing_and_a_keyed_retry_applies_once(b),
                 )
             },
         ),

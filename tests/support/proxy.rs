@@ -4,6 +4,9 @@
 //!
 //! `freeze_after_commit` freezes it the moment a `COMMIT` has been forwarded to the server: the
 //! server commits, and its answer is held, so the sidecar cannot know the outcome.
+//!
+//! `cut` closes every connection open at that moment, both ways (a database restart or a
+//! firewall dropping the flows, seen from the sidecar); new connections are forwarded again.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +26,7 @@ pub struct Proxy {
     pub port: u16,
     frozen: Arc<AtomicBool>,
     freeze_after_commit: Arc<AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -49,32 +53,43 @@ impl Proxy {
         let frozen = Arc::new(AtomicBool::new(false));
         let freeze_after_commit = Arc::new(AtomicBool::new(false));
         let (f, c) = (frozen.clone(), freeze_after_commit.clone());
+        let (cuts, cut_seen) = tokio::sync::watch::channel(0u64);
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 let (target, frozen, arm) = (target.clone(), f.clone(), c.clone());
+                let mut cut = cut_seen.clone();
+                cut.mark_unchanged();
                 tokio::spawn(async move {
                     let (from_client, to_client) = inbound.into_split();
-                    match target {
-                        Target::Tcp(address) => {
-                            let Ok(server) = tokio::net::TcpStream::connect(address).await else {
-                                return;
-                            };
-                            let (from_server, to_server) = server.into_split();
-                            tokio::join!(
-                                pump(from_client, to_server, frozen.clone(), Some(arm)),
-                                pump(from_server, to_client, frozen, None),
-                            );
+                    let forward = async move {
+                        match target {
+                            Target::Tcp(address) => {
+                                let Ok(server) = tokio::net::TcpStream::connect(address).await
+                                else {
+                                    return;
+                                };
+                                let (from_server, to_server) = server.into_split();
+                                tokio::join!(
+                                    pump(from_client, to_server, frozen.clone(), Some(arm)),
+                                    pump(from_server, to_client, frozen, None),
+                                );
+                            }
+                            Target::Unix(path) => {
+                                let Ok(server) = tokio::net::UnixStream::connect(path).await else {
+                                    return;
+                                };
+                                let (from_server, to_server) = server.into_split();
+                                tokio::join!(
+                                    pump(from_client, to_server, frozen.clone(), Some(arm)),
+                                    pump(from_server, to_client, frozen, None),
+                                );
+                            }
                         }
-                        Target::Unix(path) => {
-                            let Ok(server) = tokio::net::UnixStream::connect(path).await else {
-                                return;
-                            };
-                            let (from_server, to_server) = server.into_split();
-                            tokio::join!(
-                                pump(from_client, to_server, frozen.clone(), Some(arm)),
-                                pump(from_server, to_client, frozen, None),
-                            );
-                        }
+                    };
+                    // A cut drops both halves of both sockets: the connection closes.
+                    tokio::select! {
+                        () = forward => {}
+                        _ = cut.changed() => {}
                     }
                 });
             }
@@ -83,8 +98,14 @@ impl Proxy {
             port: local,
             frozen,
             freeze_after_commit,
+            cuts,
             task,
         }
+    }
+
+    /// Closes every connection open now; later ones are forwarded as before.
+    pub fn cut(&self) {
+        self.cuts.send_modify(|n| *n += 1);
     }
 
     /// The connection string of `url` (with its parameters) through this proxy.
