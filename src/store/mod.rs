@@ -85,6 +85,13 @@ pub enum StoreError {
          been applied; retry it with the same Idempotency-Key to learn its outcome"
     )]
     OutcomeUnknown { detail: String },
+    /// The database gave the transaction up for a concurrent one (two commands' locks in a
+    /// cycle, a serialization failure): nothing was applied. The store runs such a transaction
+    /// again by itself; this reaches a caller only when that keeps happening.
+    #[error(
+        "the database gave the transaction up for a concurrent one ({detail}); nothing was applied"
+    )]
+    Contention { detail: String },
 }
 
 /// A record whose cached copy a write makes stale.
@@ -252,6 +259,15 @@ pub trait WriteTx: Snapshot {
     fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError>;
     /// Appends a record to a log; returns its sequence number.
     fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError>;
+
+    /// The revision this transaction commits as. From this call on, the transaction holds its
+    /// place in the store's commit order: a store whose writers run in parallel (PostgreSQL)
+    /// serializes them here, until the commit, so callers ask as late as they can (after the
+    /// command's work, to write the audit record and the answer). A store whose writers are
+    /// serialized from the start (redb) answers at once.
+    fn commit_revision(&mut self) -> Result<u64, StoreError> {
+        Ok(self.revision() + 1)
+    }
 }
 
 /// Opens the store a sidecar runs on: PostgreSQL when `url` is a `postgres://` (or

@@ -5,13 +5,29 @@
 //! byte-ordered keys so that both backends page and search in the same order.
 //!
 //! **Consistency.** A snapshot is a `REPEATABLE READ READ ONLY` transaction: every lookup of one
-//! request sees one revision. Every write transaction first takes the `revision` row of `meta`
-//! `FOR UPDATE`: writers are serialized across every sidecar on the database, and a command's
-//! reads (made after the lock, under `READ COMMITTED`) see every earlier commit. That is what
-//! keeps the account invariants (MIG-4: a client keeps a super admin; SEAT-5) true when two
-//! sidecars act on the same client at the same instant: the second one re-reads the first
-//! one's result and refuses. It costs write parallelism, which one client's commands never had
-//! anyway.
+//! request sees one revision.
+//!
+//! A write transaction (`READ COMMITTED`) locks what it reads and writes, as it first touches
+//! it: a client account, a partner, a person (by e-mail), a key of a side table (an
+//! idempotency key, an access link). The locks are transaction-scoped advisory locks, taken
+//! *before* the statement that reads the record, so the read sees every commit of whoever held
+//! the lock before; they are held until the commit (two-phase locking). Two commands on the same
+//! client account therefore run one after the other, and the second re-reads the first one's
+//! result: that is what keeps the account invariants (MIG-4: a client keeps a super admin;
+//! SEAT-5; LINK-2: one managing partner), which are all about one account, true when two
+//! sidecars act on it at the same instant. Commands on different accounts run in parallel
+//! across the fleet. Locks taken in different orders can form a cycle; the server then gives
+//! one transaction up (a deadlock), and [`Store::write_dyn`] runs it again.
+//!
+//! The **commit order** is one more lock: the `revision` row of `meta`, taken `FOR UPDATE` only
+//! at the end (by [`WriteTx::commit_revision`], by appending to a log, or by the commit), and
+//! held through `COMMIT`. What needs one order across the fleet happens under it: the next
+//! revision, the log sequence numbers, the change feed's row. So revisions and log records
+//! commit in their order, without gaps, and a sidecar that has read the feed up to `n` has seen
+//! every commit up to `n`. The lock is held for a few round trips instead of a whole command.
+//!
+//! A transaction that replaces the whole state (an import) takes an exclusive lock that every
+//! other write transaction holds shared from its start.
 //!
 //! **Change feed.** Each commit adds a row to `changes` (its revision and the records it
 //! touched) in the same transaction and sends `NOTIFY partner_access_changes`; sidecars read
@@ -65,6 +81,50 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(5);
 /// Changes kept in the feed: a sidecar further behind than this starts over (evicts all).
 const FEED_RETENTION: u64 = 100_000;
+/// How many times a write transaction the database gave up for a concurrent one (a deadlock)
+/// is run again before its caller is told.
+const CONTENTION_RETRIES: usize = 8;
+/// The advisory lock every write transaction holds shared, and an import exclusive.
+const WHOLE_STATE_LOCK: i64 = 0;
+
+/// What a write transaction locks: the advisory lock key of a record's owner.
+#[derive(Debug, Clone, Copy)]
+enum Owner<'a> {
+    Client(&'a str),
+    Partner(&'a str),
+    Person(&'a str),
+    Aux(&'static str, &'a str),
+}
+
+impl Owner<'_> {
+    /// A 64-bit key (FNV-1a of the kind and the id). Two owners that collide only share a lock:
+    /// they wait for each other, which is never wrong.
+    fn key(self) -> i64 {
+        let (kind, id) = match self {
+            Owner::Client(id) => ("client", id),
+            Owner::Partner(id) => ("partner", id),
+            Owner::Person(email) => ("person", email),
+            Owner::Aux(table, key) => (table, key),
+        };
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in kind.bytes().chain([0]).chain(id.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        // Never the whole-state lock's key.
+        i64::from_ne_bytes(hash.to_ne_bytes()).max(1)
+    }
+
+    /// The owner of a side table's record: a relationship belongs to its client account, an
+    /// employee's link (`partner/e-mail`) to its partner; the others are their own.
+    fn of_aux(table: Aux, key: &str) -> Owner<'_> {
+        match table {
+            Aux::Relationships => Owner::Client(key),
+            Aux::EmployeeLinks => Owner::Partner(key.split_once('/').map_or(key, |(p, _)| p)),
+            Aux::AccessLinks | Aux::Idempotency => Owner::Aux(aux_name(table), key),
+        }
+    }
+}
 
 fn aux_name(table: Aux) -> &'static str {
     match table {
@@ -83,8 +143,17 @@ fn log_name(log: Log) -> &'static str {
 }
 
 fn db_err(e: tokio_postgres::Error) -> StoreError {
+    use tokio_postgres::error::SqlState;
     // `Display` of a server error is only "db error"; the cause says what happened.
     match e.as_db_error() {
+        Some(db)
+            if *db.code() == SqlState::T_R_DEADLOCK_DETECTED
+                || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE =>
+        {
+            StoreError::Contention {
+                detail: format!("postgres: {} ({})", db.message(), db.code().code()),
+            }
+        }
         Some(db) => StoreError::Read(format!("postgres: {} ({})", db.message(), db.code().code())),
         None => StoreError::Read(format!("postgres: {e}")),
     }
@@ -460,16 +529,18 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Begins a transaction in `mode` and reads the revision it sees (`FOR UPDATE` in a write).
+    /// Begins a transaction in `mode` and reads the revision it sees. A write holds the
+    /// whole-state lock shared from here on; its revision is the latest committed when it began
+    /// until it takes its place in the commit order.
     fn begin(&self, write: bool) -> Result<PgTx<'_>, StoreError> {
         let mut pooled = self.acquire()?;
         let connection = pooled.get()?;
         let revision = if write {
-            connection.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-            connection.query(
-                "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE",
-                &[],
-            )
+            connection.batch(&format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED; \
+                 SELECT pg_advisory_xact_lock_shared({WHOLE_STATE_LOCK})"
+            ))?;
+            connection.query("SELECT value FROM meta WHERE key = 'revision'", &[])
         } else {
             connection.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
             connection.query("SELECT value FROM meta WHERE key = 'revision'", &[])
@@ -480,6 +551,11 @@ impl PostgresStore {
             revision: 0,
             open: true,
             committed: Committed::default(),
+            write,
+            locked: RefCell::new(std::collections::HashSet::new()),
+            ordered: false,
+            contended: std::cell::Cell::new(false),
+            row_locked: RefCell::new(BTreeSet::new()),
         };
         let rows = revision?;
         let value: i64 = rows
@@ -507,7 +583,7 @@ impl PostgresStore {
             &[&to_i64(after)?, &limit],
         )?;
         let mut out = Vec::with_capacity(rows.len());
-        // The feed is gap-free (writers are serialized); a gap means rows were pruned.
+        // The feed is gap-free (revisions commit in their order); a gap means rows were pruned.
         for (expected, row) in (after + 1..).zip(rows) {
             let revision = revision_of(row.try_get(0).map_err(db_err)?)?;
             if revision != expected {
@@ -538,13 +614,43 @@ impl Store for PostgresStore {
         Ok(Box::new(self.begin(false)?))
     }
 
+    /// Runs `work` in a write transaction; when the database gives the transaction up for a
+    /// concurrent one (a lock cycle), it is rolled back and `work` runs again, on what the
+    /// other one committed, up to [`CONTENTION_RETRIES`] times.
     fn write_dyn(
         &self,
         work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
     ) -> Result<Committed, WorkError> {
-        let mut tx = self.begin(true)?;
-        work(&mut tx)?;
-        Ok(tx.commit()?)
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.begin(true)?;
+            let outcome = work(&mut tx);
+            let result = if tx.contended.get() {
+                // The database gave a statement of this transaction up: whatever the work made
+                // of that (an error, or a refusal built on what it could not read), the
+                // transaction is void.
+                drop(tx);
+                Err(WorkError::Store(StoreError::Contention {
+                    detail: "a statement was given up for a concurrent transaction".into(),
+                }))
+            } else {
+                match outcome {
+                    Ok(()) => tx.commit().map_err(WorkError::Store),
+                    Err(e) => Err(e),
+                }
+            };
+            let contended = matches!(
+                &result,
+                Err(WorkError::Store(StoreError::Contention { .. }))
+            );
+            attempt += 1;
+            if !contended || attempt > CONTENTION_RETRIES {
+                return result;
+            }
+            metrics::counter!("partner_access_store_contention_retries_total").increment(1);
+            // A short, growing pause lets the other transaction finish.
+            std::thread::sleep(Duration::from_millis(1 << attempt.min(6)));
+        }
     }
 
     fn shared(&self) -> bool {
@@ -604,11 +710,24 @@ async fn listen(config: tokio_postgres::Config, changed: std::sync::Arc<tokio::s
 /// One transaction: a snapshot (read only) or a write.
 struct PgTx<'s> {
     session: RefCell<Pooled<'s>>,
+    /// The latest committed revision when the transaction began; once a write holds its place
+    /// in the commit order ([`PgTx::order`]), the latest committed before it.
     revision: u64,
     /// Not yet committed or rolled back.
     open: bool,
     /// What a write changed.
     committed: Committed,
+    /// A write transaction: it locks what it touches.
+    write: bool,
+    /// The advisory locks this write holds (their keys).
+    locked: RefCell<std::collections::HashSet<i64>>,
+    /// This write holds the `revision` row: its place in the commit order.
+    ordered: bool,
+    /// The database gave a statement of this transaction up for a concurrent one: the
+    /// transaction is void and runs again.
+    contended: std::cell::Cell<bool>,
+    /// Side-table records whose rows this write holds locked (`FOR UPDATE`, by a sweep).
+    row_locked: RefCell<BTreeSet<(&'static str, String)>>,
 }
 
 impl Drop for PgTx<'_> {
@@ -636,7 +755,8 @@ impl PgTx<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let mut session = self.session.borrow_mut();
-        session.get()?.query(sql, params)
+        let rows = session.get()?.query(sql, params);
+        self.noted(rows)
     }
 
     fn execute(
@@ -645,10 +765,75 @@ impl PgTx<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let mut session = self.session.borrow_mut();
-        session.get()?.execute(sql, params).map_err(|e| match e {
+        let count = session.get()?.execute(sql, params).map_err(|e| match e {
             StoreError::Read(m) => StoreError::Write(m),
             other => other,
-        })
+        });
+        self.noted(count)
+    }
+
+    /// Notes a statement the database gave up for a concurrent transaction.
+    fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Contention { .. }) = &result {
+            self.contended.set(true);
+        }
+        result
+    }
+
+    /// In a write, locks `owner` until the commit, before the statement that reads or writes
+    /// what it owns: the read then sees every commit of the lock's previous holder. A lock
+    /// already held costs nothing. Snapshots lock nothing.
+    fn lock(&self, owner: Owner<'_>) -> Result<(), StoreError> {
+        if !self.write {
+            return Ok(());
+        }
+        let key = owner.key();
+        if self.locked.borrow().contains(&key) {
+            return Ok(());
+        }
+        self.query("SELECT pg_advisory_xact_lock($1)", &[&key])?;
+        self.locked.borrow_mut().insert(key);
+        Ok(())
+    }
+
+    /// In a write, takes the whole state for this transaction alone (an import, a scan of
+    /// every record): waits for every other write to end, and holds them off until the commit.
+    fn lock_everything(&self) -> Result<(), StoreError> {
+        if !self.write || self.locked.borrow().contains(&WHOLE_STATE_LOCK) {
+            return Ok(());
+        }
+        self.query("SELECT pg_advisory_xact_lock($1)", &[&WHOLE_STATE_LOCK])?;
+        self.locked.borrow_mut().insert(WHOLE_STATE_LOCK);
+        Ok(())
+    }
+
+    /// Locks a side table's record, unless this write already holds its row.
+    fn lock_aux(&self, table: Aux, key: &str) -> Result<(), StoreError> {
+        if self
+            .row_locked
+            .borrow()
+            .contains(&(aux_name(table), key.to_owned()))
+        {
+            return Ok(());
+        }
+        self.lock(Owner::of_aux(table, key))
+    }
+
+    /// Takes this write's place in the commit order (the `revision` row, until the commit),
+    /// once; afterwards `revision` is the latest committed before it.
+    fn order(&mut self) -> Result<(), StoreError> {
+        if self.ordered {
+            return Ok(());
+        }
+        let value: i64 = self
+            .one(
+                "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE",
+                &[],
+            )?
+            .unwrap_or(0);
+        self.revision = revision_of(value)?;
+        self.ordered = true;
+        Ok(())
     }
 
     /// The first column of the first row, if any.
@@ -682,6 +867,7 @@ impl PgTx<'_> {
 
     /// Ends the write: bumps the revision, records the change in the feed, notifies, commits.
     fn commit(mut self) -> Result<Committed, StoreError> {
+        self.order()?;
         let revision = self.revision + 1;
         let mut committed = std::mem::take(&mut self.committed);
         committed.keys.sort();
@@ -743,11 +929,15 @@ impl PgTx<'_> {
     }
 
     fn remove_client(&mut self, id: &ClientId) -> Result<(), StoreError> {
+        self.lock(Owner::Client(id.as_str()))?;
         for email in self.texts(
             "DELETE FROM memberships WHERE client = $1 RETURNING email",
             &[&id.as_str()],
         )? {
             if let Ok(email) = Email::parse(&email) {
+                // Locked after the delete, before the commit: a reader of this person waits
+                // for the commit, or went before it.
+                self.lock(Owner::Person(email.as_str()))?;
                 self.touch(StateKey::Membership(id.clone(), email.clone()));
                 self.touch(StateKey::User(email));
             }
@@ -765,6 +955,7 @@ impl PgTx<'_> {
             &[&id.as_str()],
         )? {
             if let Ok(email) = Email::parse(&email) {
+                self.lock(Owner::Person(email.as_str()))?;
                 self.touch(StateKey::User(email));
             }
         }
@@ -776,6 +967,7 @@ impl Directory for PgTx<'_> {
     type Error = StoreError;
 
     fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
+        self.lock(Owner::Partner(id.as_str()))?;
         let Some(bytes) =
             self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
         else {
@@ -786,6 +978,7 @@ impl Directory for PgTx<'_> {
     }
 
     fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
+        self.lock(Owner::Client(id.as_str()))?;
         let Some(bytes) =
             self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
         else {
@@ -796,6 +989,7 @@ impl Directory for PgTx<'_> {
     }
 
     fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
+        self.lock(Owner::Person(email.as_str()))?;
         // One round trip: the employment row, and whether any membership exists.
         let rows = self.query(
             "SELECT (SELECT row FROM employees WHERE email = $1), \
@@ -825,6 +1019,7 @@ impl Directory for PgTx<'_> {
         client: &ClientId,
         email: &Email,
     ) -> Result<Option<ClientUserRecord>, StoreError> {
+        self.lock(Owner::Client(client.as_str()))?;
         self.one::<Vec<u8>>(
             "SELECT record FROM memberships WHERE client = $1 AND email = $2",
             &[&client.as_str(), &email.as_str()],
@@ -840,6 +1035,7 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn partner_record(&self, id: &PartnerId) -> Result<Option<PartnerRecord>, StoreError> {
+        self.lock(Owner::Partner(id.as_str()))?;
         let Some(bytes) =
             self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
         else {
@@ -860,6 +1056,7 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        self.lock(Owner::Client(id.as_str()))?;
         let Some(bytes) =
             self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
         else {
@@ -888,6 +1085,7 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError> {
+        self.lock(Owner::Person(email.as_str()))?;
         self.texts(
             "SELECT client FROM memberships WHERE email = $1 ORDER BY client",
             &[&email.as_str()],
@@ -898,6 +1096,7 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn partner_ids(&self) -> Result<Vec<PartnerId>, StoreError> {
+        self.lock_everything()?;
         self.texts("SELECT id FROM partners ORDER BY id", &[])?
             .into_iter()
             .map(|id| PartnerId::parse(&id).map_err(|e| corrupt(&id, e)))
@@ -905,6 +1104,7 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn client_ids(&self) -> Result<Vec<ClientId>, StoreError> {
+        self.lock_everything()?;
         self.texts("SELECT id FROM clients ORDER BY id", &[])?
             .into_iter()
             .map(|id| ClientId::parse(&id).map_err(|e| corrupt(&id, e)))
@@ -912,6 +1112,7 @@ impl Snapshot for PgTx<'_> {
     }
 
     fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.lock_aux(table, key)?;
         self.one(
             "SELECT value FROM aux WHERE tbl = $1 AND key = $2",
             &[&aux_name(table), &key.as_bytes()],
@@ -925,19 +1126,33 @@ impl Snapshot for PgTx<'_> {
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.query(
-            "SELECT key, value FROM aux WHERE tbl = $1 AND key > $2 ORDER BY key LIMIT $3",
-            &[&aux_name(table), &after.as_bytes(), &limit],
-        )?
-        .iter()
-        .map(|row| {
-            let key: Vec<u8> = row.try_get(0).map_err(db_err)?;
-            let value: Vec<u8> = row.try_get(1).map_err(db_err)?;
-            String::from_utf8(key)
-                .map(|key| (key, value))
-                .map_err(|e| corrupt("aux key", e))
-        })
-        .collect()
+        // In a write (a sweep), the rows come locked, as last committed, and rows another
+        // transaction is writing are skipped: the sweep then removes or rewrites exactly what
+        // it read.
+        let sql = if self.write {
+            "SELECT key, value FROM aux WHERE tbl = $1 AND key > $2 ORDER BY key LIMIT $3 \
+             FOR UPDATE SKIP LOCKED"
+        } else {
+            "SELECT key, value FROM aux WHERE tbl = $1 AND key > $2 ORDER BY key LIMIT $3"
+        };
+        let records: Vec<(String, Vec<u8>)> = self
+            .query(sql, &[&aux_name(table), &after.as_bytes(), &limit])?
+            .iter()
+            .map(|row| {
+                let key: Vec<u8> = row.try_get(0).map_err(db_err)?;
+                let value: Vec<u8> = row.try_get(1).map_err(db_err)?;
+                String::from_utf8(key)
+                    .map(|key| (key, value))
+                    .map_err(|e| corrupt("aux key", e))
+            })
+            .collect::<Result<_, _>>()?;
+        if self.write {
+            let mut held = self.row_locked.borrow_mut();
+            for (key, _) in &records {
+                held.insert((aux_name(table), key.clone()));
+            }
+        }
+        Ok(records)
     }
 
     fn log_range(
@@ -965,6 +1180,7 @@ impl Snapshot for PgTx<'_> {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
+        self.lock_everything()?;
         let n = i64::try_from(limit).unwrap_or(i64::MAX);
         let queries: &[&'static str] = match kind {
             SearchKind::Account => &["SELECT id FROM clients WHERE id >= $1 ORDER BY id LIMIT $2"],
@@ -988,6 +1204,7 @@ impl Snapshot for PgTx<'_> {
 
 impl WriteTx for PgTx<'_> {
     fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError> {
+        self.lock_everything()?;
         self.execute("DELETE FROM memberships", &[])?;
         self.execute("DELETE FROM assets", &[])?;
         self.execute("DELETE FROM clients", &[])?;
@@ -1008,6 +1225,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
+        self.lock(Owner::Partner(partner.id.as_str()))?;
         let row = encode(&PartnerRow::of(partner))?;
         self.execute(
             "INSERT INTO partners (id, row) VALUES ($1, $2) \
@@ -1027,6 +1245,8 @@ impl WriteTx for PgTx<'_> {
         partner: &PartnerId,
         employee: &EmployeeRecord,
     ) -> Result<(), StoreError> {
+        self.lock(Owner::Partner(partner.as_str()))?;
+        self.lock(Owner::Person(employee.email.as_str()))?;
         let current: Option<String> = self.one(
             "SELECT partner FROM employees WHERE email = $1",
             &[&employee.email.as_str()],
@@ -1048,6 +1268,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        // `client` locks the account.
         if self.client(&client.id)?.is_some() {
             self.remove_client(&client.id)?;
         }
@@ -1067,6 +1288,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.lock(Owner::Client(client.id.as_str()))?;
         let row = encode(&ClientRow::of(client))?;
         self.execute(
             "INSERT INTO clients (id, row) VALUES ($1, $2) \
@@ -1078,6 +1300,8 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_user(&mut self, client: &ClientId, user: &ClientUserRecord) -> Result<(), StoreError> {
+        self.lock(Owner::Client(client.as_str()))?;
+        self.lock(Owner::Person(user.email.as_str()))?;
         let record = encode(user)?;
         self.execute(
             "INSERT INTO memberships (client, email, record) VALUES ($1, $2, $3) \
@@ -1090,6 +1314,8 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError> {
+        self.lock(Owner::Client(client.as_str()))?;
+        self.lock(Owner::Person(email.as_str()))?;
         let removed = self.execute(
             "DELETE FROM memberships WHERE client = $1 AND email = $2",
             &[&client.as_str(), &email.as_str()],
@@ -1100,6 +1326,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError> {
+        self.lock(Owner::Client(client.as_str()))?;
         let record = encode(asset)?;
         self.execute(
             "INSERT INTO assets (client, id, record) VALUES ($1, $2, $3) \
@@ -1110,6 +1337,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.lock_aux(table, key)?;
         self.execute(
             "INSERT INTO aux (tbl, key, value) VALUES ($1, $2, $3) \
              ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value",
@@ -1119,6 +1347,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError> {
+        self.lock_aux(table, key)?;
         self.execute(
             "DELETE FROM aux WHERE tbl = $1 AND key = $2",
             &[&aux_name(table), &key.as_bytes()],
@@ -1127,7 +1356,8 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
-        // Writers are serialized, so the next number is free; one round trip.
+        // Under the commit order, so the next number is free and numbers commit in order.
+        self.order()?;
         let next: i64 = self
             .one(
                 "INSERT INTO logs (log, seq, value) \
@@ -1141,5 +1371,10 @@ impl WriteTx for PgTx<'_> {
             })?
             .ok_or_else(|| StoreError::Write("the log record was not written".into()))?;
         revision_of(next)
+    }
+
+    fn commit_revision(&mut self) -> Result<u64, StoreError> {
+        self.order()?;
+        Ok(self.revision + 1)
     }
 }

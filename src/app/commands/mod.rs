@@ -885,6 +885,9 @@ impl App {
             };
             match work(&mut ctx) {
                 Ok((created, body)) => {
+                    // Taken after the work: on a shared store, writers of other accounts run in
+                    // parallel until here.
+                    let revision = ctx.tx.commit_revision()?;
                     let audit = AuditRecord {
                         seq: 0,
                         time: now,
@@ -897,7 +900,7 @@ impl App {
                         rules: ctx.rules.iter().cloned().collect(),
                         outcome: "applied".into(),
                         message: None,
-                        revision: Some(ctx.tx.revision() + 1),
+                        revision: Some(revision),
                     };
                     let events = std::mem::take(&mut ctx.events);
                     let issued_link = ctx.issued_link.take();
@@ -909,7 +912,7 @@ impl App {
                     let answer = CommandAnswer {
                         created,
                         body,
-                        revision: tx.revision() + 1,
+                        revision,
                         replayed: false,
                     };
                     if let Some(key) = &idempotency {
