@@ -8,6 +8,11 @@
 #
 #   bench/fleet.sh                     # defaults below
 #   DURATION=20 CONNECTIONS=32 CLIENTS=10000 bench/fleet.sh
+#   PA_BIN=/tmp/older/partner-access bench/fleet.sh   # another build (before/after figures)
+#
+# Commands: each sidecar's wrk cycles through the clients, B starting half-way round (commands
+# on different client accounts, as a fleet's hosts send them); SAME_CLIENTS=1 starts both at
+# the same client, so the two sidecars' commands meet on one account at every step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +23,10 @@ CLIENTS=${CLIENTS:-2000}
 PARTNERS=${PARTNERS:-20}
 USERS=${USERS:-5}
 ROUNDS=${ROUNDS:-20}
-PG_PORT=${PG_PORT:-55499}
 PORT_A=${PORT_A:-18196}
 PORT_B=${PORT_B:-18197}
+SAME_CLIENTS=${SAME_CLIENTS:-0}
+PA_BIN=${PA_BIN:-./target/release/partner-access}
 export CLIENTS PARTNERS
 
 if ! command -v wrk >/dev/null; then
@@ -30,8 +36,8 @@ fi
 cargo build --release --quiet --bin partner-access --example gen_state
 
 work=$(mktemp -d)
-pg_url=$(.ci/start-postgres "$PG_PORT" 2>"$work/pg.txt")
-pg_dir=$(awk '{print $2}' "$work/pg.txt")
+pg_dir=/tmp/partner-access-pg-bench-$$
+pg_url=$(.ci/start-postgres "$pg_dir")
 cleanup() {
   kill "${a:-}" "${b:-}" 2>/dev/null || true
   .ci/start-postgres --stop "$pg_dir"
@@ -40,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 ./target/release/examples/gen_state "$CLIENTS" "$PARTNERS" "$USERS" > "$work/state.json"
-./target/release/partner-access import "$work/state.json" --store "$pg_url" >/dev/null
+"$PA_BIN" import "$work/state.json" --store "$pg_url" >/dev/null
 
 wait_for() {
   for _ in $(seq 1 100); do
@@ -51,10 +57,10 @@ wait_for() {
   exit 1
 }
 
-./target/release/partner-access serve --store "$pg_url" --listen "127.0.0.1:$PORT_A" \
+"$PA_BIN" serve --store "$pg_url" --listen "127.0.0.1:$PORT_A" \
   --log-format json >"$work/a.log" 2>&1 &
 a=$!
-./target/release/partner-access serve --store "$pg_url" --listen "127.0.0.1:$PORT_B" \
+"$PA_BIN" serve --store "$pg_url" --listen "127.0.0.1:$PORT_B" \
   --log-format json >"$work/b.log" 2>&1 &
 b=$!
 wait_for "http://127.0.0.1:$PORT_A/readyz"
@@ -66,7 +72,9 @@ both() {
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" \
     "http://127.0.0.1:$PORT_A" >"$work/wrk-a" &
   local wa=$!
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" \
+  local offset=$((CLIENTS / 2))
+  [ "$SAME_CLIENTS" = 1 ] && offset=0
+  OFFSET=$offset wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" \
     "http://127.0.0.1:$PORT_B" >"$work/wrk-b"
   wait "$wa"
   for side in a b; do
