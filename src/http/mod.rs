@@ -678,7 +678,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap fails it")]
 
     use proptest::prelude::*;
 
