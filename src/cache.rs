@@ -1,5 +1,8 @@
 //! The check-path cache: moka in front of the store's point lookups.
 //!
+//! Owns: the cached lookups and their ordering against commits. May name: `store` and
+//! `domain`. May not: name the policy engine, the use cases or HTTP.
+//!
 //! The danger of a cache in an authorization service is a stale Allow: a revoke commits, and a
 //! check that starts after the revoke answered still reads the old membership from the cache.
 //! Two orderings make that impossible on one sidecar:

@@ -3,6 +3,11 @@
 //! Precedence: flag, then `PARTNER_ACCESS_*` environment variable, then config file, then
 //! default. Tokens are read from files or the environment, never from the command line, where
 //! `ps` would show them.
+//!
+//! Owns: `serve`'s settings and their sources, and the command-line values of the log format
+//! and the decision log's mode (the enums themselves are `telemetry`'s and `app`'s, which do
+//! not know about clap). May not: import the crates other modules keep (Cedar, redb,
+//! PostgreSQL, axum).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -215,6 +220,44 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// `--log-format`'s values, as the command line lists them (the enum is `telemetry`'s, which
+/// does not know about clap).
+impl clap::ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogFormat::Json, LogFormat::Pretty]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            LogFormat::Json => {
+                PossibleValue::new("json").help("One JSON object per line, for log pipelines")
+            }
+            LogFormat::Pretty => {
+                PossibleValue::new("pretty").help("Human-readable lines, for terminals")
+            }
+        })
+    }
+}
+
+/// `--decision-log-mode`'s values, as the command line lists them (the enum is the decision
+/// log's, which does not know about clap).
+impl clap::ValueEnum for LogMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogMode::Drop, LogMode::NeverDrop]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            LogMode::Drop => PossibleValue::new("drop").help("Drop the record and count it"),
+            LogMode::NeverDrop => {
+                PossibleValue::new("never-drop").help("Make the check wait for room")
+            }
+        })
+    }
+}
+
 impl ServeArgs {
     /// Resolves flags and environment against the config file and defaults. `env` reads the
     /// token variables (a parameter so tests need not touch the process environment).
@@ -355,10 +398,10 @@ impl ServeArgs {
         if config.body_limit == 0 {
             return Err(ConfigError::Invalid("body_limit must be above 0".into()));
         }
-        if config.max_connections == 0 || config.max_connections > crate::server::MAX_CONNECTIONS {
+        if config.max_connections == 0 || config.max_connections > crate::http::MAX_CONNECTIONS {
             return Err(ConfigError::Invalid(format!(
                 "max_connections must be 1 to {}",
-                crate::server::MAX_CONNECTIONS
+                crate::http::MAX_CONNECTIONS
             )));
         }
         if config.header_timeout.is_zero() {

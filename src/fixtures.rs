@@ -1,4 +1,5 @@
 //! Generated states for benchmarks and load tests: deterministic, of any size, and valid.
+//! Names only `domain`.
 //!
 //! Each client has a super admin, a few standard users with permissions, and partner users of
 //! one of the partners (a partner admin and a standard partner user), so checks exercise every

@@ -3,36 +3,21 @@
 //! Taking the listener and the shutdown signal as arguments (as mini-redis does) lets tests
 //! bind port 0 and decide when to stop. On shutdown in-flight requests finish, then the
 //! function returns and the store is dropped (closed cleanly). SIGHUP reloads the policies and
-//! re-reads the token files.
+//! re-reads the token files. The background upkeep (store probes, metric buckets, activity
+//! flushes, idempotency sweeps) and the following of a shared store run beside the server.
 //!
-//! Connections are accepted here rather than by `axum::serve`, to bound what clients that
-//! send nothing can hold: at most `max_connections` are served at once (a permit each), and
-//! one more is answered at once with a 503 in the API's error shape and closed, so a flood of
-//! sockets costs the sidecar a write each, never its memory or its file descriptors; a
-//! connection that does not finish its request headers within `header_timeout` (or sits idle
-//! between requests that long, or sends nothing at all) is closed. HTTP/1.1 only: hyper's
-//! HTTP/2 server has no bound on an idle connection that answers pings, and hosts on the same
-//! machine gain nothing from it. The soft limit on open files is raised to the hard limit at
-//! startup (see [`raise_open_file_limit`]). On shutdown, requests in flight get
-//! [`DRAIN_TIMEOUT`] to finish.
+//! Owns: wiring [`crate::http`]'s server to [`crate::app`] and to the process's signals. May
+//! not: touch HTTP itself (connections, routes, bodies: [`crate::http::serve`] does) or import
+//! `axum`, `hyper` or `tower`. The soft limit on open files is raised to the hard limit at
+//! startup (see [`raise_open_file_limit`]).
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::Body;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
-use tower::ServiceExt;
+use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::http::{ConnectionLimits, HttpOptions, router};
+use crate::http::HttpOptions;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
@@ -44,13 +29,7 @@ pub async fn run(
     let reload = tokio::spawn(reload_on_sighup(app.clone(), options.auth.clone()));
     let maintenance = tokio::spawn(maintain(app.clone()));
     let follower = tokio::spawn(follow(app.clone()));
-    serve_connections(
-        listener,
-        router(app.clone(), &options),
-        options.connections,
-        shutdown,
-    )
-    .await;
+    crate::http::serve(listener, app.clone(), &options, shutdown).await;
     reload.abort();
     maintenance.abort();
     follower.abort();
@@ -62,138 +41,6 @@ pub async fn run(
     })
     .await;
     Ok(())
-}
-
-/// How long requests in flight may take to finish once shutdown begins.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The most connections a sidecar may be configured to serve at once.
-pub const MAX_CONNECTIONS: usize = 1 << 20;
-
-/// The answer to a connection over the limit: written raw, before any request is read, in
-/// the API's error shape.
-static SHED: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
-    let body = serde_json::json!({"error": {
-        "code": "unavailable",
-        "message": "too many connections: the sidecar serves as many as it may; retry shortly",
-    }})
-    .to_string();
-    format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-});
-
-/// Accepts connections until `shutdown`, each served on a task of its own while it holds one
-/// of `limits.max_connections` permits; then lets every connection finish its request.
-async fn serve_connections(
-    listener: TcpListener,
-    router: axum::Router,
-    limits: ConnectionLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let max = limits.max_connections.clamp(1, MAX_CONNECTIONS);
-    let permits = Arc::new(Semaphore::new(max));
-    let (closing, closed) = watch::channel(false);
-    let mut shutdown = pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of file descriptors, or a connection that died in the queue: wait a
-                // moment instead of spinning, as axum::serve does.
-                tracing::warn!(error = %e, "accept failed");
-                metrics::counter!("partner_access_accept_errors_total").increment(1);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        match permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                metrics::gauge!("partner_access_connections").increment(1.0);
-                let router = router.clone();
-                let closed = closed.clone();
-                tokio::spawn(async move {
-                    serve_one(stream, router, limits.header_timeout, closed).await;
-                    metrics::gauge!("partner_access_connections").decrement(1.0);
-                    drop(permit);
-                });
-            }
-            Err(_) => {
-                metrics::counter!("partner_access_connections_shed_total").increment(1);
-                tokio::spawn(shed(stream));
-            }
-        }
-    }
-    // New connections are refused from here on, rather than queued for nobody.
-    drop(listener);
-    let _ = closing.send(true);
-    // Every connection has finished when every permit is back; a client that stops reading
-    // its answer does not hold the shutdown longer than the drain timeout.
-    let all = u32::try_from(max).unwrap_or(u32::MAX);
-    if tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(all))
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            open = max - permits.available_permits(),
-            "connections still open after the drain timeout; closing"
-        );
-    }
-}
-
-/// Serves the requests of one connection, HTTP/1 or HTTP/2, until it closes, times out, or
-/// (once `closed` turns true) has finished the request in flight.
-async fn serve_one(
-    stream: TcpStream,
-    router: axum::Router,
-    header_timeout: Duration,
-    mut closed: watch::Receiver<bool>,
-) {
-    let service = TowerToHyperService::new(
-        router.map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
-    );
-    // The header timer starts when hyper first waits for a request head, which it does at
-    // once: a connection that sends nothing is closed after `header_timeout` too.
-    let mut connection = pin!(
-        http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades()
-    );
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended");
-            }
-        }
-        () = async { let _ = closed.wait_for(|closed| *closed).await; } => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
-    }
-}
-
-/// Answers a connection over the limit and closes it, spending at most a second on it. What
-/// the client sent is read and dropped before the close, so that the client sees the answer
-/// rather than a reset.
-async fn shed(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(&SHED).await?;
-        stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
-        while stream.read(&mut sink).await? > 0 {}
-        Ok::<(), std::io::Error>(())
-    })
-    .await;
 }
 
 /// Raises the soft limit on open files to the hard limit, so that `max_connections` sockets

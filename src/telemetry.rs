@@ -1,12 +1,15 @@
 //! Logs and metrics: `tracing` to stderr (JSON or pretty), and the Prometheus recorder behind
 //! `GET /metrics`.
+//!
+//! Owns: the log subscriber and the metrics recorder. May not: name any other module of the
+//! crate, or import `clap` (the command line's values for [`LogFormat`] are in `config`).
 
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// How logs are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line, for log pipelines.

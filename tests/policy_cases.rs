@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use partner_access::policy::test_cases::{Expected, FileResult, discover, run_file};
 use partner_access::policy::{PolicyEngine, SourceFile};
-use partner_access::policy_tests::{Expected, FileResult, discover, run_file};
 
 #[path = "support/rule_ids.rs"]
 mod support;

@@ -57,7 +57,7 @@ impl std::str::FromStr for LogSink {
 }
 
 /// What to do when the sink cannot keep up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogMode {
     /// Drop the record and count it.
@@ -397,7 +397,7 @@ fn write_some(sink: &mut dyn Write, pending: &mut Vec<u8>) -> std::io::Result<()
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap fails it")]
 
     use super::*;
 

@@ -49,6 +49,15 @@ impl AppError {
         AppError::InvalidRequest { message, problems }
     }
 
+    /// Whether this is a store write whose outcome is unknown: it may have been applied
+    /// (504 `outcome_unknown`).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            AppError::Unavailable(StoreError::OutcomeUnknown { .. })
+        )
+    }
+
     /// The rule ids an error names.
     pub fn rules(&self) -> Vec<String> {
         match self {

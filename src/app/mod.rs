@@ -1,9 +1,15 @@
-//! The use cases: checks, administration and (later) commands, with no HTTP, redb or Cedar
-//! types in their signatures.
+//! The use cases: checks, explanations and reverse queries, administration, the Client Access
+//! Manager's commands and reads, with no HTTP, redb or Cedar types in their signatures.
 //!
 //! [`App`] is the state every request shares: the policy engine (swapped whole on reload, so a
 //! request always sees one consistent set), the store, the check-path cache, and the readiness
 //! flags. The HTTP layer calls these methods and only translates their results.
+//!
+//! Owns: the use cases and their one error type, [`AppError`]. May use: `policy`, `store`,
+//! `cache`, `domain`. May not: import `axum`, `cedar_policy`, `redb`, a PostgreSQL driver or
+//! `clap`, or know about HTTP. The types of `policy` and `store` that its callers need (a
+//! request to decide, a policy as listed, the store deadline) are re-exported here, so that
+//! `http` names only `app` and `domain`.
 
 mod activity;
 mod admin;
@@ -36,6 +42,15 @@ pub use explain::{
 pub use follow::{
     Consistency, FollowSettings, MAX_REVISION_AHEAD, MAX_WAITING_CHECKS, REVISION_POLL,
 };
+
+/// The policy engine's types that cross this interface: a request to decide, the entity
+/// references it names, and the policies and actions as `GET /v1/policies`, `GET
+/// /v1/schema/actions` and `POST /v1/explain` show them.
+pub use crate::policy::{ActionInfo, Candidate, CheckRequest, EntityKind, EntityRef, PolicyInfo};
+/// What a search looks for (`GET /v1/search`).
+pub use crate::store::SearchKind;
+/// The time the caller has left, which the HTTP layer sets per request and the store obeys.
+pub use crate::store::deadline;
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cedar_policy_formatter::{Config, policies_str_to_pretty};
 use clap::Args;
 
-use crate::policy::SourceFile;
+use crate::policy::{SourceFile, format_policies};
 
 #[derive(Debug, Args)]
 pub struct FmtArgs {
@@ -26,16 +25,12 @@ pub fn run(args: &FmtArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = Config {
-        line_width: 100,
-        indent_width: 2,
-    };
     let mut unformatted = 0;
     for file in files {
-        let pretty = match policies_str_to_pretty(&file.text, &config) {
+        let pretty = match format_policies(&file.text) {
             Ok(pretty) => pretty,
             Err(e) => {
-                eprintln!("error: {}: {e:?}", file.path.display());
+                eprintln!("error: {}: {e}", file.path.display());
                 return ExitCode::FAILURE;
             }
         };

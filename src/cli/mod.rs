@@ -1,5 +1,9 @@
 //! The command line: parsing with `clap`, one file per subcommand.
 //!
+//! Owns: the subcommands and their flags (with `config` and `main.rs`, the only users of
+//! `clap`). It wires the other modules together and may name any of them, but imports none of
+//! the crates they keep to themselves (Cedar, redb, PostgreSQL, axum).
+//!
 //! Each subcommand returns an [`std::process::ExitCode`]; errors are printed to stderr as one
 //! clear message naming the file, field or line, never as a panic.
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::PolicyArgs;
-use crate::policy_tests::{
+use crate::policy::test_cases::{
     CaseResult, FileResult, discover, exercised_policies, run_file, run_file_selected,
 };
 

@@ -134,15 +134,20 @@ impl Tier {
     }
 }
 
-// Written out: the vocabulary macro does not derive `Default`.
-#[allow(clippy::derivable_impls)]
+#[allow(
+    clippy::derivable_impls,
+    reason = "the vocabulary macro does not derive `Default`"
+)]
 impl Default for Status {
     fn default() -> Self {
         Status::Active
     }
 }
 
-#[allow(clippy::derivable_impls)]
+#[allow(
+    clippy::derivable_impls,
+    reason = "the vocabulary macro does not derive `Default`"
+)]
 impl Default for EmployeeManagement {
     fn default() -> Self {
         EmployeeManagement::None

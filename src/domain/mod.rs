@@ -1,7 +1,8 @@
 //! The domain model every layer shares: typed ids, the rule book's vocabularies, the permission
 //! catalogue, the state document and its validation, and the read interface decisions use.
 //!
-//! Nothing here knows about HTTP, redb or Cedar; those layers translate to and from these types.
+//! Owns: the types every layer shares. May not: name any other module of the crate, or know
+//! about HTTP, redb or Cedar; those layers translate to and from these types.
 
 pub mod catalogue;
 pub mod directory;

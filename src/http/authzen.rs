@@ -15,8 +15,7 @@ use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiJson, ErrorBody};
-use crate::app::{App, Checked};
-use crate::policy::{CheckRequest, EntityKind, EntityRef};
+use crate::app::{App, CheckRequest, Checked, EntityKind, EntityRef};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct Subject {

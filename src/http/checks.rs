@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiJson, ErrorBody};
+use crate::app::CheckRequest;
 use crate::app::{App, AppError, Checked, Checker, Consistency};
-use crate::policy::CheckRequest;
 
 /// The most checks one batch may carry.
 pub const MAX_BATCH: usize = 1000;

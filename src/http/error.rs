@@ -112,7 +112,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict { message, .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", message.clone())
             }
-            AppError::Unavailable(crate::store::StoreError::OutcomeUnknown { .. }) => Self::new(
+            AppError::Unavailable(_) if e.is_outcome_unknown() => Self::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "outcome_unknown",
                 e.to_string(),

@@ -10,10 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::checks::{CheckBody, Diagnostics};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use crate::app::{AccountsPage, ActionsAllowed, App, Explained, Found, FoundItem, MAX_SEARCH};
+use crate::app::{
+    AccountsPage, ActionsAllowed, App, Candidate, EntityRef, Explained, Found, FoundItem,
+    MAX_SEARCH, PolicyInfo, SearchKind,
+};
 use crate::domain::{ClientId, Email};
-use crate::policy::{Candidate, EntityRef, PolicyInfo};
-use crate::store::SearchKind;
 
 /// A decision with its explanation.
 #[derive(Debug, Serialize, ToSchema)]

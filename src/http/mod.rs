@@ -1,4 +1,10 @@
-//! The HTTP layer: the only module that imports axum.
+//! The HTTP layer: routes, wire types, one `ApiError`, the playground page (`/ui`), and the
+//! server's connections ([`serve`]).
+//!
+//! Owns: everything HTTP, and the only imports of `axum`, `hyper`, `tower`, `tower_http` and
+//! `utoipa`. May name: `app` (the use cases, and the policy and store types they re-export),
+//! `domain`, `config` (token files) and `telemetry` (metrics). May not: name `policy`, `store`
+//! or `cache`, or import Cedar, redb or a PostgreSQL driver.
 //!
 //! Every route is one row of [`routes`]: method, path, who may call it, handler. The router is
 //! built from that table, and the tests enumerate the same table to prove that every route but
@@ -13,6 +19,7 @@ mod commands;
 mod error;
 mod explain;
 mod ops;
+mod serve;
 mod ui;
 
 use std::sync::Arc;
@@ -33,6 +40,7 @@ use crate::app::{App, AppError};
 pub use auth::{Access, Auth, ReloadError, Scope, TokenCounts, TokenSources};
 pub use checks::MAX_BATCH;
 pub use error::ApiError;
+pub use serve::{DRAIN_TIMEOUT, MAX_CONNECTIONS, serve};
 
 /// Limits and credentials of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -50,14 +58,13 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
 }
 
-/// What one sidecar holds open for its clients (see `crate::server`).
+/// What one sidecar holds open for its clients (see [`serve`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     /// Connections served at once; one more is answered a fast 503 and closed.
     pub max_connections: usize,
     /// How long a connection may take to send a request's headers, and how long it may sit
-    /// idle between requests (HTTP/1), before it is closed; HTTP/2 connections are pinged at
-    /// this interval and closed when a ping goes unanswered as long.
+    /// idle between requests, before it is closed.
     pub header_timeout: Duration,
 }
 
@@ -434,7 +441,7 @@ async fn time_limit(
     // where it stopped (nothing applied, or outcome unknown) rather than this generic timeout.
     let margin = (limit / 10).min(Duration::from_millis(500));
     let store_deadline = std::time::Instant::now() + limit.saturating_sub(margin);
-    let handled = crate::store::deadline::scope(store_deadline, next.run(request));
+    let handled = crate::app::deadline::scope(store_deadline, next.run(request));
     match tokio::time::timeout(limit, handled).await {
         Ok(response) => response,
         Err(_) => {
@@ -556,8 +563,8 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Respo
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let deadline = crate::store::deadline::current();
-    match tokio::task::spawn_blocking(move || crate::store::deadline::carry(deadline, work)).await {
+    let deadline = crate::app::deadline::current();
+    match tokio::task::spawn_blocking(move || crate::app::deadline::carry(deadline, work)).await {
         Ok(result) => result.map_err(ApiError::from),
         Err(e) => {
             tracing::error!(error = %e, "blocking task failed");
@@ -678,7 +685,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap fails it")]
 
     use proptest::prelude::*;
 

@@ -9,8 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
-use crate::app::{App, Readiness};
-use crate::policy::{ActionInfo, PolicyInfo};
+use crate::app::{ActionInfo, App, PolicyInfo, Readiness};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -49,9 +48,9 @@ const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
     // A probe that hangs is a failing probe: the store gets READY_DEADLINE to answer.
     let own = std::time::Instant::now() + READY_DEADLINE;
-    let deadline = Some(crate::store::deadline::current().map_or(own, |d| d.min(own)));
+    let deadline = Some(crate::app::deadline::current().map_or(own, |d| d.min(own)));
     let readiness = tokio::task::spawn_blocking(move || {
-        crate::store::deadline::carry(deadline, || app.readiness())
+        crate::app::deadline::carry(deadline, || app.readiness())
     })
     .await;
     let Ok(readiness) = readiness else {

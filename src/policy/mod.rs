@@ -1,4 +1,9 @@
-//! The policy engine: the only module that imports `cedar_policy`.
+//! The policy engine: loading and strictly validating the policies, building a request's
+//! entities, deciding (failing closed), explaining, linting, formatting, and the declarative
+//! policy test runner ([`test_cases`], behind `partner-access test`).
+//!
+//! Owns: the only imports of `cedar_policy` and `cedar_policy_formatter`. May name: `domain`.
+//! May not: name the store, the cache, the use cases or HTTP.
 //!
 //! [`PolicyEngine::load`] reads `schema/` and `policies/`, validates strictly, and prepares
 //! everything a decision needs once: the policies partitioned by action (a decision evaluates
@@ -13,10 +18,12 @@
 
 mod entities;
 mod explain;
+mod format;
 pub mod lint;
 mod load;
 mod refs;
 mod slices;
+pub mod test_cases;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -35,6 +42,7 @@ use crate::domain::{Catalogue, Directory, Email, Permission};
 pub use entities::SliceError;
 use entities::{TypeNames, build_slice};
 pub use explain::{Candidate, ConditionOutcome, Explanation, Held};
+pub use format::format_policies;
 pub use load::{LoadError, LoadErrors, SourceFile};
 pub use refs::{EntityKind, EntityRef, NAMESPACE, RefError};
 use slices::CachedSlice;

@@ -374,7 +374,7 @@ async fn positional_array_bodies_are_400() {
 }
 
 /// Characters after the document are refused: `{} {}` or `{}garbage` must not be imported as
-/// an empty document that replaces the whole state (found by this test, fixed).
+/// an empty document that replaces the whole state.
 #[tokio::test]
 async fn import_refuses_trailing_characters() {
     let server = demo_server().await;

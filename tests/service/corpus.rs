@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use partner_access::domain::{StateDocument, StateIndex};
+use partner_access::policy::test_cases::discover;
 use partner_access::policy::{CheckRequest, PolicyEngine};
-use partner_access::policy_tests::discover;
 use serde_json::{Map, Value};
 
 use crate::common;

@@ -972,7 +972,10 @@ impl App {
 
     /// Writes the audit record (and idempotency answer) of a refused command in a transaction
     /// of its own: the command's own writes were rolled back.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one part of the audit record; a struct would only repeat them"
+    )]
     fn record_refusal(
         &self,
         meta: &CommandMeta,
