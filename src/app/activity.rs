@@ -51,7 +51,11 @@ impl App {
         }
         let result = write::<_, usize, ()>(self.store.as_ref(), |tx| {
             let mut moved = 0;
-            for (client, (partner, at)) in &notes {
+            // In account order, as every command that touches several accounts: two writers
+            // that lock accounts in one order never wait for each other in a cycle.
+            let mut sorted: Vec<_> = notes.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            for (client, (partner, at)) in sorted {
                 let Some(bytes) = tx.aux(Aux::Relationships, client.as_str())? else {
                     continue;
                 };

@@ -301,11 +301,17 @@ impl App {
     }
 
     /// Runs one write transaction, tells the cache, and maps failures.
+    /// Runs an administration write: it reads and checks the whole state, so it takes the
+    /// whole state alone (see [`WriteTx::exclusive`]).
     fn write(
         &self,
-        work: impl FnMut(&mut dyn WriteTx) -> Result<(), WriteError<AppError>>,
+        mut work: impl FnMut(&mut dyn WriteTx) -> Result<(), WriteError<AppError>>,
     ) -> Result<u64, AppError> {
-        match write(self.store.as_ref(), work) {
+        let whole = write(self.store.as_ref(), |tx| {
+            tx.exclusive()?;
+            work(tx)
+        });
+        match whole {
             Ok(((), committed)) => {
                 self.committed(&committed);
                 Ok(committed.revision)

@@ -305,6 +305,12 @@ impl App {
     /// outcome is unknown (or that failed at the disk, where a reopen may read it after all),
     /// every cached lookup is dropped: the commit may have landed.
     pub(crate) fn store_failed(&self, error: &StoreError) {
+        if let StoreError::Contention { .. } = error {
+            // Commands met on one account, again and again: the store is well, busy.
+            metrics::counter!("partner_access_store_contention_total").increment(1);
+            tracing::warn!(%error, "a write gave up after repeated contention");
+            return;
+        }
         if matches!(
             error,
             StoreError::Disk { .. } | StoreError::OutcomeUnknown { .. }

@@ -271,6 +271,13 @@ pub trait WriteTx: Snapshot {
     fn commit_revision(&mut self) -> Result<u64, StoreError> {
         Ok(self.revision() + 1)
     }
+
+    /// Takes the whole state for this transaction alone, from now until the commit (an upsert
+    /// or import checks the whole state): on a store whose writers run in parallel it waits for
+    /// every other write and holds them off. Called first, before anything is read.
+    fn exclusive(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Opens the store a sidecar runs on: PostgreSQL when `url` is a `postgres://` (or

@@ -111,8 +111,11 @@ impl Owner<'_> {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
-        // Never the whole-state lock's key.
-        i64::from_ne_bytes(hash.to_ne_bytes()).max(1)
+        // Any 64-bit key but the whole-state lock's.
+        match i64::from_ne_bytes(hash.to_ne_bytes()) {
+            WHOLE_STATE_LOCK => 1,
+            key => key,
+        }
     }
 
     /// The owner of a side table's record: a relationship belongs to its client account, an
@@ -290,6 +293,13 @@ impl Connection {
             Some(result) => result.map_err(db_err),
             None => {
                 self.poisoned = true;
+                // The statement may still run on the server (waiting for a lock, say), holding
+                // this transaction's locks until it notices the closed connection, which a
+                // waiting statement does not: cancel it, so the server rolls back now.
+                let cancel = self.client.cancel_token();
+                self.io.spawn(async move {
+                    let _ = cancel.cancel_query(NoTls).await;
+                });
                 Err(StoreError::Timeout {
                     what: what.to_owned(),
                 })
@@ -546,14 +556,14 @@ impl PostgresStore {
             connection.query("SELECT value FROM meta WHERE key = 'revision'", &[])
         };
         // Whatever happens next, the transaction is ended by `PgTx`'s drop or commit.
-        let mut tx = PgTx {
+        let tx = PgTx {
             session: RefCell::new(pooled),
-            revision: 0,
+            revision: std::cell::Cell::new(0),
             open: true,
             committed: Committed::default(),
             write,
             locked: RefCell::new(std::collections::HashSet::new()),
-            ordered: false,
+            ordered: std::cell::Cell::new(false),
             contended: std::cell::Cell::new(false),
             row_locked: RefCell::new(BTreeSet::new()),
         };
@@ -564,7 +574,7 @@ impl PostgresStore {
             .transpose()
             .map_err(db_err)?
             .unwrap_or(0);
-        tx.revision = revision_of(value)?;
+        tx.revision.set(revision_of(value)?);
         Ok(tx)
     }
 
@@ -572,7 +582,7 @@ impl PostgresStore {
     /// change when the feed no longer reaches back that far.
     fn read_changes(&self, after: u64, limit: usize) -> Result<Vec<Committed>, StoreError> {
         let tx = self.begin(false)?;
-        let latest = tx.revision;
+        let latest = tx.revision.get();
         if latest <= after {
             return Ok(Vec::new());
         }
@@ -712,7 +722,7 @@ struct PgTx<'s> {
     session: RefCell<Pooled<'s>>,
     /// The latest committed revision when the transaction began; once a write holds its place
     /// in the commit order ([`PgTx::order`]), the latest committed before it.
-    revision: u64,
+    revision: std::cell::Cell<u64>,
     /// Not yet committed or rolled back.
     open: bool,
     /// What a write changed.
@@ -722,7 +732,7 @@ struct PgTx<'s> {
     /// The advisory locks this write holds (their keys).
     locked: RefCell<std::collections::HashSet<i64>>,
     /// This write holds the `revision` row: its place in the commit order.
-    ordered: bool,
+    ordered: std::cell::Cell<bool>,
     /// The database gave a statement of this transaction up for a concurrent one: the
     /// transaction is void and runs again.
     contended: std::cell::Cell<bool>,
@@ -787,23 +797,39 @@ impl PgTx<'_> {
         if !self.write {
             return Ok(());
         }
-        let key = owner.key();
+        self.take_lock(owner.key())
+    }
+
+    /// In a write, takes the whole state for this transaction alone (an import, an upsert, a
+    /// scan of every record): waits for every other write to end, and holds them off until the
+    /// commit.
+    fn lock_everything(&self) -> Result<(), StoreError> {
+        if !self.write {
+            return Ok(());
+        }
+        self.take_lock(WHOLE_STATE_LOCK)
+    }
+
+    /// Takes the advisory lock `key` until the commit. Once this write holds its place in the
+    /// commit order, it must not wait for a lock: the holder may be waiting for that place, and
+    /// every writer of the fleet would stall until the server found the cycle. So a lock that
+    /// is not free then makes the transaction run again.
+    fn take_lock(&self, key: i64) -> Result<(), StoreError> {
         if self.locked.borrow().contains(&key) {
             return Ok(());
         }
-        self.query("SELECT pg_advisory_xact_lock($1)", &[&key])?;
-        self.locked.borrow_mut().insert(key);
-        Ok(())
-    }
-
-    /// In a write, takes the whole state for this transaction alone (an import, a scan of
-    /// every record): waits for every other write to end, and holds them off until the commit.
-    fn lock_everything(&self) -> Result<(), StoreError> {
-        if !self.write || self.locked.borrow().contains(&WHOLE_STATE_LOCK) {
-            return Ok(());
+        if self.ordered.get() {
+            let free: Option<bool> = self.one("SELECT pg_try_advisory_xact_lock($1)", &[&key])?;
+            if free != Some(true) {
+                self.contended.set(true);
+                return Err(StoreError::Contention {
+                    detail: "a lock asked for after taking the commit order is held".into(),
+                });
+            }
+        } else {
+            self.query("SELECT pg_advisory_xact_lock($1)", &[&key])?;
         }
-        self.query("SELECT pg_advisory_xact_lock($1)", &[&WHOLE_STATE_LOCK])?;
-        self.locked.borrow_mut().insert(WHOLE_STATE_LOCK);
+        self.locked.borrow_mut().insert(key);
         Ok(())
     }
 
@@ -821,8 +847,8 @@ impl PgTx<'_> {
 
     /// Takes this write's place in the commit order (the `revision` row, until the commit),
     /// once; afterwards `revision` is the latest committed before it.
-    fn order(&mut self) -> Result<(), StoreError> {
-        if self.ordered {
+    fn order(&self) -> Result<(), StoreError> {
+        if self.ordered.get() {
             return Ok(());
         }
         let value: i64 = self
@@ -831,8 +857,8 @@ impl PgTx<'_> {
                 &[],
             )?
             .unwrap_or(0);
-        self.revision = revision_of(value)?;
-        self.ordered = true;
+        self.revision.set(revision_of(value)?);
+        self.ordered.set(true);
         Ok(())
     }
 
@@ -868,7 +894,7 @@ impl PgTx<'_> {
     /// Ends the write: bumps the revision, records the change in the feed, notifies, commits.
     fn commit(mut self) -> Result<Committed, StoreError> {
         self.order()?;
-        let revision = self.revision + 1;
+        let revision = self.revision.get() + 1;
         let mut committed = std::mem::take(&mut self.committed);
         committed.keys.sort();
         committed.keys.dedup();
@@ -892,6 +918,14 @@ impl PgTx<'_> {
         let connection = session.get()?;
         // A failed COMMIT leaves the transaction rolled back or unknown: never reused.
         self.open = false;
+        if round_trip_deadline() <= Instant::now() {
+            // No time left to send it: it is not sent, and the server rolls the transaction
+            // back when the connection closes. Nothing was applied.
+            connection.poisoned = true;
+            return Err(StoreError::Timeout {
+                what: "the commit (no time left to send it)".into(),
+            });
+        }
         let client = &connection.client;
         let outcome = wait_until(
             &connection.io,
@@ -1031,7 +1065,7 @@ impl Directory for PgTx<'_> {
 
 impl Snapshot for PgTx<'_> {
     fn revision(&self) -> u64 {
-        self.revision
+        self.revision.get()
     }
 
     fn partner_record(&self, id: &PartnerId) -> Result<Option<PartnerRecord>, StoreError> {
@@ -1126,9 +1160,14 @@ impl Snapshot for PgTx<'_> {
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // In a write (a sweep), the rows come locked, as last committed, and rows another
-        // transaction is writing are skipped: the sweep then removes or rewrites exactly what
-        // it read.
+        // In a write (a sweep), the sweep first takes its place in the commit order: every
+        // other writer of these records writes them under that order too, so none writes them
+        // until this one commits, and the rows read are current. (They come locked besides.)
+        // The sweep then removes or rewrites exactly what it read, without the records' own
+        // locks, which a command that has not taken its order yet may hold.
+        if self.write {
+            self.order()?;
+        }
         let sql = if self.write {
             "SELECT key, value FROM aux WHERE tbl = $1 AND key > $2 ORDER BY key LIMIT $3 \
              FOR UPDATE SKIP LOCKED"
@@ -1375,6 +1414,10 @@ impl WriteTx for PgTx<'_> {
 
     fn commit_revision(&mut self) -> Result<u64, StoreError> {
         self.order()?;
-        Ok(self.revision + 1)
+        Ok(self.revision.get() + 1)
+    }
+
+    fn exclusive(&mut self) -> Result<(), StoreError> {
+        self.lock_everything()
     }
 }

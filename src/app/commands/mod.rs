@@ -1010,8 +1010,15 @@ impl App {
         };
         let stored = StoredError::from_app(error);
         let result = write::<_, (), Outcome>(self.store.as_ref(), |tx| {
+            // The key's answer is looked at (and, on a shared store, locked) before the audit
+            // record takes this write's place in the commit order. A request with the same key
+            // may have been answered since this one was refused: its answer stays.
+            let answered = match idempotency {
+                Some(key) => tx.aux(Aux::Idempotency, key)?.is_some(),
+                None => true,
+            };
             append(tx, Log::Audit, &audit)?;
-            if let (Some(key), Some(stored)) = (idempotency, stored.clone()) {
+            if let (Some(key), Some(stored), false) = (idempotency, stored.clone(), answered) {
                 store_answer(tx, key, &meta.request_digest, Err(stored), None, now)?;
                 self.sweep_idempotency(tx, now, SWEEP_PER_COMMAND)?;
             }
