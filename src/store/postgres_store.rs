@@ -277,6 +277,21 @@ impl Connection {
         self.ended("a statement", count)
     }
 
+    /// Runs `sql` (several statements, simple protocol, one round trip) and gives the first
+    /// column of the last row it returned, as text.
+    fn last_value(&mut self, sql: &str) -> Result<Option<String>, StoreError> {
+        let client = &self.client;
+        let done = wait_until(&self.io, round_trip_deadline(), client.simple_query(sql));
+        let messages = self.ended(sql, done)?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .next_back())
+    }
+
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         let client = &self.client;
         let done = wait_until(&self.io, round_trip_deadline(), client.batch_execute(sql));
@@ -545,15 +560,19 @@ impl PostgresStore {
     fn begin(&self, write: bool) -> Result<PgTx<'_>, StoreError> {
         let mut pooled = self.acquire()?;
         let connection = pooled.get()?;
+        // One round trip: the transaction, (in a write) the whole-state lock shared, and the
+        // revision it sees.
         let revision = if write {
-            connection.batch(&format!(
+            connection.last_value(&format!(
                 "BEGIN ISOLATION LEVEL READ COMMITTED; \
-                 SELECT pg_advisory_xact_lock_shared({WHOLE_STATE_LOCK})"
-            ))?;
-            connection.query("SELECT value FROM meta WHERE key = 'revision'", &[])
+                 SELECT pg_advisory_xact_lock_shared({WHOLE_STATE_LOCK}); \
+                 SELECT value FROM meta WHERE key = 'revision'"
+            ))
         } else {
-            connection.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-            connection.query("SELECT value FROM meta WHERE key = 'revision'", &[])
+            connection.last_value(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SELECT value FROM meta WHERE key = 'revision'",
+            )
         };
         // Whatever happens next, the transaction is ended by `PgTx`'s drop or commit.
         let tx = PgTx {
@@ -566,14 +585,12 @@ impl PostgresStore {
             ordered: std::cell::Cell::new(false),
             contended: std::cell::Cell::new(false),
             row_locked: RefCell::new(BTreeSet::new()),
+            memo: RefCell::new(Memo::default()),
         };
-        let rows = revision?;
-        let value: i64 = rows
-            .first()
-            .map(|r| r.try_get(0))
-            .transpose()
-            .map_err(db_err)?
-            .unwrap_or(0);
+        let value: i64 = match revision? {
+            Some(text) => text.parse().map_err(|e| corrupt("meta/revision", e))?,
+            None => 0,
+        };
         tx.revision.set(revision_of(value)?);
         Ok(tx)
     }
@@ -738,6 +755,20 @@ struct PgTx<'s> {
     contended: std::cell::Cell<bool>,
     /// Side-table records whose rows this write holds locked (`FOR UPDATE`, by a sweep).
     row_locked: RefCell<BTreeSet<(&'static str, String)>>,
+    /// Point lookups made, kept until the transaction writes anything.
+    memo: RefCell<Memo>,
+}
+
+/// What a transaction's point lookups answered. A snapshot sees one revision, and a write
+/// holds the locks of what it read, so the answers stay true until the transaction itself
+/// writes (then they are dropped): a command that asks twice (for the actor, then for the
+/// target) reads once.
+#[derive(Default)]
+struct Memo {
+    partners: HashMap<String, Option<PartnerInfo>>,
+    clients: HashMap<String, Option<ClientInfo>>,
+    users: HashMap<String, Option<UserInfo>>,
+    memberships: HashMap<(String, String), Option<ClientUserRecord>>,
 }
 
 impl Drop for PgTx<'_> {
@@ -774,6 +805,7 @@ impl PgTx<'_> {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
+        self.forget();
         let mut session = self.session.borrow_mut();
         let count = session.get()?.execute(sql, params).map_err(|e| match e {
             StoreError::Read(m) => StoreError::Write(m),
@@ -888,7 +920,13 @@ impl PgTx<'_> {
     }
 
     fn touch(&mut self, key: StateKey) {
+        self.forget();
         self.committed.keys.push(key);
+    }
+
+    /// Drops the remembered lookups: this transaction writes.
+    fn forget(&self) {
+        *self.memo.borrow_mut() = Memo::default();
     }
 
     /// Ends the write: bumps the revision, records the change in the feed, notifies, commits.
@@ -1001,28 +1039,78 @@ impl Directory for PgTx<'_> {
     type Error = StoreError;
 
     fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
+        if let Some(known) = self.memo.borrow().partners.get(id.as_str()) {
+            return Ok(known.clone());
+        }
         self.lock(Owner::Partner(id.as_str()))?;
-        let Some(bytes) =
-            self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
-        else {
-            return Ok(None);
+        let found = match self
+            .one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
+        {
+            Some(bytes) => Some(decode::<PartnerRow>(id.as_str(), &bytes)?.info()),
+            None => None,
         };
-        let row: PartnerRow = decode(id.as_str(), &bytes)?;
-        Ok(Some(row.info()))
+        self.memo
+            .borrow_mut()
+            .partners
+            .insert(id.as_str().to_owned(), found.clone());
+        Ok(found)
     }
 
     fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
+        if let Some(known) = self.memo.borrow().clients.get(id.as_str()) {
+            return Ok(known.clone());
+        }
         self.lock(Owner::Client(id.as_str()))?;
-        let Some(bytes) =
-            self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
-        else {
-            return Ok(None);
+        let found = match self
+            .one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
+        {
+            Some(bytes) => Some(decode::<ClientRow>(id.as_str(), &bytes)?.info()),
+            None => None,
         };
-        let row: ClientRow = decode(id.as_str(), &bytes)?;
-        Ok(Some(row.info()))
+        self.memo
+            .borrow_mut()
+            .clients
+            .insert(id.as_str().to_owned(), found.clone());
+        Ok(found)
     }
 
     fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
+        if let Some(known) = self.memo.borrow().users.get(email.as_str()) {
+            return Ok(known.clone());
+        }
+        let found = self.read_user(email)?;
+        self.memo
+            .borrow_mut()
+            .users
+            .insert(email.as_str().to_owned(), found.clone());
+        Ok(found)
+    }
+
+    fn membership(
+        &self,
+        client: &ClientId,
+        email: &Email,
+    ) -> Result<Option<ClientUserRecord>, StoreError> {
+        let key = (client.as_str().to_owned(), email.as_str().to_owned());
+        if let Some(known) = self.memo.borrow().memberships.get(&key) {
+            return Ok(known.clone());
+        }
+        self.lock(Owner::Client(client.as_str()))?;
+        let found = self
+            .one::<Vec<u8>>(
+                "SELECT record FROM memberships WHERE client = $1 AND email = $2",
+                &[&client.as_str(), &email.as_str()],
+            )?
+            .map(|bytes| decode(&format!("{client}/{email}"), &bytes))
+            .transpose()?;
+        self.memo.borrow_mut().memberships.insert(key, found.clone());
+        Ok(found)
+    }
+}
+
+impl PgTx<'_> {
+    /// The person `email`: employment and whether it is a member of any client.
+    fn read_user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
         self.lock(Owner::Person(email.as_str()))?;
         // One round trip: the employment row, and whether any membership exists.
         let rows = self.query(
@@ -1048,19 +1136,6 @@ impl Directory for PgTx<'_> {
         }))
     }
 
-    fn membership(
-        &self,
-        client: &ClientId,
-        email: &Email,
-    ) -> Result<Option<ClientUserRecord>, StoreError> {
-        self.lock(Owner::Client(client.as_str()))?;
-        self.one::<Vec<u8>>(
-            "SELECT record FROM memberships WHERE client = $1 AND email = $2",
-            &[&client.as_str(), &email.as_str()],
-        )?
-        .map(|bytes| decode(&format!("{client}/{email}"), &bytes))
-        .transpose()
-    }
 }
 
 impl Snapshot for PgTx<'_> {
