@@ -1166,30 +1166,48 @@ impl Snapshot for PgTx<'_> {
 
     fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
         self.lock(Owner::Client(id.as_str()))?;
-        let Some(bytes) =
-            self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
-        else {
+        // One statement: the account's row, its users, its assets and its relationship.
+        let rows = self.query(
+            "SELECT (SELECT row FROM clients WHERE id = $1), \
+                    ARRAY(SELECT record FROM memberships WHERE client = $1 ORDER BY email), \
+                    ARRAY(SELECT record FROM assets WHERE client = $1 ORDER BY id), \
+                    (SELECT value FROM aux WHERE tbl = $2 AND key = $3)",
+            &[
+                &id.as_str(),
+                &aux_name(Aux::Relationships),
+                &id.as_str().as_bytes(),
+            ],
+        )?;
+        let Some(found) = rows.first() else {
+            return Ok(None);
+        };
+        let Some(bytes) = found.try_get::<_, Option<Vec<u8>>>(0).map_err(db_err)? else {
             return Ok(None);
         };
         let row: ClientRow = decode(id.as_str(), &bytes)?;
-        let records = |sql: &'static str| -> Result<Vec<Vec<u8>>, StoreError> {
-            self.query(sql, &[&id.as_str()])?
-                .iter()
-                .map(|r| r.try_get(0).map_err(db_err))
-                .collect()
-        };
-        let users = records("SELECT record FROM memberships WHERE client = $1 ORDER BY email")?
+        let users = found
+            .try_get::<_, Vec<Vec<u8>>>(1)
+            .map_err(db_err)?
             .iter()
             .map(|b| decode(id.as_str(), b))
             .collect::<Result<Vec<ClientUserRecord>, _>>()?;
-        let assets = records("SELECT record FROM assets WHERE client = $1 ORDER BY id")?
+        let assets = found
+            .try_get::<_, Vec<Vec<u8>>>(2)
+            .map_err(db_err)?
             .iter()
             .map(|b| decode(id.as_str(), b))
             .collect::<Result<Vec<AssetRecord>, _>>()?;
-        let relationship = self
-            .aux(Aux::Relationships, id.as_str())?
+        let relationship = found
+            .try_get::<_, Option<Vec<u8>>>(3)
+            .map_err(db_err)?
             .map(|b| decode(id.as_str(), &b))
             .transpose()?;
+        // The account's own fields, for a later `client` lookup of this transaction.
+        let info = decode::<ClientRow>(id.as_str(), &bytes)?.info();
+        self.memo
+            .borrow_mut()
+            .clients
+            .insert(id.as_str().to_owned(), Some(info));
         Ok(Some(row.record(users, assets, relationship)))
     }
 
