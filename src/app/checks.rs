@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::decision_log::DecisionRecord;
 use super::{App, AppError, Consistency};
 use crate::cache::CachedView;
-use crate::domain::{ClientId, Email};
+use crate::domain::{ClientId, Email, Verdict};
 use crate::policy::{CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, SliceError};
 
 /// The check path's metric handles, registered once: looking a labelled series up by name on
@@ -31,7 +31,13 @@ impl CheckMetrics {
                         "outcome" => outcome
                     )
                 };
-                (a.name.clone(), [series("deny"), series("allow")])
+                (
+                    a.name.clone(),
+                    [
+                        series(Verdict::Deny.label()),
+                        series(Verdict::Allow.label()),
+                    ],
+                )
             })
             .collect();
         CheckMetrics {
@@ -40,14 +46,14 @@ impl CheckMetrics {
         }
     }
 
-    fn record(&self, action: &str, allowed: bool, started: Instant) {
+    fn record(&self, action: &str, verdict: Verdict, started: Instant) {
         match self.decisions.get(action) {
-            Some(series) => series[usize::from(allowed)].increment(1),
+            Some(series) => series[usize::from(verdict.is_allow())].increment(1),
             // An action a reload added after the handles were registered.
             None => metrics::counter!(
                 "partner_access_decisions_total",
                 "action" => action.to_owned(),
-                "outcome" => if allowed { "allow" } else { "deny" }
+                "outcome" => verdict.label()
             )
             .increment(1),
         }
@@ -149,7 +155,7 @@ impl Checker<'_> {
             app.note_partner_activity(request, &self.view);
         }
         self.metrics
-            .record(&request.action, decision.allowed, started);
+            .record(&request.action, decision.verdict(), started);
         let checked = Checked {
             revision: self.view.revision(),
             decision,
@@ -164,11 +170,7 @@ impl Checker<'_> {
                 principal: request.principal.to_string(),
                 action: request.action.clone(),
                 resource: request.resource.to_string(),
-                decision: if checked.decision.allowed {
-                    "Allow"
-                } else {
-                    "Deny"
-                },
+                decision: checked.decision.verdict().as_str(),
                 reasons: checked.decision.reasons.clone(),
                 errors: checked.decision.errors.clone(),
                 revision: checked.revision,

@@ -1,5 +1,6 @@
-//! The domain model every layer shares: typed ids, the rule book's vocabularies, the permission
-//! catalogue, the state document and its validation, and the read interface decisions use.
+//! The domain model every layer shares: typed ids, the rule book's vocabularies, a decision's
+//! verdict, the permission catalogue, the state document and its validation, and the read
+//! interface decisions use.
 //!
 //! Nothing here knows about HTTP, redb or Cedar; those layers translate to and from these types.
 
@@ -12,6 +13,7 @@ pub mod relationship;
 pub mod state;
 pub mod time;
 pub mod validate;
+pub mod verdict;
 
 pub use catalogue::{Catalogue, Permission};
 pub use directory::{ClientInfo, Directory, Employment, PartnerInfo, StateIndex, UserInfo};
@@ -30,3 +32,4 @@ pub use state::{
 };
 pub use time::Timestamp;
 pub use validate::{Problem, validate};
+pub use verdict::Verdict;

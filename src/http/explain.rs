@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::checks::{CheckBody, Diagnostics};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::app::{AccountsPage, ActionsAllowed, App, Explained, Found, FoundItem, MAX_SEARCH};
-use crate::domain::{ClientId, Email};
+use crate::domain::{ClientId, Email, Verdict};
 use crate::policy::{Candidate, EntityRef, PolicyInfo};
 use crate::store::SearchKind;
 
@@ -19,8 +19,8 @@ use crate::store::SearchKind;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExplainAnswer {
     /// `Allow` or `Deny`, exactly as `POST /v1/is_authorized` answers.
-    #[schema(example = "Deny")]
-    pub decision: &'static str,
+    #[schema(value_type = String, example = "Deny")]
+    pub decision: Verdict,
     pub diagnostics: Diagnostics,
     /// The verdict and what decided it, in one sentence.
     #[schema(
@@ -43,7 +43,7 @@ impl From<Explained> for ExplainAnswer {
     fn from(e: Explained) -> Self {
         let decision = e.explanation.decision;
         ExplainAnswer {
-            decision: if decision.allowed { "Allow" } else { "Deny" },
+            decision: decision.verdict(),
             diagnostics: Diagnostics {
                 reasons: decision.reasons,
                 errors: decision.errors,

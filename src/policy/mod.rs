@@ -30,7 +30,7 @@ use cedar_policy::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{Catalogue, Directory, Email, Permission};
+use crate::domain::{Catalogue, Directory, Email, Permission, Verdict};
 
 pub use entities::SliceError;
 use entities::{TypeNames, build_slice};
@@ -126,6 +126,11 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// `Allow` or `Deny`.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::from_allowed(self.allowed)
+    }
+
     fn deny_with(errors: Vec<String>) -> Self {
         Decision {
             allowed: false,
