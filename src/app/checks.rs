@@ -289,7 +289,7 @@ impl App {
         }
         let (Ok(email), Ok(client)) = (
             Email::parse(&request.principal.id),
-            ClientId::parse(request.resource.id.clone()),
+            ClientId::parse(&*request.resource.id),
         ) else {
             return;
         };

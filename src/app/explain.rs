@@ -318,7 +318,7 @@ fn facts(directory: &dyn Snapshot, request: &CheckRequest) -> Vec<String> {
         .then(|| Email::parse(&request.principal.id).ok())
         .flatten();
     let client = (request.resource.kind == EntityKind::Account)
-        .then(|| ClientId::parse(request.resource.id.clone()).ok())
+        .then(|| ClientId::parse(&*request.resource.id).ok())
         .flatten();
     if let Some(email) = &user {
         match directory.user(email) {

@@ -103,7 +103,7 @@ impl CheckRequest {
                 if r.kind != EntityKind::Action {
                     return Err(format!("action: `{r}` is not a `Hub::Action`"));
                 }
-                r.id
+                r.id.to_string()
             }
         };
         Ok(CheckRequest {
@@ -933,12 +933,15 @@ fn split_list(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// User ids are e-mails, compared case-insensitively: lower-case them.
+/// User ids are e-mails, compared case-insensitively: lower-case them. A reference already in
+/// its normal form is shared, not copied.
 fn normalize(r: &EntityRef) -> EntityRef {
     match r.kind {
-        EntityKind::User => match Email::parse(&r.id) {
-            Ok(email) => EntityRef::new(EntityKind::User, String::from(email)),
-            Err(_) => r.clone(),
+        EntityKind::User => match Email::parse(&*r.id) {
+            Ok(email) if email.as_str() != &*r.id => {
+                EntityRef::new(EntityKind::User, String::from(email))
+            }
+            Ok(_) | Err(_) => r.clone(),
         },
         _ => r.clone(),
     }
@@ -959,13 +962,13 @@ fn normalize_context(
         };
         if let Some(r) = string_ref {
             let r = normalize(&r);
-            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": &*r.id}});
             refs.push(r);
             return json;
         }
         if let Some(Ok(r)) = EntityRef::looks_like_ref(value).then(|| EntityRef::from_json(value)) {
             let r = normalize(&r);
-            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": &*r.id}});
             refs.push(r);
             return json;
         }
