@@ -1,27 +1,38 @@
 //! Checks: one decision, read through the cache, failing closed.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use uuid::Uuid;
 
 use super::decision_log::DecisionRecord;
 use super::{App, AppError, Consistency};
 use crate::cache::CachedView;
-use crate::domain::{ClientId, Email};
-use crate::policy::{CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, SliceError};
+use crate::domain::{ClientId, Email, Verdict};
+use crate::policy::{
+    CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, ResolvedAction, SliceError,
+};
 
-/// The check path's metric handles, registered once: looking a labelled series up by name on
-/// every check (and allocating its labels) costs more than the rest of a cached decision.
+/// The check path's metric handles, registered once per policy set: looking a labelled series
+/// up by name on every check (and allocating its labels) costs more than the rest of a cached
+/// decision.
 pub(super) struct CheckMetrics {
-    /// `partner_access_decisions_total{action, outcome}`: [deny, allow] per declared action.
-    decisions: HashMap<String, [metrics::Counter; 2]>,
+    /// The decision series of the policy set checks last used.
+    decisions: ArcSwap<DecisionSeries>,
     duration: metrics::Histogram,
 }
 
-impl CheckMetrics {
+/// `partner_access_decisions_total{action, outcome}` of one engine: [deny, allow] per declared
+/// action, by the action's slot.
+struct DecisionSeries {
+    engine: u64,
+    by_slot: Vec<[metrics::Counter; 2]>,
+}
+
+impl DecisionSeries {
     fn new(engine: &PolicyEngine) -> Self {
-        let decisions = engine
+        let by_slot = engine
             .actions()
             .map(|a| {
                 let series = |outcome: &'static str| {
@@ -31,23 +42,57 @@ impl CheckMetrics {
                         "outcome" => outcome
                     )
                 };
-                (a.name.clone(), [series("deny"), series("allow")])
+                [
+                    series(Verdict::Deny.label()),
+                    series(Verdict::Allow.label()),
+                ]
             })
             .collect();
+        DecisionSeries {
+            engine: engine.id(),
+            by_slot,
+        }
+    }
+}
+
+impl CheckMetrics {
+    fn new(engine: &PolicyEngine) -> Self {
         CheckMetrics {
-            decisions,
+            decisions: ArcSwap::from_pointee(DecisionSeries::new(engine)),
             duration: metrics::histogram!("partner_access_check_duration_seconds"),
         }
     }
 
-    fn record(&self, action: &str, allowed: bool, started: Instant) {
-        match self.decisions.get(action) {
-            Some(series) => series[usize::from(allowed)].increment(1),
-            // An action a reload added after the handles were registered.
+    /// The decision series of `engine`'s actions, registered on its first check (after a
+    /// reload, the same series by name as before for the actions it keeps).
+    fn series(&self, engine: &PolicyEngine) -> Arc<DecisionSeries> {
+        let current = self.decisions.load_full();
+        if current.engine == engine.id() {
+            return current;
+        }
+        let fresh = Arc::new(DecisionSeries::new(engine));
+        self.decisions.store(fresh.clone());
+        fresh
+    }
+
+    /// Counts a decision of `action` (resolved to `slot` in the engine of `series`, or not
+    /// declared there) and its duration.
+    fn record(
+        &self,
+        series: &DecisionSeries,
+        slot: Option<usize>,
+        action: &str,
+        verdict: Verdict,
+        started: Instant,
+    ) {
+        match slot.and_then(|slot| series.by_slot.get(slot)) {
+            Some(pair) => pair[usize::from(verdict.is_allow())].increment(1),
+            // An action the policies do not declare, answered Deny while the store is
+            // unavailable.
             None => metrics::counter!(
                 "partner_access_decisions_total",
                 "action" => action.to_owned(),
-                "outcome" => if allowed { "allow" } else { "deny" }
+                "outcome" => verdict.label()
             )
             .increment(1),
         }
@@ -114,13 +159,16 @@ impl App {
     }
 
     fn checker_over<'a>(&'a self, view: CachedView<'a>) -> Checker<'a> {
+        let engine = self.engine();
+        let metrics = self
+            .check_metrics
+            .get_or_init(|| CheckMetrics::new(&engine));
         Checker {
             app: self,
-            engine: self.engine(),
+            series: metrics.series(&engine),
+            engine,
             view,
-            metrics: self
-                .check_metrics
-                .get_or_init(|| CheckMetrics::new(&self.engine())),
+            metrics,
         }
     }
 }
@@ -128,9 +176,11 @@ impl App {
 /// Decides requests over one policy set and one view of the state; see [`App::checker`].
 pub struct Checker<'a> {
     app: &'a App,
-    engine: std::sync::Arc<PolicyEngine>,
+    engine: Arc<PolicyEngine>,
     view: CachedView<'a>,
     metrics: &'a CheckMetrics,
+    /// The decision series of `engine`'s actions.
+    series: Arc<DecisionSeries>,
 }
 
 impl Checker<'_> {
@@ -138,8 +188,11 @@ impl Checker<'_> {
     pub fn check(&self, request: &CheckRequest) -> CheckOutcome {
         let started = Instant::now();
         let app = self.app;
+        // Resolved once: every later question about the action on this request goes through it.
+        let action = self.engine.resolve(&request.action);
+        let slot = action.as_ref().ok().map(|a| a.slot());
         let decision = if app.store_usable() {
-            app.decide_through_cache(&self.engine, request, &self.view)?
+            app.decide_through_cache(&self.engine, request, action, &self.view)?
         } else {
             // Fail closed: the cache may still hold answers, but while the store is known to
             // fail nothing vouches for them.
@@ -148,8 +201,13 @@ impl Checker<'_> {
         if decision.allowed {
             app.note_partner_activity(request, &self.view);
         }
-        self.metrics
-            .record(&request.action, decision.allowed, started);
+        self.metrics.record(
+            &self.series,
+            slot,
+            &request.action,
+            decision.verdict(),
+            started,
+        );
         let checked = Checked {
             revision: self.view.revision(),
             decision,
@@ -164,11 +222,7 @@ impl Checker<'_> {
                 principal: request.principal.to_string(),
                 action: request.action.clone(),
                 resource: request.resource.to_string(),
-                decision: if checked.decision.allowed {
-                    "Allow"
-                } else {
-                    "Deny"
-                },
+                decision: checked.decision.verdict().as_str(),
                 reasons: checked.decision.reasons.clone(),
                 errors: checked.decision.errors.clone(),
                 revision: checked.revision,
@@ -186,10 +240,12 @@ impl Checker<'_> {
 }
 
 impl App {
+    /// Decides `request`, whose action `engine` resolved to `action` (or found undeclared).
     fn decide_through_cache(
         &self,
         engine: &PolicyEngine,
         request: &CheckRequest,
+        action: Result<ResolvedAction<'_>, CheckError>,
         view: &CachedView<'_>,
     ) -> Result<Decision, AppError> {
         // Slices derived from the cache are reused only while it is read.
@@ -200,7 +256,10 @@ impl App {
                 self.cache.generation()
             }
         };
-        match engine.decide_with_slices(request, view, &self.slices, &generation) {
+        let decided = action.and_then(|action| {
+            engine.decide_resolved(request, action, view, &self.slices, &generation)
+        });
+        match decided {
             Ok(decision) => Ok(decision),
             Err(CheckError::UnknownAction(name)) => Err(AppError::invalid(format!(
                 "unknown action `{name}`: the schema declares no such action (see GET /v1/schema/actions)"
@@ -230,7 +289,7 @@ impl App {
         }
         let (Ok(email), Ok(client)) = (
             Email::parse(&request.principal.id),
-            ClientId::parse(request.resource.id.clone()),
+            ClientId::parse(&*request.resource.id),
         ) else {
             return;
         };

@@ -194,12 +194,11 @@ impl App {
         limit: usize,
     ) -> Result<AccountsPage, AppError> {
         let engine = self.engine();
-        if engine.action(action).is_none() {
-            return Err(undecidable(CheckError::UnknownAction(action.to_owned())));
-        }
-        if engine.needs_context(action) {
+        let action = engine.resolve(action).map_err(undecidable)?;
+        if action.needs_context() {
             return Err(AppError::invalid(format!(
-                "action `{action}` needs a context; ask /v1/is_authorized per account"
+                "action `{}` needs a context; ask /v1/is_authorized per account",
+                action.name()
             )));
         }
         let snapshot = self.read_snapshot()?;
@@ -207,7 +206,7 @@ impl App {
             self.store_failed(&e);
             self.unavailable(e)
         };
-        let mut candidates = if engine.membership_scoped(action) {
+        let mut candidates = if action.membership_scoped() {
             snapshot.clients_of_user(email).map_err(read)?
         } else {
             snapshot.client_ids().map_err(read)?
@@ -232,7 +231,7 @@ impl App {
             }
             let request = CheckRequest {
                 principal: EntityRef::new(EntityKind::User, email.as_str()),
-                action: action.to_owned(),
+                action: action.name().to_owned(),
                 resource: EntityRef::new(EntityKind::Account, client.as_str()),
                 context: serde_json::Map::new(),
             };
@@ -319,7 +318,7 @@ fn facts(directory: &dyn Snapshot, request: &CheckRequest) -> Vec<String> {
         .then(|| Email::parse(&request.principal.id).ok())
         .flatten();
     let client = (request.resource.kind == EntityKind::Account)
-        .then(|| ClientId::parse(request.resource.id.clone()).ok())
+        .then(|| ClientId::parse(&*request.resource.id).ok())
         .flatten();
     if let Some(email) = &user {
         match directory.user(email) {

@@ -43,7 +43,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     match decide(args) {
         Ok(decision) => {
             let answer = serde_json::json!({
-                "decision": if decision.allowed { "Allow" } else { "Deny" },
+                "decision": decision.verdict(),
                 "diagnostics": {"reasons": decision.reasons, "errors": decision.errors},
             });
             println!(

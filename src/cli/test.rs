@@ -267,7 +267,7 @@ fn expected_vs_actual(case: &CaseResult, failure: &str) -> String {
             let _ = write!(
                 body,
                 "actual:   decision {}, reasons [{}], {} error(s)",
-                if d.allowed { "allow" } else { "deny" },
+                d.verdict().label(),
                 list(&d.reasons),
                 d.errors.len()
             );

@@ -1,5 +1,6 @@
-//! The domain model every layer shares: typed ids, the rule book's vocabularies, the permission
-//! catalogue, the state document and its validation, and the read interface decisions use.
+//! The domain model every layer shares: typed ids, the rule book's vocabularies, a decision's
+//! verdict, the permission catalogue, the state document and its validation, and the read
+//! interface decisions use.
 //!
 //! Owns: the types every layer shares. May not: name any other module of the crate, or know
 //! about HTTP, redb or Cedar; those layers translate to and from these types.
@@ -13,6 +14,7 @@ pub mod relationship;
 pub mod state;
 pub mod time;
 pub mod validate;
+pub mod verdict;
 
 pub use catalogue::{Catalogue, Permission};
 pub use directory::{ClientInfo, Directory, Employment, PartnerInfo, StateIndex, UserInfo};
@@ -31,3 +33,4 @@ pub use state::{
 };
 pub use time::Timestamp;
 pub use validate::{Problem, validate};
+pub use verdict::Verdict;

@@ -98,7 +98,7 @@ pub struct EvaluationsResponse {
 
 fn subject_ref(subject: &Subject) -> Result<EntityRef, ApiError> {
     match subject.kind.as_str() {
-        "user" | "User" | "Hub::User" => Ok(EntityRef::new(EntityKind::User, subject.id.clone())),
+        "user" | "User" | "Hub::User" => Ok(EntityRef::new(EntityKind::User, subject.id.as_str())),
         other => Err(ApiError::invalid(format!(
             "subject.type `{other}` is not known: expected `user`"
         ))),
@@ -115,7 +115,7 @@ fn resource_ref(resource: &Resource) -> Result<EntityRef, ApiError> {
             )));
         }
     };
-    Ok(EntityRef::new(kind, resource.id.clone()))
+    Ok(EntityRef::new(kind, resource.id.as_str()))
 }
 
 fn to_request(

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use crate::app::CheckRequest;
 use crate::app::{App, AppError, Checked, Checker, Consistency};
+use crate::domain::Verdict;
 
 /// The most checks one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -100,8 +101,8 @@ impl CheckBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckAnswer {
     /// `Allow` or `Deny`.
-    #[schema(example = "Allow")]
-    pub decision: &'static str,
+    #[schema(value_type = String, example = "Allow")]
+    pub decision: Verdict,
     pub diagnostics: Diagnostics,
     /// Unique id of this decision, for joining with logs.
     pub decision_id: String,
@@ -120,7 +121,7 @@ pub struct Diagnostics {
 impl From<Checked> for CheckAnswer {
     fn from(c: Checked) -> Self {
         CheckAnswer {
-            decision: if c.decision.allowed { "Allow" } else { "Deny" },
+            decision: c.decision.verdict(),
             diagnostics: Diagnostics {
                 reasons: c.decision.reasons,
                 errors: c.decision.errors,
@@ -258,7 +259,7 @@ fn decide_batch(checker: &Checker<'_>, requests: &[Value]) -> Vec<BatchItem> {
                 },
                 Err(e) => BatchItem {
                     answer: CheckAnswer {
-                        decision: "Deny",
+                        decision: Verdict::Deny,
                         diagnostics: Diagnostics {
                             reasons: Vec::new(),
                             errors: vec![format!("requests[{i}]: {e}")],

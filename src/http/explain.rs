@@ -14,14 +14,14 @@ use crate::app::{
     AccountsPage, ActionsAllowed, App, Candidate, EntityRef, Explained, Found, FoundItem,
     MAX_SEARCH, PolicyInfo, SearchKind,
 };
-use crate::domain::{ClientId, Email};
+use crate::domain::{ClientId, Email, Verdict};
 
 /// A decision with its explanation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExplainAnswer {
     /// `Allow` or `Deny`, exactly as `POST /v1/is_authorized` answers.
-    #[schema(example = "Deny")]
-    pub decision: &'static str,
+    #[schema(value_type = String, example = "Deny")]
+    pub decision: Verdict,
     pub diagnostics: Diagnostics,
     /// The verdict and what decided it, in one sentence.
     #[schema(
@@ -44,7 +44,7 @@ impl From<Explained> for ExplainAnswer {
     fn from(e: Explained) -> Self {
         let decision = e.explanation.decision;
         ExplainAnswer {
-            decision: if decision.allowed { "Allow" } else { "Deny" },
+            decision: decision.verdict(),
             diagnostics: Diagnostics {
                 reasons: decision.reasons,
                 errors: decision.errors,

@@ -83,7 +83,7 @@ pub(crate) fn build_slice<D: Directory + ?Sized>(
     let accounts: Vec<ClientId> = refs
         .iter()
         .filter(|r| r.kind == EntityKind::Account)
-        .filter_map(|r| ClientId::parse(r.id.clone()).ok())
+        .filter_map(|r| ClientId::parse(&*r.id).ok())
         .collect();
 
     for r in refs {
@@ -92,7 +92,7 @@ pub(crate) fn build_slice<D: Directory + ?Sized>(
         }
         match r.kind {
             EntityKind::Account => {
-                let info = match ClientId::parse(r.id.clone()) {
+                let info = match ClientId::parse(&*r.id) {
                     Ok(id) => directory.client(&id).map_err(store)?,
                     Err(_) => None,
                 };
@@ -106,7 +106,7 @@ pub(crate) fn build_slice<D: Directory + ?Sized>(
                     None => unknown.push(r.clone()),
                 }
             }
-            EntityKind::Partner => match PartnerId::parse(r.id.clone()) {
+            EntityKind::Partner => match PartnerId::parse(&*r.id) {
                 Ok(id) => {
                     if directory.partner(&id).map_err(store)?.is_none() {
                         unknown.push(r.clone());
@@ -117,7 +117,7 @@ pub(crate) fn build_slice<D: Directory + ?Sized>(
                 Err(_) => unknown.push(r.clone()),
             },
             EntityKind::User => {
-                let Ok(email) = Email::parse(&r.id) else {
+                let Ok(email) = Email::parse(&*r.id) else {
                     unknown.push(r.clone());
                     continue;
                 };

@@ -71,8 +71,9 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Explanation, CheckError> {
+        let action = self.resolve(&request.action)?;
         let (cedar_request, entities) =
-            match self.decide_inner(request, directory, None, Finish::Prepare)? {
+            match self.decide_inner(request, action, directory, None, Finish::Prepare)? {
                 // An unknown principal or resource: nothing to take apart.
                 Outcome::Decided(decision) => {
                     return Ok(Explanation {
@@ -83,7 +84,7 @@ impl PolicyEngine {
                 }
                 Outcome::Prepared(prepared) => *prepared,
             };
-        let decision = self.evaluate(&cedar_request, &entities);
+        let decision = self.evaluate_in(action.entry, &cedar_request, &entities);
         let determining = decision
             .reasons
             .iter()
@@ -91,7 +92,7 @@ impl PolicyEngine {
             .collect();
         let mut candidates = Vec::new();
         if !decision.allowed
-            && let Some(partition) = self.by_action.get(&request.action)
+            && let Some(partition) = &action.entry.policies
         {
             for narrowed in partition.policies() {
                 // The partition holds copies with narrowed action scopes; explain the policy

@@ -157,12 +157,12 @@ impl PolicyEngine {
         // Which actions' partitions hold each policy: exactly the actions a decision evaluates
         // it for.
         let mut partition: HashMap<String, BTreeSet<&str>> = HashMap::new();
-        for (action, set) in &self.by_action {
+        for (action, set) in self.partitions() {
             for policy in set.policies() {
                 partition
                     .entry(policy.id().to_string())
                     .or_default()
-                    .insert(action.as_str());
+                    .insert(action);
             }
         }
         let facts: Vec<Facts<'_>> = self
@@ -338,7 +338,7 @@ impl PolicyEngine {
                 }
             }
         }
-        for info in self.actions.values() {
+        for info in self.actions() {
             // An action without principal or resource types (an action group) is never
             // requested itself.
             if info.principal_types.is_empty() || info.resource_types.is_empty() {

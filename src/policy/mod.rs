@@ -37,7 +37,7 @@ use cedar_policy::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{Catalogue, Directory, Email, Permission};
+use crate::domain::{Catalogue, Directory, Email, Permission, Verdict};
 
 pub use entities::SliceError;
 use entities::{TypeNames, build_slice};
@@ -111,7 +111,7 @@ impl CheckRequest {
                 if r.kind != EntityKind::Action {
                     return Err(format!("action: `{r}` is not a `Hub::Action`"));
                 }
-                r.id
+                r.id.to_string()
             }
         };
         Ok(CheckRequest {
@@ -134,6 +134,11 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// `Allow` or `Deny`.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::from_allowed(self.allowed)
+    }
+
     fn deny_with(errors: Vec<String>) -> Self {
         Decision {
             allowed: false,
@@ -184,6 +189,60 @@ impl Outcome {
     }
 }
 
+/// One declared action as the engine decides it.
+struct ActionEntry {
+    info: ActionInfo,
+    uid: EntityUid,
+    /// The policies whose scope can match it (`None`: no policy can).
+    policies: Option<PolicySet>,
+    /// Whether its declared context has attributes: its requests are validated.
+    context_required: bool,
+}
+
+/// A declared action of one engine, resolved from its name once per request: every later
+/// question about the action is answered through it, without another lookup by name.
+#[derive(Clone, Copy)]
+pub struct ResolvedAction<'e> {
+    engine: u64,
+    slot: usize,
+    entry: &'e ActionEntry,
+}
+
+impl<'e> ResolvedAction<'e> {
+    /// The action's name (`reports.access`).
+    pub fn name(self) -> &'e str {
+        &self.entry.info.name
+    }
+
+    /// The action as `GET /v1/schema/actions` shows it.
+    pub fn info(self) -> &'e ActionInfo {
+        &self.entry.info
+    }
+
+    /// Its index in [`PolicyEngine::actions`] (which lists the actions in slot order).
+    pub fn slot(self) -> usize {
+        self.slot
+    }
+
+    /// Whether requests for it must carry a context (its declared context has required
+    /// attributes).
+    pub fn needs_context(self) -> bool {
+        self.entry.context_required
+    }
+
+    /// Whether every permit that can apply to it requires the principal to be a user of the
+    /// resource account (`principal.hasTag(resource.key)`): then the accounts where a user may
+    /// take it are among the user's own.
+    pub fn membership_scoped(self) -> bool {
+        self.entry.policies.as_ref().is_some_and(|partition| {
+            partition
+                .policies()
+                .filter(|p| p.effect() == Effect::Permit)
+                .all(explain::requires_membership)
+        })
+    }
+}
+
 /// Numbers the engines a process loads (each reload makes a new one).
 static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -192,24 +251,20 @@ pub struct PolicyEngine {
     schema: Schema,
     /// Every policy, for listing and for the plain-`Authorizer` comparison.
     policies: PolicySet,
-    /// For each action, the policies whose scope can match it.
-    by_action: HashMap<String, PolicySet>,
-    /// The uid of each declared action, by name.
-    action_uids: HashMap<String, EntityUid>,
-    /// A small number per declared action: where a cached slice memoizes its decision.
+    /// Every declared action, in name order; an action's index is its slot (where a cached
+    /// slice memoizes its decision, where a check's metrics are kept).
+    action_table: Vec<ActionEntry>,
+    /// The slot of each declared action, by name: the one lookup a request's action costs.
     action_slots: HashMap<String, usize>,
     /// Unique per loaded engine: a cached slice memoizes decisions of one engine only.
     id: u64,
     /// The ids of the forbid policies: an error in one of these means Deny.
     forbids: HashSet<PolicyId>,
-    /// Actions whose declared context has attributes: their requests are validated.
-    context_required: HashSet<String>,
     /// Action entities, only when the schema has action groups (Cedar needs them in the slice
     /// to evaluate `action in Group`).
     action_entities: Vec<Entity>,
     catalogue: Catalogue,
     policy_info: Vec<PolicyInfo>,
-    actions: BTreeMap<String, ActionInfo>,
     warnings: Vec<LoadError>,
     names: TypeNames,
     authorizer: Authorizer,
@@ -219,7 +274,7 @@ impl std::fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicyEngine")
             .field("policies", &self.policy_info.len())
-            .field("actions", &self.actions.len())
+            .field("actions", &self.action_table.len())
             .finish()
     }
 }
@@ -420,19 +475,29 @@ impl PolicyEngine {
             .collect();
         policy_info.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
 
+        let mut action_table = Vec::with_capacity(actions.len());
+        for (name, info) in actions {
+            let uid = action_uids
+                .remove(&name)
+                .ok_or_else(|| fail(format!("action `{name}` has no uid")))?;
+            action_table.push(ActionEntry {
+                info,
+                uid,
+                policies: by_action.remove(&name),
+                context_required: context_required.contains(&name),
+            });
+        }
         Ok(PolicyEngine {
             schema: loaded.schema,
             policies: loaded.policies,
-            by_action,
-            action_slots: action_uids
-                .keys()
+            action_slots: action_table
+                .iter()
                 .enumerate()
-                .map(|(slot, name)| (name.clone(), slot))
+                .map(|(slot, entry)| (entry.info.name.clone(), slot))
                 .collect(),
-            action_uids,
+            action_table,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             forbids,
-            context_required,
             action_entities: if has_groups {
                 action_entities_set.iter().cloned().collect()
             } else {
@@ -440,7 +505,6 @@ impl PolicyEngine {
             },
             catalogue,
             policy_info,
-            actions,
             warnings: loaded.warnings,
             names,
             authorizer: Authorizer::new(),
@@ -450,19 +514,56 @@ impl PolicyEngine {
     /// Whether requests for this action must carry a context (its declared context has
     /// required attributes).
     pub fn needs_context(&self, action: &str) -> bool {
-        self.context_required.contains(action)
+        self.resolve(action)
+            .is_ok_and(ResolvedAction::needs_context)
     }
 
     /// Whether every permit that can apply to the action requires the principal to be a user
     /// of the resource account (`principal.hasTag(resource.key)`): then the accounts where a
     /// user may take it are among the user's own.
     pub fn membership_scoped(&self, action: &str) -> bool {
-        self.by_action.get(action).is_some_and(|partition| {
-            partition
-                .policies()
-                .filter(|p| p.effect() == Effect::Permit)
-                .all(explain::requires_membership)
+        self.resolve(action)
+            .is_ok_and(ResolvedAction::membership_scoped)
+    }
+
+    /// The declared action of this name, for the lookups of one request.
+    pub fn resolve(&self, name: &str) -> Result<ResolvedAction<'_>, CheckError> {
+        self.action_slots
+            .get(name)
+            .and_then(|&slot| self.slot(slot))
+            .ok_or_else(|| CheckError::UnknownAction(name.to_owned()))
+    }
+
+    /// The action in this slot.
+    fn slot(&self, slot: usize) -> Option<ResolvedAction<'_>> {
+        self.action_table.get(slot).map(|entry| ResolvedAction {
+            engine: self.id,
+            slot,
+            entry,
         })
+    }
+
+    /// `action` if this engine resolved it, else this engine's action of the same name.
+    fn own<'e>(&'e self, action: ResolvedAction<'_>) -> Result<ResolvedAction<'e>, CheckError> {
+        match self.slot(action.slot) {
+            Some(own) if action.engine == self.id => Ok(own),
+            _ => self.resolve(action.name()),
+        }
+    }
+
+    /// Each action's name with the policies whose scope can match it (for the lint).
+    fn partitions(&self) -> impl Iterator<Item = (&str, &PolicySet)> {
+        self.action_table.iter().filter_map(|entry| {
+            entry
+                .policies
+                .as_ref()
+                .map(|set| (entry.info.name.as_str(), set))
+        })
+    }
+
+    /// Unique per loaded engine (each reload loads a new one).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The permission catalogue and built-in sets, read from the schema.
@@ -480,14 +581,14 @@ impl PolicyEngine {
         self.policy_info.iter().find(|p| p.id == id)
     }
 
-    /// Every declared action, by name.
+    /// Every declared action, by name (which is slot order: see [`ResolvedAction::slot`]).
     pub fn actions(&self) -> impl Iterator<Item = &ActionInfo> {
-        self.actions.values()
+        self.action_table.iter().map(|entry| &entry.info)
     }
 
     /// The declared action of this name.
     pub fn action(&self, name: &str) -> Option<&ActionInfo> {
-        self.actions.get(name)
+        self.resolve(name).ok().map(ResolvedAction::info)
     }
 
     /// Validator warnings (not fatal), with file and line.
@@ -504,7 +605,8 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
-        self.decide_inner(request, directory, None, Finish::Decide)
+        let action = self.resolve(&request.action)?;
+        self.decide_inner(request, action, directory, None, Finish::Decide)
             .map(Outcome::decision)
     }
 
@@ -516,7 +618,8 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
-        self.decide_inner(request, directory, None, Finish::Plain)
+        let action = self.resolve(&request.action)?;
+        self.decide_inner(request, action, directory, None, Finish::Plain)
             .map(Outcome::decision)
     }
 
@@ -531,8 +634,24 @@ impl PolicyEngine {
         slices: &SliceCache,
         generation: &dyn Fn() -> Option<u64>,
     ) -> Result<Decision, CheckError> {
+        let action = self.resolve(&request.action)?;
+        self.decide_resolved(request, action, directory, slices, generation)
+    }
+
+    /// As [`PolicyEngine::decide_with_slices`], with the request's action already resolved
+    /// (by [`PolicyEngine::resolve`] of `request.action`).
+    pub fn decide_resolved<D: Directory + ?Sized>(
+        &self,
+        request: &CheckRequest,
+        action: ResolvedAction<'_>,
+        directory: &D,
+        slices: &SliceCache,
+        generation: &dyn Fn() -> Option<u64>,
+    ) -> Result<Decision, CheckError> {
+        let action = self.own(action)?;
         self.decide_inner(
             request,
+            action,
             directory,
             Some((slices, generation)),
             Finish::Decide,
@@ -540,21 +659,17 @@ impl PolicyEngine {
         .map(Outcome::decision)
     }
 
+    /// Decides `request`, whose action this engine resolved to `action`.
     fn decide_inner<D: Directory + ?Sized>(
         &self,
         request: &CheckRequest,
+        action: ResolvedAction<'_>,
         directory: &D,
         slices: Option<(&SliceCache, &dyn Fn() -> Option<u64>)>,
         finish: Finish,
     ) -> Result<Outcome, CheckError> {
-        let action_uid = self
-            .action_uids
-            .get(&request.action)
-            .ok_or_else(|| CheckError::UnknownAction(request.action.clone()))?;
-        let info = self
-            .actions
-            .get(&request.action)
-            .ok_or_else(|| CheckError::UnknownAction(request.action.clone()))?;
+        let entry = action.entry;
+        let (action_uid, info) = (&entry.uid, &entry.info);
         for (role, r, allowed) in [
             ("principal", &request.principal, &info.principal_types),
             ("resource", &request.resource, &info.resource_types),
@@ -562,7 +677,7 @@ impl PolicyEngine {
             if !allowed.iter().any(|t| t == r.kind.type_name()) {
                 return Err(CheckError::InvalidRequest(format!(
                     "{role} `{r}` is not valid for action `{}`: expected {}",
-                    request.action,
+                    info.name,
                     allowed
                         .iter()
                         .map(|t| format!("`{t}`"))
@@ -573,26 +688,22 @@ impl PolicyEngine {
         }
 
         // The slice of a context-free request depends only on principal and resource.
-        let reusable =
-            request.context.is_empty() && !self.context_required.contains(&request.action);
+        let reusable = request.context.is_empty() && !entry.context_required;
         let slices = slices.filter(|_| reusable);
         let key = (normalize(&request.principal), normalize(&request.resource));
         let (principal, resource) = (&key.0, &key.1);
         let generation = slices.and_then(|(_, g)| g());
-        let slot = self.action_slots.get(&request.action).copied();
         if let (Some((cache, _)), Some(generation)) = (slices, generation)
             && let Some(hit) = cache.get(&key, generation, self.id)
         {
             // A context-free decision depends only on the policies (this engine), the slice
             // (this generation) and the action: decided once per slice and action. The warm
             // path ends here, before anything else is built.
-            return match slot {
-                Some(slot) => hit.decision(slot, || {
-                    self.decide_over(principal, action_uid, resource, hit.entities())
-                }),
-                None => self.decide_over(principal, action_uid, resource, hit.entities()),
-            }
-            .map(Outcome::Decided);
+            return hit
+                .decision(action.slot, || {
+                    self.decide_over(principal, entry, resource, hit.entities())
+                })
+                .map(Outcome::Decided);
         }
 
         let mut refs = vec![principal.clone(), resource.clone()];
@@ -645,16 +756,14 @@ impl PolicyEngine {
             })
         })?;
         if let (Some((cache, current)), Some(generation)) = (slices, generation) {
-            let decision = self.evaluate(&cedar_request, &entities);
+            let decision = self.evaluate_in(entry, &cedar_request, &entities);
             let slice = Arc::new(CachedSlice::new(
                 generation,
                 self.id,
                 entities,
-                self.action_slots.len(),
+                self.action_table.len(),
             ));
-            if let Some(slot) = slot {
-                slice.memoize(slot, decision.clone());
-            }
+            slice.memoize(action.slot, decision.clone());
             // Stored only if no write started since the lookups were made.
             if current() == Some(generation) {
                 cache.put(key, slice);
@@ -684,19 +793,24 @@ impl PolicyEngine {
                     .collect(),
             }));
         }
-        Ok(Outcome::Decided(self.evaluate(&cedar_request, &entities)))
+        Ok(Outcome::Decided(self.evaluate_in(
+            entry,
+            &cedar_request,
+            &entities,
+        )))
     }
 
     /// Evaluates a context-free request over a cached slice.
     fn decide_over(
         &self,
         principal: &EntityRef,
-        action: &EntityUid,
+        action: &ActionEntry,
         resource: &EntityRef,
         entities: &Entities,
     ) -> Result<Decision, CheckError> {
-        let request = self.cedar_request(principal, action, resource, Context::empty(), false)?;
-        Ok(self.evaluate(&request, entities))
+        let request =
+            self.cedar_request(principal, &action.uid, resource, Context::empty(), false)?;
+        Ok(self.evaluate_in(action, &request, entities))
     }
 
     fn cedar_request(
@@ -724,11 +838,21 @@ impl PolicyEngine {
     /// Evaluates a Cedar request over given entities with the policies that can apply to its
     /// action, failing closed on erroring forbids.
     pub fn evaluate(&self, request: &Request, entities: &Entities) -> Decision {
-        let action = request
-            .action()
-            .map(|a| a.id().unescaped().to_owned())
-            .unwrap_or_default();
-        let Some(policies) = self.by_action.get(&action) else {
+        let action = request.action().map(|a| a.id().unescaped()).unwrap_or("");
+        match self.resolve(action) {
+            Ok(action) => self.evaluate_in(action.entry, request, entities),
+            Err(_) => Decision::deny_with(Vec::new()),
+        }
+    }
+
+    /// As [`PolicyEngine::evaluate`], for a request whose action is `action`.
+    fn evaluate_in(
+        &self,
+        action: &ActionEntry,
+        request: &Request,
+        entities: &Entities,
+    ) -> Decision {
+        let Some(policies) = &action.policies else {
             return Decision::deny_with(Vec::new());
         };
         self.answer(&self.authorizer.is_authorized(request, policies, entities))
@@ -817,12 +941,15 @@ fn split_list(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// User ids are e-mails, compared case-insensitively: lower-case them.
+/// User ids are e-mails, compared case-insensitively: lower-case them. A reference already in
+/// its normal form is shared, not copied.
 fn normalize(r: &EntityRef) -> EntityRef {
     match r.kind {
-        EntityKind::User => match Email::parse(&r.id) {
-            Ok(email) => EntityRef::new(EntityKind::User, String::from(email)),
-            Err(_) => r.clone(),
+        EntityKind::User => match Email::parse(&*r.id) {
+            Ok(email) if email.as_str() != &*r.id => {
+                EntityRef::new(EntityKind::User, String::from(email))
+            }
+            Ok(_) | Err(_) => r.clone(),
         },
         _ => r.clone(),
     }
@@ -843,13 +970,13 @@ fn normalize_context(
         };
         if let Some(r) = string_ref {
             let r = normalize(&r);
-            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": &*r.id}});
             refs.push(r);
             return json;
         }
         if let Some(Ok(r)) = EntityRef::looks_like_ref(value).then(|| EntityRef::from_json(value)) {
             let r = normalize(&r);
-            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": r.id}});
+            let json = serde_json::json!({"__entity": {"type": r.kind.type_name(), "id": &*r.id}});
             refs.push(r);
             return json;
         }

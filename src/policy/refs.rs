@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::{EntityId, EntityTypeName, EntityUid};
 use serde_json::Value;
@@ -46,11 +47,12 @@ impl EntityKind {
     }
 }
 
-/// A reference to one entity: its type and id.
+/// A reference to one entity: its type and id. The id is shared: a copy of a reference (a
+/// cache key, a normalized reference that did not change) costs no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntityRef {
     pub kind: EntityKind,
-    pub id: String,
+    pub id: Arc<str>,
 }
 
 /// Why a value is not an entity reference.
@@ -69,7 +71,7 @@ pub enum RefError {
 }
 
 impl EntityRef {
-    pub fn new(kind: EntityKind, id: impl Into<String>) -> Self {
+    pub fn new(kind: EntityKind, id: impl Into<Arc<str>>) -> Self {
         Self {
             kind,
             id: id.into(),
@@ -91,7 +93,7 @@ impl EntityRef {
                         if id.is_empty() {
                             return Err(RefError::EmptyId);
                         }
-                        Ok(Self::new(kind, id.clone()))
+                        Ok(Self::new(kind, id.as_str()))
                     }
                     _ => Err(RefError::Malformed(short(value))),
                 }
@@ -124,7 +126,7 @@ impl EntityRef {
 
     /// The reference as JSON, in the object form.
     pub fn to_json(&self) -> Value {
-        serde_json::json!({"type": self.kind.type_name(), "id": self.id})
+        serde_json::json!({"type": self.kind.type_name(), "id": &*self.id})
     }
 }
 
@@ -135,7 +137,7 @@ impl FromStr for EntityRef {
         let uid = EntityUid::from_str(text).map_err(|_| RefError::Malformed(short_str(text)))?;
         let ty = uid.type_name().to_string();
         let kind = EntityKind::from_type_name(&ty).ok_or(RefError::UnknownType(ty))?;
-        let id = uid.id().unescaped().to_owned();
+        let id = uid.id().unescaped();
         if id.is_empty() {
             return Err(RefError::EmptyId);
         }
@@ -190,6 +192,7 @@ mod tests {
             let r = EntityRef::new(EntityKind::Account, id);
             assert_eq!(r.to_string().parse::<EntityRef>().unwrap(), r);
             assert_eq!(r.to_uid().unwrap().id().unescaped(), id);
+            assert_eq!(&*r.id, id);
         }
     }
 

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    CmdError, CmdResult, CommandAnswer, CommandMeta, Ctx, conflict, context, invalid, not_found,
-    sha256_hex, user_ref,
+    CmdError, CmdResult, CommandAnswer, CommandMeta, CommandName, Ctx, EventKind, conflict,
+    context, invalid, not_found, sha256_hex, user_ref,
 };
 use crate::app::{App, AppError};
 use crate::domain::{
@@ -213,7 +213,7 @@ impl App {
             )));
         }
         let target = format!("client/{client_id}");
-        self.execute(meta, "partner_users.add", &target, |ctx| {
+        self.execute(meta, CommandName::PartnerUsersAdd, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let partner_id = ctx.actor_partner()?;
             let partner = ctx.partner_record(&partner_id)?;
@@ -255,7 +255,11 @@ impl App {
                 user.status = Status::Active;
                 replace_user(&mut client, user.clone());
                 ctx.emit(
-                    if existing.is_some() { "permissions.changed" } else { "user.created" },
+                    if existing.is_some() {
+                        EventKind::PermissionsChanged
+                    } else {
+                        EventKind::UserCreated
+                    },
                     Some(client_id),
                     json!({"client": client_id, "email": employee, "role": role.as_str(),
                            "seat": user.seat, "permissions": user.permissions}),
@@ -288,7 +292,7 @@ impl App {
         body: &SetPartnerPermissionSet,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{employee}");
-        self.execute(meta, "partner_user.set_permission_set", &target, |ctx| {
+        self.execute(meta, CommandName::PartnerUserSetPermissionSet, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let existing = ctx.member(&client, employee)?;
             let partner_id = ctx.actor_partner()?;
@@ -305,13 +309,13 @@ impl App {
             ctx.keep_a_super_admin(&client, employee, Some(&user))?;
             if user.seat != existing.seat {
                 ctx.emit(
-                    "seat.changed",
+                    EventKind::SeatChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": employee, "from": existing.seat, "to": user.seat}),
                 );
             }
             ctx.emit(
-                "permissions.changed",
+                EventKind::PermissionsChanged,
                 Some(client_id),
                 json!({"client": client_id, "email": employee, "role": role.as_str(),
                        "permissions": user.permissions}),
@@ -347,9 +351,9 @@ impl App {
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{employee}/permission/{permission}");
         let command = if grant {
-            "partner_user.grant_permission"
+            CommandName::PartnerUserGrantPermission
         } else {
-            "partner_user.revoke_permission"
+            CommandName::PartnerUserRevokePermission
         };
         self.execute(meta, command, &target, |ctx| {
             catalogue_permission(ctx, permission)?;
@@ -376,14 +380,14 @@ impl App {
             )?;
             if user.seat != existing.seat {
                 ctx.emit(
-                    "seat.changed",
+                    EventKind::SeatChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": employee, "from": existing.seat, "to": user.seat}),
                 );
             }
             if user.permissions != existing.permissions {
                 ctx.emit(
-                    "permissions.changed",
+                    EventKind::PermissionsChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": employee, "role": user.role,
                            "permissions": user.permissions}),
@@ -416,7 +420,8 @@ impl App {
         client_id: &ClientId,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}");
-        self.execute(meta, "partner_users.reactivate_all", &target, |ctx| {
+        let command = CommandName::PartnerUsersReactivateAll;
+        self.execute(meta, command, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let partner = ctx.actor_partner()?;
             let all = all_deactivated(&client, Some(&partner));
@@ -446,7 +451,7 @@ impl App {
             for mut user in deactivated {
                 user.status = Status::Active;
                 ctx.emit(
-                    "user.reactivated",
+                    EventKind::UserReactivated,
                     Some(client_id),
                     json!({"client": client_id, "email": user.email}),
                 );
@@ -491,12 +496,18 @@ impl App {
         employee: &Email,
         status: Status,
     ) -> Result<CommandAnswer, AppError> {
-        let (action, event) = match status {
-            Status::Active => ("partner_user.reactivate", "user.reactivated"),
-            Status::Deactivated => ("partner_user.deactivate", "user.deactivated"),
+        let (command, event) = match status {
+            Status::Active => (
+                CommandName::PartnerUserReactivate,
+                EventKind::UserReactivated,
+            ),
+            Status::Deactivated => (
+                CommandName::PartnerUserDeactivate,
+                EventKind::UserDeactivated,
+            ),
         };
         let target = format!("client/{client_id}/user/{employee}");
-        self.execute(meta, action, &target, |ctx| {
+        self.execute(meta, command, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let mut user = ctx.member(&client, employee)?;
             let mut ctx_pairs = context([("target", user_ref(employee))]);
@@ -506,7 +517,8 @@ impl App {
                     json!(all_deactivated(&client, user.partner.as_ref())),
                 );
             }
-            ctx.authorize(action, account(client_id), ctx_pairs)?;
+            // The command is the policies' action of the same name.
+            ctx.authorize(command.as_str(), account(client_id), ctx_pairs)?;
             if user.status == status {
                 return Ok((
                     false,
@@ -541,7 +553,7 @@ impl App {
         employee: &Email,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("partner/{partner}/employee/{employee}");
-        self.execute(meta, "employee.removal_preview", &target, |ctx| {
+        self.execute(meta, CommandName::EmployeeRemovalPreview, &target, |ctx| {
             let partner_record = ctx.partner_record(partner)?;
             let (clients, version) = employee_preview(ctx, &partner_record, employee)?;
             Ok((
@@ -567,7 +579,7 @@ impl App {
             )));
         }
         let target = format!("partner/{partner}/employee/{employee}");
-        self.execute(meta, "employee.remove", &target, |ctx| {
+        self.execute(meta, CommandName::EmployeeRemove, &target, |ctx| {
             let partner_record = ctx.partner_record(partner)?;
             let (clients, version) = employee_preview(ctx, &partner_record, employee)?;
             if version != body.version {
@@ -605,7 +617,8 @@ impl App {
         client_id: &ClientId,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}");
-        self.execute(meta, "partner_users.removal_preview", &target, |ctx| {
+        let command = CommandName::PartnerUsersRemovalPreview;
+        self.execute(meta, command, &target, |ctx| {
             let client = ctx.client_record(client_id)?;
             let partner = ctx.actor_partner()?;
             ctx.authorize("client.users.view", account(client_id), context([]))?;
@@ -627,7 +640,7 @@ impl App {
         body: &RemoveAll,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}");
-        self.execute(meta, "partner_users.remove_all", &target, |ctx| {
+        self.execute(meta, CommandName::PartnerUsersRemoveAll, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let partner = ctx.actor_partner()?;
             let (users, version) = client_preview(&client, &partner);
@@ -669,7 +682,7 @@ fn remove_partner_user(
     ctx.record_activity(client)?;
     client.users.retain(|u| &u.email != email);
     ctx.emit(
-        "user.removed",
+        EventKind::UserRemoved,
         Some(&client.id),
         json!({"client": client.id, "email": email, "assets": assets_of(client, email)}),
     );

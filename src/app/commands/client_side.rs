@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    CmdError, CmdResult, CommandAnswer, CommandMeta, Ctx, conflict, context, invalid, user_ref,
+    CmdError, CmdResult, CommandAnswer, CommandMeta, CommandName, Ctx, EventKind, conflict,
+    context, invalid, user_ref,
 };
 use crate::app::{App, AppError};
 use crate::domain::{
@@ -175,7 +176,7 @@ impl App {
         body: &MigrateToPartnerAdmin,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{}", body.user);
-        self.execute(meta, "partner_admin.migrate", &target, |ctx| {
+        self.execute(meta, CommandName::PartnerAdminMigrate, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let existing = ctx.member(&client, &body.user)?;
             ctx.authorize(
@@ -228,13 +229,13 @@ impl App {
             ctx.save_client(&client)?;
             if existing.seat != Seat::Partner {
                 ctx.emit(
-                    "seat.changed",
+                    EventKind::SeatChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": body.user, "from": existing.seat, "to": "partner"}),
                 );
             }
             ctx.emit(
-                "permissions.changed",
+                EventKind::PermissionsChanged,
                 Some(client_id),
                 json!({"client": client_id, "email": body.user, "role": "partner_admin",
                        "permissions": user.permissions}),
@@ -252,7 +253,7 @@ impl App {
         body: &CreateUser,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{}", body.email);
-        self.execute(meta, "user.create", &target, |ctx| {
+        self.execute(meta, CommandName::UserCreate, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             if client.users.iter().any(|u| u.email == body.email) {
                 return Err(conflict(
@@ -315,7 +316,7 @@ impl App {
             let saved = ctx.save_client(&client)?;
             let user = saved_user(&saved, user);
             ctx.emit(
-                "user.created",
+                EventKind::UserCreated,
                 Some(client_id),
                 json!({"client": client_id, "email": body.email, "role": role.as_str(),
                        "seat": body.seat, "created_by": ctx.actor}),
@@ -337,7 +338,7 @@ impl App {
         body: &SetSeat,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{email}");
-        self.execute(meta, "user.set_seat", &target, |ctx| {
+        self.execute(meta, CommandName::UserSetSeat, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let mut user = ctx.member(&client, email)?;
             ctx.authorize_seat(client_id, email, body.seat)?;
@@ -353,7 +354,7 @@ impl App {
             let user = saved_user(&saved, user);
             if from != body.seat {
                 ctx.emit(
-                    "seat.changed",
+                    EventKind::SeatChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": email, "from": from, "to": body.seat}),
                 );
@@ -371,7 +372,7 @@ impl App {
         body: &SetClientPermissionSet,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{email}");
-        self.execute(meta, "user.set_permission_set", &target, |ctx| {
+        self.execute(meta, CommandName::UserSetPermissionSet, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let existing = ctx.member(&client, email)?;
             let set = ctx.permission_set(&body.permission_set, &client.permission_sets)?;
@@ -413,7 +414,7 @@ impl App {
             ctx.record_activity(&mut client)?;
             ctx.save_client(&client)?;
             ctx.emit(
-                "permissions.changed",
+                EventKind::PermissionsChanged,
                 Some(client_id),
                 json!({"client": client_id, "email": email, "role": role.as_str(),
                        "permissions": user.permissions}),
@@ -440,9 +441,9 @@ impl App {
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{email}/permission/{permission}");
         let command = if grant {
-            "user.grant_permission"
+            CommandName::UserGrantPermission
         } else {
-            "user.revoke_permission"
+            CommandName::UserRevokePermission
         };
         self.execute(meta, command, &target, |ctx| {
             catalogue_permission(ctx, permission)?;
@@ -469,7 +470,7 @@ impl App {
             };
             if user.permissions != existing.permissions {
                 ctx.emit(
-                    "permissions.changed",
+                    EventKind::PermissionsChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": email, "role": user.role,
                            "permissions": user.permissions}),
@@ -498,14 +499,14 @@ impl App {
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{email}");
         let hubs = PaidHub::normalized(&body.paid_hubs);
-        self.execute(meta, "user.set_paid_hubs", &target, |ctx| {
+        self.execute(meta, CommandName::UserSetPaidHubs, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let mut user = ctx.member(&client, email)?;
             ctx.authorize_paid_hubs(client_id, email, &hubs)?;
             let from = std::mem::replace(&mut user.paid_hubs, hubs.clone());
             if from != hubs {
                 ctx.emit(
-                    "paid_hubs.changed",
+                    EventKind::PaidHubsChanged,
                     Some(client_id),
                     json!({"client": client_id, "email": email, "from": from, "to": hubs}),
                 );
@@ -538,7 +539,7 @@ impl App {
             ));
         }
         let target = format!("client/{client_id}");
-        self.execute(meta, "user.assign_seats", &target, |ctx| {
+        self.execute(meta, CommandName::UserAssignSeats, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let mut ineligible = Vec::new();
             let mut users = Vec::new();
@@ -562,7 +563,7 @@ impl App {
             for mut user in users {
                 if user.seat != Seat::Partner {
                     ctx.emit(
-                        "seat.changed",
+                        EventKind::SeatChanged,
                         Some(client_id),
                         json!({"client": client_id, "email": user.email, "from": user.seat, "to": "partner"}),
                     );
@@ -584,7 +585,7 @@ impl App {
         email: &Email,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{client_id}/user/{email}");
-        self.execute(meta, "user.remove", &target, |ctx| {
+        self.execute(meta, CommandName::UserRemove, &target, |ctx| {
             let mut client = ctx.client_record(client_id)?;
             let user = ctx.member(&client, email)?;
             ctx.authorize(
@@ -596,7 +597,7 @@ impl App {
             ctx.record_activity(&mut client)?;
             client.users.retain(|u| &u.email != email);
             ctx.emit(
-                "user.removed",
+                EventKind::UserRemoved,
                 Some(client_id),
                 json!({"client": client_id, "email": email, "removed_by": ctx.actor}),
             );

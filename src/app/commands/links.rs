@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    CommandAnswer, CommandMeta, account_ref, context, hex, json_bytes, not_found, partner_ref,
-    sha256_hex, user_ref,
+    CommandAnswer, CommandMeta, CommandName, EventKind, account_ref, context, hex, json_bytes,
+    not_found, partner_ref, sha256_hex, user_ref,
 };
 use crate::app::{App, AppError};
 use crate::domain::{
@@ -79,7 +79,7 @@ impl App {
     ) -> Result<CommandAnswer, AppError> {
         let employee = body.employee.clone().unwrap_or_else(|| meta.actor.clone());
         let target = format!("partner/{partner}/employee/{employee}");
-        self.execute(meta, "access_link.issue", &target, |ctx| {
+        self.execute(meta, CommandName::AccessLinkIssue, &target, |ctx| {
             ctx.partner_record(partner)?;
             ctx.authorize(
                 "access_link.issue",
@@ -129,7 +129,7 @@ impl App {
         body: &ApproveLink,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{}", body.client);
-        self.execute(meta, "access_link.approve", &target, |ctx| {
+        self.execute(meta, CommandName::AccessLinkApprove, &target, |ctx| {
             let mut client = ctx.client_record(&body.client)?;
             let link: AccessLink = match ctx.tx().aux(Aux::AccessLinks, &sha256_hex(token))? {
                 Some(bytes) => serde_json::from_slice(&bytes)
@@ -185,21 +185,21 @@ impl App {
             ctx.partner_user_added(&mut client, &link.partner);
             ctx.save_client(&client)?;
             ctx.emit(
-                "access_link.approved",
+                EventKind::AccessLinkApproved,
                 Some(&client.id),
                 json!({"client": client.id, "partner": link.partner, "employee": link.employee,
                        "approved_by": ctx.actor}),
             );
             if existing.is_none() {
                 ctx.emit(
-                    "user.created",
+                    EventKind::UserCreated,
                     Some(&client.id),
                     json!({"client": client.id, "email": link.employee, "role": "partner_admin",
                            "seat": "partner"}),
                 );
             } else {
                 ctx.emit(
-                    "permissions.changed",
+                    EventKind::PermissionsChanged,
                     Some(&client.id),
                     json!({"client": client.id, "email": link.employee,
                            "permissions": upgraded.permissions, "role": "partner_admin"}),
@@ -224,7 +224,7 @@ impl App {
         body: &LinkEmployee,
     ) -> Result<CommandAnswer, AppError> {
         let target = format!("client/{}/user/{employee}", body.client);
-        self.execute(meta, "employee.link", &target, |ctx| {
+        self.execute(meta, CommandName::EmployeeLink, &target, |ctx| {
             ctx.partner_record(partner)?;
             let mut client = ctx.client_record(&body.client)?;
             let employment = ctx.employment(employee)?;

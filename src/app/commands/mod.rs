@@ -17,6 +17,7 @@
 pub mod cam;
 pub mod client_side;
 pub mod links;
+pub mod vocab;
 
 use std::collections::BTreeSet;
 
@@ -28,10 +29,11 @@ use super::{App, AppError};
 use crate::domain::{
     Catalogue, ClientId, ClientRecord, ClientUserRecord, Email, Employment, PartnerId,
     PartnerRecord, Permission, PermissionSetName, RelationshipHistory, RelationshipState, Role,
-    Status, Timestamp,
+    Status, Timestamp, Verdict,
 };
 use crate::policy::{CheckRequest, Decision, EntityKind, EntityRef, PolicyEngine};
 use crate::store::{Aux, Log, StoreError, WriteError, WriteTx, write};
+pub use vocab::{AuditOutcome, CommandName, EventKind};
 
 /// Who asks, and how to recognise a repeat.
 #[derive(Debug, Clone)]
@@ -158,20 +160,21 @@ pub struct AuditRecord {
     pub seq: u64,
     pub time: Timestamp,
     pub actor: Email,
-    pub command: String,
+    pub command: CommandName,
     /// What the command was about: `client/c-globex`, `partner/p-acme/employee/...`.
     pub target: String,
     /// The client account concerned, if any (the `client=` filter of `GET /v1/audit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientId>,
     /// `allow` or `deny`: the policies' verdict on the command.
-    pub decision: String,
+    #[serde(with = "vocab::verdict_label")]
+    pub decision: Verdict,
     /// The policy ids that decided (every decision the command asked for).
     pub policies: Vec<String>,
     /// The rule ids named by the deciding policies or by the refusal.
     pub rules: Vec<String>,
     /// `applied`, `denied`, `conflict`, `not_found` or `invalid`.
-    pub outcome: String,
+    pub outcome: AuditOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +188,7 @@ pub struct Event {
     pub seq: u64,
     /// `access_link.approved`, `user.created`, `user.removed`, ...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: EventKind,
     pub time: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientId>,
@@ -354,10 +357,10 @@ impl<'t> Ctx<'t> {
     }
 
     /// Records an outbox event, written with the command.
-    pub fn emit(&mut self, kind: &str, client: Option<&ClientId>, data: Value) {
+    pub fn emit(&mut self, kind: EventKind, client: Option<&ClientId>, data: Value) {
         self.events.push(Event {
             seq: 0,
-            kind: kind.to_owned(),
+            kind,
             time: self.now,
             client: client.cloned(),
             data,
@@ -604,7 +607,7 @@ impl<'t> Ctx<'t> {
         if history.partner_users_gone(&partner, self.now) {
             let view = history.view_at(self.now);
             self.emit(
-                "relationship.ending",
+                EventKind::RelationshipEnding,
                 Some(&client.id),
                 json!({"client": client.id, "partner": partner, "ends_at": view.ends_at}),
             );
@@ -661,7 +664,7 @@ impl<'t> Ctx<'t> {
             }
             self.partner_user_added(client, &employment.partner);
             self.emit(
-                "user.linked",
+                EventKind::UserLinked,
                 Some(&client.id),
                 json!({"client": client.id, "email": email, "partner": employment.partner,
                        "rule": "LINK-3"}),
@@ -851,7 +854,7 @@ impl App {
     pub fn execute(
         &self,
         meta: &CommandMeta,
-        command: &str,
+        command: CommandName,
         target: &str,
         mut work: impl FnMut(&mut Ctx<'_>) -> CmdResult<(bool, Value)>,
     ) -> Result<CommandAnswer, AppError> {
@@ -892,13 +895,13 @@ impl App {
                         seq: 0,
                         time: now,
                         actor: meta.actor.clone(),
-                        command: command.to_owned(),
+                        command,
                         target: target.to_owned(),
                         client: ctx.client.clone(),
-                        decision: "allow".into(),
+                        decision: Verdict::Allow,
                         policies: ctx.policies.clone(),
                         rules: ctx.rules.iter().cloned().collect(),
-                        outcome: "applied".into(),
+                        outcome: AuditOutcome::Applied,
                         message: None,
                         revision: Some(revision),
                     };
@@ -979,7 +982,7 @@ impl App {
     fn record_refusal(
         &self,
         meta: &CommandMeta,
-        command: &str,
+        command: CommandName,
         target: &str,
         error: &AppError,
         policies: Vec<String>,
@@ -988,23 +991,27 @@ impl App {
         now: Timestamp,
     ) {
         let outcome = match error {
-            AppError::Forbidden { .. } => "denied",
-            AppError::Conflict { .. } => "conflict",
-            AppError::NotFound(_) => "not_found",
-            AppError::InvalidRequest { .. } => "invalid",
+            AppError::Forbidden { .. } => AuditOutcome::Denied,
+            AppError::Conflict { .. } => AuditOutcome::Conflict,
+            AppError::NotFound(_) => AuditOutcome::NotFound,
+            AppError::InvalidRequest { .. } => AuditOutcome::Invalid,
             AppError::Unavailable(_) => return,
         };
         let audit = AuditRecord {
             seq: 0,
             time: now,
             actor: meta.actor.clone(),
-            command: command.to_owned(),
+            command,
             target: target.to_owned(),
             client,
-            decision: if outcome == "denied" { "deny" } else { "allow" }.into(),
+            decision: if outcome == AuditOutcome::Denied {
+                Verdict::Deny
+            } else {
+                Verdict::Allow
+            },
             policies,
             rules: error.rules(),
-            outcome: outcome.into(),
+            outcome,
             message: Some(error.to_string()),
             revision: None,
         };
