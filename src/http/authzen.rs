@@ -151,7 +151,7 @@ fn answer(checked: Checked) -> EvaluationResponse {
             "id": checked.decision_id,
             "reason_admin": {"en": reason},
             "reasons": checked.decision.reasons,
-            "errors": checked.decision.errors,
+            "errors": checked.decision.errors.into_iter().map(super::error::bounded).collect::<Vec<_>>(),
             "revision": checked.revision,
         }),
     }

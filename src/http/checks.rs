@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiJson, ErrorBody};
+use super::error::{ApiError, ApiJson, ErrorBody, bounded};
 use crate::app::CheckRequest;
 use crate::app::{App, AppError, Checked, Checker, Consistency};
 use crate::domain::Verdict;
@@ -124,7 +124,7 @@ impl From<Checked> for CheckAnswer {
             decision: c.decision.verdict(),
             diagnostics: Diagnostics {
                 reasons: c.decision.reasons,
-                errors: c.decision.errors,
+                errors: c.decision.errors.into_iter().map(bounded).collect(),
             },
             decision_id: c.decision_id,
             revision: c.revision,
@@ -262,14 +262,14 @@ fn decide_batch(checker: &Checker<'_>, requests: &[Value]) -> Vec<BatchItem> {
                         decision: Verdict::Deny,
                         diagnostics: Diagnostics {
                             reasons: Vec::new(),
-                            errors: vec![format!("requests[{i}]: {e}")],
+                            errors: vec![bounded(format!("requests[{i}]: {e}"))],
                         },
                         decision_id: uuid::Uuid::now_v7().to_string(),
                         revision: checker.revision(),
                     },
                     error: Some(ItemError {
                         code: "invalid_request",
-                        message: format!("requests[{i}]: {e}"),
+                        message: bounded(format!("requests[{i}]: {e}")),
                     }),
                 },
             }

@@ -369,8 +369,11 @@ fn too_large(limit: Option<usize>) -> ApiError {
 pub const MAX_MESSAGE: usize = 1024;
 
 /// Every message within [`MAX_MESSAGE`] characters: a longer one keeps its start (what was
-/// wrong) and its end (usually the limit or the hint), saying how much was left out.
-fn bounded(message: String) -> String {
+/// wrong) and its end (usually the limit or the hint), saying how much was left out. Applied to
+/// every error answer's message, and to the error texts inside decisions (a check's
+/// `diagnostics.errors`, a batch item's error, AuthZEN's `context.errors`), which quote the
+/// reference that was sent.
+pub(super) fn bounded(message: String) -> String {
     const HEAD: usize = 640;
     const TAIL: usize = 256;
     let count = message.chars().count();

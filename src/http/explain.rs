@@ -47,7 +47,11 @@ impl From<Explained> for ExplainAnswer {
             decision: decision.verdict(),
             diagnostics: Diagnostics {
                 reasons: decision.reasons,
-                errors: decision.errors,
+                errors: decision
+                    .errors
+                    .into_iter()
+                    .map(super::error::bounded)
+                    .collect(),
             },
             summary: e.summary,
             facts: e.facts,

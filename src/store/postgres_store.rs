@@ -1043,12 +1043,11 @@ impl Directory for PgTx<'_> {
             return Ok(known.clone());
         }
         self.lock(Owner::Partner(id.as_str()))?;
-        let found = match self
-            .one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])?
-        {
-            Some(bytes) => Some(decode::<PartnerRow>(id.as_str(), &bytes)?.info()),
-            None => None,
-        };
+        let found =
+            match self.one::<Vec<u8>>("SELECT row FROM partners WHERE id = $1", &[&id.as_str()])? {
+                Some(bytes) => Some(decode::<PartnerRow>(id.as_str(), &bytes)?.info()),
+                None => None,
+            };
         self.memo
             .borrow_mut()
             .partners
@@ -1061,12 +1060,11 @@ impl Directory for PgTx<'_> {
             return Ok(known.clone());
         }
         self.lock(Owner::Client(id.as_str()))?;
-        let found = match self
-            .one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])?
-        {
-            Some(bytes) => Some(decode::<ClientRow>(id.as_str(), &bytes)?.info()),
-            None => None,
-        };
+        let found =
+            match self.one::<Vec<u8>>("SELECT row FROM clients WHERE id = $1", &[&id.as_str()])? {
+                Some(bytes) => Some(decode::<ClientRow>(id.as_str(), &bytes)?.info()),
+                None => None,
+            };
         self.memo
             .borrow_mut()
             .clients
@@ -1103,7 +1101,10 @@ impl Directory for PgTx<'_> {
             )?
             .map(|bytes| decode(&format!("{client}/{email}"), &bytes))
             .transpose()?;
-        self.memo.borrow_mut().memberships.insert(key, found.clone());
+        self.memo
+            .borrow_mut()
+            .memberships
+            .insert(key, found.clone());
         Ok(found)
     }
 }
@@ -1135,7 +1136,6 @@ impl PgTx<'_> {
             employment,
         }))
     }
-
 }
 
 impl Snapshot for PgTx<'_> {

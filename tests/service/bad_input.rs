@@ -2385,3 +2385,68 @@ async fn look_alike_identities_never_fold_onto_a_user() {
         "a look-alike changed the state"
     );
 }
+
+/// Every string in a JSON value, with its path.
+fn strings<'v>(value: &'v Value, path: String, out: &mut Vec<(String, &'v str)>) {
+    match value {
+        Value::String(s) => out.push((path, s)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                strings(item, format!("{path}.{key}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A decision quotes the reference it could not resolve; a reference of any length is looked
+/// up, so the quote is cut: no text of a check's answer (single, batch item, AuthZEN) is over
+/// 1,024 characters, whatever was sent.
+#[tokio::test]
+async fn decisions_quote_long_references_within_the_message_bound() {
+    let server = demo_server().await;
+    for length in [1_025, 5_000, 100_000] {
+        let long = format!("{}@acme.example", "x".repeat(length));
+        let single = check(&long, "crm.objects.edit", "c-globex");
+        let answers = [
+            server.post("/v1/is_authorized", &single).await,
+            server
+                .post(
+                    "/v1/is_authorized/batch",
+                    &json!({"requests": [single.clone(), {"principal": 1}]}),
+                )
+                .await,
+            server
+                .post(
+                    "/access/v1/evaluation",
+                    &json!({"subject": {"type": "user", "id": long},
+                            "action": {"name": "crm.objects.edit"},
+                            "resource": {"type": "account", "id": "c-globex"}}),
+                )
+                .await,
+        ];
+        for (status, answer) in answers {
+            assert_eq!(status, StatusCode::OK, "{length}: {answer}");
+            let mut found = Vec::new();
+            strings(&answer, String::new(), &mut found);
+            for (path, text) in found {
+                assert!(
+                    text.chars().count() <= 1024,
+                    "{length}: {path} has {} characters",
+                    text.chars().count()
+                );
+            }
+            let shown = answer.to_string();
+            assert!(
+                shown.contains("characters left out"),
+                "{length}: {}",
+                &shown[..300.min(shown.len())]
+            );
+        }
+    }
+}
