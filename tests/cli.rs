@@ -280,6 +280,13 @@ fn fmt_check_passes_on_the_repository_and_fails_on_unformatted_policies() {
     let out = run(&["fmt", "--check"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
+    // Success says so, naming what was checked.
+    assert!(
+        stdout.starts_with("ok: ")
+            && stdout.contains("policy files")
+            && stdout.contains("formatted"),
+        "{stdout}"
+    );
 
     let dir = policy_copy();
     std::fs::write(

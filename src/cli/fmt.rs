@@ -26,6 +26,7 @@ pub fn run(args: &FmtArgs) -> ExitCode {
         }
     };
     let mut unformatted = 0;
+    let count = files.len();
     for file in files {
         let pretty = match format_policies(&file.text) {
             Ok(pretty) => pretty,
@@ -46,6 +47,18 @@ pub fn run(args: &FmtArgs) -> ExitCode {
         } else {
             println!("formatted: {}", file.path.display());
         }
+    }
+    // A word on success too, so a script's log (and a person) sees what was checked.
+    match (args.check, unformatted) {
+        (true, 0) => println!(
+            "ok: {count} policy files in {} are formatted",
+            args.policies.display()
+        ),
+        (false, 0) => println!(
+            "ok: {count} policy files in {} were already formatted",
+            args.policies.display()
+        ),
+        _ => {}
     }
     if args.check && unformatted > 0 {
         ExitCode::FAILURE

@@ -111,6 +111,7 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/v1/search", Caller, get(explain::search)),
         // The playground's static files: public, they carry no data (see `ui`).
         route(Method::GET, "/ui", Public, get(ui::index)),
+        route(Method::GET, "/ui/", Public, get(ui::index_slash)),
         route(Method::GET, "/ui/app.js", Public, get(ui::script)),
         route(Method::GET, "/ui/app.css", Public, get(ui::style)),
         route(Method::GET, "/v1/policies", Check, get(ops::policies)),
@@ -584,7 +585,7 @@ async fn blocking<T: Send + 'static>(
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::actions, ops::policies,
         checks::is_authorized, checks::is_authorized_batch,
         explain::explain, explain::actions_allowed, explain::accounts, explain::search,
-        ui::index, ui::script, ui::style,
+        ui::index, ui::index_slash, ui::script, ui::style,
         authzen::evaluation, authzen::evaluations,
         admin::import, admin::export, admin::backup, admin::put_partner, admin::put_employee,
         admin::put_client, admin::put_user, admin::put_asset, admin::reload,

@@ -46,6 +46,14 @@ pub async fn index() -> Response {
     asset(INDEX, "text/html; charset=utf-8")
 }
 
+/// The playground page at `/ui/` too: the address a browser or a person completes `/ui` to.
+/// (The page names its script and style by absolute path, so it works at either.)
+#[utoipa::path(get, path = "/ui/", tag = "playground",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)))]
+pub async fn index_slash() -> Response {
+    index().await
+}
+
 /// The playground's script.
 #[utoipa::path(get, path = "/ui/app.js", tag = "playground",
     responses((status = 200, description = "The script", content_type = "text/javascript", body = String)))]

@@ -219,7 +219,14 @@ fn the_route_table_is_sane() {
         .collect();
     assert_eq!(
         public,
-        ["/healthz", "/readyz", "/ui", "/ui/app.js", "/ui/app.css"],
+        [
+            "/healthz",
+            "/readyz",
+            "/ui",
+            "/ui/",
+            "/ui/app.js",
+            "/ui/app.css"
+        ],
         "only the probes and the playground's static files (which carry no data) may be public"
     );
     // A check token decides and reads what carries no user data; nothing that lists users,

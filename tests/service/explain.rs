@@ -393,6 +393,11 @@ async fn the_playground_is_served_with_a_strict_content_security_policy() {
             "text/html",
             "<title>partner-access playground</title>",
         ),
+        (
+            "/ui/",
+            "text/html",
+            "<title>partner-access playground</title>",
+        ),
         ("/ui/app.js", "text/javascript", "/v1/explain"),
         ("/ui/app.css", "text/css", ".badge"),
     ] {
@@ -438,7 +443,7 @@ async fn the_playground_can_be_turned_off() {
         ..common::Options::default()
     })
     .await;
-    for path in ["/ui", "/ui/app.js", "/ui/app.css"] {
+    for path in ["/ui", "/ui/", "/ui/app.js", "/ui/app.css"] {
         let (status, body) = server.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
