@@ -916,59 +916,22 @@ async fn a_killed_database_loses_nothing_acknowledged_and_the_sidecar_recovers(_
         );
         restarted.elapsed()
     };
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (sidecar, http) = (&sidecar, &http);
-        writers.push(async move {
-            let mut answers = Vec::new();
-            for n in 0..EACH {
-                let email = format!("k{w}-{n}@fleet.example");
-                let key = format!("k-killed-{w}-{n}");
-                let (status, body, _, _) = add_user(sidecar, http, &email, &key).await;
-                answers.push((email, key, status, body));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            answers
-        });
-    }
-    let (answers, restart_took) = tokio::join!(futures_join_all(writers), crash);
-    let answers: Vec<_> = answers.into_iter().flatten().collect();
+    let writing = keyed_writers(
+        &sidecar,
+        &http,
+        "k",
+        WRITERS,
+        EACH,
+        Duration::from_millis(20),
+    );
+    let (answers, restart_took) = tokio::join!(writing, crash);
     let recovery = ready_again(&sidecar, &http, Duration::from_secs(60)).await;
-    let users = fleet_users(&sidecar, &http).await;
-    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-    for (email, _, status, body) in &answers {
-        *statuses.entry(status.as_u16()).or_default() += 1;
-        match status.as_u16() {
-            201 => assert!(
-                users.contains(email),
-                "{email} was acknowledged before the crash and is gone"
-            ),
-            503 => assert!(
-                !users.contains(email),
-                "{email} was refused with a 503, yet applied: {body}"
-            ),
-            504 => assert_eq!(body["error"]["code"], "outcome_unknown", "{body}"),
-            other => panic!("{email}: {other} {body}"),
-        }
-    }
+    let statuses = judge_keyed(&answers, &fleet_users(&sidecar, &http).await);
     assert!(
         statuses.get(&201).is_some_and(|n| *n > 0) && statuses.keys().any(|s| *s != 201),
         "the crash did not fall among the commands: {statuses:?}"
     );
-    for (email, key, status, _) in &answers {
-        if *status != StatusCode::CREATED {
-            let (status, body, _, _) = add_user(&sidecar, &http, email, key).await;
-            assert_eq!(
-                status,
-                StatusCode::CREATED,
-                "{email}: the keyed retry: {body}"
-            );
-        }
-    }
-    let users = fleet_users(&sidecar, &http).await;
-    for (email, ..) in &answers {
-        assert_eq!(users.iter().filter(|u| *u == email).count(), 1, "{email}");
-    }
+    retry_keyed_until_each_is_stored_once(&sidecar, &http, &answers).await;
     drop(sidecar);
     stop_postgres(&cluster);
     println!(
@@ -1169,6 +1132,95 @@ async fn ready_again(sidecar: &Sidecar, http: &reqwest::Client, within: Duration
     }
 }
 
+/// One keyed `add_user` answer: the e-mail, the key, the status and the body.
+type KeyedAnswer = (String, String, StatusCode, Value);
+
+/// `writers` concurrent writers through `sidecar`, each adding `each` users of its own
+/// (`{tag}{writer}-{n}@fleet.example`, each with a key of its own), `pause` between commands.
+async fn keyed_writers(
+    sidecar: &Sidecar,
+    http: &reqwest::Client,
+    tag: &str,
+    writers: usize,
+    each: usize,
+    pause: Duration,
+) -> Vec<KeyedAnswer> {
+    let mut running = Vec::new();
+    for w in 0..writers {
+        running.push(async move {
+            let mut answers = Vec::new();
+            for n in 0..each {
+                let email = format!("{tag}{w}-{n}@fleet.example");
+                let key = format!("k-{tag}-{w}-{n}");
+                let (status, body, _, _) = add_user(sidecar, http, &email, &key).await;
+                answers.push((email, key, status, body));
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            answers
+        });
+    }
+    futures_join_all(running)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// What each answer promised, held against the users stored afterwards: an acknowledged
+/// command is stored, a `503` (nothing applied) is not, a `504` says the outcome is unknown;
+/// no other status. Returns how many answers had each status.
+fn judge_keyed(
+    answers: &[KeyedAnswer],
+    users: &[String],
+) -> std::collections::BTreeMap<u16, usize> {
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for (email, _, status, body) in answers {
+        *statuses.entry(status.as_u16()).or_default() += 1;
+        match status.as_u16() {
+            201 => assert!(users.contains(email), "{email} acknowledged, not stored"),
+            503 => {
+                assert_eq!(body["error"]["code"], "unavailable", "{body}");
+                assert!(
+                    !users.contains(email),
+                    "{email} was refused with a 503, yet applied: {body}"
+                );
+            }
+            504 => assert_eq!(body["error"]["code"], "outcome_unknown", "{body}"),
+            other => panic!("{email}: {other} {body}"),
+        }
+    }
+    statuses
+}
+
+/// Retries every command not acknowledged, with its key: each retry is a `201` (applied now,
+/// or the first answer replayed), and afterwards every user is stored exactly once.
+async fn retry_keyed_until_each_is_stored_once(
+    sidecar: &Sidecar,
+    http: &reqwest::Client,
+    answers: &[KeyedAnswer],
+) {
+    for (email, key, status, _) in answers {
+        if *status != StatusCode::CREATED {
+            let (status, body, _, _) = add_user(sidecar, http, email, key).await;
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "{email}: the keyed retry: {body}"
+            );
+        }
+    }
+    let users = fleet_users(sidecar, http).await;
+    for (email, ..) in answers {
+        assert_eq!(
+            users.iter().filter(|u| *u == email).count(),
+            1,
+            "{email} is not stored exactly once"
+        );
+    }
+}
+
 async fn a_frozen_link_answers_within_the_timeout_and_applies_nothing_it_refused(base: String) {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
@@ -1338,62 +1390,15 @@ async fn dropped_connections_apply_nothing_they_refused_and_keyed_retries_apply_
             link.cut();
         }
     };
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (sidecar, http) = (&sidecar, &http);
-        writers.push(async move {
-            let mut answers = Vec::new();
-            for n in 0..EACH {
-                let email = format!("w{w}-{n}@fleet.example");
-                let key = format!("k-cut-{w}-{n}");
-                let (status, body, _, _) = add_user(sidecar, http, &email, &key).await;
-                answers.push((email, key, status, body));
-            }
-            answers
-        });
-    }
-    let (answers, ()) = tokio::join!(futures_join_all(writers), cutting);
-    let answers: Vec<_> = answers.into_iter().flatten().collect();
+    let writing = keyed_writers(&sidecar, &http, "w", WRITERS, EACH, Duration::ZERO);
+    let (answers, ()) = tokio::join!(writing, cutting);
     let recovery = ready_again(&sidecar, &http, Duration::from_secs(30)).await;
-    let users = fleet_users(&sidecar, &http).await;
-    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-    for (email, _, status, body) in &answers {
-        *statuses.entry(status.as_u16()).or_default() += 1;
-        match status.as_u16() {
-            201 => assert!(users.contains(email), "{email} acknowledged, not stored"),
-            503 => {
-                assert_eq!(body["error"]["code"], "unavailable", "{body}");
-                assert!(
-                    !users.contains(email),
-                    "{email} was refused with a 503, yet applied: {body}"
-                );
-            }
-            504 => assert_eq!(body["error"]["code"], "outcome_unknown", "{body}"),
-            other => panic!("{email}: {other} {body}"),
-        }
-    }
+    let statuses = judge_keyed(&answers, &fleet_users(&sidecar, &http).await);
     assert!(
         statuses.keys().any(|s| *s != 201),
         "no command met a cut connection: {statuses:?}"
     );
-    for (email, key, status, _) in &answers {
-        if *status != StatusCode::CREATED {
-            let (status, body, _, _) = add_user(&sidecar, &http, email, key).await;
-            assert_eq!(
-                status,
-                StatusCode::CREATED,
-                "{email}: the keyed retry: {body}"
-            );
-        }
-    }
-    let users = fleet_users(&sidecar, &http).await;
-    for (email, ..) in &answers {
-        assert_eq!(
-            users.iter().filter(|u| *u == email).count(),
-            1,
-            "{email} is not stored exactly once"
-        );
-    }
+    retry_keyed_until_each_is_stored_once(&sidecar, &http, &answers).await;
     println!("cut connections: answers {statuses:?}; ready again {recovery:?} after the cuts");
 }
 
