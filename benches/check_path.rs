@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use partner_access::app::commands::CommandMeta;
+use partner_access::app::commands::cam::{DeactivatePartnerUser, ReactivatePartnerUser};
 use partner_access::app::{App, AppSettings, ImportMode};
 use partner_access::domain::{ClientId, Email};
 use partner_access::fixtures::{Size, generate};
@@ -106,10 +107,24 @@ fn commands(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("deactivate_reactivate", |b| {
         b.iter(|| {
-            app.deactivate_partner_user(&meta, &client, &target)
-                .unwrap();
-            app.reactivate_partner_user(&meta, &client, &target)
-                .unwrap();
+            let (c, employee) = (client.clone(), target.clone());
+            app.run(
+                &meta,
+                &DeactivatePartnerUser {
+                    client: c,
+                    employee,
+                },
+            )
+            .unwrap();
+            let (c, employee) = (client.clone(), target.clone());
+            app.run(
+                &meta,
+                &ReactivatePartnerUser {
+                    client: c,
+                    employee,
+                },
+            )
+            .unwrap();
         })
     });
     group.finish();

@@ -41,7 +41,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use partner_access::app::commands::CommandMeta;
-use partner_access::app::commands::client_side::SetClientPermissionSet;
+use partner_access::app::commands::cam::{DeactivatePartnerUser, ReactivatePartnerUser};
+use partner_access::app::commands::client_side::{
+    SetClientPermissionSet, SetClientPermissionSetBody,
+};
 use partner_access::app::{App, AppSettings, ImportMode, UserUpsert};
 use partner_access::domain::{
     ClientId, Email, Permission, PermissionSetName, Role, Seat, StateDocument, Status,
@@ -172,24 +175,34 @@ fn write(app: &App, s: usize, grant: bool) -> u64 {
     match s {
         0 => {
             let set = if grant { "Reporter" } else { "Viewer" };
-            app.set_client_permission_set(
-                &meta(OWNER),
-                &client,
-                &Email::parse(RITA).unwrap(),
-                &SetClientPermissionSet {
+            let command = SetClientPermissionSet {
+                client,
+                email: Email::parse(RITA).unwrap(),
+                body: SetClientPermissionSetBody {
                     actor: Email::parse(OWNER).unwrap(),
                     permission_set: PermissionSetName::parse(set).unwrap(),
                 },
-            )
-            .unwrap()
-            .revision
+            };
+            app.run(&meta(OWNER), &command).unwrap().revision
         }
         1 => {
             let bob = Email::parse(BOB).unwrap();
             let answer = if grant {
-                app.reactivate_partner_user(&meta(ANN), &client, &bob)
+                app.run(
+                    &meta(ANN),
+                    &ReactivatePartnerUser {
+                        client,
+                        employee: bob,
+                    },
+                )
             } else {
-                app.deactivate_partner_user(&meta(ANN), &client, &bob)
+                app.run(
+                    &meta(ANN),
+                    &DeactivatePartnerUser {
+                        client,
+                        employee: bob,
+                    },
+                )
             };
             answer.unwrap().revision
         }

@@ -6,6 +6,7 @@
 //! about HTTP, redb or Cedar; those layers translate to and from these types.
 
 pub mod catalogue;
+pub mod client_account;
 pub mod directory;
 pub mod enums;
 pub mod ids;
@@ -17,6 +18,7 @@ pub mod validate;
 pub mod verdict;
 
 pub use catalogue::{Catalogue, Permission};
+pub use client_account::{Ending, Violation};
 pub use directory::{ClientInfo, Directory, Employment, PartnerInfo, StateIndex, UserInfo};
 pub use enums::{EmployeeManagement, PaidHub, PricingModel, Role, Seat, Status, Tier};
 pub use ids::{

@@ -11,58 +11,33 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiBody, ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::app::App;
 use crate::app::commands::cam::{
-    ActorOnly, AddPartnerUsers, RemoveAll, RemoveEmployee, SetPartnerPermissionSet,
+    AddPartnerUsers, ClientRemovalPreview, DeactivatePartnerUser, EmployeeRemovalPreview,
+    GrantPartnerPermission, ReactivateAllPartnerUsers, ReactivatePartnerUser,
+    RemoveAllPartnerUsers, RemoveEmployee, RevokePartnerPermission, SetPartnerPermissionSet,
 };
 use crate::app::commands::client_side::{
-    AssignSeats, CreateUser, MigrateToPartnerAdmin, SetClientPermissionSet, SetPaidHubs, SetSeat,
+    AssignSeats, CreateUser, GrantClientPermission, MigrateToPartnerAdmin, RemoveUser,
+    RevokeClientPermission, SetClientPermissionSet, SetPaidHubs, SetSeat,
 };
-use crate::app::commands::links::{ApproveLink, IssueLink, LinkEmployee};
-use crate::app::commands::{CommandAnswer, CommandMeta};
+use crate::app::commands::links::{ApproveAccessLink, IssueAccessLink, LinkEmployee};
+use crate::app::commands::{Command, CommandAnswer, CommandBody, CommandMeta};
 use crate::app::reads::AccessFilter;
-use crate::app::{App, AppError};
 use crate::domain::{
-    ClientId, Email, PartnerId, PeriodView, Permission, RelationshipState, RelationshipView,
-    Timestamp,
+    ClientId, Email, PartnerId, PeriodView, RelationshipState, RelationshipView, Timestamp,
 };
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 256;
 
-/// A command body: the actor and the command's own fields.
-trait HasActor {
-    fn actor(&self) -> &Email;
-}
-
-macro_rules! has_actor {
-    ($($t:ty),*) => {$(impl HasActor for $t { fn actor(&self) -> &Email { &self.actor } })*};
-}
-
-has_actor!(
-    IssueLink,
-    ApproveLink,
-    LinkEmployee,
-    AddPartnerUsers,
-    SetPartnerPermissionSet,
-    ActorOnly,
-    RemoveEmployee,
-    RemoveAll,
-    MigrateToPartnerAdmin,
-    CreateUser,
-    SetSeat,
-    SetClientPermissionSet,
-    SetPaidHubs,
-    AssignSeats
-);
-
 /// Parses a command body (400 naming the field) and the idempotency key.
-fn parse<B: DeserializeOwned + HasActor>(
+fn parse<B: CommandBody>(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -123,20 +98,30 @@ fn respond(answer: CommandAnswer) -> Response {
     response
 }
 
-async fn run(
-    work: impl FnOnce() -> Result<CommandAnswer, AppError> + Send + 'static,
+/// Any command: its body parsed, the command made from its path and body, run by the app.
+async fn command<C: Command>(
+    app: Arc<App>,
+    path: C::Path,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    super::blocking(work).await.map(respond)
+    let (meta, body) = parse::<C::Body>(&method, &uri, &headers, &body)?;
+    let command = C::new(path, body);
+    super::blocking(move || app.run(&meta, &command))
+        .await
+        .map(respond)
 }
 
+/// One command route: its handler (named after the route) runs the command type `$command`,
+/// and its OpenAPI operation says the rules it enforces.
 macro_rules! command {
     (
         $(#[$doc:meta])*
-        $name:ident, $method:ident, $path:literal, $body:ty,
-        path = ($($param:ident : $pty:ty),*),
-        rules = $rules:literal,
-        $(example = $request:expr => $answer:expr,)?
-        |$app:ident, $meta:ident, $b:ident| $call:expr
+        $name:ident, $method:ident, $path:literal, $command:ty,
+        rules = $rules:literal
+        $(, example = $request:expr => $answer:expr)? $(,)?
     ) => {
         $(#[$doc])*
         #[utoipa::path(
@@ -154,220 +139,163 @@ macro_rules! command {
             )
         )]
         pub async fn $name(
-            State($app): State<Arc<App>>,
-            ApiPath(($($param,)*)): ApiPath<($($pty,)*)>,
+            State(app): State<Arc<App>>,
+            ApiPath(path): ApiPath<<$command as Command>::Path>,
             method: Method,
             uri: Uri,
             headers: HeaderMap,
             ApiBody(body): ApiBody,
         ) -> Result<Response, ApiError> {
-            let ($meta, $b): (CommandMeta, $body) = parse(&method, &uri, &headers, &body)?;
-            run(move || $call).await
+            command::<$command>(app, path, method, uri, headers, body).await
         }
     };
 }
 
 command!(
     /// PA-1, PA-3: get an access link (own, or a colleague's); `rotate` revokes earlier ones.
-    issue_access_link, post, "/v1/partners/{partner}/access-links", IssueLink,
-    path = (partner: PartnerId),
+    issue_access_link, post, "/v1/partners/{partner}/access-links", IssueAccessLink,
     rules = "actor, employee?, rotate? (PA-1, PA-3)",
-    |app, meta, body| app.issue_access_link(&meta, &partner, &body)
 );
 
 command!(
     /// PA-2, PA-4, PA-5: approve an access link in a client account.
-    approve_access_link, post, "/v1/access-links/{token}/approve", ApproveLink,
-    path = (token: String),
+    approve_access_link, post, "/v1/access-links/{token}/approve", ApproveAccessLink,
     rules = "actor, client (PA-2, PA-4, PA-5)",
-    |app, meta, body| app.approve_access_link(&meta, &token, &body)
 );
 
 command!(
     /// ADD-1..6, PERM-2: add employees of the actor's partner with one permission set.
     add_partner_users, post, "/v1/clients/{client}/partner-users", AddPartnerUsers,
-    path = (client: ClientId),
     rules = "actor, employees, permission_set (ADD, PERM-2)",
-    |app, meta, body| app.add_partner_users(&meta, &client, &body)
 );
 
 command!(
     /// LINK-1, LINK-2: link an existing client user who is an employee of the partner.
     link_employee, post, "/v1/partners/{partner}/employees/{employee}/link", LinkEmployee,
-    path = (partner: PartnerId, employee: Email),
     rules = "actor, client (LINK-1, LINK-2)",
-    |app, meta, body| app.link_employee(&meta, &partner, &employee, &body)
 );
 
 command!(
     /// PERM-1..3: apply a permission set to a partner user (grant only what you hold).
-    set_partner_permission_set, put, "/v1/clients/{client}/partner-users/{employee}/permission-set",
-    SetPartnerPermissionSet,
-    path = (client: ClientId, employee: Email),
+    set_partner_permission_set, put, "/v1/clients/{client}/partner-users/{employee}/permission-set", SetPartnerPermissionSet,
     rules = "actor, permission_set (PERM)",
-    |app, meta, _body| app.set_partner_permission_set(&meta, &client, &employee, &_body)
 );
 
 command!(
     /// REM-2, MIG-4: deactivate a partner user.
-    deactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/deactivate",
-    ActorOnly,
-    path = (client: ClientId, employee: Email),
+    deactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/deactivate", DeactivatePartnerUser,
     rules = "actor (REM-2, MIG-4)",
-    |app, meta, _body| app.deactivate_partner_user(&meta, &client, &employee)
 );
 
 command!(
     /// REM-3, REM-7: reactivate a partner user.
-    reactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/reactivate",
-    ActorOnly,
-    path = (client: ClientId, employee: Email),
+    reactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/reactivate", ReactivatePartnerUser,
     rules = "actor (REM-3, REM-7)",
-    |app, meta, _body| app.reactivate_partner_user(&meta, &client, &employee)
 );
 
 command!(
     /// REM-7: reactivate every deactivated partner user of the actor's partner in the client
     /// at once (a deactivated partner admin, when all of them are deactivated: itself too).
-    reactivate_all_partner_users, post, "/v1/clients/{client}/partner-users/reactivate-all",
-    ActorOnly,
-    path = (client: ClientId),
+    reactivate_all_partner_users, post, "/v1/clients/{client}/partner-users/reactivate-all", ReactivateAllPartnerUsers,
     rules = "actor (REM-7, REM-3, PA-1)",
     example = json!({"actor": "dana@acme.example"}) => json!({"client": "c-hooli", "partner": "p-acme", "reactivated": ["bob@acme.example", "dana@acme.example"], "revision": 12}),
-    |app, meta, _body| app.reactivate_all_partner_users(&meta, &client)
 );
 
 command!(
     /// PERM-4, PERM-2: add one permission to a partner user from the CAM (role unchanged;
     /// what the actor does not hold is `withheld`).
-    grant_partner_permission, put,
-    "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", ActorOnly,
-    path = (client: ClientId, employee: Email, permission: Permission),
+    grant_partner_permission, put, "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", GrantPartnerPermission,
     rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
     example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["apps.manage", "crm.objects.edit", "reports.access"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 7}),
-    |app, meta, _body| app.set_partner_permission(&meta, &client, &employee, &permission, true)
 );
 
 command!(
     /// PERM-4, PERM-2: remove one permission of a partner user from the CAM (role unchanged;
     /// what the actor does not hold is `kept`).
-    revoke_partner_permission, delete,
-    "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", ActorOnly,
-    path = (client: ClientId, employee: Email, permission: Permission),
+    revoke_partner_permission, delete, "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", RevokePartnerPermission,
     rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
     example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 8}),
-    |app, meta, _body| app.set_partner_permission(&meta, &client, &employee, &permission, false)
 );
 
 command!(
     /// REM-5: preview removing an employee: its clients and owned assets, and a `version`.
-    employee_removal_preview, post,
-    "/v1/partners/{partner}/employees/{employee}/removal-preview", ActorOnly,
-    path = (partner: PartnerId, employee: Email),
+    employee_removal_preview, post, "/v1/partners/{partner}/employees/{employee}/removal-preview", EmployeeRemovalPreview,
     rules = "actor (REM-5)",
-    |app, meta, _body| app.employee_removal_preview(&meta, &partner, &employee)
 );
 
 command!(
     /// REM-1, REM-2, REM-5: remove an employee from chosen clients (409 on a stale version).
     remove_employee, post, "/v1/partners/{partner}/employees/{employee}/remove", RemoveEmployee,
-    path = (partner: PartnerId, employee: Email),
     rules = "actor, clients, version (REM-1, REM-2, REM-5)",
-    |app, meta, body| app.remove_employee(&meta, &partner, &employee, &body)
 );
 
 command!(
     /// REM-6: preview removing every partner user of the actor's partner from a client.
-    client_removal_preview, post, "/v1/clients/{client}/partner-users/removal-preview", ActorOnly,
-    path = (client: ClientId),
+    client_removal_preview, post, "/v1/clients/{client}/partner-users/removal-preview", ClientRemovalPreview,
     rules = "actor (REM-6)",
-    |app, meta, _body| app.client_removal_preview(&meta, &client)
 );
 
 command!(
     /// REM-6, REM-8, REL-2: remove every partner user of the actor's partner from a client.
-    remove_all_partner_users, post, "/v1/clients/{client}/partner-users/remove-all", RemoveAll,
-    path = (client: ClientId),
+    remove_all_partner_users, post, "/v1/clients/{client}/partner-users/remove-all", RemoveAllPartnerUsers,
     rules = "actor, version (REM-6, REM-8, REL-2)",
-    |app, meta, body| app.remove_all_partner_users(&meta, &client, &body)
 );
 
 command!(
     /// MIG-1..4: change a super admin to partner admin, keeping billing if asked.
     migrate_to_partner_admin, post, "/v1/clients/{client}/partner-admins", MigrateToPartnerAdmin,
-    path = (client: ClientId),
     rules = "actor, user, keep_billing (MIG)",
-    |app, meta, body| app.migrate_to_partner_admin(&meta, &client, &body)
 );
 
 command!(
     /// SEAT-6, SEAT-7: create a user in the client account.
     create_user, post, "/v1/clients/{client}/users", CreateUser,
-    path = (client: ClientId),
     rules = "actor, email, seat, permission_set (SEAT-6, SEAT-7)",
-    |app, meta, body| app.create_user(&meta, &client, &body)
 );
 
 command!(
     /// SEAT-5, SEAT-8: change a user's seat.
     set_seat, put, "/v1/clients/{client}/users/{email}/seat", SetSeat,
-    path = (client: ClientId, email: Email),
     rules = "actor, seat (SEAT-5, SEAT-8)",
-    |app, meta, body| app.set_seat(&meta, &client, &email, &body)
 );
 
 command!(
     /// SEAT-4: apply one of the client's permission sets.
-    set_client_permission_set, put, "/v1/clients/{client}/users/{email}/permission-set",
-    SetClientPermissionSet,
-    path = (client: ClientId, email: Email),
+    set_client_permission_set, put, "/v1/clients/{client}/users/{email}/permission-set", SetClientPermissionSet,
     rules = "actor, permission_set (SEAT-4)",
-    |app, meta, body| app.set_client_permission_set(&meta, &client, &email, &body)
 );
 
 command!(
     /// PERM-4, SEAT-4: add one permission to a user in the client account (role unchanged).
-    grant_client_permission, put, "/v1/clients/{client}/users/{email}/permissions/{permission}",
-    ActorOnly,
-    path = (client: ClientId, email: Email, permission: Permission),
+    grant_client_permission, put, "/v1/clients/{client}/users/{email}/permissions/{permission}", GrantClientPermission,
     rules = "actor (PERM-4, SEAT-4, PERM-2)",
     example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["billing.edit", "crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 9}),
-    |app, meta, _body| app.set_client_permission(&meta, &client, &email, &permission, true)
 );
 
 command!(
     /// PERM-4, SEAT-4: remove one permission of a user in the client account (role unchanged).
-    revoke_client_permission, delete,
-    "/v1/clients/{client}/users/{email}/permissions/{permission}", ActorOnly,
-    path = (client: ClientId, email: Email, permission: Permission),
+    revoke_client_permission, delete, "/v1/clients/{client}/users/{email}/permissions/{permission}", RevokeClientPermission,
     rules = "actor (PERM-4, SEAT-4, PERM-2)",
     example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 10}),
-    |app, meta, _body| app.set_client_permission(&meta, &client, &email, &permission, false)
 );
 
 command!(
     /// SEAT-9, SEAT-8: set a user's paid Sales Hub / Service Hub licences (besides its seat).
     set_paid_hubs, put, "/v1/clients/{client}/users/{email}/paid-hubs", SetPaidHubs,
-    path = (client: ClientId, email: Email),
     rules = "actor, paid_hubs: [\"sales\", \"service\"] (SEAT-9, SEAT-8)",
     example = json!({"actor": "owner@globex.example", "paid_hubs": ["sales"]}) => json!({"email": "ann@acme.example", "role": "partner_admin", "seat": "partner", "paid_hubs": ["sales"], "permissions": ["crm.objects.edit"], "status": "active", "partner": "p-acme", "keep_billing": false, "revision": 11}),
-    |app, meta, body| app.set_paid_hubs(&meta, &client, &email, &body)
 );
 
 command!(
     /// SEAT-3: the partner seat for several users, all or nothing.
     assign_seats, post, "/v1/clients/{client}/seats", AssignSeats,
-    path = (client: ClientId),
     rules = "actor, users, seat (SEAT-3)",
-    |app, meta, body| app.assign_seats(&meta, &client, &body)
 );
 
 command!(
     /// REM-9, MIG-4: remove a user from the client account.
-    remove_user, delete, "/v1/clients/{client}/users/{email}", ActorOnly,
-    path = (client: ClientId, email: Email),
+    remove_user, delete, "/v1/clients/{client}/users/{email}", RemoveUser,
     rules = "actor (REM-9, MIG-4)",
-    |app, meta, _body| app.remove_user(&meta, &client, &email)
 );
 
 // ---- reads ------------------------------------------------------------------------------

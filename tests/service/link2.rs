@@ -18,7 +18,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use partner_access::app::commands::CommandMeta;
+use partner_access::app::AppError;
+use partner_access::app::commands::cam::{
+    AddPartnerUsers, ClientRemovalPreview, DeactivatePartnerUser, GrantPartnerPermission,
+    ReactivatePartnerUser, RemoveAllPartnerUsers, RevokePartnerPermission, SetPartnerPermissionSet,
+};
+use partner_access::app::commands::client_side::{
+    CreateUser, MigrateToPartnerAdmin, RemoveUser, SetClientPermissionSet,
+};
+use partner_access::app::commands::links::{ApproveAccessLink, IssueAccessLink, LinkEmployee};
+use partner_access::app::commands::{Command, CommandAnswer, CommandMeta};
 use partner_access::app::{App, AppSettings, ImportMode};
 use partner_access::domain::{ClientId, Email, PartnerId, Permission, StateDocument, validate};
 use partner_access::store::RedbStore;
@@ -232,6 +241,17 @@ fn body<T: DeserializeOwned>(value: Value) -> T {
     serde_json::from_value(value).unwrap()
 }
 
+/// Runs the command `C` for `actor`, made from its path and JSON body as the HTTP layer makes
+/// it.
+fn run_command<C: Command>(
+    app: &App,
+    actor: &str,
+    path: C::Path,
+    body_json: Value,
+) -> Result<CommandAnswer, AppError> {
+    app.run(&meta(actor), &C::new(path, body(body_json)))
+}
+
 /// The partner an actor is an employee of, in `state`.
 fn employer(state: &StateDocument, who: &str) -> Option<PartnerId> {
     state
@@ -321,18 +341,20 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             let Some(partner) = employer(state, actor) else {
                 return false;
             };
-            let issued = app.issue_access_link(
-                &meta(actor),
-                &partner,
-                &body(json!({"actor": actor, "employee": TARGETS[*target]})),
+            let issued = run_command::<IssueAccessLink>(
+                app,
+                actor,
+                (partner,),
+                json!({"actor": actor, "employee": TARGETS[*target]}),
             );
             let Ok(issued) = issued else { return false };
             let token = issued.body["token"].as_str().unwrap().to_owned();
             let approver = admin_of(state, *client, *approver);
-            app.approve_access_link(
-                &meta(&approver),
-                &token,
-                &body(json!({"actor": approver, "client": CLIENTS[*client]})),
+            run_command::<ApproveAccessLink>(
+                app,
+                &approver,
+                (token,),
+                json!({"actor": approver, "client": CLIENTS[*client]}),
             )
         }
         Step::AddPartnerUsers {
@@ -340,23 +362,24 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             client,
             targets,
             set,
-        } => app.add_partner_users(
-            &meta(CAM_ACTORS[*cam]),
-            &client_id(*client),
-            &body(json!({"actor": CAM_ACTORS[*cam],
-                         "employees": targets.iter().map(|t| TARGETS[*t]).collect::<Vec<_>>(),
-                         "permission_set": SETS[*set]})),
+        } => run_command::<AddPartnerUsers>(
+            app,
+            CAM_ACTORS[*cam],
+            (client_id(*client),),
+            json!({"actor": CAM_ACTORS[*cam],
+                   "employees": targets.iter().map(|t| TARGETS[*t]).collect::<Vec<_>>(),
+                   "permission_set": SETS[*set]}),
         ),
         Step::SetPartnerPermissionSet {
             cam,
             client,
             target,
             set,
-        } => app.set_partner_permission_set(
-            &meta(CAM_ACTORS[*cam]),
-            &client_id(*client),
-            &email(&user_of(state, *client, *target)),
-            &body(json!({"actor": CAM_ACTORS[*cam], "permission_set": SETS[*set]})),
+        } => run_command::<SetPartnerPermissionSet>(
+            app,
+            CAM_ACTORS[*cam],
+            (client_id(*client), email(&user_of(state, *client, *target))),
+            json!({"actor": CAM_ACTORS[*cam], "permission_set": SETS[*set]}),
         ),
         Step::SetPartnerPermission {
             cam,
@@ -364,13 +387,19 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             target,
             permission,
             grant,
-        } => app.set_partner_permission(
-            &meta(CAM_ACTORS[*cam]),
-            &client_id(*client),
-            &email(&user_of(state, *client, *target)),
-            &Permission::parse(PERMISSIONS[*permission]).unwrap(),
-            *grant,
-        ),
+        } => {
+            let path = (
+                client_id(*client),
+                email(&user_of(state, *client, *target)),
+                Permission::parse(PERMISSIONS[*permission]).unwrap(),
+            );
+            let body = json!({"actor": CAM_ACTORS[*cam]});
+            if *grant {
+                run_command::<GrantPartnerPermission>(app, CAM_ACTORS[*cam], path, body)
+            } else {
+                run_command::<RevokePartnerPermission>(app, CAM_ACTORS[*cam], path, body)
+            }
+        }
         Step::LinkEmployee {
             cam,
             target,
@@ -389,11 +418,11 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             let Some(partner) = employer(state, actor) else {
                 return false;
             };
-            app.link_employee(
-                &meta(actor),
-                &partner,
-                &email(&target),
-                &body(json!({"actor": actor, "client": CLIENTS[*client]})),
+            run_command::<LinkEmployee>(
+                app,
+                actor,
+                (partner, email(&target)),
+                json!({"actor": actor, "client": CLIENTS[*client]}),
             )
         }
         Step::CreateUser {
@@ -404,12 +433,13 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             partner_seat,
         } => {
             let actor = admin_of(state, *client, *actor);
-            app.create_user(
-                &meta(&actor),
-                &client_id(*client),
-                &body(json!({"actor": actor, "email": TARGETS[*target],
-                             "seat": if *partner_seat { "partner" } else { "core" },
-                             "permission_set": SETS[*set]})),
+            run_command::<CreateUser>(
+                app,
+                &actor,
+                (client_id(*client),),
+                json!({"actor": actor, "email": TARGETS[*target],
+                       "seat": if *partner_seat { "partner" } else { "core" },
+                       "permission_set": SETS[*set]}),
             )
         }
         Step::SetClientPermissionSet {
@@ -419,20 +449,21 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             set,
         } => {
             let actor = admin_of(state, *client, *actor);
-            app.set_client_permission_set(
-                &meta(&actor),
-                &client_id(*client),
-                &email(&user_of(state, *client, *target)),
-                &body(json!({"actor": actor, "permission_set": SETS[*set]})),
+            run_command::<SetClientPermissionSet>(
+                app,
+                &actor,
+                (client_id(*client), email(&user_of(state, *client, *target))),
+                json!({"actor": actor, "permission_set": SETS[*set]}),
             )
         }
         Step::Migrate { client, target } => {
             // A super admin changes itself to partner admin (MIG-1).
             let user = admin_of(state, *client, *target);
-            app.migrate_to_partner_admin(
-                &meta(&user),
-                &client_id(*client),
-                &body(json!({"actor": user, "user": user})),
+            run_command::<MigrateToPartnerAdmin>(
+                app,
+                &user,
+                (client_id(*client),),
+                json!({"actor": user, "user": user}),
             )
         }
         Step::RemoveUser {
@@ -441,10 +472,11 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             target,
         } => {
             let actor = admin_of(state, *client, *actor);
-            app.remove_user(
-                &meta(&actor),
-                &client_id(*client),
-                &email(&user_of(state, *client, *target)),
+            run_command::<RemoveUser>(
+                app,
+                &actor,
+                (client_id(*client), email(&user_of(state, *client, *target))),
+                json!({"actor": actor}),
             )
         }
         Step::Deactivate {
@@ -453,27 +485,33 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
             target,
             reactivate,
         } => {
-            let (m, c) = (meta(CAM_ACTORS[*cam]), client_id(*client));
-            let t = email(&user_of(state, *client, *target));
+            let actor = CAM_ACTORS[*cam];
+            let path = (client_id(*client), email(&user_of(state, *client, *target)));
             if *reactivate {
-                app.reactivate_partner_user(&m, &c, &t)
+                run_command::<ReactivatePartnerUser>(app, actor, path, json!({"actor": actor}))
             } else {
-                app.deactivate_partner_user(&m, &c, &t)
+                run_command::<DeactivatePartnerUser>(app, actor, path, json!({"actor": actor}))
             }
         }
         Step::RemoveAll { cam, client } => {
-            let m = meta(CAM_ACTORS[*cam]);
-            let Ok(preview) = app.client_removal_preview(&m, &client_id(*client)) else {
+            let actor = CAM_ACTORS[*cam];
+            let Ok(preview) = run_command::<ClientRemovalPreview>(
+                app,
+                actor,
+                (client_id(*client),),
+                json!({"actor": actor}),
+            ) else {
                 return false;
             };
             let version = preview.body["version"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            app.remove_all_partner_users(
-                &m,
-                &client_id(*client),
-                &body(json!({"actor": CAM_ACTORS[*cam], "version": version})),
+            run_command::<RemoveAllPartnerUsers>(
+                app,
+                actor,
+                (client_id(*client),),
+                json!({"actor": actor, "version": version}),
             )
         }
         Step::UpsertUser {
@@ -514,8 +552,8 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
     outcome.is_ok()
 }
 
-fn empty_answer() -> partner_access::app::commands::CommandAnswer {
-    partner_access::app::commands::CommandAnswer {
+fn empty_answer() -> CommandAnswer {
+    CommandAnswer {
         created: false,
         body: Value::Null,
         revision: 0,
