@@ -19,6 +19,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
             "tower",
             "tower_http",
             "utoipa",
+            "utoipa_axum",
         ],
         &["http/"],
     ),

@@ -29,11 +29,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, Request, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes;
 
 use crate::app::{App, AppError};
 
@@ -77,25 +79,49 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// One route of the API.
+/// One route of the API: its method and path as its handler's OpenAPI operation declares
+/// them (`#[utoipa::path]`), the token scope it needs, the handler, and its part of the
+/// OpenAPI document with that scope as its security requirement. The router and the document
+/// are both built from [`routes`], so a route, its documentation and its scope cannot drift.
 pub struct Route {
     pub method: Method,
-    pub path: &'static str,
+    pub path: String,
     pub access: Access,
     handler: MethodRouter<Arc<App>>,
+    doc: utoipa::openapi::path::Paths,
+    schemas: Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
 }
 
-fn route(
-    method: Method,
-    path: &'static str,
-    access: Access,
-    handler: MethodRouter<Arc<App>>,
-) -> Route {
+/// The route of one handler (collected with `utoipa_axum::routes!`, which reads its
+/// `#[utoipa::path]`), guarded by `access`.
+fn route(access: Access, (schemas, mut doc, handler): UtoipaMethodRouter<Arc<App>>) -> Route {
+    use utoipa::openapi::security::SecurityRequirement;
+    let mut found = None;
+    for (path, item) in doc.paths.iter_mut() {
+        for (method, operation) in [
+            (Method::GET, item.get.as_mut()),
+            (Method::POST, item.post.as_mut()),
+            (Method::PUT, item.put.as_mut()),
+            (Method::DELETE, item.delete.as_mut()),
+        ] {
+            if let Some(operation) = operation {
+                operation.security = access
+                    .scope()
+                    .map(|scope| vec![SecurityRequirement::new("bearer", [scope.name()])]);
+                found = Some((method, path.clone()));
+            }
+        }
+    }
+    // Every handler in the table has one `#[utoipa::path]` with a GET, POST, PUT or DELETE:
+    // the route-table tests start the router, so a handler without one fails them at once.
+    let (method, path) = found.unwrap_or((Method::GET, String::new()));
     Route {
         method,
         path,
         access,
         handler,
+        doc,
+        schemas,
     }
 }
 
@@ -103,266 +129,66 @@ fn route(
 pub fn routes() -> Vec<Route> {
     use Access::{Admin, Caller, Check, Public};
     vec![
-        route(Method::GET, "/healthz", Public, get(ops::healthz)),
-        route(Method::GET, "/readyz", Public, get(ops::readyz)),
-        route(Method::GET, "/metrics", Check, get(ops::metrics)),
-        route(Method::GET, "/openapi.json", Check, get(ops::openapi)),
-        route(Method::GET, "/v1/schema/actions", Check, get(ops::actions)),
-        route(Method::GET, "/v1/search", Caller, get(explain::search)),
+        route(Public, routes!(ops::healthz)),
+        route(Public, routes!(ops::readyz)),
+        route(Check, routes!(ops::metrics)),
+        route(Check, routes!(ops::openapi)),
+        route(Check, routes!(ops::actions)),
+        route(Caller, routes!(explain::search)),
         // The playground's static files: public, they carry no data (see `ui`).
-        route(Method::GET, "/ui", Public, get(ui::index)),
-        route(Method::GET, "/ui/", Public, get(ui::index_slash)),
-        route(Method::GET, "/ui/app.js", Public, get(ui::script)),
-        route(Method::GET, "/ui/app.css", Public, get(ui::style)),
-        route(Method::GET, "/v1/policies", Check, get(ops::policies)),
-        route(
-            Method::POST,
-            "/v1/is_authorized",
-            Check,
-            post(checks::is_authorized),
-        ),
-        route(
-            Method::POST,
-            "/v1/is_authorized/batch",
-            Check,
-            post(checks::is_authorized_batch),
-        ),
-        route(Method::POST, "/v1/explain", Caller, post(explain::explain)),
-        route(
-            Method::POST,
-            "/v1/actions_allowed",
-            Check,
-            post(explain::actions_allowed),
-        ),
-        route(
-            Method::GET,
-            "/v1/users/{email}/accounts",
-            Caller,
-            get(explain::accounts),
-        ),
-        route(
-            Method::POST,
-            "/access/v1/evaluation",
-            Check,
-            post(authzen::evaluation),
-        ),
-        route(
-            Method::POST,
-            "/access/v1/evaluations",
-            Check,
-            post(authzen::evaluations),
-        ),
-        route(Method::POST, "/v1/admin/import", Admin, post(admin::import)),
-        route(Method::GET, "/v1/admin/export", Admin, get(admin::export)),
-        route(Method::GET, "/v1/admin/backup", Admin, get(admin::backup)),
-        route(
-            Method::PUT,
-            "/v1/admin/partners/{id}",
-            Admin,
-            put(admin::put_partner),
-        ),
-        route(
-            Method::PUT,
-            "/v1/admin/partners/{id}/employees/{email}",
-            Admin,
-            put(admin::put_employee),
-        ),
-        route(
-            Method::PUT,
-            "/v1/admin/clients/{id}",
-            Admin,
-            put(admin::put_client),
-        ),
-        route(
-            Method::PUT,
-            "/v1/admin/clients/{id}/users/{email}",
-            Admin,
-            put(admin::put_user),
-        ),
-        route(
-            Method::PUT,
-            "/v1/admin/clients/{id}/assets/{asset}",
-            Admin,
-            put(admin::put_asset),
-        ),
-        route(
-            Method::POST,
-            "/v1/admin/policies/reload",
-            Admin,
-            post(admin::reload),
-        ),
-        route(Method::GET, "/v1/audit", Admin, get(commands::audit)),
-        route(Method::GET, "/v1/events", Admin, get(commands::events)),
+        route(Public, routes!(ui::index)),
+        route(Public, routes!(ui::index_slash)),
+        route(Public, routes!(ui::script)),
+        route(Public, routes!(ui::style)),
+        route(Check, routes!(ops::policies)),
+        route(Check, routes!(checks::is_authorized)),
+        route(Check, routes!(checks::is_authorized_batch)),
+        route(Caller, routes!(explain::explain)),
+        route(Check, routes!(explain::actions_allowed)),
+        route(Caller, routes!(explain::accounts)),
+        route(Check, routes!(authzen::evaluation)),
+        route(Check, routes!(authzen::evaluations)),
+        route(Admin, routes!(admin::import)),
+        route(Admin, routes!(admin::export)),
+        route(Admin, routes!(admin::backup)),
+        route(Admin, routes!(admin::put_partner)),
+        route(Admin, routes!(admin::put_employee)),
+        route(Admin, routes!(admin::put_client)),
+        route(Admin, routes!(admin::put_user)),
+        route(Admin, routes!(admin::put_asset)),
+        route(Admin, routes!(admin::reload)),
+        route(Admin, routes!(commands::audit)),
+        route(Admin, routes!(commands::events)),
         // Commands.
-        route(
-            Method::POST,
-            "/v1/partners/{partner}/access-links",
-            Caller,
-            post(commands::issue_access_link),
-        ),
-        route(
-            Method::POST,
-            "/v1/access-links/{token}/approve",
-            Caller,
-            post(commands::approve_access_link),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-users",
-            Caller,
-            post(commands::add_partner_users),
-        ),
-        route(
-            Method::POST,
-            "/v1/partners/{partner}/employees/{employee}/link",
-            Caller,
-            post(commands::link_employee),
-        ),
-        route(
-            Method::PUT,
-            "/v1/clients/{client}/partner-users/{employee}/permission-set",
-            Caller,
-            put(commands::set_partner_permission_set),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-users/{employee}/deactivate",
-            Caller,
-            post(commands::deactivate_partner_user),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-users/{employee}/reactivate",
-            Caller,
-            post(commands::reactivate_partner_user),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-users/reactivate-all",
-            Caller,
-            post(commands::reactivate_all_partner_users),
-        ),
-        route(
-            Method::PUT,
-            "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}",
-            Caller,
-            put(commands::grant_partner_permission),
-        ),
-        route(
-            Method::DELETE,
-            "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}",
-            Caller,
-            delete(commands::revoke_partner_permission),
-        ),
-        route(
-            Method::POST,
-            "/v1/partners/{partner}/employees/{employee}/removal-preview",
-            Caller,
-            post(commands::employee_removal_preview),
-        ),
-        route(
-            Method::POST,
-            "/v1/partners/{partner}/employees/{employee}/remove",
-            Caller,
-            post(commands::remove_employee),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-users/removal-preview",
-            Caller,
-            post(commands::client_removal_preview),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-users/remove-all",
-            Caller,
-            post(commands::remove_all_partner_users),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/partner-admins",
-            Caller,
-            post(commands::migrate_to_partner_admin),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/users",
-            Caller,
-            post(commands::create_user),
-        ),
-        route(
-            Method::PUT,
-            "/v1/clients/{client}/users/{email}/seat",
-            Caller,
-            put(commands::set_seat),
-        ),
-        route(
-            Method::PUT,
-            "/v1/clients/{client}/users/{email}/permission-set",
-            Caller,
-            put(commands::set_client_permission_set),
-        ),
-        route(
-            Method::PUT,
-            "/v1/clients/{client}/users/{email}/permissions/{permission}",
-            Caller,
-            put(commands::grant_client_permission),
-        ),
-        route(
-            Method::DELETE,
-            "/v1/clients/{client}/users/{email}/permissions/{permission}",
-            Caller,
-            delete(commands::revoke_client_permission),
-        ),
-        route(
-            Method::PUT,
-            "/v1/clients/{client}/users/{email}/paid-hubs",
-            Caller,
-            put(commands::set_paid_hubs),
-        ),
-        route(
-            Method::POST,
-            "/v1/clients/{client}/seats",
-            Caller,
-            post(commands::assign_seats),
-        ),
-        route(
-            Method::DELETE,
-            "/v1/clients/{client}/users/{email}",
-            Caller,
-            delete(commands::remove_user),
-        ),
+        route(Caller, routes!(commands::issue_access_link)),
+        route(Caller, routes!(commands::approve_access_link)),
+        route(Caller, routes!(commands::add_partner_users)),
+        route(Caller, routes!(commands::link_employee)),
+        route(Caller, routes!(commands::set_partner_permission_set)),
+        route(Caller, routes!(commands::deactivate_partner_user)),
+        route(Caller, routes!(commands::reactivate_partner_user)),
+        route(Caller, routes!(commands::reactivate_all_partner_users)),
+        route(Caller, routes!(commands::grant_partner_permission)),
+        route(Caller, routes!(commands::revoke_partner_permission)),
+        route(Caller, routes!(commands::employee_removal_preview)),
+        route(Caller, routes!(commands::remove_employee)),
+        route(Caller, routes!(commands::client_removal_preview)),
+        route(Caller, routes!(commands::remove_all_partner_users)),
+        route(Caller, routes!(commands::migrate_to_partner_admin)),
+        route(Caller, routes!(commands::create_user)),
+        route(Caller, routes!(commands::set_seat)),
+        route(Caller, routes!(commands::set_client_permission_set)),
+        route(Caller, routes!(commands::grant_client_permission)),
+        route(Caller, routes!(commands::revoke_client_permission)),
+        route(Caller, routes!(commands::set_paid_hubs)),
+        route(Caller, routes!(commands::assign_seats)),
+        route(Caller, routes!(commands::remove_user)),
         // Reads.
-        route(
-            Method::GET,
-            "/v1/partners/{partner}/clients",
-            Caller,
-            get(commands::partner_clients),
-        ),
-        route(
-            Method::GET,
-            "/v1/partners/{partner}/employees",
-            Caller,
-            get(commands::partner_employees),
-        ),
-        route(
-            Method::GET,
-            "/v1/clients/{client}/users",
-            Caller,
-            get(commands::client_users),
-        ),
-        route(
-            Method::GET,
-            "/v1/clients/{client}/relationship",
-            Caller,
-            get(commands::relationship),
-        ),
-        route(
-            Method::GET,
-            "/v1/clients/{client}/relationship/history",
-            Caller,
-            get(commands::relationship_history),
-        ),
+        route(Caller, routes!(commands::partner_clients)),
+        route(Caller, routes!(commands::partner_employees)),
+        route(Caller, routes!(commands::client_users)),
+        route(Caller, routes!(commands::relationship)),
+        route(Caller, routes!(commands::relationship_history)),
     ]
 }
 
@@ -377,7 +203,7 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
             (options.auth.clone(), r.access),
             auth::require,
         ));
-        router = router.route(r.path, guarded);
+        router = router.route(&r.path, guarded);
     }
     let request_id = HeaderName::from_static("x-request-id");
     let hosts = Arc::new(auth::HostCheck::new(&options.auth, &options.allowed_hosts));
@@ -581,28 +407,6 @@ async fn blocking<T: Send + 'static>(
         description = "Cedar-policy authorization sidecar for partner access to client accounts. \
                        Errors are `{\"error\": {\"code\", \"message\", \"rules\"?, \"details\"?}}`."
     ),
-    paths(
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::actions, ops::policies,
-        checks::is_authorized, checks::is_authorized_batch,
-        explain::explain, explain::actions_allowed, explain::accounts, explain::search,
-        ui::index, ui::index_slash, ui::script, ui::style,
-        authzen::evaluation, authzen::evaluations,
-        admin::import, admin::export, admin::backup, admin::put_partner, admin::put_employee,
-        admin::put_client, admin::put_user, admin::put_asset, admin::reload,
-        commands::audit, commands::events,
-        commands::issue_access_link, commands::approve_access_link, commands::add_partner_users,
-        commands::link_employee, commands::set_partner_permission_set,
-        commands::deactivate_partner_user, commands::reactivate_partner_user,
-        commands::reactivate_all_partner_users, commands::grant_partner_permission,
-        commands::revoke_partner_permission, commands::grant_client_permission,
-        commands::revoke_client_permission, commands::set_paid_hubs,
-        commands::employee_removal_preview, commands::remove_employee,
-        commands::client_removal_preview, commands::remove_all_partner_users,
-        commands::migrate_to_partner_admin, commands::create_user, commands::set_seat,
-        commands::set_client_permission_set, commands::assign_seats, commands::remove_user,
-        commands::partner_clients, commands::partner_employees, commands::client_users,
-        commands::relationship, commands::relationship_history,
-    ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
         checks::CheckBody, checks::CheckAnswer, checks::Diagnostics, checks::BatchBody,
@@ -652,35 +456,15 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// Each operation's security requirement, from the route table (so the document cannot say
-/// another scope than the router enforces): `bearer` with the route's scope, or none for a
-/// public route.
-fn set_security_from_routes(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::security::SecurityRequirement;
-    for r in routes() {
-        let Some(item) = openapi.paths.paths.get_mut(r.path) else {
-            continue;
-        };
-        let operation = match r.method {
-            Method::GET => item.get.as_mut(),
-            Method::POST => item.post.as_mut(),
-            Method::PUT => item.put.as_mut(),
-            Method::DELETE => item.delete.as_mut(),
-            _ => None,
-        };
-        if let Some(operation) = operation {
-            operation.security = r
-                .access
-                .scope()
-                .map(|scope| vec![SecurityRequirement::new("bearer", [scope.name()])]);
-        }
-    }
-}
-
-/// The OpenAPI document, generated from the handlers' annotations.
+/// The OpenAPI document: the handlers' operations as the route table collects them, each with
+/// its route's scope as its security requirement, and the schemas they use.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut openapi = ApiDoc::openapi();
-    set_security_from_routes(&mut openapi);
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for r in routes() {
+        openapi.paths.merge(r.doc);
+        components.schemas.extend(r.schemas);
+    }
     openapi
 }
 

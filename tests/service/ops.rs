@@ -352,7 +352,7 @@ async fn openapi_lists_every_route_with_its_method() {
     assert!(doc["info"]["title"].is_string(), "{}", doc["info"]);
     let paths = doc["paths"].as_object().unwrap();
 
-    let mut expected: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for route in routes() {
         expected
             .entry(route.path)
@@ -361,7 +361,7 @@ async fn openapi_lists_every_route_with_its_method() {
     }
     for (path, methods) in &expected {
         let item = paths
-            .get(*path)
+            .get(path)
             .unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
         for method in methods {
             let operation = &item[method.as_str()];
