@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::decision_log::DecisionRecord;
 use super::{App, AppError, Consistency};
 use crate::cache::CachedView;
-use crate::domain::{ClientId, Email, Verdict};
+use crate::domain::{ClientId, Email, PolicyVersion, Verdict};
 use crate::policy::{
     CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, ResolvedAction, SliceError,
 };
@@ -108,6 +108,25 @@ pub struct Checked {
     pub decision_id: String,
     /// The store revision the decision was evaluated at.
     pub revision: u64,
+    /// The policy set that decided.
+    pub policy_version: PolicyVersion,
+}
+
+/// Refuses (409) a request that expects another policy set than `active`, the one deciding
+/// it: a fleet in the middle of a rollout, or a sidecar that has not reloaded yet. Such a
+/// request gets no decision at all, never one under rules it did not ask for.
+pub fn expect_policy_version(active: &PolicyVersion, expected: &str) -> Result<(), AppError> {
+    if active.is(expected) {
+        return Ok(());
+    }
+    Err(AppError::Conflict {
+        message: format!(
+            "policy_version: the request expects policy set `{expected}`, and this sidecar \
+             decides under `{active}` (a rollout or reload in progress); nothing was decided: \
+             retry once the sidecars agree, or ask without `policy_version`"
+        ),
+        rules: Vec::new(),
+    })
 }
 
 /// A check's outcome: a decision (possibly a fail-closed Deny), or a request that cannot be
@@ -212,6 +231,7 @@ impl Checker<'_> {
             revision: self.view.revision(),
             decision,
             decision_id: Uuid::now_v7().to_string(),
+            policy_version: self.engine.version().clone(),
         };
         if let Some(log) = app.decision_log.get()
             && log.sampled()
@@ -226,6 +246,7 @@ impl Checker<'_> {
                 reasons: checked.decision.reasons.clone(),
                 errors: checked.decision.errors.clone(),
                 revision: checked.revision,
+                policy_version: checked.policy_version.clone(),
                 latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             });
         }
@@ -236,6 +257,17 @@ impl Checker<'_> {
     /// decided at all).
     pub fn revision(&self) -> u64 {
         self.view.revision()
+    }
+
+    /// The policy set this checker decides under.
+    pub fn policy_version(&self) -> &PolicyVersion {
+        self.engine.version()
+    }
+
+    /// Refuses (409) a request that expects another policy set than this checker decides
+    /// under (see [`expect_policy_version`]).
+    pub fn expect_policy_version(&self, expected: &str) -> Result<(), AppError> {
+        expect_policy_version(self.engine.version(), expected)
     }
 }
 

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::domain::Timestamp;
+use crate::domain::{PolicyVersion, Timestamp};
 
 /// Where decision records go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +92,8 @@ pub struct DecisionRecord {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
     pub revision: u64,
+    /// The policy set that decided.
+    pub policy_version: PolicyVersion,
     pub latency_us: u64,
 }
 
@@ -438,6 +440,7 @@ mod tests {
             reasons: vec!["partner-admin".into()],
             errors: Vec::new(),
             revision: 1,
+            policy_version: PolicyVersion::from_digest("0123abcd"),
             latency_us: 3,
         }
     }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::{App, AppError};
-use crate::domain::{ClientId, Email, PaidHub};
+use crate::domain::{ClientId, Email, PaidHub, PolicyVersion};
 use crate::policy::{CheckError, CheckRequest, EntityKind, EntityRef, Explanation, Held};
 use crate::store::{SearchKind, Snapshot, StoreError};
 
@@ -22,6 +22,8 @@ pub struct Explained {
     /// What the store says about the principal and the resource.
     pub facts: Vec<String>,
     pub revision: u64,
+    /// The policy set that decided.
+    pub policy_version: PolicyVersion,
 }
 
 /// Every action a principal may take on a resource.
@@ -30,6 +32,8 @@ pub struct ActionsAllowed {
     pub allowed: Vec<String>,
     pub denied: Vec<String>,
     pub revision: u64,
+    /// The policy set that decided.
+    pub policy_version: PolicyVersion,
 }
 
 /// One page of the accounts where a user may take an action.
@@ -40,6 +44,8 @@ pub struct AccountsPage {
     /// Where the next page starts; `None` when every account has been considered.
     pub next: Option<String>,
     pub revision: u64,
+    /// The policy set that decided.
+    pub policy_version: PolicyVersion,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +112,7 @@ impl App {
             summary,
             facts,
             revision: snapshot.revision(),
+            policy_version: engine.version().clone(),
         })
     }
 
@@ -153,6 +160,7 @@ impl App {
             allowed: Vec::new(),
             denied: Vec::new(),
             revision: snapshot.revision(),
+            policy_version: engine.version().clone(),
         };
         for action in engine.actions() {
             let fits = action
@@ -217,6 +225,7 @@ impl App {
             accounts: Vec::new(),
             next: None,
             revision: snapshot.revision(),
+            policy_version: engine.version().clone(),
         };
         let start = after.map_or(0, |a| candidates.partition_point(|c| c <= a));
         for (scanned, client) in candidates[start..].iter().enumerate() {

@@ -29,12 +29,12 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::cache::StateCache;
-use crate::domain::{OrphanedPermissions, check_orphans};
+use crate::domain::{OrphanedPermissions, PolicyVersion, check_orphans};
 use crate::policy::{LoadErrors, PolicyEngine};
 use crate::store::{Committed, Store, StoreError, WriteError};
 
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
-pub use checks::{CheckOutcome, Checked, Checker};
+pub use checks::{CheckOutcome, Checked, Checker, expect_policy_version};
 pub use error::AppError;
 pub use explain::{
     AccountsPage, ActionsAllowed, AllowedAccount, Explained, Found, FoundItem, MAX_SCAN, MAX_SEARCH,
@@ -51,6 +51,16 @@ pub use crate::policy::{ActionInfo, Candidate, CheckRequest, EntityKind, EntityR
 pub use crate::store::SearchKind;
 /// The time the caller has left, which the HTTP layer sets per request and the store obeys.
 pub use crate::store::deadline;
+
+/// `partner_access_policy_version_info{version}`: 1 for the policy set in force, 0 for the one
+/// it replaced, so a fleet's dashboards show which sidecar serves which rules.
+fn export_policy_version(active: &PolicyVersion, replaced: Option<&PolicyVersion>) {
+    if let Some(replaced) = replaced.filter(|r| *r != active) {
+        metrics::gauge!("partner_access_policy_version_info", "version" => replaced.to_string())
+            .set(0.0);
+    }
+    metrics::gauge!("partner_access_policy_version_info", "version" => active.to_string()).set(1.0);
+}
 
 /// Where the policies come from, and the cache's sizing.
 #[derive(Debug, Clone)]
@@ -129,6 +139,7 @@ impl App {
     ) -> Result<Self, AppStartError> {
         let engine = PolicyEngine::load(&settings.policies_dir, &settings.schema_dir)
             .map_err(AppStartError::Policies)?;
+        export_policy_version(engine.version(), None);
         let revision = {
             let snapshot = store.snapshot().map_err(AppStartError::Store)?;
             if check_stored {
@@ -163,7 +174,6 @@ impl App {
         self
     }
 
-    /// The policies in force now.
     /// Starts logging check decisions (once; a second call is refused).
     pub fn enable_decision_log(
         &self,
@@ -182,8 +192,14 @@ impl App {
         }
     }
 
+    /// The policies in force now.
     pub fn engine(&self) -> Arc<PolicyEngine> {
         self.engine.load_full()
+    }
+
+    /// The version of the policy set in force now.
+    pub fn policy_version(&self) -> PolicyVersion {
+        self.engine.load().version().clone()
     }
 
     /// Whether the sidecar can answer: store readable, store writable (as far as it knows:
@@ -271,7 +287,8 @@ impl App {
         let checked = crate::store::write(self.store.as_ref(), |tx| {
             let doc = tx.export()?;
             check_orphans(&doc, engine.catalogue()).map_err(|e| WriteError::Aborted(Some(e)))?;
-            self.engine.store(engine.clone());
+            let previous = self.engine.swap(engine.clone());
+            export_policy_version(engine.version(), Some(previous.version()));
             swapped = true;
             // Nothing to commit: the unit of work ends here, leaving the transaction untouched.
             Err(WriteError::Aborted(None))
@@ -281,7 +298,7 @@ impl App {
             self.slices.clear();
             metrics::counter!("partner_access_policy_reloads_total", "outcome" => "ok")
                 .increment(1);
-            tracing::info!(policies = count, "policies reloaded");
+            tracing::info!(policies = count, version = %engine.version(), "policies reloaded");
             return Ok(count);
         }
         Err(refused(match checked {

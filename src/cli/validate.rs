@@ -20,5 +20,6 @@ pub fn run(args: &PolicyArgs) -> ExitCode {
         engine.actions().count(),
         engine.catalogue().permissions().count()
     );
+    println!("policy version: {}", engine.version());
     ExitCode::SUCCESS
 }

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod enums;
 pub mod ids;
 pub mod orphans;
+pub mod policy_version;
 pub mod relationship;
 pub mod state;
 pub mod time;
@@ -25,6 +26,7 @@ pub use ids::{
     AssetId, ClientId, Email, IdError, MAX_EMAIL_LEN, MAX_ID_LEN, PartnerId, PermissionSetName,
 };
 pub use orphans::{Holder, MAX_HOLDERS_SHOWN, Orphaned, OrphanedPermissions, check_orphans};
+pub use policy_version::PolicyVersion;
 pub use relationship::{
     EndingSpan, MAX_SPAN_ACTIVITY, PeriodView, RELATIONSHIP_GRACE_DAYS, RelationshipHistory,
     RelationshipPeriod, RelationshipState, RelationshipView,

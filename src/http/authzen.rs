@@ -51,7 +51,8 @@ pub struct EvaluationRequest {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EvaluationResponse {
     pub decision: bool,
-    /// `id` (the decision id), `reasons`, `errors`, `revision` and `reason_admin`.
+    /// `id` (the decision id), `reasons`, `errors`, `revision`, `policy_version` and
+    /// `reason_admin`.
     #[schema(value_type = Object)]
     pub context: Value,
 }
@@ -153,6 +154,7 @@ fn answer(checked: Checked) -> EvaluationResponse {
             "reasons": checked.decision.reasons,
             "errors": checked.decision.errors.into_iter().map(super::error::bounded).collect::<Vec<_>>(),
             "revision": checked.revision,
+            "policy_version": checked.policy_version,
         }),
     }
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ApiJson, ErrorBody, bounded};
 use crate::app::CheckRequest;
 use crate::app::{App, AppError, Checked, Checker, Consistency};
-use crate::domain::Verdict;
+use crate::domain::{PolicyVersion, Verdict};
 
 /// The most checks one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -33,6 +33,11 @@ pub struct CheckBody {
     /// How fresh the state behind the decision must be (default: `minimize_latency`).
     #[serde(default)]
     pub consistency: Option<ConsistencyBody>,
+    /// The policy set the caller expects to decide (a `policy_version` of an earlier answer,
+    /// or of `GET /v1/policies`): a sidecar on another set answers 409 and decides nothing.
+    #[serde(default)]
+    #[schema(example = "3f1c0e9a…")]
+    pub policy_version: Option<String>,
 }
 
 /// One of: `{"minimize_latency": true}` (the default: this sidecar's cache), `{"at_least_as_fresh":
@@ -108,6 +113,11 @@ pub struct CheckAnswer {
     pub decision_id: String,
     /// The store revision the decision was evaluated at.
     pub revision: u64,
+    /// The policy set that decided (the SHA-256 of its files). In a batch it is said once,
+    /// for every answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub policy_version: Option<PolicyVersion>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -128,6 +138,7 @@ impl From<Checked> for CheckAnswer {
             },
             decision_id: c.decision_id,
             revision: c.revision,
+            policy_version: Some(c.policy_version),
         }
     }
 }
@@ -140,6 +151,7 @@ impl From<Checked> for CheckAnswer {
         (status = 200, description = "The decision", body = CheckAnswer),
         (status = 400, description = "Malformed request or undeclared action", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 409, description = "The request expects another `policy_version`: nothing was decided", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
     )
 )]
@@ -149,14 +161,21 @@ pub async fn is_authorized(
 ) -> Result<axum::Json<CheckAnswer>, ApiError> {
     let request = body.to_request()?;
     let consistency = consistency_of(body.consistency.as_ref())?;
+    let pinned = body.policy_version;
+    let check = move |checker: Checker<'_>| {
+        if let Some(expected) = &pinned {
+            checker.expect_policy_version(expected)?;
+        }
+        checker.check(&request)
+    };
     let checked = if consistency == Consistency::MinimizeLatency {
         // The fast path runs on the request's own task: a warm check never leaves it.
-        app.check(&request)?
+        check(app.checker())?
     } else {
         // Waiting for a revision holds no thread; the check itself reads the store, off the
         // async workers.
         reach(&app, consistency).await?;
-        super::blocking(move || app.checker_with(consistency)?.check(&request)).await?
+        super::blocking(move || check(app.checker_with(consistency)?)).await?
     };
     Ok(axum::Json(checked.into()))
 }
@@ -170,6 +189,10 @@ pub struct BatchBody {
     /// For every check of the batch (see `CheckBody`); not given per item.
     #[serde(default)]
     pub consistency: Option<ConsistencyBody>,
+    /// The policy set the caller expects for every check of the batch (see `CheckBody`); not
+    /// given per item.
+    #[serde(default)]
+    pub policy_version: Option<String>,
 }
 
 /// One answer of a batch: a decision, and for a bad item an `error` (its decision is `Deny`).
@@ -191,6 +214,9 @@ pub struct ItemError {
 pub struct BatchAnswer {
     /// In request order.
     pub results: Vec<BatchItem>,
+    /// The policy set that decided every answer of the batch.
+    #[schema(value_type = String)]
+    pub policy_version: PolicyVersion,
 }
 
 /// Decides up to 1,000 checks; a bad item gets an `error` and does not fail the others.
@@ -201,6 +227,7 @@ pub struct BatchAnswer {
         (status = 200, description = "One answer per check, in order", body = BatchAnswer),
         (status = 400, description = "Not a batch, or empty, or over 1,000 checks", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 409, description = "The batch expects another `policy_version`: nothing was decided", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
     )
 )]
@@ -215,19 +242,27 @@ pub async fn is_authorized_batch(
         )));
     }
     let consistency = consistency_of(body.consistency.as_ref())?;
-    let results = if consistency == Consistency::MinimizeLatency {
-        decide_batch(&app.checker(), &body.requests)
+    let BatchBody {
+        requests,
+        policy_version: pinned,
+        ..
+    } = body;
+    let decide = move |checker: Checker<'_>| {
+        if let Some(expected) = &pinned {
+            checker.expect_policy_version(expected)?;
+        }
+        Ok(BatchAnswer {
+            results: decide_batch(&checker, &requests),
+            policy_version: checker.policy_version().clone(),
+        })
+    };
+    let answer = if consistency == Consistency::MinimizeLatency {
+        decide(app.checker())?
     } else {
         reach(&app, consistency).await?;
-        super::blocking(move || {
-            Ok(decide_batch(
-                &app.checker_with(consistency)?,
-                &body.requests,
-            ))
-        })
-        .await?
+        super::blocking(move || decide(app.checker_with(consistency)?)).await?
     };
-    Ok(axum::Json(BatchAnswer { results }))
+    Ok(axum::Json(answer))
 }
 
 /// Decides every item of a batch with one checker: one policy set, one view of the state
@@ -244,17 +279,24 @@ fn decide_batch(checker: &Checker<'_>, requests: &[Value]) -> Vec<BatchItem> {
                 .and_then(|item| {
                     CheckBody::deserialize(item).map_err(|e| AppError::invalid(e.to_string()))
                 })
-                .and_then(|b| match b.consistency {
-                    Some(_) => Err(AppError::invalid(
+                .and_then(|b| match (&b.consistency, &b.policy_version) {
+                    (Some(_), _) => Err(AppError::invalid(
                         "consistency: give it once for the whole batch, not per check",
                     )),
-                    None => Ok(b),
+                    (_, Some(_)) => Err(AppError::invalid(
+                        "policy_version: give it once for the whole batch, not per check",
+                    )),
+                    (None, None) => Ok(b),
                 })
                 .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
                 .and_then(|r| checker.check(&r));
             match outcome {
                 Ok(checked) => BatchItem {
-                    answer: checked.into(),
+                    answer: CheckAnswer {
+                        // Said once, in the batch's answer.
+                        policy_version: None,
+                        ..checked.into()
+                    },
                     error: None,
                 },
                 Err(e) => BatchItem {
@@ -266,6 +308,7 @@ fn decide_batch(checker: &Checker<'_>, requests: &[Value]) -> Vec<BatchItem> {
                         },
                         decision_id: uuid::Uuid::now_v7().to_string(),
                         revision: checker.revision(),
+                        policy_version: None,
                     },
                     error: Some(ItemError {
                         code: "invalid_request",

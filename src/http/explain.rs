@@ -12,9 +12,9 @@ use super::checks::{CheckBody, Diagnostics};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::app::{
     AccountsPage, ActionsAllowed, App, Candidate, EntityRef, Explained, Found, FoundItem,
-    MAX_SEARCH, PolicyInfo, SearchKind,
+    MAX_SEARCH, PolicyInfo, SearchKind, expect_policy_version,
 };
-use crate::domain::{ClientId, Email, Verdict};
+use crate::domain::{ClientId, Email, PolicyVersion, Verdict};
 
 /// A decision with its explanation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,6 +38,9 @@ pub struct ExplainAnswer {
     #[schema(value_type = Vec<Object>)]
     pub candidates: Vec<Candidate>,
     pub revision: u64,
+    /// The policy set that decided.
+    #[schema(value_type = String)]
+    pub policy_version: PolicyVersion,
 }
 
 impl From<Explained> for ExplainAnswer {
@@ -58,6 +61,7 @@ impl From<Explained> for ExplainAnswer {
             determining: e.explanation.determining,
             candidates: e.explanation.candidates,
             revision: e.revision,
+            policy_version: e.policy_version,
         }
     }
 }
@@ -79,9 +83,11 @@ pub async fn explain(
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<axum::Json<ExplainAnswer>, ApiError> {
     let request = body.to_request()?;
-    super::blocking(move || app.explain(&request))
-        .await
-        .map(|e| axum::Json(e.into()))
+    let explained = super::blocking(move || app.explain(&request)).await?;
+    if let Some(expected) = &body.policy_version {
+        expect_policy_version(&explained.policy_version, expected)?;
+    }
+    Ok(axum::Json(explained.into()))
 }
 
 /// A principal and a resource.
@@ -100,6 +106,9 @@ pub struct ActionsAllowedAnswer {
     pub allowed: Vec<String>,
     pub denied: Vec<String>,
     pub revision: u64,
+    /// The policy set that decided.
+    #[schema(value_type = String)]
+    pub policy_version: PolicyVersion,
 }
 
 impl From<ActionsAllowed> for ActionsAllowedAnswer {
@@ -108,6 +117,7 @@ impl From<ActionsAllowed> for ActionsAllowedAnswer {
             allowed: a.allowed,
             denied: a.denied,
             revision: a.revision,
+            policy_version: a.policy_version,
         }
     }
 }
@@ -158,6 +168,9 @@ pub struct AccountsAnswer {
     /// Pass as `after` for the next page; `null` when every account has been considered.
     pub next: Option<String>,
     pub revision: u64,
+    /// The policy set that decided.
+    #[schema(value_type = String)]
+    pub policy_version: PolicyVersion,
 }
 
 impl From<AccountsPage> for AccountsAnswer {
@@ -166,6 +179,7 @@ impl From<AccountsPage> for AccountsAnswer {
             accounts: p.accounts,
             next: p.next,
             revision: p.revision,
+            policy_version: p.policy_version,
         }
     }
 }

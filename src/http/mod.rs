@@ -89,7 +89,10 @@ pub struct Route {
     pub access: Access,
     handler: MethodRouter<Arc<App>>,
     doc: utoipa::openapi::path::Paths,
-    schemas: Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    schemas: Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
 }
 
 /// The route of one handler (collected with `utoipa_axum::routes!`, which reads its

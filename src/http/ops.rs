@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use crate::app::{ActionInfo, App, PolicyInfo, Readiness};
+use crate::domain::PolicyVersion;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -129,15 +130,22 @@ pub async fn actions(State(app): State<Arc<App>>) -> axum::Json<ActionsAnswer> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PoliciesAnswer {
+    /// The version of the set: the SHA-256 of its schema and policy files, as every decision
+    /// answer's `policy_version` says it.
+    #[schema(value_type = String)]
+    pub version: PolicyVersion,
     #[schema(value_type = Vec<Object>)]
     pub policies: Vec<PolicyInfo>,
 }
 
-/// Every loaded policy: id, effect, rule ids, source file and line, description and text.
+/// The version of the policy set, and every loaded policy: id, effect, rule ids, source file and
+/// line, description and text.
 #[utoipa::path(get, path = "/v1/policies", tag = "policies",
     responses((status = 200, body = PoliciesAnswer), (status = 401, body = ErrorBody)))]
 pub async fn policies(State(app): State<Arc<App>>) -> axum::Json<PoliciesAnswer> {
+    let engine = app.engine();
     axum::Json(PoliciesAnswer {
-        policies: app.engine().policies().to_vec(),
+        version: engine.version().clone(),
+        policies: engine.policies().to_vec(),
     })
 }

@@ -37,7 +37,7 @@ use cedar_policy::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{Catalogue, Directory, Email, Permission, Verdict};
+use crate::domain::{Catalogue, Directory, Email, Permission, PolicyVersion, Verdict};
 
 pub use entities::SliceError;
 use entities::{TypeNames, build_slice};
@@ -258,6 +258,8 @@ pub struct PolicyEngine {
     action_slots: HashMap<String, usize>,
     /// Unique per loaded engine: a cached slice memoizes decisions of one engine only.
     id: u64,
+    /// The content hash of the files it was loaded from (see [`policy_version`]).
+    version: PolicyVersion,
     /// The ids of the forbid policies: an error in one of these means Deny.
     forbids: HashSet<PolicyId>,
     /// Action entities, only when the schema has action groups (Cedar needs them in the slice
@@ -277,6 +279,35 @@ impl std::fmt::Debug for PolicyEngine {
             .field("actions", &self.action_table.len())
             .finish()
     }
+}
+
+/// The version of a policy set: the SHA-256 of its files, each as its kind (schema or
+/// policies), its file name (not the directory: the same set read from another place is the
+/// same version) and its text, length-prefixed so that no two sets share an input. The files
+/// come sorted by name (as [`SourceFile::read_dir`] reads them), so the order is fixed too.
+pub fn policy_version(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> PolicyVersion {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (kind, files) in [(b's', schema_files), (b'p', policy_files)] {
+        for file in files {
+            let name = file
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            hasher.update([kind]);
+            hasher.update((name.len() as u64).to_le_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update((file.text.len() as u64).to_le_bytes());
+            hasher.update(file.text.as_bytes());
+        }
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    PolicyVersion::from_digest(&hex)
 }
 
 impl PolicyEngine {
@@ -324,6 +355,7 @@ impl PolicyEngine {
     }
 
     fn build(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> Result<Self, LoadErrors> {
+        let version = policy_version(schema_files, policy_files);
         let loaded = load::load(schema_files, policy_files)?;
         let schema_path = schema_files
             .first()
@@ -497,6 +529,7 @@ impl PolicyEngine {
                 .collect(),
             action_table,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            version,
             forbids,
             action_entities: if has_groups {
                 action_entities_set.iter().cloned().collect()
@@ -564,6 +597,11 @@ impl PolicyEngine {
     /// Unique per loaded engine (each reload loads a new one).
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The version of the policy set: the same files give the same version on every load.
+    pub fn version(&self) -> &PolicyVersion {
+        &self.version
     }
 
     /// The permission catalogue and built-in sets, read from the schema.
@@ -994,4 +1032,73 @@ fn normalize_context(
         .iter()
         .map(|(k, v)| (k.clone(), walk(v, refs)))
         .collect()
+}
+
+#[cfg(test)]
+mod version_tests {
+    use std::path::PathBuf;
+
+    use super::{SourceFile, policy_version};
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: PathBuf::from(path),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_version_is_the_files_content_and_names_not_their_place() {
+        let schema = [file("/a/schema/hub.cedarschema", "namespace Hub {}")];
+        let policies = [
+            file(
+                "/a/policies/one.cedar",
+                "permit(principal, action, resource);",
+            ),
+            file(
+                "/a/policies/two.cedar",
+                "forbid(principal, action, resource);",
+            ),
+        ];
+        let version = policy_version(&schema, &policies);
+        assert_eq!(version.as_str().len(), 64);
+
+        let moved_schema = [file("/b/s/hub.cedarschema", "namespace Hub {}")];
+        let moved = [
+            file("/b/p/one.cedar", "permit(principal, action, resource);"),
+            file("/b/p/two.cedar", "forbid(principal, action, resource);"),
+        ];
+        assert_eq!(policy_version(&moved_schema, &moved), version, "moved");
+
+        let mut edited = policies.clone();
+        edited[1].text.push(' ');
+        assert_ne!(policy_version(&schema, &edited), version, "one byte more");
+
+        let mut renamed = policies.clone();
+        renamed[1].path = PathBuf::from("/a/policies/three.cedar");
+        assert_ne!(policy_version(&schema, &renamed), version, "renamed");
+
+        // Text moved from one file's end to the next one's start is another set.
+        let shifted = [
+            file(
+                "/a/policies/one.cedar",
+                "permit(principal, action, resource);f",
+            ),
+            file(
+                "/a/policies/two.cedar",
+                "orbid(principal, action, resource);",
+            ),
+        ];
+        assert_ne!(policy_version(&schema, &shifted), version, "shifted");
+
+        // A schema file is not a policy file of the same name and text.
+        assert_ne!(
+            policy_version(
+                &[],
+                &[schema[0].clone(), policies[0].clone(), policies[1].clone()]
+            ),
+            version,
+            "kinds"
+        );
+    }
 }

@@ -19,4 +19,5 @@ mod explain;
 mod idempotency;
 mod link2;
 mod ops;
+mod policy_version;
 mod secrets;

@@ -20,18 +20,24 @@ use super::journal::{
 use super::vocab::{AuditOutcome, CommandName};
 use super::{CmdError, CmdResult, Ctx};
 use crate::app::{App, AppError};
-use crate::domain::{ClientId, Timestamp, Verdict};
+use crate::domain::{ClientId, PolicyVersion, Timestamp, Verdict};
 use crate::store::{Aux, Log, WriteError, write};
 
 /// Why a command's transaction did not commit.
 enum Outcome {
     Replay(Result<CommandAnswer, StoredError>),
-    Refused {
-        error: AppError,
-        policies: Vec<String>,
-        client: Option<ClientId>,
-    },
+    Refused(Refusal),
     Conflict(AppError),
+}
+
+/// A refused command, as its audit record tells it.
+struct Refusal {
+    error: AppError,
+    /// The policies that decided, in the order asked.
+    policies: Vec<String>,
+    client: Option<ClientId>,
+    /// The policy set the command was decided under.
+    policy_version: PolicyVersion,
 }
 
 impl App {
@@ -94,6 +100,7 @@ impl App {
                         outcome: AuditOutcome::Applied,
                         message: None,
                         revision: Some(revision),
+                        policy_version: Some(engine.version().clone()),
                     };
                     let events = std::mem::take(&mut ctx.events);
                     let issued_link = ctx.issued_link.take();
@@ -121,11 +128,14 @@ impl App {
                     Ok(answer)
                 }
                 Err(CmdError::Store(e)) => Err(WriteError::Store(e)),
-                Err(CmdError::Refused(e)) => Err(WriteError::Aborted(Outcome::Refused {
-                    error: e,
-                    policies: ctx.policies,
-                    client: ctx.client,
-                })),
+                Err(CmdError::Refused(error)) => {
+                    Err(WriteError::Aborted(Outcome::Refused(Refusal {
+                        error,
+                        policies: ctx.policies,
+                        client: ctx.client,
+                        policy_version: engine.version().clone(),
+                    })))
+                }
             }
         });
 
@@ -141,51 +151,42 @@ impl App {
                 }
                 Err(e) => Err(e.into_app()),
             },
-            Err(WriteError::Aborted(Outcome::Refused {
-                error,
-                policies,
-                client,
-            })) => {
-                self.record_refusal(
-                    meta,
-                    command,
-                    target,
-                    &error,
-                    policies,
-                    client,
-                    idempotency.as_deref(),
-                    now,
-                );
-                Err(error)
-            }
+            Err(WriteError::Aborted(Outcome::Refused(refusal))) => Err(self.record_refusal(
+                meta,
+                command,
+                target,
+                refusal,
+                idempotency.as_deref(),
+                now,
+            )),
             Err(WriteError::Aborted(Outcome::Conflict(e))) => Err(e),
             Err(WriteError::Store(e)) => Err(self.unavailable(e)),
         }
     }
 
     /// Writes the audit record (and idempotency answer) of a refused command in a transaction
-    /// of its own: the command's own writes were rolled back.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "each is one part of the audit record; a struct would only repeat them"
-    )]
+    /// of its own: the command's own writes were rolled back. Returns the refusal's error.
     fn record_refusal(
         &self,
         meta: &CommandMeta,
         command: CommandName,
         target: &str,
-        error: &AppError,
-        policies: Vec<String>,
-        client: Option<ClientId>,
+        refusal: Refusal,
         idempotency: Option<&str>,
         now: Timestamp,
-    ) {
-        let outcome = match error {
+    ) -> AppError {
+        let Refusal {
+            error,
+            policies,
+            client,
+            policy_version,
+        } = refusal;
+        let outcome = match &error {
             AppError::Forbidden { .. } => AuditOutcome::Denied,
             AppError::Conflict { .. } => AuditOutcome::Conflict,
             AppError::NotFound(_) => AuditOutcome::NotFound,
             AppError::InvalidRequest { .. } => AuditOutcome::Invalid,
-            AppError::Unavailable(_) => return,
+            AppError::Unavailable(_) => return error,
         };
         let audit = AuditRecord {
             seq: 0,
@@ -204,8 +205,9 @@ impl App {
             outcome,
             message: Some(error.to_string()),
             revision: None,
+            policy_version: Some(policy_version),
         };
-        let stored = StoredError::from_app(error);
+        let stored = StoredError::from_app(&error);
         let result = write::<_, (), Outcome>(self.store.as_ref(), |tx| {
             // The key's answer is looked at (and, on a shared store, locked) before the audit
             // record takes this write's place in the commit order. A request with the same key
@@ -228,5 +230,6 @@ impl App {
             }
             Err(WriteError::Aborted(_)) => {}
         }
+        error
     }
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::vocab::{self, AuditOutcome, CommandName, EventKind};
 use super::{CmdError, CmdResult};
 use crate::app::{App, AppError};
-use crate::domain::{ClientId, Email, Timestamp, Verdict};
+use crate::domain::{ClientId, Email, PolicyVersion, Timestamp, Verdict};
 use crate::store::{Aux, Log, StoreError, WriteError, WriteTx, write};
 
 /// Who asks, and how to recognise a repeat.
@@ -160,6 +160,10 @@ pub struct AuditRecord {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,
+    /// The policy set the command was decided under (absent in records written before
+    /// records carried it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<PolicyVersion>,
 }
 
 /// One outbox event.
