@@ -421,3 +421,113 @@ fn serve_refuses_a_schema_that_orphans_stored_permissions() {
         "serve did not start without `datacenter.migrate`"
     );
 }
+
+/// A mistyped action is answered with the declared action it most likely meant; a name near
+/// none gets no guess.
+#[test]
+fn a_mistyped_action_gets_a_did_you_mean() {
+    let check = |action: &str| {
+        let out = run(&[
+            "check",
+            "--principal",
+            "Hub::User::\"ann@acme.example\"",
+            "--action",
+            action,
+            "--resource",
+            "Hub::Account::\"c-globex\"",
+            "--state",
+            "examples/demo-state.json",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        text(&out).1
+    };
+    let stderr = check("crm.object.edit");
+    assert!(
+        stderr.contains("did you mean `crm.objects.edit`?"),
+        "{stderr}"
+    );
+    let stderr = check("Reports.Access");
+    assert!(
+        stderr.contains("did you mean `reports.access`?"),
+        "{stderr}"
+    );
+    let stderr = check("fly");
+    assert!(!stderr.contains("did you mean"), "{stderr}");
+}
+
+/// An import into a store that holds a state asks for `--replace` (or `--merge`) and changes
+/// nothing without it; into an empty store it needs neither.
+#[test]
+fn an_import_over_a_state_asks_for_replace_or_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            "--data",
+            path_str(&data),
+            "examples/demo-state.json",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let out = import(&[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("loaded into an empty store"), "{stdout}");
+    let export = || text(&run(&["export", "--data", path_str(&data)])).0;
+    let before = export();
+
+    let out = import(&[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("already holds a state")
+            && stderr.contains("--replace")
+            && stderr.contains("--merge")
+            && stderr.contains(path_str(&data)),
+        "{stderr}"
+    );
+    assert_eq!(export(), before, "a refused import changes nothing");
+
+    let out = import(&["--replace"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("replaced the whole state"), "{stdout}");
+    let out = import(&["--merge"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("merged into the state"), "{stdout}");
+    let out = import(&["--merge", "--replace"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses both");
+}
+
+/// `serve` says why it cannot start once (not as a log line and again as an `error:` line),
+/// and a missing schema directory is named as one, with the flag that sets it.
+#[test]
+fn serve_says_a_fatal_error_once_and_names_a_missing_schema_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-schema-here");
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        path_str(&dir.path().join("data")),
+        "--schema",
+        path_str(&missing),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("no such directory").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(
+        stderr.contains(path_str(&missing))
+            && stderr.contains("schema directory")
+            && stderr.contains("--schema"),
+        "{stderr}"
+    );
+}

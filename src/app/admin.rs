@@ -146,6 +146,15 @@ impl App {
         Ok((doc, snapshot.revision()))
     }
 
+    /// How many partners and clients the store holds (an offline import asks before it
+    /// replaces them).
+    pub fn state_size(&self) -> Result<(usize, usize), AppError> {
+        let snapshot = self.store.snapshot().map_err(|e| self.unavailable(e))?;
+        let partners = snapshot.partner_ids().map_err(|e| self.unavailable(e))?;
+        let clients = snapshot.client_ids().map_err(|e| self.unavailable(e))?;
+        Ok((partners.len(), clients.len()))
+    }
+
     /// A consistent copy of the store file (see [`crate::store::Store::backup`]).
     pub fn backup(&self) -> Result<(std::fs::File, u64), AppError> {
         self.store.backup().map_err(|e| match e {

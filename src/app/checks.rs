@@ -112,6 +112,12 @@ pub struct Checked {
     pub policy_version: PolicyVersion,
 }
 
+/// The 400 for an action the schema does not declare (with the declared action it most
+/// likely meant, when there is one), pointing at the list of actions.
+pub(super) fn unknown_action(e: &CheckError) -> AppError {
+    AppError::invalid(format!("{e}; see GET /v1/schema/actions"))
+}
+
 /// Refuses (409) a request that expects another policy set than `active`, the one deciding
 /// it: a fleet in the middle of a rollout, or a sidecar that has not reloaded yet. Such a
 /// request gets no decision at all, never one under rules it did not ask for.
@@ -293,9 +299,7 @@ impl App {
         });
         match decided {
             Ok(decision) => Ok(decision),
-            Err(CheckError::UnknownAction(name)) => Err(AppError::invalid(format!(
-                "unknown action `{name}`: the schema declares no such action (see GET /v1/schema/actions)"
-            ))),
+            Err(e @ CheckError::UnknownAction { .. }) => Err(unknown_action(&e)),
             Err(CheckError::InvalidRequest(message)) => Err(AppError::invalid(message)),
             Err(CheckError::Slice(SliceError::Store(e))) => {
                 self.store_failed(&crate::store::StoreError::Read(e.to_string()));

@@ -82,9 +82,7 @@ pub const MAX_SCAN: usize = 5_000;
 
 fn undecidable(e: CheckError) -> AppError {
     match e {
-        CheckError::UnknownAction(name) => AppError::invalid(format!(
-            "unknown action `{name}`: the schema declares no such action (see GET /v1/schema/actions)"
-        )),
+        CheckError::UnknownAction { .. } => super::checks::unknown_action(&e),
         CheckError::InvalidRequest(message) => AppError::invalid(message),
         CheckError::Slice(e) => {
             AppError::Unavailable(crate::store::StoreError::Read(e.to_string()))

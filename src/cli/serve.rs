@@ -32,11 +32,16 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let log_format = config.log_format;
     match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            tracing::error!("{message}");
-            eprintln!("error: {message}");
+            // Said once: as a log event where logs are JSON for a pipeline, else as the
+            // command line's own `error:` line.
+            match log_format {
+                telemetry::LogFormat::Json => tracing::error!("{message}"),
+                telemetry::LogFormat::Pretty => eprintln!("error: {message}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -23,9 +23,13 @@ pub struct ImportArgs {
     /// A shared PostgreSQL store (`postgres://...`) instead of the redb file in `--data`.
     #[arg(long, env = "PARTNER_ACCESS_STORE")]
     pub store: Option<String>,
-    /// Merge into the current state instead of replacing it.
-    #[arg(long)]
+    /// Merge into the current state: partners and clients in the file replace those with the
+    /// same id, the others stay.
+    #[arg(long, conflicts_with = "replace")]
     pub merge: bool,
+    /// Replace the whole current state with the file's (needed when the store is not empty).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -62,32 +66,58 @@ pub(super) fn open_app(
 }
 
 pub fn import(args: &ImportArgs) -> ExitCode {
-    let run = || -> Result<u64, String> {
+    let run = || -> Result<(u64, &str), String> {
         let text = std::fs::read_to_string(&args.file)
             .map_err(|e| format!("{}: cannot read: {e}", args.file.display()))?;
         let doc = StateDocument::from_json_str(&text)
             .map_err(|e| format!("{}: {e}", args.file.display()))?;
         let app = open_app(&args.policy, args.store.as_deref(), &args.data)?;
+        let (partners, clients) = app.state_size().map_err(|e| e.to_string())?;
+        let held = partners + clients > 0;
+        if held && !args.merge && !args.replace {
+            let place = match &args.store {
+                Some(_) => "the shared store".to_owned(),
+                None => format!("the store in {}", args.data.display()),
+            };
+            return Err(format!(
+                "{place} already holds a state ({partners} partners, {clients} clients), and \
+                 an import replaces the whole of it: give --replace to replace it, or --merge \
+                 to merge the file into it (partners and clients of the file replace those \
+                 with the same id)"
+            ));
+        }
         let mode = if args.merge {
             ImportMode::Merge
         } else {
             ImportMode::Replace
         };
-        app.import(&doc, mode).map_err(|e| match e {
-            crate::app::AppError::InvalidRequest { problems, message } if !problems.is_empty() => {
-                let _ = message;
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {p}", args.file.display()))
-                    .collect::<Vec<_>>()
-                    .join("\nerror: ")
-            }
-            other => format!("{}: {other}", args.file.display()),
-        })
+        let done = match (mode, held) {
+            (ImportMode::Merge, _) => "merged into the state",
+            (ImportMode::Replace, true) => "replaced the whole state",
+            (ImportMode::Replace, false) => "loaded into an empty store",
+        };
+        app.import(&doc, mode)
+            .map(|revision| (revision, done))
+            .map_err(|e| match e {
+                crate::app::AppError::InvalidRequest { problems, message }
+                    if !problems.is_empty() =>
+                {
+                    let _ = message;
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {p}", args.file.display()))
+                        .collect::<Vec<_>>()
+                        .join("\nerror: ")
+                }
+                other => format!("{}: {other}", args.file.display()),
+            })
     };
     match run() {
-        Ok(revision) => {
-            println!("imported {} (revision {revision})", args.file.display());
+        Ok((revision, done)) => {
+            println!(
+                "imported {}: {done} (revision {revision})",
+                args.file.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

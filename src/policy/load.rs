@@ -33,8 +33,25 @@ pub struct SourceFile {
 impl SourceFile {
     /// Reads every file with the extension `ext` in `dir`, sorted by name.
     pub fn read_dir(dir: &Path, ext: &str) -> Result<Vec<SourceFile>, LoadErrors> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| LoadErrors::one(dir, format!("cannot read directory: {e}")))?;
+        let (kind, flag) = if ext == "cedarschema" {
+            ("schema", "--schema")
+        } else {
+            ("policy", "--policies")
+        };
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            let message = match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "no such directory: the {kind} directory (the `.{ext}` files) is given with \
+                     {flag}"
+                ),
+                std::io::ErrorKind::NotADirectory => format!(
+                    "not a directory: the {kind} directory (the `.{ext}` files) is given with \
+                     {flag}"
+                ),
+                _ => format!("cannot read the {kind} directory: {e}"),
+            };
+            LoadErrors::one(dir, message)
+        })?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
@@ -42,7 +59,10 @@ impl SourceFile {
             .collect();
         paths.sort();
         if paths.is_empty() {
-            return Err(LoadErrors::one(dir, format!("no `.{ext}` files found")));
+            return Err(LoadErrors::one(
+                dir,
+                format!("no `.{ext}` files found in the {kind} directory"),
+            ));
         }
         paths
             .into_iter()

@@ -151,9 +151,16 @@ impl Decision {
 /// Why a request could not be decided at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// The schema declares no such action (a 400 for hosts).
-    #[error("unknown action `{0}`: the schema declares no such action")]
-    UnknownAction(String),
+    /// The schema declares no such action (a 400 for hosts), with the declared action whose
+    /// name is nearest, when one is near enough to be what was meant.
+    #[error(
+        "unknown action `{name}`: the schema declares no such action{}",
+        nearest.as_ref().map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default()
+    )]
+    UnknownAction {
+        name: String,
+        nearest: Option<String>,
+    },
     /// The request does not fit the action (a 400 for hosts).
     #[error("{0}")]
     InvalidRequest(String),
@@ -564,7 +571,10 @@ impl PolicyEngine {
         self.action_slots
             .get(name)
             .and_then(|&slot| self.slot(slot))
-            .ok_or_else(|| CheckError::UnknownAction(name.to_owned()))
+            .ok_or_else(|| CheckError::UnknownAction {
+                name: name.to_owned(),
+                nearest: self.nearest_action(name).map(str::to_owned),
+            })
     }
 
     /// The action in this slot.
@@ -622,6 +632,23 @@ impl PolicyEngine {
     /// Every declared action, by name (which is slot order: see [`ResolvedAction::slot`]).
     pub fn actions(&self) -> impl Iterator<Item = &ActionInfo> {
         self.action_table.iter().map(|entry| &entry.info)
+    }
+
+    /// The declared action whose name is nearest to `name`, when one is near enough to be what
+    /// was meant (a typo, a letter's case, a missing `s`): for "did you mean" in the answer to
+    /// an undeclared action. Not on any fast path.
+    pub fn nearest_action(&self, name: &str) -> Option<&str> {
+        let wanted = name.to_ascii_lowercase();
+        self.action_table
+            .iter()
+            .map(|entry| {
+                let candidate = entry.info.name.as_str();
+                let score = strsim::jaro_winkler(&wanted, &candidate.to_ascii_lowercase());
+                (score, candidate)
+            })
+            .filter(|(score, _)| *score >= 0.85)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, candidate)| candidate)
     }
 
     /// The declared action of this name.

@@ -579,3 +579,38 @@ fn waiting_checks_hold_no_thread_so_a_command_is_not_delayed() {
         }
     });
 }
+
+/// An undeclared action is a 400 that names it, the declared action it most likely meant (on
+/// every path that takes an action), and where the actions are listed.
+#[tokio::test]
+async fn a_mistyped_action_is_answered_with_the_action_it_most_likely_meant() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let body = serde_json::json!({
+        "principal": "Hub::User::\"ann@acme.example\"",
+        "action": "crm.object.edit",
+        "resource": "Hub::Account::\"c-globex\"",
+    });
+    for path in ["/v1/is_authorized", "/v1/explain"] {
+        let (status, answer) = server.post(path, &body).await;
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("unknown action `crm.object.edit`")
+                && message.contains("did you mean `crm.objects.edit`?")
+                && message.contains("GET /v1/schema/actions"),
+            "{path}: {message}"
+        );
+    }
+    let (status, answer) = server
+        .get("/v1/users/ann@acme.example/accounts?action=report.access")
+        .await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `reports.access`?"),
+        "{answer}"
+    );
+}
