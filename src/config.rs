@@ -23,9 +23,14 @@ use crate::telemetry::LogFormat;
 /// same name (`--cache-ttl-secs` ↔ `PARTNER_ACCESS_CACHE_TTL_SECS` ↔ `cache_ttl_secs`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8180].
+    /// Address to listen on: HOST:PORT, or `unix:PATH` for a Unix domain socket
+    /// [default: 127.0.0.1:8180].
     #[arg(long, env = "PARTNER_ACCESS_LISTEN")]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<Listen>,
+    /// The mode of a Unix socket's file, in octal: who may connect [default: 660, the owner
+    /// and its group].
+    #[arg(long, env = "PARTNER_ACCESS_SOCKET_MODE")]
+    pub socket_mode: Option<String>,
     /// Data directory (the redb file lives here) [default: ./data].
     #[arg(long, env = "PARTNER_ACCESS_DATA")]
     pub data: Option<PathBuf>,
@@ -115,7 +120,8 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<Listen>,
+    pub socket_mode: Option<String>,
     pub data: Option<PathBuf>,
     pub policies: Option<PathBuf>,
     pub schema: Option<PathBuf>,
@@ -145,7 +151,9 @@ pub struct ConfigFile {
 /// Everything `serve` needs, resolved.
 #[derive(Clone)]
 pub struct ServeConfig {
-    pub listen: SocketAddr,
+    pub listen: Listen,
+    /// The permissions of a Unix socket's file.
+    pub socket_mode: u32,
     pub data: PathBuf,
     pub policies: PathBuf,
     pub schema: PathBuf,
@@ -203,6 +211,68 @@ impl std::fmt::Debug for ServeConfig {
             .field("follow_interval", &self.follow_interval)
             .finish()
     }
+}
+
+/// Where `serve` listens: a TCP address, or a Unix domain socket (`unix:/run/pa.sock`), which
+/// is local like loopback (so it needs no tokens; the socket file's mode says who may
+/// connect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(
+                    "`unix:` needs the socket file's path (unix:/run/partner-access.sock)".into(),
+                );
+            }
+            return Ok(Listen::Unix(PathBuf::from(path)));
+        }
+        text.parse().map(Listen::Tcp).map_err(|_| {
+            format!("`{text}`: expected HOST:PORT (127.0.0.1:8180) or unix:PATH (unix:/run/partner-access.sock)")
+        })
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Tcp(address) => write!(f, "{address}"),
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The default mode of a Unix socket's file: the owner and its group may connect.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
+
+/// `--socket-mode` in octal (`660`, `0660` or `0o660`), at most `777`.
+fn socket_mode(text: Option<String>) -> Result<u32, ConfigError> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_SOCKET_MODE);
+    };
+    let digits = text.trim().trim_start_matches("0o");
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|mode| *mode <= 0o777)
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "socket_mode: `{text}` is not a file mode in octal (660, 600, ...)"
+            ))
+        })
 }
 
 /// A configuration that cannot be used.
@@ -293,8 +363,10 @@ impl ServeArgs {
         let config = ServeConfig {
             listen: self
                 .listen
+                .clone()
                 .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8180))),
+                .unwrap_or(Listen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8180)))),
+            socket_mode: socket_mode(self.socket_mode.clone().or(file.socket_mode))?,
             data: self
                 .data
                 .clone()
@@ -419,8 +491,11 @@ impl ServeArgs {
                 "idempotency_ttl_secs must be above 0".into(),
             ));
         }
-        if !config.listen.ip().is_loopback() && !config.token_counts.any() {
-            return Err(ConfigError::OpenNonLoopback(config.listen));
+        if let Listen::Tcp(address) = config.listen
+            && !address.ip().is_loopback()
+            && !config.token_counts.any()
+        {
+            return Err(ConfigError::OpenNonLoopback(address));
         }
         Ok(config)
     }
@@ -494,6 +569,50 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
         assert_eq!(c.data, PathBuf::from("/tmp/flag"));
         assert_eq!(c.cache_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_unix_socket_is_listened_on_by_path_with_a_mode_and_needs_no_token() {
+        let args = ServeArgs {
+            listen: Some("unix:/run/pa/pa.sock".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = args.resolve(no_env).unwrap();
+        assert_eq!(c.listen, Listen::Unix(PathBuf::from("/run/pa/pa.sock")));
+        assert_eq!(c.listen.to_string(), "unix:/run/pa/pa.sock");
+        assert_eq!(c.socket_mode, 0o660);
+        for (text, mode) in [("600", 0o600), ("0660", 0o660), ("0o640", 0o640)] {
+            let args = ServeArgs {
+                socket_mode: Some(text.into()),
+                ..args.clone()
+            };
+            assert_eq!(args.resolve(no_env).unwrap().socket_mode, mode, "{text}");
+        }
+        for bad in ["rw-rw----", "800", "1777", ""] {
+            let args = ServeArgs {
+                socket_mode: Some(bad.into()),
+                ..args.clone()
+            };
+            assert!(
+                matches!(args.resolve(no_env), Err(ConfigError::Invalid(m)) if m.contains("socket_mode")),
+                "{bad}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "listen = \"unix:pa.sock\"\nsocket_mode = \"600\"\n").unwrap();
+        let c = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        }
+        .resolve(no_env)
+        .unwrap();
+        assert_eq!(c.listen, Listen::Unix(PathBuf::from("pa.sock")));
+        assert_eq!(c.socket_mode, 0o600);
+        for bad in ["unix:", "localhost", "8180", "127.0.0.1"] {
+            let err = bad.parse::<Listen>().unwrap_err();
+            assert!(err.contains("unix:"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -14,14 +14,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
-
 use crate::app::App;
-use crate::http::HttpOptions;
+use crate::http::{HttpOptions, Listener};
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     app: Arc<App>,
     options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -29,7 +27,7 @@ pub async fn run(
     let reload = tokio::spawn(reload_on_sighup(app.clone(), options.auth.clone()));
     let maintenance = tokio::spawn(maintain(app.clone()));
     let follower = tokio::spawn(follow(app.clone()));
-    crate::http::serve(listener, app.clone(), &options, shutdown).await;
+    crate::http::serve(listener.into(), app.clone(), &options, shutdown).await;
     reload.abort();
     maintenance.abort();
     follower.abort();

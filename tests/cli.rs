@@ -531,3 +531,87 @@ fn serve_says_a_fatal_error_once_and_names_a_missing_schema_directory() {
         "{stderr}"
     );
 }
+
+/// Sends one HTTP/1.1 request over a Unix socket and returns the whole answer.
+fn request_over_unix(socket: &Path, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// `serve --listen unix:PATH`: the socket file gets the mode asked for, answers the API, is
+/// refused to a second sidecar while the first listens, replaces a stale socket file, and is
+/// removed at shutdown; a path that is a regular file is left alone and refused.
+#[test]
+fn serve_listens_on_a_unix_socket() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("pa.sock");
+    let listen = format!("unix:{}", socket.display());
+    let serve = |data: &str, mode: &str| {
+        Command::new(env!("CARGO_BIN_EXE_partner-access"))
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                &listen,
+                "--socket-mode",
+                mode,
+            ])
+            .args(["--data", path_str(&dir.path().join(data))])
+            .current_dir(root())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // A stale socket file, as a killed sidecar leaves it: nobody listens on it.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists());
+
+    let mut first = serve("a", "600");
+    let ready = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    assert!(ready, "the sidecar never listened on {}", socket.display());
+    let metadata = std::fs::metadata(&socket).unwrap();
+    assert!(metadata.file_type().is_socket());
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+
+    let body = r#"{"principal":"Hub::User::\"ann@acme.example\"","action":"crm.objects.edit","resource":"Hub::Account::\"c-globex\""}"#;
+    let answer = request_over_unix(
+        &socket,
+        &format!(
+            "POST /v1/is_authorized HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""decision":"Allow""#), "{answer}");
+
+    let second = serve("b", "600").wait_with_output().unwrap();
+    let (_, stderr) = text(&second);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another process listens on"), "{stderr}");
+    assert!(socket.exists(), "the first sidecar's socket stays");
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(first.wait().unwrap().success());
+    assert!(!socket.exists(), "the socket file is removed at shutdown");
+
+    std::fs::write(&socket, "not a socket").unwrap();
+    let refused = serve("c", "600").wait_with_output().unwrap();
+    let (_, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a socket"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
+}

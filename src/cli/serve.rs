@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::app::{App, AppSettings, ImportMode};
-use crate::config::{ServeArgs, ServeConfig};
+use crate::config::{Listen, ServeArgs, ServeConfig};
 use crate::domain::StateDocument;
-use crate::http::{Auth, ConnectionLimits, HttpOptions};
+use crate::http::{Auth, ConnectionLimits, HttpOptions, Listener, UnixSocket};
 use crate::{server, telemetry};
 
 /// The bundled demo state that `--demo` loads into an empty store.
@@ -75,9 +75,17 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             .map_err(|e| format!("cannot open the decision log {sink}: {e}"))?;
     }
     let open_files = server::raise_open_file_limit();
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let cannot = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
+    let listener = match &config.listen {
+        Listen::Tcp(address) => Listener::Tcp(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(cannot)?,
+        ),
+        Listen::Unix(path) => {
+            Listener::Unix(UnixSocket::bind(path, config.socket_mode).map_err(cannot)?)
+        }
+    };
     let auth = Auth::from_sources(config.token_sources.clone()).map_err(|e| e.to_string())?;
     if !auth.enabled() {
         tracing::warn!("no tokens configured: every route is open (loopback only)");

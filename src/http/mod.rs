@@ -42,7 +42,7 @@ use crate::app::{App, AppError};
 pub use auth::{Access, Auth, ReloadError, Scope, TokenCounts, TokenSources};
 pub use checks::MAX_BATCH;
 pub use error::ApiError;
-pub use serve::{DRAIN_TIMEOUT, MAX_CONNECTIONS, serve};
+pub use serve::{DRAIN_TIMEOUT, Listener, MAX_CONNECTIONS, UnixSocket, serve};
 
 /// Limits and credentials of the HTTP layer.
 #[derive(Debug, Clone)]

@@ -8,8 +8,17 @@
 //! sends nothing at all) is closed. HTTP/1.1 only: hyper's HTTP/2 server has no bound on an
 //! idle connection that answers pings, and hosts on the same machine gain nothing from it. On
 //! shutdown, requests in flight get [`DRAIN_TIMEOUT`] to finish.
+//!
+//! A sidecar listens on TCP or on a Unix domain socket ([`Listener`]): the usual transport
+//! between an application and its sidecar on one machine, with no port and no network
+//! exposure (the socket file's mode says who may connect), and cheaper than loopback TCP. The
+//! socket file is created with the mode asked for, refused when another process listens on
+//! it, replaced when it is a stale one, and removed on shutdown.
 
 use std::future::Future;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,29 +28,122 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
 use super::{ConnectionLimits, HttpOptions, router};
 use crate::app::App;
 
+/// A bound listener: TCP, or a Unix domain socket.
+#[derive(Debug)]
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixSocket),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Self {
+        Listener::Tcp(listener)
+    }
+}
+
+/// A listening Unix domain socket, whose file is removed when it is dropped.
+#[derive(Debug)]
+pub struct UnixSocket {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl UnixSocket {
+    /// Listens on the socket file `path` with permissions `mode` (`0o660`: the owner and its
+    /// group may connect). A stale socket file (nobody listens on it) is replaced; a socket
+    /// another process listens on, or a file that is no socket, is an error that says so.
+    pub fn bind(path: &Path, mode: u32) -> io::Result<Self> {
+        if let Ok(metadata) = std::fs::symlink_metadata(path) {
+            if !metadata.file_type().is_socket() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} exists and is not a socket; remove it or listen elsewhere",
+                        path.display()
+                    ),
+                ));
+            }
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!(
+                            "another process listens on {}: a sidecar is running there",
+                            path.display()
+                        ),
+                    ));
+                }
+                // Left by a process that did not stop cleanly: nobody answers on it.
+                Err(_) => std::fs::remove_file(path)?,
+            }
+        }
+        let listener = UnixListener::bind(path)?;
+        let socket = UnixSocket {
+            listener,
+            path: path.to_owned(),
+        };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        Ok(socket)
+    }
+
+    /// The socket file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for UnixSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What accepts connections: a TCP or a Unix listener.
+trait Accept: Send + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn accept_stream(&self) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+impl Accept for TcpListener {
+    type Stream = TcpStream;
+    async fn accept_stream(&self) -> io::Result<TcpStream> {
+        let (stream, _) = self.accept().await?;
+        // Answers are small and a host waits for each: no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+impl Accept for UnixSocket {
+    type Stream = UnixStream;
+    async fn accept_stream(&self) -> io::Result<UnixStream> {
+        self.listener.accept().await.map(|(stream, _)| stream)
+    }
+}
+
 /// Serves [`router`] over `app` on `listener` until `shutdown` resolves, then lets every
 /// connection finish its request (for at most [`DRAIN_TIMEOUT`]).
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     app: Arc<App>,
     options: &HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    serve_connections(
-        listener,
-        router(app, options),
-        options.connections,
-        shutdown,
-    )
-    .await;
+    let router = router(app, options);
+    match listener.into() {
+        Listener::Tcp(tcp) => serve_connections(tcp, router, options.connections, shutdown).await,
+        Listener::Unix(unix) => {
+            serve_connections(unix, router, options.connections, shutdown).await;
+        }
+    }
 }
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -68,8 +170,8 @@ static SHED: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
 
 /// Accepts connections until `shutdown`, each served on a task of its own while it holds one
 /// of `limits.max_connections` permits; then lets every connection finish its request.
-async fn serve_connections(
-    listener: TcpListener,
+async fn serve_connections<L: Accept>(
+    listener: L,
     router: axum::Router,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -81,10 +183,10 @@ async fn serve_connections(
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
+            accepted = listener.accept_stream() => accepted,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok(stream) => stream,
             Err(e) => {
                 // Out of file descriptors, or a connection that died in the queue: wait a
                 // moment instead of spinning, as axum::serve does.
@@ -94,7 +196,6 @@ async fn serve_connections(
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 metrics::gauge!("partner_access_connections").increment(1.0);
@@ -112,7 +213,8 @@ async fn serve_connections(
             }
         }
     }
-    // New connections are refused from here on, rather than queued for nobody.
+    // New connections are refused from here on, rather than queued for nobody (and a Unix
+    // socket's file is removed).
     drop(listener);
     let _ = closing.send(true);
     // Every connection has finished when every permit is back; a client that stops reading
@@ -131,8 +233,8 @@ async fn serve_connections(
 
 /// Serves the requests of one HTTP/1.1 connection until it closes, times out, or
 /// (once `closed` turns true) has finished the request in flight.
-async fn serve_one(
-    stream: TcpStream,
+async fn serve_one<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
     router: axum::Router,
     header_timeout: Duration,
     mut closed: watch::Receiver<bool>,
@@ -165,7 +267,7 @@ async fn serve_one(
 /// Answers a connection over the limit and closes it, spending at most a second on it. What
 /// the client sent is read and dropped before the close, so that the client sees the answer
 /// rather than a reset.
-async fn shed(mut stream: TcpStream) {
+async fn shed<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(&SHED).await?;
         stream.shutdown().await?;
