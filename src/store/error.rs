@@ -137,3 +137,29 @@ pub enum StoreError {
     )]
     Contention { detail: String },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_error_keeps_its_source_and_reads_as_before() {
+        let io = std::io::Error::other("the engine said no");
+        let error = StoreError::read(io);
+        assert_eq!(error.to_string(), "store read failed: the engine said no");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("the engine said no"));
+        let StoreError::Backend { source, .. } = error.clone() else {
+            panic!("not a backend error: {error:?}");
+        };
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(
+            error.into_write().to_string(),
+            "store write failed: the engine said no"
+        );
+        assert_eq!(
+            StoreError::Read("x".into()).into_write().to_string(),
+            "store write failed: x"
+        );
+    }
+}
