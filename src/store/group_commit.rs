@@ -35,6 +35,13 @@
 //!
 //! Works must therefore be repeatable: running one again on the same state gives the same
 //! result. The commands are (they read everything they decide on from the transaction).
+//!
+//! Whether a work wrote anything is [`BatchTx::writes`], counted by the state transaction
+//! (`super::state`) as each write reaches the backend.
+//!
+//! One file, longer than most here: the state machine, the guards that keep it consistent when a
+//! work or a commit panics, and the concurrency tests that race writers through it are one
+//! protocol, read and changed together.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 

@@ -14,88 +14,52 @@
 //! Every committed write bumps the store's **revision** by one and reports which records it
 //! touched, so the check-path cache can drop exactly those. A shared store also publishes them
 //! in a change feed ([`Store::changes_since`]) for the other sidecars' caches.
+//!
+//! Inside, the two backends share one meaning of the state. Each implements a narrow interface
+//! over the state's tables (`tables`: get, range, put, delete, commit; a few composed reads a
+//! backend may answer in one statement), and one state transaction (`state::StateTx`) is
+//! written over it: the records composed from their rows, the cascades of a write, the keys a
+//! write makes stale, the count of writes the group commit relies on.
+//!
+//! - `state`, `tables`, `rows`: the state transaction, the backend interface, the stored
+//!   rows. `error`: [`StoreError`].
+//! - redb: `redb_store` (the store), `redb_tables` (its tables), `redb_file` (the file),
+//!   `redb_backup` (backups, the offline check), `group_commit`, `guard` (damage and disk
+//!   failures).
+//! - PostgreSQL: `postgres_store` (the store, the pool, the change feed), `postgres_tx` (a
+//!   transaction, its locks and commit), `postgres_tables` (the SQL of each table),
+//!   `postgres_locks` (what a write locks), `postgres_conn` (a connection, bounded round
+//!   trips). [`deadline`]: the time a caller has left.
 
 pub mod deadline;
+mod error;
 mod group_commit;
 mod guard;
+mod postgres_conn;
+mod postgres_locks;
 mod postgres_store;
+mod postgres_tables;
+mod postgres_tx;
+mod redb_backup;
 mod redb_file;
 mod redb_store;
+mod redb_tables;
 mod rows;
-
-use std::path::PathBuf;
+mod state;
+mod tables;
+#[cfg(test)]
+mod tests;
 
 use crate::domain::{
     AssetRecord, ClientId, ClientRecord, ClientUserRecord, Directory, Email, EmployeeRecord,
     PartnerId, PartnerRecord, StateDocument,
 };
 
+pub use error::{Access, Source, StoreError};
 pub use postgres_store::PostgresStore;
+pub use redb_backup::StoreCheck;
 pub use redb_file::DiskFaults;
-pub use redb_store::{RedbStore, StoreCheck};
-
-/// What can go wrong in the store. Callers never turn any of these into an Allow.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The data directory or file cannot be opened (missing permissions, corrupt file, held by
-    /// another process).
-    #[error("cannot open the store at `{path}`: {message}")]
-    Open { path: PathBuf, message: String },
-    #[error("store read failed: {0}")]
-    Read(String),
-    #[error("store write failed: {0}")]
-    Write(String),
-    /// A stored record does not decode: the file was written by something else, or damaged.
-    #[error("stored record `{key}` is corrupt: {message}")]
-    Corrupt { key: String, message: String },
-    /// The change would break a rule: nothing was written.
-    #[error("{0}")]
-    Rejected(String),
-    /// The storage engine found a damaged page (or tripped over one). The store stays damaged
-    /// until the file is restored: readiness fails and writes are refused.
-    #[error(
-        "the store is damaged: {file} ({detail}); restore the backup or import the last export"
-    )]
-    Damaged { file: String, detail: String },
-    /// A write to the disk failed (no space left, an I/O error). Nothing of the write is
-    /// committed; the store reopens its file before the next write.
-    #[error("the disk refused a write: {detail}; nothing was written")]
-    Disk { detail: String },
-    /// The store file was removed or replaced while the sidecar ran. Writes are refused, so
-    /// that none is acknowledged into a file that a restart would not see.
-    #[error(
-        "the store file {path} was removed or replaced while the sidecar ran; writes are refused \
-         ({rescue}); restore the file (or import the last export) and restart the sidecar"
-    )]
-    Replaced { path: PathBuf, rescue: String },
-    /// The data directory held a store (its marker file says so), but the store file is gone:
-    /// starting would create an empty authorization state.
-    #[error(
-        "the store file {path} is missing, but {marker} says this directory held a store; \
-         restore the file from a backup (or import the last export into a new directory), or \
-         delete {marker} to start with an empty store on purpose"
-    )]
-    Missing { path: PathBuf, marker: PathBuf },
-    /// The database did not answer in time, before anything was committed: nothing was applied
-    /// (the connection is dropped, and the server rolls its transaction back).
-    #[error("the database did not answer within the request's time ({what}); nothing was applied")]
-    Timeout { what: String },
-    /// The database did not confirm a commit (no answer in time, or the connection broke while
-    /// waiting): the write may or may not have been applied.
-    #[error(
-        "the database did not confirm the commit ({detail}): the command may or may not have \
-         been applied; retry it with the same Idempotency-Key to learn its outcome"
-    )]
-    OutcomeUnknown { detail: String },
-    /// The database gave the transaction up for a concurrent one (two commands' locks in a
-    /// cycle, a serialization failure): nothing was applied. The store runs such a transaction
-    /// again by itself; this reaches a caller only when that keeps happening.
-    #[error(
-        "the database gave the transaction up for a concurrent one ({detail}); nothing was applied"
-    )]
-    Contention { detail: String },
-}
+pub use redb_store::RedbStore;
 
 /// A record whose cached copy a write makes stale.
 #[derive(

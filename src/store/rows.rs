@@ -151,12 +151,8 @@ impl ClientRow {
     }
 }
 
-pub(super) fn write_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
-}
-
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(write_err)
+    serde_json::to_vec(value).map_err(StoreError::write)
 }
 
 pub(super) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
