@@ -121,7 +121,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     pub listen: Option<Listen>,
-    pub socket_mode: Option<String>,
+    pub socket_mode: Option<SocketMode>,
     pub data: Option<PathBuf>,
     pub policies: Option<PathBuf>,
     pub schema: Option<PathBuf>,
@@ -259,20 +259,30 @@ impl<'de> Deserialize<'de> for Listen {
 /// The default mode of a Unix socket's file: the owner and its group may connect.
 pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
 
+/// A socket mode as given: octal text (`"660"`, `"0o660"`, the flag's and the environment's
+/// form), or a number (TOML's `socket_mode = 0o660`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SocketMode {
+    Text(String),
+    Number(u32),
+}
+
 /// `--socket-mode` in octal (`660`, `0660` or `0o660`), at most `777`.
-fn socket_mode(text: Option<String>) -> Result<u32, ConfigError> {
-    let Some(text) = text else {
-        return Ok(DEFAULT_SOCKET_MODE);
+fn socket_mode(given: Option<SocketMode>) -> Result<u32, ConfigError> {
+    let (mode, shown) = match given {
+        None => return Ok(DEFAULT_SOCKET_MODE),
+        Some(SocketMode::Number(mode)) => (Some(mode), format!("{mode:#o}")),
+        Some(SocketMode::Text(text)) => {
+            let digits = text.trim().trim_start_matches("0o");
+            (u32::from_str_radix(digits, 8).ok(), text)
+        }
     };
-    let digits = text.trim().trim_start_matches("0o");
-    u32::from_str_radix(digits, 8)
-        .ok()
-        .filter(|mode| *mode <= 0o777)
-        .ok_or_else(|| {
-            ConfigError::Invalid(format!(
-                "socket_mode: `{text}` is not a file mode in octal (660, 600, ...)"
-            ))
-        })
+    mode.filter(|mode| *mode <= 0o777).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "socket_mode: `{shown}` is not a file mode in octal (660, 600, ...)"
+        ))
+    })
 }
 
 /// A configuration that cannot be used.
@@ -366,7 +376,12 @@ impl ServeArgs {
                 .clone()
                 .or(file.listen)
                 .unwrap_or(Listen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8180)))),
-            socket_mode: socket_mode(self.socket_mode.clone().or(file.socket_mode))?,
+            socket_mode: socket_mode(
+                self.socket_mode
+                    .clone()
+                    .map(SocketMode::Text)
+                    .or(file.socket_mode),
+            )?,
             data: self
                 .data
                 .clone()
@@ -497,6 +512,17 @@ impl ServeArgs {
         {
             return Err(ConfigError::OpenNonLoopback(address));
         }
+        if let Listen::Unix(path) = &config.listen
+            && config.socket_mode & 0o002 != 0
+            && !config.token_counts.any()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "socket_mode {:o} lets every local user connect to {}, and with no tokens each \
+                 would act as admin: give tokens, or a mode without write for others (660, 600)",
+                config.socket_mode,
+                path.display()
+            )));
+        }
         Ok(config)
     }
 }
@@ -600,7 +626,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "listen = \"unix:pa.sock\"\nsocket_mode = \"600\"\n").unwrap();
+        std::fs::write(&file, "listen = \"unix:pa.sock\"\nsocket_mode = 0o600\n").unwrap();
         let c = ServeArgs {
             config: Some(file),
             ..Default::default()
@@ -609,6 +635,18 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen, Listen::Unix(PathBuf::from("pa.sock")));
         assert_eq!(c.socket_mode, 0o600);
+        // Writable by every local user, and no token: refused.
+        let open = ServeArgs {
+            socket_mode: Some("666".into()),
+            ..args.clone()
+        };
+        assert!(
+            matches!(open.resolve(no_env), Err(ConfigError::Invalid(m)) if m.contains("every local user"))
+        );
+        assert!(
+            open.resolve(|k| (k == "PARTNER_ACCESS_TOKENS").then(|| "t1".to_owned()))
+                .is_ok()
+        );
         for bad in ["unix:", "localhost", "8180", "127.0.0.1"] {
             let err = bad.parse::<Listen>().unwrap_err();
             assert!(err.contains("unix:"), "{bad}: {err}");

@@ -493,7 +493,7 @@ fn an_import_over_a_state_asks_for_replace_or_merge() {
     let out = import(&["--replace"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("replaced the whole state"), "{stdout}");
+    assert!(stdout.contains("replaced the state"), "{stdout}");
     let out = import(&["--merge"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
@@ -542,9 +542,10 @@ fn request_over_unix(socket: &Path, request: &str) -> String {
     answer
 }
 
-/// `serve --listen unix:PATH`: the socket file gets the mode asked for, answers the API, is
-/// refused to a second sidecar while the first listens, replaces a stale socket file, and is
-/// removed at shutdown; a path that is a regular file is left alone and refused.
+/// `serve --listen unix:PATH`: the socket file gets the mode asked for, answers the API (with
+/// no `Host` check: no browser reaches a socket), is refused to a second sidecar while the
+/// first listens, replaces a stale socket file, and is removed at shutdown; a path that is a
+/// regular file is left alone and refused.
 #[test]
 fn serve_listens_on_a_unix_socket() {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -586,18 +587,19 @@ fn serve_listens_on_a_unix_socket() {
     let answer = request_over_unix(
         &socket,
         &format!(
-            "POST /v1/is_authorized HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+            "POST /v1/is_authorized HTTP/1.1\r\nhost: docker\r\ncontent-type: application/json\r\n\
              content-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         ),
     );
+    // A client's `Host` (here Docker's) is not checked over the socket: no browser reaches it.
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#""decision":"Allow""#), "{answer}");
 
     let second = serve("b", "600").wait_with_output().unwrap();
     let (_, stderr) = text(&second);
     assert_eq!(second.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("another process listens on"), "{stderr}");
+    assert!(stderr.contains("another sidecar holds"), "{stderr}");
     assert!(socket.exists(), "the first sidecar's socket stays");
 
     let stopped = Command::new("kill")

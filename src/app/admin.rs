@@ -16,7 +16,7 @@ use crate::domain::{
     EmployeeRecord, PaidHub, PartnerId, PartnerRecord, Permission, PermissionSetRecord,
     PricingModel, Problem, Role, Seat, StateDocument, Status, Tier, validate,
 };
-use crate::store::{StoreError, WriteError, WriteTx, write};
+use crate::store::{SearchKind, StoreError, WriteError, WriteTx, write};
 
 /// How an import combines with the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -26,6 +26,9 @@ pub enum ImportMode {
     Replace,
     /// Partners and clients in the document replace those with the same id; others stay.
     Merge,
+    /// The document becomes the whole state of a store that holds none: refused (409) when the
+    /// store holds any partner or client, decided inside the import's own transaction.
+    Empty,
 }
 
 // Every upsert body is the record as the state document and the export write it, so a host
@@ -129,6 +132,20 @@ impl App {
             let next = match mode {
                 ImportMode::Replace => doc.clone(),
                 ImportMode::Merge => merge(tx.export()?, doc),
+                ImportMode::Empty => {
+                    let held = !tx.search(SearchKind::Partner, "", 1)?.is_empty()
+                        || !tx.search(SearchKind::Account, "", 1)?.is_empty();
+                    if held {
+                        return Err(WriteError::Aborted(AppError::Conflict {
+                            message: "the store already holds a state, and this import would \
+                                      replace the whole of it: import with mode `replace` to \
+                                      replace it, or `merge` to merge the document into it"
+                                .into(),
+                            rules: Vec::new(),
+                        }));
+                    }
+                    doc.clone()
+                }
             };
             validate(&next, catalogue)
                 .map_err(|p| WriteError::Aborted(AppError::invalid_state(p)))?;
@@ -144,15 +161,6 @@ impl App {
         let snapshot = self.store.snapshot().map_err(|e| self.unavailable(e))?;
         let doc = snapshot.export().map_err(|e| self.unavailable(e))?;
         Ok((doc, snapshot.revision()))
-    }
-
-    /// How many partners and clients the store holds (an offline import asks before it
-    /// replaces them).
-    pub fn state_size(&self) -> Result<(usize, usize), AppError> {
-        let snapshot = self.store.snapshot().map_err(|e| self.unavailable(e))?;
-        let partners = snapshot.partner_ids().map_err(|e| self.unavailable(e))?;
-        let clients = snapshot.client_ids().map_err(|e| self.unavailable(e))?;
-        Ok((partners.len(), clients.len()))
     }
 
     /// A consistent copy of the store file (see [`crate::store::Store::backup`]).

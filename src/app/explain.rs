@@ -98,9 +98,17 @@ impl App {
         })
     }
 
-    /// Decides a request and explains the decision (`POST /v1/explain`).
-    pub fn explain(&self, request: &CheckRequest) -> Result<Explained, AppError> {
+    /// Decides a request and explains the decision (`POST /v1/explain`), under the policy set
+    /// `pinned` names when it names one (409 under another, before anything is decided).
+    pub fn explain(
+        &self,
+        request: &CheckRequest,
+        pinned: Option<&str>,
+    ) -> Result<Explained, AppError> {
         let engine = self.engine();
+        if let Some(expected) = pinned {
+            super::expect_policy_version(engine.version(), expected)?;
+        }
         let snapshot = self.read_snapshot()?;
         let explanation = engine.explain(request, &*snapshot).map_err(undecidable)?;
         let facts = facts(&*snapshot, request);

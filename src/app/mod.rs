@@ -103,6 +103,9 @@ pub struct App {
     idempotency_ttl: Duration,
     /// The last idempotency key the pruning sweep looked at ("" at the start of the table).
     idempotency_sweep: std::sync::Mutex<String>,
+    /// Held by a policy reload from loading to swapping: two reloads (SIGHUP and HTTP at once)
+    /// run one after the other, so the set in force and the metric that says it agree.
+    reloading: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for App {
@@ -163,6 +166,7 @@ impl App {
             decision_log: std::sync::OnceLock::new(),
             idempotency_ttl: commands::DEFAULT_IDEMPOTENCY_TTL,
             idempotency_sweep: std::sync::Mutex::new(String::new()),
+            reloading: std::sync::Mutex::new(()),
         })
     }
 
@@ -278,6 +282,10 @@ impl App {
             tracing::warn!(error = %e, "policy reload refused; the old set keeps serving");
             e
         };
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let engine = Arc::new(
             PolicyEngine::load(&self.settings.policies_dir, &self.settings.schema_dir)
                 .map_err(|e| refused(ReloadError::Policies(e)))?,
@@ -285,6 +293,9 @@ impl App {
         let count = engine.policies().len();
         let mut swapped = false;
         let checked = crate::store::write(self.store.as_ref(), |tx| {
+            // The whole state, alone: on a shared store, no write of another sidecar lands
+            // between the check and the swap.
+            tx.exclusive()?;
             let doc = tx.export()?;
             check_orphans(&doc, engine.catalogue()).map_err(|e| WriteError::Aborted(Some(e)))?;
             let previous = self.engine.swap(engine.clone());

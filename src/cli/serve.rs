@@ -39,8 +39,11 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             // Said once: as a log event where logs are JSON for a pipeline, else as the
             // command line's own `error:` line.
             match log_format {
-                telemetry::LogFormat::Json => tracing::error!("{message}"),
-                telemetry::LogFormat::Pretty => eprintln!("error: {message}"),
+                telemetry::LogFormat::Json if tracing::enabled!(tracing::Level::ERROR) => {
+                    tracing::error!("{message}");
+                }
+                // On a terminal, or when RUST_LOG turns error events off: never silent.
+                _ => eprintln!("error: {message}"),
             }
             ExitCode::FAILURE
         }

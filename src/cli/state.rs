@@ -72,29 +72,15 @@ pub fn import(args: &ImportArgs) -> ExitCode {
         let doc = StateDocument::from_json_str(&text)
             .map_err(|e| format!("{}: {e}", args.file.display()))?;
         let app = open_app(&args.policy, args.store.as_deref(), &args.data)?;
-        let (partners, clients) = app.state_size().map_err(|e| e.to_string())?;
-        let held = partners + clients > 0;
-        if held && !args.merge && !args.replace {
-            let place = match &args.store {
-                Some(_) => "the shared store".to_owned(),
-                None => format!("the store in {}", args.data.display()),
-            };
-            return Err(format!(
-                "{place} already holds a state ({partners} partners, {clients} clients), and \
-                 an import replaces the whole of it: give --replace to replace it, or --merge \
-                 to merge the file into it (partners and clients of the file replace those \
-                 with the same id)"
-            ));
-        }
-        let mode = if args.merge {
-            ImportMode::Merge
-        } else {
-            ImportMode::Replace
+        let mode = match (args.merge, args.replace) {
+            (true, _) => ImportMode::Merge,
+            (false, true) => ImportMode::Replace,
+            (false, false) => ImportMode::Empty,
         };
-        let done = match (mode, held) {
-            (ImportMode::Merge, _) => "merged into the state",
-            (ImportMode::Replace, true) => "replaced the whole state",
-            (ImportMode::Replace, false) => "loaded into an empty store",
+        let done = match mode {
+            ImportMode::Merge => "merged into the state",
+            ImportMode::Replace => "replaced the state",
+            ImportMode::Empty => "loaded into an empty store",
         };
         app.import(&doc, mode)
             .map(|revision| (revision, done))
@@ -108,6 +94,17 @@ pub fn import(args: &ImportArgs) -> ExitCode {
                         .map(|p| format!("{}: {p}", args.file.display()))
                         .collect::<Vec<_>>()
                         .join("\nerror: ")
+                }
+                crate::app::AppError::Conflict { .. } if mode == ImportMode::Empty => {
+                    let place = match &args.store {
+                        Some(_) => "the shared store".to_owned(),
+                        None => format!("the store in {}", args.data.display()),
+                    };
+                    format!(
+                        "{place} already holds a state, and an import replaces the whole of it: \
+                     give --replace to replace it, or --merge to merge the file into it \
+                     (partners and clients of the file replace those with the same id)"
+                    )
                 }
                 other => format!("{}: {other}", args.file.display()),
             })

@@ -16,8 +16,9 @@ use crate::domain::{AssetId, ClientId, Email, PartnerId, StateDocument};
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
-    /// `replace` (the document becomes the whole state) or `merge` (partners and clients in
-    /// the document replace those with the same id). Default `replace`.
+    /// `replace` (the document becomes the whole state), `merge` (partners and clients in the
+    /// document replace those with the same id) or `empty` (as `replace`, only into a store
+    /// that holds no partner and no client: 409 otherwise). Default `replace`.
     #[param(value_type = Option<String>)]
     pub mode: Option<ImportMode>,
 }

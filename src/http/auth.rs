@@ -355,7 +355,13 @@ pub async fn check_host(
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()));
-    if hosts.admits(host) {
+    // Over the Unix socket there is no browser to rebind: the check guards TCP only.
+    if hosts.admits(host)
+        || request
+            .extensions()
+            .get::<super::serve::UnixPeer>()
+            .is_some()
+    {
         return next.run(request).await;
     }
     ApiError::forbidden(format!(

@@ -12,7 +12,7 @@ use super::checks::{CheckBody, Diagnostics};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::app::{
     AccountsPage, ActionsAllowed, App, Candidate, EntityRef, Explained, Found, FoundItem,
-    MAX_SEARCH, PolicyInfo, SearchKind, expect_policy_version,
+    MAX_SEARCH, PolicyInfo, SearchKind,
 };
 use crate::domain::{ClientId, Email, PolicyVersion, Verdict};
 
@@ -75,6 +75,7 @@ impl From<Explained> for ExplainAnswer {
         (status = 200, description = "The decision and its explanation", body = ExplainAnswer),
         (status = 400, description = "Malformed request or undeclared action", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 409, description = "The request expects another `policy_version`: nothing was explained", body = ErrorBody),
         (status = 503, description = "The store cannot be read", body = ErrorBody),
     )
 )]
@@ -83,10 +84,8 @@ pub async fn explain(
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<axum::Json<ExplainAnswer>, ApiError> {
     let request = body.to_request()?;
-    let explained = super::blocking(move || app.explain(&request)).await?;
-    if let Some(expected) = &body.policy_version {
-        expect_policy_version(&explained.policy_version, expected)?;
-    }
+    let pinned = body.policy_version;
+    let explained = super::blocking(move || app.explain(&request, pinned.as_deref())).await?;
     Ok(axum::Json(explained.into()))
 }
 

@@ -115,8 +115,9 @@ fn route(access: Access, (schemas, mut doc, handler): UtoipaMethodRouter<Arc<App
             }
         }
     }
-    // Every handler in the table has one `#[utoipa::path]` with a GET, POST, PUT or DELETE:
-    // the route-table tests start the router, so a handler without one fails them at once.
+    // A handler without `#[utoipa::path]` does not compile here; one whose operation is not a
+    // GET, POST, PUT or DELETE, or `routes!` given several handlers, is caught by the test
+    // `each_route_is_one_documented_operation`.
     let (method, path) = found.unwrap_or((Method::GET, String::new()));
     Route {
         method,
@@ -469,6 +470,29 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         components.schemas.extend(r.schemas);
     }
     openapi
+}
+
+#[cfg(test)]
+mod route_table_tests {
+    #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap fails it")]
+
+    use super::routes;
+
+    /// Each entry of the table is exactly one operation (one path, one of GET, POST, PUT or
+    /// DELETE), so the route, its document and its scope are one thing.
+    #[test]
+    fn each_route_is_one_documented_operation() {
+        for route in routes() {
+            assert_eq!(route.doc.paths.len(), 1, "{}", route.path);
+            let item = route.doc.paths.values().next().unwrap();
+            let operations = [&item.get, &item.post, &item.put, &item.delete]
+                .into_iter()
+                .filter(|o| o.is_some())
+                .count();
+            assert_eq!(operations, 1, "{} {}", route.method, route.path);
+            assert!(route.path.starts_with('/'), "{:?}", route.path);
+        }
+    }
 }
 
 #[cfg(test)]

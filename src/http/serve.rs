@@ -17,7 +17,7 @@
 
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::Arc;
@@ -49,18 +49,47 @@ impl From<TcpListener> for Listener {
     }
 }
 
-/// A listening Unix domain socket, whose file is removed when it is dropped.
+/// A listening Unix domain socket. Its file is removed when it is dropped, if the path still
+/// names this socket; the lock file beside it (`PATH.lock`) is held for as long.
 #[derive(Debug)]
 pub struct UnixSocket {
     listener: UnixListener,
     path: PathBuf,
+    /// The socket file's device and inode, to tell it from a file put at the path since.
+    identity: (u64, u64),
+    /// Held (an exclusive `flock`) while this socket lives: one sidecar per path at a time,
+    /// also while two start at once.
+    _lock: std::fs::File,
 }
 
 impl UnixSocket {
     /// Listens on the socket file `path` with permissions `mode` (`0o660`: the owner and its
-    /// group may connect). A stale socket file (nobody listens on it) is replaced; a socket
-    /// another process listens on, or a file that is no socket, is an error that says so.
+    /// group may connect).
+    ///
+    /// The socket is bound and given its mode in a directory only this process can enter, then
+    /// renamed into place: nobody can connect while it still has the umask's permissions, and
+    /// the mode is never applied to a file someone swapped in. A stale socket file at `path`
+    /// (one that refuses connections: its process is gone) is replaced; a socket another
+    /// process listens on, one this process may not even try, or a file that is no socket is
+    /// an error that says so, and is left as it is.
     pub fn bind(path: &Path, mode: u32) -> io::Result<Self> {
+        let lock_path = sibling(path, ".lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)?;
+        if lock.try_lock().is_err() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "another sidecar holds {} (it listens on {}, or is starting to)",
+                    lock_path.display(),
+                    path.display()
+                ),
+            ));
+        }
         if let Ok(metadata) = std::fs::symlink_metadata(path) {
             if !metadata.file_type().is_socket() {
                 return Err(io::Error::new(
@@ -75,23 +104,41 @@ impl UnixSocket {
                 Ok(_) => {
                     return Err(io::Error::new(
                         io::ErrorKind::AddrInUse,
+                        format!("another process listens on {}", path.display()),
+                    ));
+                }
+                // Left by a process that did not stop cleanly: nobody answers on it.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
                         format!(
-                            "another process listens on {}: a sidecar is running there",
+                            "{} is a socket that cannot be probed ({e}); it may be another \
+                             process's: remove it or listen elsewhere",
                             path.display()
                         ),
                     ));
                 }
-                // Left by a process that did not stop cleanly: nobody answers on it.
-                Err(_) => std::fs::remove_file(path)?,
             }
         }
-        let listener = UnixListener::bind(path)?;
-        let socket = UnixSocket {
+        let private = sibling(path, &format!(".{}.tmp", std::process::id()));
+        let _ = std::fs::remove_dir_all(&private);
+        std::fs::DirBuilder::new().mode(0o700).create(&private)?;
+        let staged = private.join("s");
+        let bound = UnixListener::bind(&staged).and_then(|listener| {
+            std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))?;
+            std::fs::rename(&staged, path)?;
+            Ok(listener)
+        });
+        let _ = std::fs::remove_dir_all(&private);
+        let listener = bound?;
+        let metadata = std::fs::symlink_metadata(path)?;
+        Ok(UnixSocket {
             listener,
             path: path.to_owned(),
-        };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-        Ok(socket)
+            identity: (metadata.dev(), metadata.ino()),
+            _lock: lock,
+        })
     }
 
     /// The socket file.
@@ -100,19 +147,38 @@ impl UnixSocket {
     }
 }
 
+/// `path` with `suffix` added to its file name (`pa.sock` → `pa.sock.lock`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
 impl Drop for UnixSocket {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
+/// Marks a request that came over the Unix socket: no browser can send one there, so the
+/// `Host` check against DNS rebinding (`auth::check_host`) does not apply to it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UnixPeer;
+
 /// What accepts connections: a TCP or a Unix listener.
 trait Accept: Send + 'static {
+    /// Whether its connections come over a Unix socket (see [`UnixPeer`]).
+    const UNIX: bool;
     type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     fn accept_stream(&self) -> impl Future<Output = io::Result<Self::Stream>> + Send;
 }
 
 impl Accept for TcpListener {
+    const UNIX: bool = false;
     type Stream = TcpStream;
     async fn accept_stream(&self) -> io::Result<TcpStream> {
         let (stream, _) = self.accept().await?;
@@ -123,6 +189,7 @@ impl Accept for TcpListener {
 }
 
 impl Accept for UnixSocket {
+    const UNIX: bool = true;
     type Stream = UnixStream;
     async fn accept_stream(&self) -> io::Result<UnixStream> {
         self.listener.accept().await.map(|(stream, _)| stream)
@@ -202,7 +269,7 @@ async fn serve_connections<L: Accept>(
                 let router = router.clone();
                 let closed = closed.clone();
                 tokio::spawn(async move {
-                    serve_one(stream, router, limits.header_timeout, closed).await;
+                    serve_one(stream, L::UNIX, router, limits.header_timeout, closed).await;
                     metrics::gauge!("partner_access_connections").decrement(1.0);
                     drop(permit);
                 });
@@ -235,13 +302,20 @@ async fn serve_connections<L: Accept>(
 /// (once `closed` turns true) has finished the request in flight.
 async fn serve_one<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stream: S,
+    unix: bool,
     router: axum::Router,
     header_timeout: Duration,
     mut closed: watch::Receiver<bool>,
 ) {
-    let service = TowerToHyperService::new(
-        router.map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
-    );
+    let service = TowerToHyperService::new(router.map_request(
+        move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            if unix {
+                request.extensions_mut().insert(UnixPeer);
+            }
+            request
+        },
+    ));
     // The header timer starts when hyper first waits for a request head, which it does at
     // once: a connection that sends nothing is closed after `header_timeout` too.
     let mut connection = pin!(

@@ -288,6 +288,10 @@ impl std::fmt::Debug for PolicyEngine {
     }
 }
 
+/// How much longer than the longest declared action a name may be and still be compared for
+/// "did you mean".
+const MAX_TYPO_EXTRA: usize = 8;
+
 /// The version of a policy set: the SHA-256 of its files, each as its kind (schema or
 /// policies), its file name (not the directory: the same set read from another place is the
 /// same version) and its text, length-prefixed so that no two sets share an input. The files
@@ -636,8 +640,18 @@ impl PolicyEngine {
 
     /// The declared action whose name is nearest to `name`, when one is near enough to be what
     /// was meant (a typo, a letter's case, a missing `s`): for "did you mean" in the answer to
-    /// an undeclared action. Not on any fast path.
+    /// an undeclared action. A name much longer than every declared one is no typo and is not
+    /// compared: the comparison costs the product of the lengths, and the name is the caller's.
     pub fn nearest_action(&self, name: &str) -> Option<&str> {
+        let longest = self
+            .action_table
+            .iter()
+            .map(|entry| entry.info.name.len())
+            .max()
+            .unwrap_or(0);
+        if name.len() > longest + MAX_TYPO_EXTRA {
+            return None;
+        }
         let wanted = name.to_ascii_lowercase();
         self.action_table
             .iter()

@@ -25,7 +25,17 @@ impl std::fmt::Display for PgError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.as_db_error() {
             Some(db) => write!(f, "postgres: {} ({})", db.message(), db.code().code()),
-            None => write!(f, "postgres: {}", self.0),
+            None => {
+                // The driver's own text ("error connecting to server") leaves out its cause
+                // ("Connection refused", "password authentication failed"): said here too.
+                write!(f, "postgres: {}", self.0)?;
+                let mut cause = std::error::Error::source(&self.0);
+                while let Some(e) = cause {
+                    write!(f, ": {e}")?;
+                    cause = e.source();
+                }
+                Ok(())
+            }
         }
     }
 }

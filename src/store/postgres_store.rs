@@ -154,6 +154,32 @@ impl Drop for Pooled<'_> {
     }
 }
 
+/// Where a configuration connects, without its password: `postgres://user@host:port/db` (a
+/// Unix socket directory as the host), every host of a list with its port.
+fn target(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let hosts = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            // One port for every host, or one per host; 5432 when none is given.
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{name}:{port}")
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "postgres://{}@{hosts}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`, with any of the
     /// driver's parameters) and applies the pending migrations.
@@ -162,20 +188,7 @@ impl PostgresStore {
             path: "postgres".into(),
             message: format!("not a PostgreSQL connection string: {e}"),
         })?;
-        let target = format!(
-            "postgres://{}@{}/{}",
-            config.get_user().unwrap_or(""),
-            config
-                .get_hosts()
-                .iter()
-                .map(|h| match h {
-                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
-                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-            config.get_dbname().unwrap_or("")
-        );
+        let target = target(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("postgres-io")
@@ -186,7 +199,6 @@ impl PostgresStore {
                 message: format!("cannot start the connection runtime: {e}"),
             })?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
-        runtime.spawn(listen(config.clone(), changed.clone()));
         let store = PostgresStore {
             config,
             target,
@@ -199,6 +211,11 @@ impl PostgresStore {
             path: store.target.clone().into(),
             message: e.to_string(),
         })?;
+        // Listening starts once the database is known to answer (a store that cannot open
+        // says so once, not again from a listener retrying in the background).
+        if let Some(runtime) = &store.runtime {
+            runtime.spawn(listen(store.config.clone(), store.changed.clone()));
+        }
         Ok(store)
     }
 

@@ -253,3 +253,28 @@ async fn a_restart_on_the_same_data_directory_keeps_everything() {
     assert_eq!(again["diagnostics"], decision["diagnostics"]);
     assert_eq!(again["revision"], revision);
 }
+
+/// `mode=empty` loads a document only into a store that holds no partner and no client; over
+/// a state it is a 409 that changes nothing.
+#[tokio::test]
+async fn an_import_into_an_empty_store_only_is_refused_over_a_state() {
+    let server = common::start(common::Options::default()).await;
+    let (status, body) = server
+        .post("/v1/admin/import?mode=empty", &common::demo())
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let before = export(&server).await;
+    let (status, body) = server
+        .post("/v1/admin/import?mode=empty", &common::agency())
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "conflict", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already holds a state"),
+        "{body}"
+    );
+    assert_eq!(export(&server).await, before, "nothing changed");
+}

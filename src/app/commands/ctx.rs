@@ -40,7 +40,7 @@ pub struct Ctx<'t> {
     /// only what the command changed.
     pub(super) loaded: Vec<ClientRecord>,
     /// The digest of the access-link token this command's answer carries in its `token`
-    /// member, if any: the idempotency table keeps the answer without it (see [`replay`]).
+    /// member, if any: the idempotency table keeps the answer without it (see `journal::kept`).
     pub(super) issued_link: Option<String>,
 }
 

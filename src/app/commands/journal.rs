@@ -3,7 +3,7 @@
 //! idempotency table (a first answer, replayed to a repeat of the same request with the same
 //! `Idempotency-Key` for the TTL, then pruned by a sweep).
 //!
-//! All of it is written in the command's own transaction ([`super::execute`]), so an applied
+//! All of it is written in the command's own transaction (`execute.rs`), so an applied
 //! command and its records commit together, and a refusal commits its records alone.
 
 use serde::{Deserialize, Serialize};

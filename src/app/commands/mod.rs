@@ -5,7 +5,7 @@
 //! which reads what it needs from the transaction, asks the Cedar policies (403 naming the
 //! deciding ids when they deny), keeps the account's rules (MIG-4, SEAT-5, SEAT-3, LINK-2: 409)
 //! and applies its changes. [`App::run`] runs any of them in one write transaction
-//! ([`execute`]): either all of it commits with its audit record and outbox events
+//! (`execute.rs`): either all of it commits with its audit record and outbox events
 //! ([`journal`]), or nothing but the audit record of the refusal does.
 //!
 //! The HTTP layer builds a command from its route's path parameters and JSON body
@@ -114,7 +114,7 @@ pub(crate) fn list_size(field: &str, what: &str, len: usize) -> Result<(), AppEr
 }
 
 impl App {
-    /// Runs `command` for `meta.actor` in one write transaction (see [`execute`]).
+    /// Runs `command` for `meta.actor` in one write transaction (see `execute.rs`).
     pub fn run<C: Command>(
         &self,
         meta: &CommandMeta,
