@@ -12,25 +12,31 @@
 //! `boundaries` reads `src/` and fails on an import out of place.
 //!
 //! - [`domain`]: the model every layer shares: ids, vocabularies, the permission catalogue, the
-//!   state document and its validation, the [`domain::Directory`] read interface. Names no
-//!   other module.
+//!   state document and its validation, the rules a client account keeps whatever changes it
+//!   ([`domain::client_account`]: MIG-4, LINK-2, the relationship's arithmetic), the policy
+//!   set's version, the [`domain::Directory`] read interface. Names no other module.
 //! - [`policy`], alone importing `cedar_policy`: loads and strictly validates the policies,
 //!   builds a request's entities, decides (failing closed), explains, lints and formats; the
 //!   declarative policy test runner ([`policy::test_cases`], `partner-access test`). Names
 //!   `domain`.
 //! - [`store`], alone importing `redb` and the PostgreSQL driver: the state behind
 //!   [`store::Store`], every change atomic and durable before it answers, a revision per
-//!   commit; redb (group commit) or PostgreSQL for fleets (a change feed the sidecars follow).
-//!   Names `domain`.
+//!   commit. One state transaction written once over a narrow table interface that redb
+//!   (group commit) and PostgreSQL (fleets: per-account locks, a change feed the sidecars
+//!   follow) implement. Names `domain`.
 //! - [`cache`]: moka in front of the store's point lookups, safe against stale fills. Names
 //!   `store`, `domain`.
-//! - [`app`]: the use cases: checks (with consistency tokens), explanations and reverse
-//!   queries, administration, the Client Access Manager's commands and reads, following a
-//!   shared store. Names `policy`, `store`, `cache`, `domain`, and re-exports the few of their
-//!   types its callers need.
-//! - [`http`], alone importing `axum`, `hyper`, `tower` and `utoipa`: routes, wire types, one
-//!   `ApiError`, the playground page (`/ui`), and the connections ([`http::serve`]). Names
-//!   `app`, `domain`, `config`, `telemetry`; never `policy`, `store` or `cache`.
+//! - [`app`]: the use cases: checks (with consistency tokens and policy-version pins),
+//!   explanations and reverse queries, administration, following a shared store, and the
+//!   Client Access Manager's reads and commands. Each command is a type in a file of its own
+//!   ([`app::commands::Command`]: body, answer, audit name, `run`), run by
+//!   [`app::App::run`] in one transaction with its audit record and events. Names `policy`,
+//!   `store`, `cache`, `domain`, and re-exports the few of their types its callers need.
+//! - [`http`], alone importing `axum`, `hyper`, `tower` and `utoipa`: one route table from which
+//!   the router, each route's scope and the OpenAPI document are built; wire types, one
+//!   `ApiError`, the playground page (`/ui`), and the connections on TCP or a Unix socket
+//!   ([`http::serve`]). Names `app`, `domain`, `config`, `telemetry`; never `policy`, `store`
+//!   or `cache`.
 //! - [`server`]: runs the sidecar: the HTTP server, background upkeep, SIGHUP reloads.
 //! - [`config`] (with [`cli`], alone importing `clap`): `serve`'s settings from flags,
 //!   environment and TOML. [`telemetry`]: logs and metrics; names no other module.
