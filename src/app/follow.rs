@@ -250,6 +250,12 @@ impl App {
         }
     }
 
+    /// The revisions this sidecar applies, as they are applied (its own commits, and those
+    /// of other sidecars the feed brings): for waiting on the next change without polling.
+    pub fn revision_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.feed.published.subscribe()
+    }
+
     /// Waits, without holding a thread, until the store has reached `revision` (a fresh
     /// snapshot sees it), up to `consistency_wait`; 503 after that, and at once for a revision
     /// more than [`MAX_REVISION_AHEAD`] beyond the store's latest or when

@@ -20,6 +20,7 @@ mod error;
 mod explain;
 mod ops;
 mod serve;
+mod stream;
 mod ui;
 
 use std::sync::Arc;
@@ -163,6 +164,7 @@ pub fn routes() -> Vec<Route> {
         route(Admin, routes!(admin::reload)),
         route(Admin, routes!(commands::audit)),
         route(Admin, routes!(commands::events)),
+        route(Admin, routes!(stream::events_stream)),
         // Commands.
         route(Caller, routes!(commands::issue_access_link)),
         route(Caller, routes!(commands::approve_access_link)),

@@ -15,6 +15,7 @@ mod commands_cam;
 mod commands_client;
 mod corpus;
 mod decision_log;
+mod events_stream;
 mod explain;
 mod idempotency;
 mod link2;
