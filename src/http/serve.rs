@@ -169,6 +169,12 @@ impl Drop for UnixSocket {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct UnixPeer;
 
+/// Turns true when the server begins to shut down, in every request's extensions: a response
+/// that would never end by itself (an event stream) ends then, so that shutdown does not wait
+/// out the drain timeout for it.
+#[derive(Debug, Clone)]
+pub(super) struct Closing(pub(super) watch::Receiver<bool>);
+
 /// What accepts connections: a TCP or a Unix listener.
 trait Accept: Send + 'static {
     /// Whether its connections come over a Unix socket (see [`UnixPeer`]).
@@ -307,12 +313,14 @@ async fn serve_one<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     header_timeout: Duration,
     mut closed: watch::Receiver<bool>,
 ) {
+    let closing = Closing(closed.clone());
     let service = TowerToHyperService::new(router.map_request(
         move |request: hyper::Request<Incoming>| {
             let mut request = request.map(Body::new);
             if unix {
                 request.extensions_mut().insert(UnixPeer);
             }
+            request.extensions_mut().insert(closing.clone());
             request
         },
     ));

@@ -12,7 +12,8 @@
 //! its own pace; it never holds a lock or slows a writer. When it has caught up it waits for
 //! the next committed revision (or a short poll, for the commits of other sidecars of a
 //! fleet), and a comment every 15 s keeps idle connections open through proxies. If the store
-//! fails, an `error` event says so and the stream ends: reconnect with the last id.
+//! fails, an `error` event says so and the stream ends, and it ends when the server shuts
+//! down: reconnect with the last id.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -27,6 +28,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiQuery, ErrorBody};
+use super::serve::Closing;
 use crate::app::App;
 use crate::app::commands::Event;
 
@@ -53,6 +55,7 @@ pub struct StreamQuery {
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn events_stream(
     State(app): State<Arc<App>>,
+    closing: Option<axum::Extension<Closing>>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -75,6 +78,7 @@ pub async fn events_stream(
         cursor: after,
         pending: first.into(),
         ended: false,
+        closing: closing.map(|axum::Extension(Closing(closing))| closing),
     };
     Ok(Sse::new(futures_util::stream::unfold(tail, Tail::next)).keep_alive(KeepAlive::default()))
 }
@@ -89,11 +93,14 @@ struct Tail {
     changes: tokio::sync::watch::Receiver<u64>,
     /// The store failed and an `error` event was sent: nothing follows.
     ended: bool,
+    /// Turns true when the server shuts down: the stream ends (the client reconnects to
+    /// another sidecar, or to this one once it is back, with its last id).
+    closing: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Tail {
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
-        if self.ended {
+        if self.ended || self.closing.as_ref().is_some_and(|c| *c.borrow()) {
             return None;
         }
         loop {
@@ -105,9 +112,18 @@ impl Tail {
                 Ok(page) if !page.is_empty() => self.pending = page.into(),
                 Ok(_) => {
                     // Caught up: until this sidecar applies a revision, or a poll's time.
+                    let closing = async {
+                        match &mut self.closing {
+                            Some(closing) => {
+                                let _ = closing.wait_for(|closed| *closed).await;
+                            }
+                            None => std::future::pending().await,
+                        }
+                    };
                     tokio::select! {
                         _ = self.changes.changed() => {}
                         () = tokio::time::sleep(POLL) => {}
+                        () = closing => return None,
                     }
                 }
                 Err(e) => {

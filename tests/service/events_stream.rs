@@ -134,3 +134,22 @@ async fn a_bad_last_event_id_is_a_400() {
         );
     }
 }
+
+/// A stream ends when the server shuts down, rather than holding the shutdown for the whole
+/// drain timeout.
+#[tokio::test]
+async fn a_stream_ends_when_the_server_shuts_down() {
+    let server = common::start(common::Options::default()).await;
+    server.import(&common::demo()).await;
+    let mut stream = open(&server, None).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    assert!(stopped.is_ok(), "shutdown waited for the open stream");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream did not end");
+}
