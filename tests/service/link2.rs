@@ -16,10 +16,9 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use partner_access::app::commands::CommandMeta;
-use partner_access::app::{App, AppSettings, ImportMode};
+use partner_access::app::{App, ImportMode};
 use partner_access::domain::{ClientId, Email, PartnerId, Permission, StateDocument, validate};
 use partner_access::store::RedbStore;
 use proptest::prelude::*;
@@ -27,7 +26,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
 
 /// Partner-side actors: employees of the three partners, with and without CAM access.
 const CAM_ACTORS: [&str; 9] = [
@@ -285,7 +284,7 @@ fn admin_of(state: &StateDocument, client: usize, n: usize) -> String {
 /// The agency fixture with a third partner (a provider) whose employees are verified in
 /// `third.example`, one of them a CAM user.
 fn initial_state() -> StateDocument {
-    let mut state = common::agency();
+    let mut state = support::agency();
     state["partners"].as_array_mut().unwrap().push(json!({
         "id": "p-third", "name": "Third", "tier": "provider", "email_domains": ["third.example"],
         "employees": [
@@ -556,13 +555,7 @@ fn link2_a_client_is_managed_by_at_most_one_partner_whatever_the_commands() {
         .unwrap_or(24);
     let dir = tempfile::tempdir().unwrap();
     let app = App::new(
-        AppSettings {
-            policies_dir: common::root().join("policies"),
-            schema_dir: common::root().join("schema"),
-            cache_capacity: 10_000,
-            cache_ttl: Duration::from_secs(30),
-            follow: Default::default(),
-        },
+        crate::support::settings(),
         Arc::new(RedbStore::open(dir.path()).unwrap()),
     )
     .unwrap();
