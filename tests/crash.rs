@@ -1,4 +1,4 @@
-//! Crash durability of the real binary under `kill -9` (issue 6, item 1).
+//! Crash durability of the real binary under `kill -9`.
 //!
 //! The README promises that every command "commits its changes with its audit record and
 //! outbox events, durably, before it answers", and that the account invariants hold under
@@ -42,17 +42,22 @@
 //! `CRASH_BIN` runs another build of the binary (`bench/crash.sh` runs a private copy, since a
 //! build in another checkout sharing the target directory can replace the binary mid-run).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: an unwrap, expect or panic is its assertion"
+)]
 
-#[path = "support/needs.rs"]
-mod needs;
-#[path = "support/postgres.rs"]
 mod support;
+
+use support::needs;
+use support::process::{NotReady, free_port, serve_command, wait_ready};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -344,10 +349,6 @@ impl Journal {
 // ---------------------------------------------------------------------------------------------
 // The server process
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The binary under test: the one cargo built for this test, or `CRASH_BIN` (a private copy,
 /// where several checkouts share one target directory and overwrite each other's binary).
 fn binary() -> PathBuf {
@@ -383,12 +384,7 @@ fn log_tail(log: &Path) -> String {
 impl Server {
     /// Spawns `partner-access serve` on a free port; its stderr is appended to `log`.
     fn spawn(data: &Path, log: &Path, store: Option<&str>) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
+        let listen = format!("127.0.0.1:{}", free_port());
         std::fs::create_dir_all(data).unwrap();
         let mut stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -396,36 +392,12 @@ impl Server {
             .open(log)
             .unwrap();
         writeln!(stderr, "---- serve --listen {listen}").unwrap();
-        let mut command = Command::new(binary());
+        let mut command = serve_command(&binary(), &listen, data, &support::root());
         command
-            .arg("serve")
-            .args(["--listen", &listen])
-            .args(["--data", data.to_str().unwrap()])
             .args(store.map(|s| ["--store", s]).into_iter().flatten())
-            .args(["--policies", repo().join("policies").to_str().unwrap()])
-            .args(["--schema", repo().join("schema").to_str().unwrap()])
             .current_dir(data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(stderr)
             .env("RUST_LOG", "warn");
-        for var in [
-            "PARTNER_ACCESS_TOKENS",
-            "PARTNER_ACCESS_ADMIN_TOKEN",
-            "PARTNER_ACCESS_TOKEN_FILE",
-            "PARTNER_ACCESS_ADMIN_TOKEN_FILE",
-            "PARTNER_ACCESS_CONFIG",
-            "PARTNER_ACCESS_LISTEN",
-            "PARTNER_ACCESS_DATA",
-            "PARTNER_ACCESS_POLICIES",
-            "PARTNER_ACCESS_SCHEMA",
-            "PARTNER_ACCESS_REQUEST_TIMEOUT_MS",
-            "PARTNER_ACCESS_STORE",
-            "PARTNER_ACCESS_CHECK_TOKENS",
-            "PARTNER_ACCESS_CHECK_TOKEN_FILE",
-        ] {
-            command.env_remove(var);
-        }
         Server {
             child: command.spawn().unwrap(),
             base: format!("http://{listen}"),
@@ -442,9 +414,17 @@ impl Server {
             .unwrap();
         'spawn: for _ in 0..5 {
             let mut server = Server::spawn(data, log, store);
-            let deadline = Instant::now() + timeout;
-            loop {
-                if let Some(status) = server.child.try_wait().unwrap() {
+            let ready = wait_ready(
+                &mut server.child,
+                &server.base,
+                &probe,
+                timeout,
+                Duration::from_millis(20),
+            )
+            .await;
+            match ready {
+                Ok(()) => return server,
+                Err(NotReady::Exited(status)) => {
                     let tail = log_tail(log);
                     if tail.contains("cannot listen on") {
                         continue 'spawn;
@@ -453,17 +433,9 @@ impl Server {
                         "(d) the server exited instead of opening the store ({status}):\n{tail}"
                     );
                 }
-                if let Ok(response) = probe.get(format!("{}/readyz", server.base)).send().await
-                    && response.status() == StatusCode::OK
-                {
-                    return server;
+                Err(NotReady::TimedOut) => {
+                    panic!("(d) not ready within {timeout:?}:\n{}", log_tail(log))
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "(d) not ready within {timeout:?}:\n{}",
-                    log_tail(log)
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
         panic!("no free port after 5 tries:\n{}", log_tail(log));
@@ -1512,7 +1484,7 @@ fn run(postgres: Option<String>) -> Result<(), libtest_mimic::Failed> {
         .map_err(|e| format!("cannot build a runtime: {e}"))?;
     runtime.block_on(async move {
         let store = match postgres {
-            Some(base) => Some(support::fresh_schema(&base).await),
+            Some(base) => Some(support::postgres::fresh_schema(&base).await),
             None => None,
         };
         acknowledged_commands_survive_kill_9_whole_and_invariants_hold(store).await;
@@ -1523,7 +1495,7 @@ fn run(postgres: Option<String>) -> Result<(), libtest_mimic::Failed> {
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let server = needs::Need {
-        value: support::url(),
+        value: support::postgres::url(),
         how: "a PostgreSQL server: set PARTNER_ACCESS_TEST_POSTGRES=postgres://... \
               (`.ci/start-postgres DIR` starts a throwaway one and prints it)",
     };

@@ -17,7 +17,12 @@
 //! test whose dependency is missing is reported as *ignored* in the count, with a line that says
 //! what to set, never as a silent `ok`; under `CI` a missing dependency is a failure that names
 //! it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: an unwrap, expect or panic is its assertion"
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,26 +30,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-#[path = "support/needs.rs"]
-mod needs;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/postgres.rs"]
 mod support;
 
-use support::fresh_schema;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::postgres::fresh_schema;
+use support::process::{NotReady, free_port, serve_command, wait_ready};
+use support::{needs, proxy, root};
 
 /// One `partner-access serve` process on the shared database.
 struct Sidecar {
@@ -77,47 +67,38 @@ impl Sidecar {
     ) -> Sidecar {
         let listen = format!("127.0.0.1:{}", free_port());
         let log = dir.join(format!("{name}.log"));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"));
+        let mut command = serve_command(
+            env!("CARGO_BIN_EXE_partner-access").as_ref(),
+            &listen,
+            &dir.join(name),
+            &root(),
+        );
         command
-            .arg("serve")
-            .args(["--listen", &listen])
             .args(["--store", store])
-            .args(["--data", dir.join(name).to_str().unwrap()])
-            .args(["--policies", root().join("policies").to_str().unwrap()])
-            .args(["--schema", root().join("schema").to_str().unwrap()])
             .args(["--max-staleness-ms", max_staleness_ms])
             .args(["--follow-interval-ms", follow_interval_ms])
             .args(extra)
             .env("RUST_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
-        for (var, _) in std::env::vars() {
-            if var.starts_with("PARTNER_ACCESS_") {
-                command.env_remove(var);
-            }
-        }
         let mut sidecar = Sidecar {
             child: command.spawn().unwrap(),
             base: format!("http://{listen}"),
             log,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = sidecar.child.try_wait().unwrap() {
-                panic!("{name} exited early ({status}): {}", sidecar.log_text());
+        let ready = wait_ready(
+            &mut sidecar.child,
+            &sidecar.base,
+            http,
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+        )
+        .await;
+        match ready {
+            Ok(()) => sidecar,
+            Err(NotReady::Exited(status)) => {
+                panic!("{name} exited early ({status}): {}", sidecar.log_text())
             }
-            if let Ok(r) = http.get(format!("{}/readyz", sidecar.base)).send().await
-                && r.status() == StatusCode::OK
-            {
-                return sidecar;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} not ready: {}",
-                sidecar.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(NotReady::TimedOut) => panic!("{name} not ready: {}", sidecar.log_text()),
         }
     }
 
@@ -667,57 +648,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use partner_access::app::{App, AppSettings, FollowSettings, ImportMode, UserUpsert};
 use partner_access::domain::{ClientId, Email, StateDocument};
 use partner_access::policy::{CheckRequest, EntityKind, EntityRef};
-use partner_access::store::{
-    Committed, PostgresStore, Snapshot, Store, StoreError, WorkError, WriteTx,
-};
-
-/// A PostgreSQL store whose change feed cannot be read once `deaf` is set: a sidecar that
-/// lost its connection to the feed while its reads still work.
-struct DeafStore {
-    inner: PostgresStore,
-    deaf: AtomicBool,
-}
-
-impl Store for DeafStore {
-    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
-        self.inner.snapshot()
-    }
-
-    fn write_dyn(
-        &self,
-        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
-    ) -> Result<Committed, WorkError> {
-        self.inner.write_dyn(work)
-    }
-
-    fn shared(&self) -> bool {
-        self.inner.shared()
-    }
-
-    fn changes_since(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Option<Vec<Committed>>, StoreError> {
-        if self.deaf.load(Ordering::SeqCst) {
-            return Err(StoreError::Read(
-                "injected: the change feed is unreachable".into(),
-            ));
-        }
-        self.inner.changes_since(after, limit)
-    }
-}
+use partner_access::store::PostgresStore;
+use support::faults::FaultStore;
 
 fn settings(max_staleness: Duration) -> AppSettings {
     AppSettings {
-        policies_dir: root().join("policies"),
-        schema_dir: root().join("schema"),
-        cache_capacity: 10_000,
         cache_ttl: Duration::from_secs(3600),
         follow: FollowSettings {
             max_staleness,
             ..FollowSettings::default()
         },
+        ..support::settings()
     }
 }
 
@@ -742,10 +683,9 @@ async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_
             Arc::new(PostgresStore::open(&url).unwrap()),
         )
         .unwrap();
-        let deaf = Arc::new(DeafStore {
-            inner: PostgresStore::open(&url).unwrap(),
-            deaf: AtomicBool::new(false),
-        });
+        // A sidecar whose change feed cannot be read once `feed_fails` is set: it lost its
+        // connection to the feed while its reads still work.
+        let deaf = Arc::new(FaultStore::over(PostgresStore::open(&url).unwrap()));
         let b = Arc::new(App::new(settings(bound), deaf.clone()).unwrap());
         let doc = StateDocument::from_json_str(&state().to_string()).unwrap();
         let imported = a.import(&doc, ImportMode::Replace).unwrap();
@@ -771,7 +711,7 @@ async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_
         assert!(reports(&b));
         assert!(reports(&b));
         // Then b loses the feed, and a revokes.
-        deaf.deaf.store(true, Ordering::SeqCst);
+        deaf.faults.feed_fails.store(true, Ordering::SeqCst);
         let viewer: UserUpsert = serde_json::from_value(
             json!({"role": "standard", "seat": "core", "permissions": ["crm.objects.view"]}),
         )
@@ -1519,7 +1459,7 @@ fn on_runtime(body: Body, base: String) -> Result<(), libtest_mimic::Failed> {
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let server = needs::Need {
-        value: support::url(),
+        value: support::postgres::url(),
         how: "a PostgreSQL server: set PARTNER_ACCESS_TEST_POSTGRES=postgres://... \
               (`.ci/start-postgres DIR` starts a throwaway one and prints it)",
     };

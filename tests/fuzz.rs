@@ -20,7 +20,12 @@
 //! `fuzz/artifacts/<target>/` and `fuzz/corpus/<target>/` (cargo fuzz's crashes and corpus) is
 //! replayed first, so a libFuzzer finding is reproduced here on stable.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: an unwrap, expect or panic is its assertion"
+)]
 
 #[path = "../fuzz/targets/common.rs"]
 mod common;

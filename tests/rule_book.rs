@@ -7,24 +7,24 @@
 //!   test names the id (rules, not prose, are what users rely on);
 //! - every rule has an "Enforced by" line.
 //!
-//! Its own harness (`libtest-mimic`, see `support/needs.rs`) reports the first check as ignored
+//! Its own harness (`libtest-mimic`, see `tests/support/needs.rs`) reports the first check as ignored
 //! when the specification is not there, and fails it under `CI`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: an unwrap, expect or panic is its assertion"
+)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-#[path = "support/needs.rs"]
-mod needs;
-#[path = "support/rule_ids.rs"]
 mod support;
-use support::rule_ids;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::rule_ids::rule_ids;
+use support::{needs, root};
 
 fn rule_book() -> String {
     std::fs::read_to_string(root().join("docs/rules.md")).unwrap()
@@ -56,7 +56,9 @@ fn texts(dir: &Path, extensions: &[&str], into: &mut String) {
     for entry in entries.flatten() {
         let path = entry.path();
         // The classification list names every id by construction: it traces nothing.
-        if path.ends_with("tests/policy_cases.rs") || path.ends_with("tests/rule_book.rs") {
+        if path.ends_with("tests/integration/policy_cases.rs")
+            || path.ends_with("tests/rule_book.rs")
+        {
             continue;
         }
         if path.is_dir() {

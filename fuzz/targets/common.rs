@@ -28,12 +28,15 @@
 //!   before, an accepted one answers every check;
 //! - each input is answered within a time bound, with an answer of bounded size.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each libFuzzer target compiles the whole body and runs one target of it"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -44,9 +47,7 @@ use partner_access::domain::{ClientId, Email, PartnerId, StateDocument, validate
 use partner_access::fixtures::{Size, generate};
 use partner_access::http::{Auth, HttpOptions, router};
 use partner_access::policy::{CheckRequest, EntityRef};
-use partner_access::store::{
-    Committed, RedbStore, Snapshot, Store, StoreError, WorkError, WriteTx,
-};
+use partner_access::store::Store;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
@@ -1052,33 +1053,16 @@ fn query_text(query: &Value) -> String {
 
 // ---- a store that fails on demand ---------------------------------------------------------
 
-/// The redb store with switches that make reads or writes fail (the injected faults).
-pub struct FaultyStore {
-    inner: RedbStore,
-    fail_reads: AtomicBool,
-    fail_writes: AtomicBool,
-}
+/// The tests' fault-injecting store: reads (opening a read view) or writes (beginning a write
+/// transaction) fail while an input runs under [`Fault::Reads`] or [`Fault::Writes`].
+#[path = "../../tests/support/faults.rs"]
+#[allow(
+    dead_code,
+    reason = "the targets switch two of the store's faults, not every one"
+)]
+mod faults;
 
-impl Store for FaultyStore {
-    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
-        if self.fail_reads.load(Ordering::SeqCst) {
-            return Err(StoreError::Read("injected read failure".into()));
-        }
-        self.inner.snapshot()
-    }
-
-    fn write_dyn(
-        &self,
-        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
-    ) -> Result<Committed, WorkError> {
-        if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(WorkError::Store(StoreError::Write(
-                "injected write failure".into(),
-            )));
-        }
-        self.inner.write_dyn(work)
-    }
-}
+use faults::FaultStore;
 
 /// Which fault an input runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1115,7 +1099,7 @@ pub struct Harness {
     target: Target,
     rt: tokio::runtime::Runtime,
     app: Arc<App>,
-    store: Arc<FaultyStore>,
+    store: Arc<FaultStore>,
     router: Router,
     base: StateDocument,
     check_seeds: Vec<(usize, Value)>,
@@ -1142,11 +1126,7 @@ impl Harness {
     pub fn new(target: Target, max_input: Duration) -> Harness {
         partner_access::telemetry::init_metrics();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = Arc::new(FaultyStore {
-            inner: RedbStore::open(dir.path()).expect("the store opens"),
-            fail_reads: AtomicBool::new(false),
-            fail_writes: AtomicBool::new(false),
-        });
+        let store = Arc::new(FaultStore::open(dir.path()));
         let dyn_store: Arc<dyn Store> = store.clone();
         let policies_dir = if target == Target::PolicyText {
             let copy = dir.path().join("policies");
@@ -1263,11 +1243,12 @@ impl Harness {
     // ---- plumbing -------------------------------------------------------------------------
 
     fn set_fault(&self, fault: Fault) {
-        self.store
-            .fail_reads
+        let faults = &self.store.faults;
+        faults
+            .open_fails
             .store(fault == Fault::Reads, Ordering::SeqCst);
-        self.store
-            .fail_writes
+        faults
+            .begin_write_fails
             .store(fault == Fault::Writes, Ordering::SeqCst);
         // What the maintenance loop does every second: notice (or clear) a failing store.
         self.app.probe_store();

@@ -212,8 +212,8 @@ mod tests {
         assert!(err.to_string().contains("unknown field `extra`"), "{err}");
     }
 
-    /// Found by the `state_import` fuzz target: an unknown top-level key named `""` gave an
-    /// empty path (an error reading ": unknown field ``").
+    /// An unknown top-level key named `""` has the path `.`, not an empty one (an error
+    /// reading ": unknown field ``"); an input of the `state_import` fuzz target.
     #[test]
     fn an_unknown_empty_top_level_key_has_a_path() {
         let err = StateDocument::from_json_str(r#"{"": 1}"#).unwrap_err();

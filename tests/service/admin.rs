@@ -3,9 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
+use crate::support::harness;
 
-async fn export(server: &common::TestServer) -> Value {
+async fn export(server: &harness::TestServer) -> Value {
     let (status, body) = server.get("/v1/admin/export").await;
     assert_eq!(status, 200, "{body}");
     body
@@ -13,24 +14,24 @@ async fn export(server: &common::TestServer) -> Value {
 
 #[tokio::test]
 async fn export_round_trips_through_import() {
-    let server = common::start(common::Options::default()).await;
-    let first = server.import(&common::agency()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let first = server.import(&support::agency()).await;
     let exported = export(&server).await;
     let second = server.import(&exported).await;
     assert_eq!(second, first + 1, "every write bumps the revision");
     assert_eq!(export(&server).await, exported);
     assert_eq!(
         exported["clients"].as_array().unwrap().len(),
-        common::agency()["clients"].as_array().unwrap().len()
+        support::agency()["clients"].as_array().unwrap().len()
     );
 }
 
 #[tokio::test]
 async fn an_invalid_import_changes_nothing_and_lists_every_problem() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let before = export(&server).await;
-    let mut bad = common::demo();
+    let mut bad = support::demo();
     bad["clients"][0]["users"][1]["seat"] = json!("core"); // the partner admin loses its seat
     bad["clients"][0]["users"][0]["status"] = json!("deactivated"); // no active super admin
     let (status, body) = server.post("/v1/admin/import", &bad).await;
@@ -65,8 +66,8 @@ async fn an_invalid_import_changes_nothing_and_lists_every_problem() {
 
 #[tokio::test]
 async fn merge_replaces_by_id_and_keeps_the_rest() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let extra = json!({"clients": [{"id": "c-new", "official_name": "New Co",
         "pricing_model": "legacy",
         "users": [{"email": "boss@new.example", "role": "super_admin", "seat": "core"}]}]});
@@ -102,8 +103,8 @@ async fn merge_replaces_by_id_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn upserts_change_what_checks_see() {
-    let server = common::start(common::Options::default()).await;
-    let start = server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let start = server.import(&support::demo()).await;
 
     // A new client, its super admin, an asset.
     let (status, body) = server
@@ -162,7 +163,7 @@ async fn upserts_change_what_checks_see() {
     assert_eq!(partner["tier"], "provider");
     assert_eq!(
         partner["employees"].as_array().unwrap().len(),
-        common::demo()["partners"][0]["employees"]
+        support::demo()["partners"][0]["employees"]
             .as_array()
             .unwrap()
             .len()
@@ -180,8 +181,8 @@ async fn upserts_change_what_checks_see() {
 
 #[tokio::test]
 async fn upserts_that_break_a_rule_change_nothing() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let before = export(&server).await;
 
     // SEAT-5: a partner admin must hold the partner seat.
@@ -237,8 +238,8 @@ async fn upserts_that_break_a_rule_change_nothing() {
 
 #[tokio::test]
 async fn a_restart_on_the_same_data_directory_keeps_everything() {
-    let server = common::start(common::Options::default()).await;
-    let revision = server.import(&common::agency()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let revision = server.import(&support::agency()).await;
     let before = export(&server).await;
     let decision = server
         .check("zed@acme.example", "scim.provision", "c-globex")
@@ -258,14 +259,14 @@ async fn a_restart_on_the_same_data_directory_keeps_everything() {
 /// a state it is a 409 that changes nothing.
 #[tokio::test]
 async fn an_import_into_an_empty_store_only_is_refused_over_a_state() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let (status, body) = server
-        .post("/v1/admin/import?mode=empty", &common::demo())
+        .post("/v1/admin/import?mode=empty", &support::demo())
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     let before = export(&server).await;
     let (status, body) = server
-        .post("/v1/admin/import?mode=empty", &common::agency())
+        .post("/v1/admin/import?mode=empty", &support::agency())
         .await;
     assert_eq!(status, reqwest::StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "conflict", "{body}");

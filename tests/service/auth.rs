@@ -8,7 +8,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
+use crate::support::harness;
 
 const CHECK: &str = "check-token-61f0a2c9";
 const CALLER: &str = "caller-token-5be1c07a";
@@ -16,8 +17,8 @@ const OTHER_CALLER: &str = "caller-token-2-d4e9f1";
 const ADMIN: &str = "admin-token-93a6e2f8";
 const WRONG: &str = "wrong-token-0c7d3b15";
 
-fn with_tokens() -> common::Options {
-    common::Options {
+fn with_tokens() -> harness::Options {
+    harness::Options {
         check_tokens: vec![CHECK.to_owned()],
         caller_tokens: vec![CALLER.to_owned(), OTHER_CALLER.to_owned()],
         admin_token: Some(ADMIN.to_owned()),
@@ -97,7 +98,7 @@ impl Answer {
     }
 }
 
-async fn call(server: &common::TestServer, route: &Route, credential: Credential) -> Answer {
+async fn call(server: &harness::TestServer, route: &Route, credential: Credential) -> Answer {
     let path = concrete(&route.path);
     let mut request = server
         .client
@@ -282,7 +283,7 @@ fn the_route_table_is_sane() {
 
 #[tokio::test]
 async fn every_non_public_route_refuses_a_missing_or_wrong_token() {
-    let server = common::start(with_tokens()).await;
+    let server = harness::start(with_tokens()).await;
     let mut guarded = 0;
     for route in routes() {
         if route.access == Access::Public {
@@ -311,8 +312,8 @@ async fn every_non_public_route_refuses_a_missing_or_wrong_token() {
 /// `insufficient_scope` below it, never answered by the handler for a lower scope.
 #[tokio::test]
 async fn every_route_admits_exactly_the_scopes_at_or_above_its_own() {
-    let server = common::start(with_tokens()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(with_tokens()).await;
+    server.import(&support::demo()).await;
     let tokens = [
         (CHECK, Scope::Check),
         (CALLER, Scope::Caller),
@@ -337,7 +338,7 @@ async fn every_route_admits_exactly_the_scopes_at_or_above_its_own() {
         }
         // An import in the loop replaced the state; put the demo back for the next routes.
         if route.path == "/v1/admin/import" {
-            server.import(&common::demo()).await;
+            server.import(&support::demo()).await;
         }
     }
     assert!(refused > 0, "no route refused a lower scope");
@@ -347,8 +348,8 @@ async fn every_route_admits_exactly_the_scopes_at_or_above_its_own() {
 /// but cannot list users, read explanations or change anything.
 #[tokio::test]
 async fn a_check_token_decides_but_cannot_search_explain_or_change() {
-    let server = common::start(with_tokens()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(with_tokens()).await;
+    server.import(&support::demo()).await;
     let check = json!({
         "principal": "Hub::User::\"ann@acme.example\"",
         "action": "crm.objects.edit",
@@ -403,7 +404,7 @@ async fn a_check_token_decides_but_cannot_search_explain_or_change() {
 /// The OpenAPI document states each operation's scope, and it is the router's.
 #[tokio::test]
 async fn the_openapi_document_states_each_route_s_scope() {
-    let server = common::start(with_tokens()).await;
+    let server = harness::start(with_tokens()).await;
     let response = server
         .client
         .get(server.url("/openapi.json"))
@@ -435,7 +436,7 @@ async fn the_openapi_document_states_each_route_s_scope() {
 
 #[tokio::test]
 async fn public_routes_need_no_token() {
-    let server = common::start(with_tokens()).await;
+    let server = harness::start(with_tokens()).await;
     for route in routes().into_iter().filter(|r| r.access == Access::Public) {
         for credential in [
             Credential::None,
@@ -453,8 +454,8 @@ async fn public_routes_need_no_token() {
 
 #[tokio::test]
 async fn a_caller_token_gets_real_answers() {
-    let server = common::start(with_tokens()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(with_tokens()).await;
+    server.import(&support::demo()).await;
     let answer = server
         .check("ann@acme.example", "crm.objects.edit", "c-globex")
         .await;
@@ -466,8 +467,8 @@ async fn a_caller_token_gets_real_answers() {
 
 #[tokio::test]
 async fn without_tokens_every_route_is_open() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     for route in routes() {
         for credential in [Credential::None, Credential::Bearer(WRONG)] {
             let answer = call(&server, &route, credential).await;
@@ -475,7 +476,7 @@ async fn without_tokens_every_route_is_open() {
         }
     }
     // The loop imported `{}` (an empty state); the demo again, then a real decision.
-    server.import(&common::demo()).await;
+    server.import(&support::demo()).await;
     let answer = server
         .check("ann@acme.example", "crm.objects.edit", "c-globex")
         .await;
@@ -484,8 +485,8 @@ async fn without_tokens_every_route_is_open() {
 
 #[tokio::test]
 async fn tokens_are_never_echoed() {
-    let server = common::start(with_tokens()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(with_tokens()).await;
+    server.import(&support::demo()).await;
     let secrets = [CHECK, CALLER, OTHER_CALLER, ADMIN, WRONG];
     for route in routes() {
         for credential in [
@@ -520,7 +521,7 @@ async fn tokens_are_never_echoed() {
 /// came with white space (a trailing newline from a file or an environment variable) matches.
 #[tokio::test]
 async fn the_scheme_is_case_insensitive_and_tokens_are_trimmed_on_both_sides() {
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         caller_tokens: vec![format!("  {CALLER}\n")],
         admin_token: Some(format!("{ADMIN}\n")),
         ..Default::default()
@@ -574,8 +575,8 @@ async fn the_scheme_is_case_insensitive_and_tokens_are_trimmed_on_both_sides() {
 /// (the token is the check).
 #[tokio::test]
 async fn without_tokens_a_foreign_host_name_is_refused_dns_rebinding() {
-    let open = common::start(common::Options::default()).await;
-    let closed = common::start(with_tokens()).await;
+    let open = harness::start(harness::Options::default()).await;
+    let closed = harness::start(with_tokens()).await;
     for (host, expected) in [
         ("localhost:8180", StatusCode::OK),
         ("127.0.0.1", StatusCode::OK),
@@ -648,9 +649,9 @@ async fn sighup_rereads_the_token_files_and_a_bad_file_keeps_the_old_tokens() {
         .arg("--data")
         .arg(dir.path().join("data"))
         .arg("--policies")
-        .arg(common::root().join("policies"))
+        .arg(support::root().join("policies"))
         .arg("--schema")
-        .arg(common::root().join("schema"))
+        .arg(support::root().join("schema"))
         .arg("--token-file")
         .arg(&callers)
         .arg("--check-token-file")

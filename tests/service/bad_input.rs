@@ -11,7 +11,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::common::{self, TestServer};
+use crate::support;
+use crate::support::harness::{self, TestServer};
 
 const ANN: &str = "ann@acme.example";
 const OWNER: &str = "owner@globex.example";
@@ -43,8 +44,8 @@ fn body_routes() -> Vec<(Method, &'static str)> {
 
 /// A server with the demo state loaded.
 async fn demo_server() -> TestServer {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     server
 }
 
@@ -747,7 +748,7 @@ async fn two_mib_bodies_are_413_payload_too_large() {
 #[tokio::test]
 async fn import_413_has_the_error_shape() {
     let server = demo_server().await;
-    let mut doc = common::demo();
+    let mut doc = support::demo();
     doc["partners"][0]["name"] = json!("x".repeat(TWO_MIB));
     let (status, answer) =
         send_text(&server, &Method::POST, "/v1/admin/import", &doc.to_string()).await;
@@ -1766,7 +1767,7 @@ async fn import_refuses_unknown_query_parameters_and_bad_modes() {
     let server = demo_server().await;
     let before = export(&server).await;
     // A valid document with a bad query: the query is what is refused.
-    let mut doc = common::demo();
+    let mut doc = support::demo();
     doc["partners"][0]["name"] = json!("Renamed by a refused import");
     for query in [
         "?foo=bar",
@@ -1807,7 +1808,7 @@ async fn import_refuses_unknown_query_parameters_and_bad_modes() {
     // The accepted spellings still work.
     for query in ["", "?mode=replace", "?mode=merge"] {
         let (status, answer) = server
-            .post(&format!("/v1/admin/import{query}"), &common::demo())
+            .post(&format!("/v1/admin/import{query}"), &support::demo())
             .await;
         assert_eq!(status, StatusCode::OK, "import{query}: {answer}");
     }
@@ -1880,12 +1881,12 @@ async fn upserts_refuse_unknown_fields_naming_them() {
         );
     }
     // And in a state document, at the top and deep inside.
-    let mut doc = common::demo();
+    let mut doc = support::demo();
     doc["colour"] = json!("x");
     let (status, answer) = server.post("/v1/admin/import", &doc).await;
     assert_invalid("import with an unknown top-level field", status, &answer);
     assert!(message(&answer).contains("`colour`"), "{answer}");
-    let mut doc = common::demo();
+    let mut doc = support::demo();
     doc["clients"][0]["users"][1]["colour"] = json!("x");
     let (status, answer) = server.post("/v1/admin/import", &doc).await;
     assert_invalid("import with an unknown nested field", status, &answer);

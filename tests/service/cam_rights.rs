@@ -14,11 +14,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::commands_cam::{
-    ANN, BOB, DANA, EDDIE, GUS, HANK, KIM, NINA, PAT, SAM, UMA, ZED, agency_server, agency_with,
-    approve_path, assert_rules, client, events, export, issue, ok, refused, relationship,
-    server_with, sorted, user,
+    ANN, BOB, CONFLICT, DANA, EDDIE, FORBIDDEN, GUS, HANK, INVALID, KIM, NINA, PAT, SAM, UMA, ZED,
+    agency_server, agency_with, approve_path, assert_rules, client, events, export, issue, ok,
+    refused, relationship, server_with, sorted, user,
 };
-use crate::common::TestServer;
+use crate::support::harness::TestServer;
 
 /// Gives a partner employee other partner-side rights (`none`, `view`, `view_edit`).
 async fn employee_rights(server: &TestServer, email: &str, management: &str) {
@@ -101,7 +101,7 @@ async fn pa1_every_cam_command_needs_cam_access_besides_the_role_in_the_client()
         ),
     ];
     for (method, path, body) in commands {
-        let error = refused(&server, method, &path, &body, 403, "forbidden").await;
+        let error = refused(&server, method, &path, &body, FORBIDDEN).await;
         assert_rules(&error, &["PA-1", "cam-needs-employee-management"]);
     }
 
@@ -112,8 +112,7 @@ async fn pa1_every_cam_command_needs_cam_access_besides_the_role_in_the_client()
         Method::PUT,
         &permission_path("c-globex", BOB, "apps.manage"),
         &json!({"actor": ZED}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["PA-1"]);
@@ -144,8 +143,7 @@ async fn pa1_every_cam_command_needs_cam_access_besides_the_role_in_the_client()
         Method::POST,
         globex,
         &json!({"actor": EDDIE, "employees": [NINA], "permission_set": "Sales rep"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["ADD-2"]);
@@ -161,8 +159,7 @@ async fn pa1_mig1_a_super_admin_without_cam_access_does_not_change_itself_to_par
         Method::POST,
         "/v1/clients/c-initech/partner-admins",
         &migrate,
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["PA-1"]);
@@ -273,8 +270,7 @@ async fn perm4_the_cam_adds_and_removes_one_permission_and_the_role_stays() {
         Method::PUT,
         &permission_path("c-globex", BOB, "teleport.use"),
         &json!({"actor": ANN}),
-        400,
-        "invalid_request",
+        INVALID,
     )
     .await;
     assert!(
@@ -366,8 +362,7 @@ async fn rem7_a_deactivated_partner_admin_reactivates_everyone_in_one_command() 
         Method::POST,
         &format!("/v1/clients/c-hooli/partner-users/{DANA}/reactivate"),
         &json!({"actor": DANA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
 
@@ -380,8 +375,7 @@ async fn rem7_a_deactivated_partner_admin_reactivates_everyone_in_one_command() 
             Method::POST,
             "/v1/clients/c-hooli/partner-users/reactivate-all",
             &json!({"actor": actor}),
-            403,
-            "forbidden",
+            FORBIDDEN,
         )
         .await;
     }
@@ -391,8 +385,7 @@ async fn rem7_a_deactivated_partner_admin_reactivates_everyone_in_one_command() 
         Method::POST,
         "/v1/clients/c-hooli/partner-users/reactivate-all",
         &json!({"actor": DANA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["PA-1"]);
@@ -577,8 +570,7 @@ async fn link2_link3_users_of_another_partner_keep_the_client_theirs_whatever_ma
         Method::PUT,
         &format!("/v1/clients/c-split/users/{NINA}/permission-set"),
         &json!({"actor": "boss@split.example", "permission_set": "partner_admin"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);
@@ -603,8 +595,7 @@ async fn link2_a_client_side_partner_admin_set_never_makes_a_second_managing_par
         Method::PUT,
         &format!("/v1/clients/c-rivalco/users/{ANN}/permission-set"),
         &json!({"actor": "ros@rivalco.example", "permission_set": "partner_admin"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);

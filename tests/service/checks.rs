@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::common;
+use crate::support;
+use crate::support::harness;
 
 #[tokio::test]
 async fn allow_and_deny_with_reasons_decision_id_and_revision() {
-    let server = common::start(common::Options::default()).await;
-    let revision = server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let revision = server.import(&support::demo()).await;
 
     let allow = server
         .check("ann@acme.example", "reports.access", "c-globex")
@@ -38,8 +39,8 @@ async fn allow_and_deny_with_reasons_decision_id_and_revision() {
 
 #[tokio::test]
 async fn object_and_string_references_give_the_same_answer() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let object = server
         .post(
             "/v1/is_authorized",
@@ -69,8 +70,8 @@ async fn object_and_string_references_give_the_same_answer() {
 
 #[tokio::test]
 async fn command_actions_are_checkable_with_their_context() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::agency()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::agency()).await;
     let (status, answer) = server
         .post(
             "/v1/is_authorized",
@@ -111,8 +112,8 @@ async fn command_actions_are_checkable_with_their_context() {
 
 #[tokio::test]
 async fn a_resource_of_the_wrong_type_is_a_bad_request() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let (status, answer) = server
         .post(
             "/v1/is_authorized",
@@ -135,8 +136,8 @@ async fn a_resource_of_the_wrong_type_is_a_bad_request() {
 
 #[tokio::test]
 async fn batches_answer_in_order() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let item = |p: &str, a: &str| {
         json!({"principal": format!("Hub::User::\"{p}\""), "action": a,
                "resource": "Hub::Account::\"c-globex\""})
@@ -169,8 +170,8 @@ async fn batches_answer_in_order() {
 
 #[tokio::test]
 async fn authzen_evaluation_and_evaluations() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let (status, answer) = server
         .post(
             "/access/v1/evaluation",
@@ -241,8 +242,8 @@ async fn authzen_evaluation_and_evaluations() {
 /// fill the cache, and every check that starts after the write's answer sees Deny.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_check_after_a_revoke_answers_sees_the_old_allow() {
-    let server = Arc::new(common::start(common::Options::default()).await);
-    server.import(&common::demo()).await;
+    let server = Arc::new(harness::start(harness::Options::default()).await);
+    server.import(&support::demo()).await;
     let user = |status: &str| {
         json!({"role": "partner_admin", "seat": "partner", "partner": "p-acme", "status": status,
                "permissions": ["crm.objects.view", "crm.objects.edit", "hubs.access", "apps.manage",
@@ -310,8 +311,8 @@ fn check_with(consistency: serde_json::Value) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_check_with_a_write_s_revision_sees_that_write() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     // Warm the cache with the Allow, then revoke: pat leaves c-globex.
     for _ in 0..3 {
         let warm = server
@@ -359,8 +360,8 @@ async fn a_check_with_a_write_s_revision_sees_that_write() {
 
 #[tokio::test]
 async fn a_token_the_store_has_not_reached_is_503_after_the_wait_never_a_guess() {
-    let server = common::start(common::Options::default()).await;
-    let revision = server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let revision = server.import(&support::demo()).await;
     let started = std::time::Instant::now();
     let (status, answer) = server
         .post(
@@ -381,8 +382,8 @@ async fn a_token_the_store_has_not_reached_is_503_after_the_wait_never_a_guess()
 
 #[tokio::test]
 async fn a_malformed_consistency_is_400_naming_it() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     for consistency in [
         json!({}),
         json!({"at_least_as_fresh": 1, "fully_consistent": true}),
@@ -423,12 +424,12 @@ async fn a_malformed_consistency_is_400_naming_it() {
 /// the store never reaches; the timeout is 300 ms.)
 #[tokio::test]
 async fn a_request_past_the_timeout_is_503_in_the_error_shape_with_retry_after() {
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         request_timeout: std::time::Duration::from_millis(300),
-        ..common::Options::default()
+        ..harness::Options::default()
     })
     .await;
-    let revision = server.import(&common::demo()).await;
+    let revision = server.import(&support::demo()).await;
     let response = server
         .client
         .post(server.url("/v1/is_authorized"))
@@ -460,8 +461,8 @@ async fn a_request_past_the_timeout_is_503_in_the_error_shape_with_retry_after()
 /// next is refused at once too, so waiting checks cannot starve commands.
 #[tokio::test]
 async fn far_future_revisions_and_a_crowd_of_waiting_checks_are_refused_at_once() {
-    let server = common::start(common::Options::default()).await;
-    let revision = server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let revision = server.import(&support::demo()).await;
     let started = std::time::Instant::now();
     let (status, answer) = server
         .post(
@@ -538,8 +539,8 @@ fn waiting_checks_hold_no_thread_so_a_command_is_not_delayed() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let server = std::sync::Arc::new(common::start(common::Options::default()).await);
-        let revision = server.import(&common::demo()).await;
+        let server = std::sync::Arc::new(harness::start(harness::Options::default()).await);
+        let revision = server.import(&support::demo()).await;
         let mut waiting = Vec::new();
         for _ in 0..partner_access::app::MAX_WAITING_CHECKS {
             let server = server.clone();
@@ -584,8 +585,8 @@ fn waiting_checks_hold_no_thread_so_a_command_is_not_delayed() {
 /// every path that takes an action), and where the actions are listed.
 #[tokio::test]
 async fn a_mistyped_action_is_answered_with_the_action_it_most_likely_meant() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let body = serde_json::json!({
         "principal": "Hub::User::\"ann@acme.example\"",
         "action": "crm.object.edit",

@@ -11,8 +11,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::commands_cam::{
-    ANN, BOB, CLARA, KIM, NINA, OWNER, PARTNER_ADMIN_SET, SALLY, UMA, agency_server, assert_rules,
-    client, export, ok, refused, sorted, user,
+    ANN, BOB, CLARA, FORBIDDEN, INVALID, KIM, NINA, OWNER, PARTNER_ADMIN_SET, SALLY, UMA,
+    agency_server, assert_rules, client, export, ok, refused, sorted, user,
 };
 
 const IAN: &str = "ian@initech.example"; // initech's own super admin
@@ -121,8 +121,7 @@ async fn perm4_seat4_single_permissions_client_side_keep_the_role() {
         Method::PUT,
         &format!("/v1/clients/c-globex/users/{KIM}/permissions/crm.objects.view"),
         &json!({"actor": CLARA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["SEAT-4", "partner-seat-permissions-need-billing"]);
@@ -132,8 +131,7 @@ async fn perm4_seat4_single_permissions_client_side_keep_the_role() {
         Method::DELETE,
         &format!("/v1/clients/c-globex/users/{CLARA}/permissions/crm.objects.view"),
         &json!({"actor": SALLY}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
 }
@@ -155,8 +153,7 @@ async fn seat9_a_partner_admin_on_legacy_pricing_gets_paid_features_from_a_licen
         Method::PUT,
         &path,
         &json!({"actor": LENA, "paid_hubs": ["sales"]}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["SEAT-8"]);
@@ -165,8 +162,7 @@ async fn seat9_a_partner_admin_on_legacy_pricing_gets_paid_features_from_a_licen
         Method::PUT,
         &path,
         &json!({"actor": IAN, "paid_hubs": ["marketing"]}),
-        400,
-        "invalid_request",
+        INVALID,
     )
     .await;
     let answer = ok(
@@ -231,8 +227,7 @@ async fn seat8_seat9_creating_a_user_gives_no_paid_seat_or_licence_without_billi
             Method::POST,
             "/v1/clients/c-globex/users",
             &body,
-            403,
-            "forbidden",
+            FORBIDDEN,
         )
         .await;
         assert_rules(&error, &["SEAT-8"]);

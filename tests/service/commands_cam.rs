@@ -12,7 +12,8 @@ use partner_access::domain::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestServer};
+use crate::support;
+use crate::support::harness::{self, TestServer};
 
 pub(super) const ANN: &str = "ann@acme.example"; // partner super admin, view_edit; partner admin in globex, initech
 pub(super) const EDDIE: &str = "eddie@acme.example"; // view_edit employee manager, no client user
@@ -53,19 +54,19 @@ pub(super) const PARTNER_ADMIN_SET: [&str; 7] = [
 
 /// A server with the agency fixture loaded.
 pub(super) async fn agency_server() -> TestServer {
-    server_with(&common::agency()).await
+    server_with(&support::agency()).await
 }
 
 /// A server with a given state loaded.
 pub(super) async fn server_with(doc: &Value) -> TestServer {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     server.import(doc).await;
     server
 }
 
 /// The agency fixture, changed by `change`.
 pub(super) fn agency_with(change: impl FnOnce(&mut Value)) -> Value {
-    let mut doc = common::agency();
+    let mut doc = support::agency();
     change(&mut doc);
     doc
 }
@@ -108,6 +109,13 @@ pub(super) async fn ok(
     answer
 }
 
+/// How a command is refused: the status and the error's `code`.
+pub(super) type Refusal = (u16, &'static str);
+pub(super) const FORBIDDEN: Refusal = (403, "forbidden");
+pub(super) const CONFLICT: Refusal = (409, "conflict");
+pub(super) const NOT_FOUND: Refusal = (404, "not_found");
+pub(super) const INVALID: Refusal = (400, "invalid_request");
+
 /// Sends a command that must be refused with `status` and `code`, proves that it changed
 /// nothing, and returns the `error` object.
 pub(super) async fn refused(
@@ -115,8 +123,7 @@ pub(super) async fn refused(
     method: Method,
     path: &str,
     body: &Value,
-    status: u16,
-    code: &str,
+    (status, code): Refusal,
 ) -> Value {
     let before = export(server).await;
     let (got, answer) = server.send(method, path, Some(body)).await;
@@ -279,52 +286,22 @@ async fn pa1_only_partner_super_admins_and_view_edit_managers_get_links() {
 
     // Refused: `view` alone, no employee management, another partner's super admin, a client
     // user who is no partner employee.
-    let error = refused(
-        &server,
-        Method::POST,
-        path,
-        &json!({"actor": VERA}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["PA-1"]);
-    let error = refused(
-        &server,
-        Method::POST,
-        path,
-        &json!({"actor": BOB}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["PA-1"]);
-    refused(
-        &server,
-        Method::POST,
-        path,
-        &json!({"actor": OTTO, "employee": BOB}),
-        403,
-        "forbidden",
-    )
-    .await;
-    refused(
-        &server,
-        Method::POST,
-        path,
-        &json!({"actor": OWNER, "employee": BOB}),
-        403,
-        "forbidden",
-    )
-    .await;
+    for (body, rules) in [
+        (json!({"actor": VERA}), &["PA-1"][..]),
+        (json!({"actor": BOB}), &["PA-1"][..]),
+        (json!({"actor": OTTO, "employee": BOB}), &[][..]),
+        (json!({"actor": OWNER, "employee": BOB}), &[][..]),
+    ] {
+        let error = refused(&server, Method::POST, path, &body, FORBIDDEN).await;
+        assert_rules(&error, rules);
+    }
     // An unknown partner.
     refused(
         &server,
         Method::POST,
         "/v1/partners/p-nope/access-links",
         &json!({"actor": ANN}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 
@@ -358,8 +335,7 @@ async fn pa2_a_link_of_a_tier_other_partner_is_never_approved() {
         Method::POST,
         &approve_path(&olga),
         &json!({"actor": UMA, "client": "c-umbrella"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["PA-2", "partner-admins-from-eligible-tiers"]);
@@ -385,8 +361,7 @@ async fn pa2_a_link_of_a_tier_other_partner_is_never_approved() {
         Method::POST,
         &approve_path(&ann),
         &json!({"actor": UMA, "client": "c-umbrella"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);
@@ -412,25 +387,19 @@ async fn pa3_own_and_on_behalf_links_but_never_a_strangers() {
     assert_eq!(unique.len(), tokens.len(), "{tokens:?}");
 
     // Refused: another partner's employee, and an e-mail that is no employee.
-    let error = refused(
-        &server,
-        Method::POST,
-        path,
-        &json!({"actor": ANN, "employee": RITA}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["PA-3", "links-for-own-employees-only"]);
-    refused(
-        &server,
-        Method::POST,
-        path,
-        &json!({"actor": EDDIE, "employee": "nobody@acme.example"}),
-        403,
-        "forbidden",
-    )
-    .await;
+    for (body, rules) in [
+        (
+            json!({"actor": ANN, "employee": RITA}),
+            &["PA-3", "links-for-own-employees-only"][..],
+        ),
+        (
+            json!({"actor": EDDIE, "employee": "nobody@acme.example"}),
+            &[][..],
+        ),
+    ] {
+        let error = refused(&server, Method::POST, path, &body, FORBIDDEN).await;
+        assert_rules(&error, rules);
+    }
 
     // A link works for any number of clients until rotated, and earlier links stay valid.
     let answer = ok(
@@ -483,8 +452,7 @@ async fn pa3_rotating_revokes_the_old_token() {
         Method::POST,
         &approve_path(&old),
         &json!({"actor": UMA, "client": "c-umbrella"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
     assert!(
@@ -496,8 +464,7 @@ async fn pa3_rotating_revokes_the_old_token() {
         Method::POST,
         &approve_path("pal_0000"),
         &json!({"actor": UMA, "client": "c-umbrella"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 
@@ -526,8 +493,7 @@ async fn pa3_rotating_revokes_the_old_token() {
         Method::POST,
         &approve_path(&old),
         &json!({"actor": OWNER, "client": "c-globex"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 }
@@ -540,43 +506,26 @@ async fn pa4_approval_creates_a_partner_admin_with_the_partner_seat() {
 
     // Refused: no users.add_edit; deactivated; an employee of the link's partner (even with
     // users.add_edit); an unknown client.
-    let error = refused(
-        &server,
-        Method::POST,
-        &path,
-        &json!({"actor": SALLY, "client": "c-globex"}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["PA-4"]);
-    let error = refused(
-        &server,
-        Method::POST,
-        &path,
-        &json!({"actor": DEE, "client": "c-globex"}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["CAP-7", "deactivated-user"]);
-    let error = refused(
-        &server,
-        Method::POST,
-        &path,
-        &json!({"actor": ANN, "client": "c-globex"}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["PA-4", "approver-not-of-link-partner"]);
+    for (body, rules) in [
+        (json!({"actor": SALLY, "client": "c-globex"}), &["PA-4"][..]),
+        (
+            json!({"actor": DEE, "client": "c-globex"}),
+            &["CAP-7", "deactivated-user"][..],
+        ),
+        (
+            json!({"actor": ANN, "client": "c-globex"}),
+            &["PA-4", "approver-not-of-link-partner"][..],
+        ),
+    ] {
+        let error = refused(&server, Method::POST, &path, &body, FORBIDDEN).await;
+        assert_rules(&error, rules);
+    }
     refused(
         &server,
         Method::POST,
         &path,
         &json!({"actor": CLARA, "client": "c-nope"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 
@@ -705,8 +654,7 @@ async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
         Method::POST,
         &approve_path(&token),
         &json!({"actor": "full@solo.example", "client": "c-solo"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["MIG-4"]);
@@ -717,8 +665,7 @@ async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
         Method::POST,
         &format!("/v1/clients/c-solo/partner-users/{SAM}/deactivate"),
         &json!({"actor": ANN}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["CAP-2", "cam-never-changes-super-admins"]);
@@ -757,7 +704,7 @@ async fn pa4_mig4_the_sole_super_admin_is_never_upgraded_away() {
 async fn pa4_cap2_approving_a_link_demotes_a_super_admin_only_with_full_admin_rights() {
     const FORBID: &str = "super-admins-changed-by-full-admins-only";
     let optional = ["users.add_edit", "superadmins.manage", "billing.edit"];
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let mut approvals = 0;
     for role in ["standard", "super_admin"] {
         for mask in 0..(1 << optional.len()) {
@@ -839,8 +786,7 @@ async fn pa4_the_link_of_an_employee_not_eligible_for_the_partner_seat_is_a_seat
         Method::POST,
         &approve_path(&token),
         &json!({"actor": OWNER, "client": "c-globex"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["SEAT-5"]);
@@ -851,8 +797,7 @@ async fn pa4_the_link_of_an_employee_not_eligible_for_the_partner_seat_is_a_seat
         Method::POST,
         "/v1/clients/c-initech/partner-users",
         &json!({"actor": ANN, "employees": [GUS], "permission_set": "partner_admin"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["SEAT-5"]);
@@ -867,8 +812,7 @@ async fn pa5_an_approval_emits_access_link_approved() {
         Method::POST,
         &approve_path(&token),
         &json!({"actor": SALLY, "client": "c-globex"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert!(
@@ -913,8 +857,7 @@ async fn add1_a_partner_admin_adds_employees_of_its_own_partner_with_a_set() {
         Method::POST,
         path,
         &json!({"actor": ANN, "employees": [RITA], "permission_set": "Sales rep"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["ADD-1", "add-own-partner-employees-only"]);
@@ -923,8 +866,7 @@ async fn add1_a_partner_admin_adds_employees_of_its_own_partner_with_a_set() {
         Method::POST,
         path,
         &json!({"actor": ANN, "employees": ["nobody@acme.example"], "permission_set": "Sales rep"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
     let error = refused(
@@ -932,8 +874,7 @@ async fn add1_a_partner_admin_adds_employees_of_its_own_partner_with_a_set() {
         Method::POST,
         path,
         &json!({"actor": ANN, "employees": [NINA], "permission_set": "Nope"}),
-        400,
-        "invalid_request",
+        INVALID,
     )
     .await;
     assert!(
@@ -946,8 +887,7 @@ async fn add1_a_partner_admin_adds_employees_of_its_own_partner_with_a_set() {
         Method::POST,
         path,
         &json!({"actor": ANN, "employees": [NINA], "permission_set": "Support"}),
-        400,
-        "invalid_request",
+        INVALID,
     )
     .await;
 
@@ -999,8 +939,7 @@ async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
         Method::POST,
         "/v1/clients/c-globex/partner-users",
         &body(BOB),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1008,8 +947,7 @@ async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
         Method::POST,
         "/v1/clients/c-globex/partner-users",
         &body(EDDIE),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     let error = refused(
@@ -1017,8 +955,7 @@ async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
         Method::POST,
         "/v1/clients/c-globex/partner-users",
         &body(OWNER),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["PA-1"]);
@@ -1027,8 +964,7 @@ async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
         Method::POST,
         "/v1/clients/c-hooli/partner-users",
         &body(DANA),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["CAP-7"]);
@@ -1037,8 +973,7 @@ async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
         Method::POST,
         "/v1/clients/c-umbrella/partner-users",
         &body(ANN),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     // A client managed by another partner.
@@ -1047,8 +982,7 @@ async fn add2_only_a_partner_admin_in_that_client_adds_employees() {
         Method::POST,
         "/v1/clients/c-rivalco/partner-users",
         &body(ANN),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);
@@ -1092,8 +1026,7 @@ async fn add3_eligible_employees_get_the_partner_seat() {
         Method::POST,
         path,
         &json!({"actor": ANN, "employees": [NINA, GUS], "permission_set": "partner_admin"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["SEAT-5"]);
@@ -1199,14 +1132,11 @@ async fn add6_one_denied_employee_means_none_is_added() {
         Method::POST,
         path,
         &json!({"actor": ANN, "employees": [NINA, EDDIE, RITA], "permission_set": "Sales rep"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["ADD-1"]);
-    refused(&server, Method::POST, path,
-        &json!({"actor": ANN, "employees": [NINA, "nobody@acme.example"], "permission_set": "Sales rep"}),
-        404, "not_found").await;
+    refused(&server, Method::POST, path, &json!({"actor": ANN, "employees": [NINA, "nobody@acme.example"], "permission_set": "Sales rep"}), NOT_FOUND).await;
     assert!(events(&server, "user.created").await.is_empty());
 
     ok(
@@ -1321,8 +1251,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-globex", GUS),
         &viewer(BOB),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1330,8 +1259,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-globex", GUS),
         &viewer(VERA),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1339,8 +1267,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-globex", GUS),
         &viewer(EDDIE),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     let error = refused(
@@ -1348,8 +1275,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-globex", CLARA),
         &viewer(PAT),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["PERM-1", "cam-targets-own-partner-users-only"]);
@@ -1358,8 +1284,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-rivalco", RON),
         &viewer(PAT),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1367,8 +1292,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-globex", BOB),
         &json!({"actor": PAT, "permission_set": "Nope"}),
-        400,
-        "invalid_request",
+        INVALID,
     )
     .await;
     refused(
@@ -1376,8 +1300,7 @@ async fn perm1_perm2_a_partner_admin_applies_a_set_and_keeps_what_it_cannot_take
         Method::PUT,
         &path("c-globex", NINA),
         &viewer(PAT),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 
@@ -1449,8 +1372,7 @@ async fn perm1_a_partner_admin_never_demotes_a_super_admin() {
         Method::PUT,
         &format!("/v1/clients/c-initech/partner-users/{SAM}/permission-set"),
         &json!({"actor": ANN, "permission_set": "Sales rep"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["CAP-2"]);
@@ -1480,8 +1402,7 @@ async fn perm3_the_cam_assigns_the_partner_seat_where_eligible() {
         Method::PUT,
         &path(GUS),
         &json!({"actor": ANN, "permission_set": "partner_admin"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["SEAT-5"]);
@@ -1528,34 +1449,17 @@ async fn link1_an_existing_client_user_is_linked_and_nothing_else_changes() {
     let gus_path = format!("/v1/partners/p-acme/employees/{GUS}/link");
 
     // Refused: `view` alone and no employee management (PA-1).
-    let error = refused(
-        &server,
-        Method::POST,
-        &gus_path,
-        &json!({"actor": VERA, "client": "c-globex"}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["LINK-1"]);
-    refused(
-        &server,
-        Method::POST,
-        &gus_path,
-        &json!({"actor": BOB, "client": "c-globex"}),
-        403,
-        "forbidden",
-    )
-    .await;
-    refused(
-        &server,
-        Method::POST,
-        &gus_path,
-        &json!({"actor": RITA, "client": "c-globex"}),
-        403,
-        "forbidden",
-    )
-    .await;
+    for (body, rules) in [
+        (
+            json!({"actor": VERA, "client": "c-globex"}),
+            &["LINK-1"][..],
+        ),
+        (json!({"actor": BOB, "client": "c-globex"}), &[][..]),
+        (json!({"actor": RITA, "client": "c-globex"}), &[][..]),
+    ] {
+        let error = refused(&server, Method::POST, &gus_path, &body, FORBIDDEN).await;
+        assert_rules(&error, rules);
+    }
 
     let before = export(&server).await;
     let answer = ok(
@@ -1626,8 +1530,7 @@ async fn link2_link3_a_non_user_or_a_client_of_another_partner_is_refused() {
         Method::POST,
         &format!("/v1/partners/p-acme/employees/{BOB}/link"),
         &json!({"actor": ANN, "client": "c-umbrella"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);
@@ -1645,8 +1548,7 @@ async fn link2_link3_a_non_user_or_a_client_of_another_partner_is_refused() {
         Method::POST,
         &kim_path,
         &json!({"actor": ANN, "client": "c-rivalco"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);
@@ -1656,8 +1558,7 @@ async fn link2_link3_a_non_user_or_a_client_of_another_partner_is_refused() {
         Method::POST,
         &format!("/v1/partners/p-acme/employees/{RON}/link"),
         &json!({"actor": ANN, "client": "c-rivalco"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
     refused(
@@ -1665,8 +1566,7 @@ async fn link2_link3_a_non_user_or_a_client_of_another_partner_is_refused() {
         Method::POST,
         &format!("/v1/partners/p-rival/employees/{RON}/link"),
         &json!({"actor": ANN, "client": "c-rivalco"}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1674,8 +1574,7 @@ async fn link2_link3_a_non_user_or_a_client_of_another_partner_is_refused() {
         Method::POST,
         &kim_path,
         &json!({"actor": ANN, "client": "c-nope"}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 
@@ -1749,8 +1648,7 @@ async fn rem5_pa1_the_preview_lists_clients_with_crm_names_and_assets_then_remov
         Method::POST,
         &preview,
         &json!({"actor": BOB}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     let error = refused(
@@ -1758,31 +1656,18 @@ async fn rem5_pa1_the_preview_lists_clients_with_crm_names_and_assets_then_remov
         Method::POST,
         &remove,
         &json!({"actor": VERA, "clients": ["c-initech"], "version": version}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     // PA-1: `view` alone removes nobody.
     assert_rules(&error, &["PA-1", "cam-needs-employee-management"]);
     // A client that is not in the preview; an empty list.
-    refused(
-        &server,
-        Method::POST,
-        &remove,
-        &json!({"actor": EDDIE, "clients": ["c-umbrella"], "version": version}),
-        400,
-        "invalid_request",
-    )
-    .await;
-    refused(
-        &server,
-        Method::POST,
-        &remove,
-        &json!({"actor": EDDIE, "clients": [], "version": version}),
-        400,
-        "invalid_request",
-    )
-    .await;
+    for body in [
+        json!({"actor": EDDIE, "clients": ["c-umbrella"], "version": version}),
+        json!({"actor": EDDIE, "clients": [], "version": version}),
+    ] {
+        refused(&server, Method::POST, &remove, &body, INVALID).await;
+    }
 
     // eddie (REM-2: no user there) removes ann from initech only.
     let answer = ok(
@@ -1807,8 +1692,7 @@ async fn rem5_pa1_the_preview_lists_clients_with_crm_names_and_assets_then_remov
         Method::POST,
         &remove,
         &json!({"actor": EDDIE, "clients": ["c-globex"], "version": version}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["REM-5"]);
@@ -1846,25 +1730,19 @@ async fn rem5_a_change_between_preview_and_removal_is_refused_and_changes_nothin
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let error = refused(
-        &server,
-        Method::POST,
-        &remove,
-        &json!({"actor": EDDIE, "clients": ["c-globex"], "version": first["version"]}),
-        409,
-        "conflict",
-    )
-    .await;
-    assert_rules(&error, &["REM-5"]);
-    refused(
-        &server,
-        Method::POST,
-        &remove,
-        &json!({"actor": EDDIE, "clients": ["c-globex"], "version": "made-up"}),
-        409,
-        "conflict",
-    )
-    .await;
+    for (body, rules) in [
+        (
+            json!({"actor": EDDIE, "clients": ["c-globex"], "version": first["version"]}),
+            &["REM-5"][..],
+        ),
+        (
+            json!({"actor": EDDIE, "clients": ["c-globex"], "version": "made-up"}),
+            &[][..],
+        ),
+    ] {
+        let error = refused(&server, Method::POST, &remove, &body, CONFLICT).await;
+        assert_rules(&error, rules);
+    }
 
     let second = ok(
         &server,
@@ -1904,8 +1782,7 @@ async fn rem1_rem2_removal_is_authorized_per_client() {
         Method::POST,
         &preview,
         &json!({"actor": OTTO}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1913,8 +1790,7 @@ async fn rem1_rem2_removal_is_authorized_per_client() {
         Method::POST,
         &remove,
         &json!({"actor": VERA, "clients": ["c-globex", "c-hooli"], "version": version}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
 
@@ -1968,8 +1844,7 @@ async fn rem2_pa1_partner_managers_deactivate_partner_users_anywhere() {
         Method::POST,
         &path,
         &json!({"actor": VERA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     // PA-1: `view` alone manages nobody from the partner account.
@@ -1979,8 +1854,7 @@ async fn rem2_pa1_partner_managers_deactivate_partner_users_anywhere() {
         Method::POST,
         &format!("/v1/clients/c-globex/partner-users/{PAT}/deactivate"),
         &json!({"actor": BOB}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1988,8 +1862,7 @@ async fn rem2_pa1_partner_managers_deactivate_partner_users_anywhere() {
         Method::POST,
         &path,
         &json!({"actor": RITA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -1997,8 +1870,7 @@ async fn rem2_pa1_partner_managers_deactivate_partner_users_anywhere() {
         Method::POST,
         &format!("/v1/clients/c-globex/partner-users/{NINA}/deactivate"),
         &json!({"actor": EDDIE}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
 
@@ -2038,34 +1910,14 @@ async fn rem3_reactivation_needs_a_partner_admin_in_that_client() {
     .await;
 
     // eddie (REM-2 deactivates) and vera cannot reactivate; nor bob himself.
-    let error = refused(
-        &server,
-        Method::POST,
-        &reactivate(BOB),
-        &json!({"actor": EDDIE}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["REM-3"]);
-    refused(
-        &server,
-        Method::POST,
-        &reactivate(BOB),
-        &json!({"actor": VERA}),
-        403,
-        "forbidden",
-    )
-    .await;
-    refused(
-        &server,
-        Method::POST,
-        &reactivate(BOB),
-        &json!({"actor": BOB}),
-        403,
-        "forbidden",
-    )
-    .await;
+    for (body, rules) in [
+        (json!({"actor": EDDIE}), &["REM-3"][..]),
+        (json!({"actor": VERA}), &[][..]),
+        (json!({"actor": BOB}), &[][..]),
+    ] {
+        let error = refused(&server, Method::POST, &reactivate(BOB), &body, FORBIDDEN).await;
+        assert_rules(&error, rules);
+    }
 
     let answer = ok(
         &server,
@@ -2101,8 +1953,7 @@ async fn rem3_reactivation_needs_a_partner_admin_in_that_client() {
         Method::POST,
         &reactivate(PAT),
         &json!({"actor": PAT}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     ok(
@@ -2130,8 +1981,7 @@ async fn rem7_when_every_partner_user_is_deactivated_the_partner_admin_reactivat
         Method::POST,
         &reactivate(BOB),
         &json!({"actor": BOB}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     let error = refused(
@@ -2139,8 +1989,7 @@ async fn rem7_when_every_partner_user_is_deactivated_the_partner_admin_reactivat
         Method::POST,
         &reactivate(DANA),
         &json!({"actor": ANN}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["REM-3"]);
@@ -2185,8 +2034,7 @@ async fn rem7_a_deactivated_partner_admin_removes_them_all() {
         Method::POST,
         "/v1/clients/c-hooli/partner-users/remove-all",
         &json!({"actor": BOB, "version": preview["version"]}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     ok(
@@ -2278,25 +2126,13 @@ async fn rem6_client_removal_preview_and_remove_all() {
     let remove_path = "/v1/clients/c-globex/partner-users/remove-all";
 
     // The client's own super admin uses no CAM; bob may not see the users.
-    let error = refused(
-        &server,
-        Method::POST,
-        preview_path,
-        &json!({"actor": OWNER}),
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_rules(&error, &["PA-1"]);
-    refused(
-        &server,
-        Method::POST,
-        preview_path,
-        &json!({"actor": BOB}),
-        403,
-        "forbidden",
-    )
-    .await;
+    for (body, rules) in [
+        (json!({"actor": OWNER}), &["PA-1"][..]),
+        (json!({"actor": BOB}), &[][..]),
+    ] {
+        let error = refused(&server, Method::POST, preview_path, &body, FORBIDDEN).await;
+        assert_rules(&error, rules);
+    }
 
     let preview = ok(
         &server,
@@ -2333,8 +2169,7 @@ async fn rem6_client_removal_preview_and_remove_all() {
         Method::POST,
         remove_path,
         &json!({"actor": VERA, "version": version}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     let error = refused(
@@ -2342,8 +2177,7 @@ async fn rem6_client_removal_preview_and_remove_all() {
         Method::POST,
         remove_path,
         &json!({"actor": ANN, "version": "stale"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["REM-6"]);
@@ -2383,31 +2217,25 @@ async fn rem8_recovery_by_a_partner_super_admin_who_is_no_user_there() {
     );
 
     // vera (`view`) and bob cannot; another partner's super admin finds none of its users.
-    refused(
-        &server,
-        Method::POST,
-        "/v1/clients/c-hooli/partner-users/remove-all",
-        &json!({"actor": VERA, "version": preview["version"]}),
-        403,
-        "forbidden",
-    )
-    .await;
-    refused(
-        &server,
-        Method::POST,
-        "/v1/clients/c-hooli/partner-users/remove-all",
-        &json!({"actor": BOB, "version": preview["version"]}),
-        403,
-        "forbidden",
-    )
-    .await;
+    for body in [
+        json!({"actor": VERA, "version": preview["version"]}),
+        json!({"actor": BOB, "version": preview["version"]}),
+    ] {
+        refused(
+            &server,
+            Method::POST,
+            "/v1/clients/c-hooli/partner-users/remove-all",
+            &body,
+            FORBIDDEN,
+        )
+        .await;
+    }
     refused(
         &server,
         Method::POST,
         "/v1/clients/c-hooli/partner-users/remove-all",
         &json!({"actor": RITA, "version": preview["version"]}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
 
@@ -2443,8 +2271,7 @@ async fn rem9_a_partner_never_removes_a_clients_own_user() {
             Method::POST,
             &format!("/v1/clients/c-globex/partner-users/{email}/deactivate"),
             &json!({"actor": ANN}),
-            403,
-            "forbidden",
+            FORBIDDEN,
         )
         .await;
         assert_rules(&error, &["REM-9", "cam-targets-own-partner-users-only"]);
@@ -2454,8 +2281,7 @@ async fn rem9_a_partner_never_removes_a_clients_own_user() {
         Method::POST,
         &format!("/v1/partners/p-acme/employees/{CLARA}/removal-preview"),
         &json!({"actor": ANN}),
-        404,
-        "not_found",
+        NOT_FOUND,
     )
     .await;
     // From inside the client account, with users.add_edit.
@@ -2464,8 +2290,7 @@ async fn rem9_a_partner_never_removes_a_clients_own_user() {
         Method::DELETE,
         &format!("/v1/clients/c-globex/users/{CLARA}"),
         &json!({"actor": ANN}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     assert_rules(&error, &["REM-9"]);
@@ -2475,8 +2300,7 @@ async fn rem9_a_partner_never_removes_a_clients_own_user() {
         Method::POST,
         &format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate"),
         &json!({"actor": RITA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
 
@@ -2638,8 +2462,7 @@ async fn rel4_after_ended_another_partner_may_start_a_relationship() {
         Method::POST,
         &approve_path(&token),
         &json!({"actor": ROS, "client": "c-rivalco2"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     assert_rules(&error, &["LINK-2"]);
@@ -2959,8 +2782,7 @@ async fn the_audit_log_lists_allowed_and_denied_commands_with_paging_pa1() {
         Method::POST,
         &format!("/v1/clients/c-globex/partner-users/{BOB}/deactivate"),
         &json!({"actor": VERA}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -2968,8 +2790,7 @@ async fn the_audit_log_lists_allowed_and_denied_commands_with_paging_pa1() {
         Method::POST,
         &format!("/v1/clients/c-globex/partner-users/{CLARA}/deactivate"),
         &json!({"actor": ANN}),
-        403,
-        "forbidden",
+        FORBIDDEN,
     )
     .await;
     refused(
@@ -2977,8 +2798,7 @@ async fn the_audit_log_lists_allowed_and_denied_commands_with_paging_pa1() {
         Method::POST,
         "/v1/clients/c-globex/partner-users/remove-all",
         &json!({"actor": ANN, "version": "stale"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
     // Another client's record.
@@ -2987,8 +2807,7 @@ async fn the_audit_log_lists_allowed_and_denied_commands_with_paging_pa1() {
         Method::POST,
         &format!("/v1/partners/p-acme/employees/{BOB}/link"),
         &json!({"actor": ANN, "client": "c-umbrella"}),
-        409,
-        "conflict",
+        CONFLICT,
     )
     .await;
 

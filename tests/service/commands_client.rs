@@ -13,7 +13,9 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{self, TestServer};
+use crate::support;
+use crate::support::faults::FaultStore;
+use crate::support::harness::{self, TestServer};
 
 const GLOBEX: &str = "c-globex";
 const INITECH: &str = "c-initech";
@@ -39,8 +41,8 @@ const ZED: &str = "zed@acme.example";
 // ---- helpers --------------------------------------------------------------------------------
 
 async fn agency_server() -> TestServer {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::agency()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::agency()).await;
     server
 }
 
@@ -184,7 +186,15 @@ async fn assign_seats(
 }
 
 /// Asserts an error answer: status, code, a non-empty message.
-fn assert_error(what: &str, status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+/// How a command is refused: the status and the error's `code`.
+type Refusal = (StatusCode, &'static str);
+const FORBIDDEN: Refusal = (StatusCode::FORBIDDEN, "forbidden");
+const CONFLICT: Refusal = (StatusCode::CONFLICT, "conflict");
+const NOT_FOUND: Refusal = (StatusCode::NOT_FOUND, "not_found");
+const INVALID: Refusal = (StatusCode::BAD_REQUEST, "invalid_request");
+
+/// Asserts an error answer: this status and code, and a message.
+fn assert_error(what: &str, status: StatusCode, body: &Value, (expected, code): Refusal) {
     assert_eq!(status, expected, "{what}: {body}");
     assert_eq!(body["error"]["code"], code, "{what}: {body}");
     assert!(
@@ -359,33 +369,15 @@ async fn mig1_a_partner_employee_super_admin_changes_itself_to_partner_admin() {
 
     // The client's own super admin is no partner employee: refused, with the deciding rules.
     let (status, body) = migrate(&server, INITECH, IAN, IAN, false).await;
-    assert_error(
-        "ian changes itself",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("ian changes itself", status, &body, FORBIDDEN);
     assert_rules_contain("ian changes itself", &body, &["MIG-1"]);
     // An employee of a partner of tier `other` (PA-2).
     let (status, body) = migrate(&server, INITECH, OLGA, OLGA, false).await;
-    assert_error(
-        "olga changes itself",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("olga changes itself", status, &body, FORBIDDEN);
     assert_rules_contain("olga changes itself", &body, &["PA-2"]);
     // A super admin changes only itself (MIG-2 needs a partner admin).
     let (status, body) = migrate(&server, INITECH, SUE, SAM, false).await;
-    assert_error(
-        "sue changes sam",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sue changes sam", status, &body, FORBIDDEN);
     assert_unchanged(&server, &before, "MIG-1 refusals").await;
 
     let (status, body) = migrate(&server, INITECH, SAM, SAM, false).await;
@@ -425,40 +417,16 @@ async fn mig2_a_partner_admin_changes_colleagues_never_the_clients_own_super_adm
 
     // Never the client's own super admin, nor another partner's employee.
     let (status, body) = migrate(&server, INITECH, SAM, IAN, false).await;
-    assert_error(
-        "sam changes ian",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sam changes ian", status, &body, FORBIDDEN);
     assert_rules_contain("sam changes ian", &body, &["MIG-1"]);
     let (status, body) = migrate(&server, INITECH, SAM, OLGA, false).await;
-    assert_error(
-        "sam changes olga",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sam changes olga", status, &body, FORBIDDEN);
     // Only a super admin can be changed: lena is a standard user.
     let (status, body) = migrate(&server, INITECH, SAM, LENA, false).await;
-    assert_error(
-        "sam changes lena",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sam changes lena", status, &body, FORBIDDEN);
     // The client's own super admin cannot change a partner's employee either.
     let (status, body) = migrate(&server, INITECH, IAN, SUE, false).await;
-    assert_error(
-        "ian changes sue",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("ian changes sue", status, &body, FORBIDDEN);
     assert_unchanged(&server, &before, "MIG-2 refusals").await;
 
     let (status, body) = migrate(&server, INITECH, SAM, SUE, false).await;
@@ -525,7 +493,7 @@ async fn mig3_keep_billing_keeps_billing_edit_and_transactions() {
 
 #[tokio::test]
 async fn mig4_the_only_super_admin_can_be_changed_by_no_one() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     server.import(&solo_state()).await;
     let before = export(&server).await;
     const SOLO: &str = "c-solo";
@@ -571,7 +539,7 @@ async fn mig4_the_only_super_admin_can_be_changed_by_no_one() {
         set_client_set(&agency, GLOBEX, OWNER, OWNER, "Support").await,
     ));
     for (what, (status, body)) in &refusals {
-        assert_error(what, *status, body, StatusCode::CONFLICT, "conflict");
+        assert_error(what, *status, body, CONFLICT);
         assert_eq!(rules(body), vec!["MIG-4".to_owned()], "{what}: {body}");
     }
     // Through the Client Access Manager a super admin is not changed at all (CAP-2): refused
@@ -597,7 +565,7 @@ async fn mig4_the_only_super_admin_can_be_changed_by_no_one() {
         ),
     ];
     for (what, (status, body)) in &cam_refusals {
-        assert_error(what, *status, body, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(what, *status, body, FORBIDDEN);
         assert!(rules(body).contains(&"CAP-2".to_owned()), "{what}: {body}");
     }
     assert_unchanged(&server, &before, "MIG-4 refusals").await;
@@ -625,13 +593,7 @@ async fn mig4_the_only_super_admin_can_be_changed_by_no_one() {
         vec!["boss@solo.example".to_owned()]
     );
     let (status, body) = remove(&server, SOLO, "boss@solo.example", CLIVE).await;
-    assert_error(
-        "clive removes boss",
-        status,
-        &body,
-        StatusCode::CONFLICT,
-        "conflict",
-    );
+    assert_error("clive removes boss", status, &body, CONFLICT);
     assert_eq!(rules(&body), vec!["MIG-4".to_owned()], "{body}");
     assert_unchanged(&server, &before, "MIG-4 after migration").await;
 }
@@ -640,8 +602,8 @@ async fn mig4_the_only_super_admin_can_be_changed_by_no_one() {
 
 #[tokio::test]
 async fn seat2_seat6_creating_users_with_the_partner_seat_only_if_eligible() {
-    let server = common::start(common::Options::default()).await;
-    let mut doc = common::agency();
+    let server = harness::start(harness::Options::default()).await;
+    let mut doc = support::agency();
     for client in doc["clients"].as_array_mut().unwrap() {
         if client["id"] == INITECH {
             client["permission_sets"] =
@@ -653,34 +615,16 @@ async fn seat2_seat6_creating_users_with_the_partner_seat_only_if_eligible() {
 
     // SEAT-2: a partner employee without a partner domain, and an employee of an app partner.
     let (status, body) = create(&server, INITECH, IAN, GUS, "partner", "Support").await;
-    assert_error(
-        "gus with the partner seat",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("gus with the partner seat", status, &body, FORBIDDEN);
     assert_rules_contain("gus", &body, &["SEAT-2"]);
     assert!(message(&body).contains(GUS), "{body}");
     let (status, body) = create(&server, GLOBEX, CLARA, OTTO, "partner", "Support").await;
-    assert_error(
-        "otto with the partner seat",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("otto with the partner seat", status, &body, FORBIDDEN);
     assert_rules_contain("otto", &body, &["SEAT-2"]);
     assert!(message(&body).contains(OTTO), "{body}");
     // Creating an existing user.
     let (status, body) = create(&server, GLOBEX, CLARA, SALLY, "core", "Support").await;
-    assert_error(
-        "sally again",
-        status,
-        &body,
-        StatusCode::CONFLICT,
-        "conflict",
-    );
+    assert_error("sally again", status, &body, CONFLICT);
     assert!(message(&body).contains(SALLY), "{body}");
     // E-mails are compared case-insensitively.
     let (status, body) = create(
@@ -692,13 +636,7 @@ async fn seat2_seat6_creating_users_with_the_partner_seat_only_if_eligible() {
         "Support",
     )
     .await;
-    assert_error(
-        "Sally again",
-        status,
-        &body,
-        StatusCode::CONFLICT,
-        "conflict",
-    );
+    assert_error("Sally again", status, &body, CONFLICT);
     // Someone without users.add_edit.
     let (status, body) = create(
         &server,
@@ -709,13 +647,7 @@ async fn seat2_seat6_creating_users_with_the_partner_seat_only_if_eligible() {
         "Support",
     )
     .await;
-    assert_error(
-        "sally creates",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sally creates", status, &body, FORBIDDEN);
     assert_rules_contain("sally creates", &body, &["SEAT-6"]);
     // A deactivated user with users.add_edit can do nothing (CAP-7).
     let (status, body) = create(
@@ -727,13 +659,7 @@ async fn seat2_seat6_creating_users_with_the_partner_seat_only_if_eligible() {
         "Support",
     )
     .await;
-    assert_error(
-        "dee creates",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("dee creates", status, &body, FORBIDDEN);
     assert_unchanged(&server, &before, "SEAT-2/SEAT-6 refusals").await;
 
     // Otherwise core or view-only.
@@ -788,13 +714,7 @@ async fn seat7_a_partner_user_needs_users_add_edit_to_create_users() {
         "Support",
     )
     .await;
-    assert_error(
-        "bob creates",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("bob creates", status, &body, FORBIDDEN);
     assert_rules_contain("bob creates", &body, &["SEAT-7"]);
     // A partner employee who is no user of the account at all.
     let (status, body) = create(
@@ -806,13 +726,7 @@ async fn seat7_a_partner_user_needs_users_add_edit_to_create_users() {
         "Support",
     )
     .await;
-    assert_error(
-        "eddie creates",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("eddie creates", status, &body, FORBIDDEN);
     assert_unchanged(&server, &before, "SEAT-7 refusals").await;
 
     // ann, a partner user holding users.add_edit, creates a user.
@@ -849,13 +763,7 @@ async fn seat3_bulk_partner_seat_is_all_or_nothing() {
     let before = export(&server).await;
 
     let (status, body) = assign_seats(&server, INITECH, IAN, &[SAM, LENA, SUE]).await;
-    assert_error(
-        "one ineligible",
-        status,
-        &body,
-        StatusCode::CONFLICT,
-        "conflict",
-    );
+    assert_error("one ineligible", status, &body, CONFLICT);
     assert_rules_contain("one ineligible", &body, &["SEAT-3"]);
     assert!(message(&body).contains(LENA), "{body}");
     assert!(
@@ -864,26 +772,14 @@ async fn seat3_bulk_partner_seat_is_all_or_nothing() {
     );
     // Several ineligible: each named.
     let (status, body) = assign_seats(&server, INITECH, IAN, &[LENA, OLGA, SAM]).await;
-    assert_error(
-        "two ineligible",
-        status,
-        &body,
-        StatusCode::CONFLICT,
-        "conflict",
-    );
+    assert_error("two ineligible", status, &body, CONFLICT);
     assert!(
         message(&body).contains(LENA) && message(&body).contains(OLGA),
         "{body}"
     );
     // Someone who may not change seats.
     let (status, body) = assign_seats(&server, INITECH, LENA, &[SAM, SUE]).await;
-    assert_error(
-        "lena assigns",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("lena assigns", status, &body, FORBIDDEN);
     assert_unchanged(&server, &before, "SEAT-3 refusals").await;
     assert_eq!(user(&server, INITECH, SAM).await["seat"], "core");
 
@@ -908,13 +804,7 @@ async fn seat4_client_side_sets_for_partner_seat_users_need_users_add_edit_and_b
 
     // clara has users.add_edit but not billing.edit; bob holds the partner seat.
     let (status, body) = set_client_set(&server, GLOBEX, CLARA, BOB, "Support").await;
-    assert_error(
-        "clara changes bob",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("clara changes bob", status, &body, FORBIDDEN);
     assert_rules_contain(
         "clara changes bob",
         &body,
@@ -922,24 +812,12 @@ async fn seat4_client_side_sets_for_partner_seat_users_need_users_add_edit_and_b
     );
     // A partner admin with users.add_edit only.
     let (status, body) = set_client_set(&server, GLOBEX, ANN, BOB, "Support").await;
-    assert_error(
-        "ann changes bob",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("ann changes bob", status, &body, FORBIDDEN);
     assert_rules_contain("ann changes bob", &body, &["SEAT-4"]);
     // Without users.add_edit at all.
     let (status, body) =
         set_client_set(&server, GLOBEX, SALLY, "ivy@globex.example", "Support").await;
-    assert_error(
-        "sally changes ivy",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sally changes ivy", status, &body, FORBIDDEN);
     assert_unchanged(&server, &before, "SEAT-4 refusals").await;
 
     // users.add_edit alone is enough for a user without the partner seat.
@@ -969,24 +847,12 @@ async fn seat5_a_partner_admin_keeps_the_partner_seat() {
     let before = export(&server).await;
     for seat in ["core", "view_only", "sales_paid", "none"] {
         let (status, body) = set_seat(&server, GLOBEX, OWNER, ANN, seat).await;
-        assert_error(
-            &format!("ann to {seat}"),
-            status,
-            &body,
-            StatusCode::CONFLICT,
-            "conflict",
-        );
+        assert_error(&format!("ann to {seat}"), status, &body, CONFLICT);
         assert_eq!(rules(&body), vec!["SEAT-5".to_owned()], "{body}");
     }
     // The partner admin set for a user not on the partner seat.
     let (status, body) = set_client_set(&server, GLOBEX, OWNER, GUS, "partner_admin").await;
-    assert_error(
-        "gus to partner admin",
-        status,
-        &body,
-        StatusCode::CONFLICT,
-        "conflict",
-    );
+    assert_error("gus to partner admin", status, &body, CONFLICT);
     assert_rules_contain("gus to partner admin", &body, &["SEAT-5"]);
     assert_unchanged(&server, &before, "SEAT-5 refusals").await;
 
@@ -1011,34 +877,16 @@ async fn seat8_seat_changes_need_a_super_admin_or_users_add_edit_and_billing_edi
     let before = export(&server).await;
     for actor in [CLARA, ANN, SALLY, "rex@globex.example", EDDIE] {
         let (status, body) = set_seat(&server, GLOBEX, actor, SALLY, "core").await;
-        assert_error(
-            &format!("{actor} changes a seat"),
-            status,
-            &body,
-            StatusCode::FORBIDDEN,
-            "forbidden",
-        );
+        assert_error(&format!("{actor} changes a seat"), status, &body, FORBIDDEN);
         assert_rules_contain(actor, &body, &["SEAT-8"]);
     }
     // A deactivated user can do nothing, whatever it holds (CAP-7).
     let (status, body) = set_seat(&server, GLOBEX, "dee@globex.example", SALLY, "core").await;
-    assert_error(
-        "dee changes a seat",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("dee changes a seat", status, &body, FORBIDDEN);
     assert_rules_contain("dee changes a seat", &body, &["CAP-7", "deactivated-user"]);
     // The partner seat for someone ineligible: SEAT-2.
     let (status, body) = set_seat(&server, GLOBEX, OWNER, GUS, "partner").await;
-    assert_error(
-        "gus to the partner seat",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("gus to the partner seat", status, &body, FORBIDDEN);
     assert_rules_contain("gus to the partner seat", &body, &["SEAT-2"]);
     assert_unchanged(&server, &before, "SEAT-8 refusals").await;
 
@@ -1130,44 +978,20 @@ async fn rem9_client_side_removal_of_partner_users() {
 
     // A partner user never removes a client's own user.
     let (status, body) = remove(&server, GLOBEX, SALLY, ANN).await;
-    assert_error(
-        "ann removes sally",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("ann removes sally", status, &body, FORBIDDEN);
     assert_rules_contain(
         "ann removes sally",
         &body,
         &["REM-9", "partners-remove-own-partner-users-only"],
     );
     let (status, body) = remove(&server, GLOBEX, CLARA, KIM).await;
-    assert_error(
-        "kim removes clara",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("kim removes clara", status, &body, FORBIDDEN);
     assert_rules_contain("kim removes clara", &body, &["REM-9"]);
     let (status, body) = remove(&server, GLOBEX, OWNER, ANN).await;
-    assert_error(
-        "ann removes the owner",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("ann removes the owner", status, &body, FORBIDDEN);
     // A client user with users.add_edit removes no super admin (CAP-2).
     let (status, body) = remove(&server, GLOBEX, OWNER, CLARA).await;
-    assert_error(
-        "clara removes the owner",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("clara removes the owner", status, &body, FORBIDDEN);
     assert_rules_contain(
         "clara removes the owner",
         &body,
@@ -1175,22 +999,10 @@ async fn rem9_client_side_removal_of_partner_users() {
     );
     // Nor another partner's user: ron is Rival's partner admin in RivalCo; ann is no user there.
     let (status, body) = remove(&server, "c-rivalco", "ron@rival.example", ANN).await;
-    assert_error(
-        "ann removes ron",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("ann removes ron", status, &body, FORBIDDEN);
     // Without users.add_edit.
     let (status, body) = remove(&server, GLOBEX, BOB, SALLY).await;
-    assert_error(
-        "sally removes bob",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sally removes bob", status, &body, FORBIDDEN);
     assert_rules_contain("sally removes bob", &body, &["REM-9"]);
     assert_unchanged(&server, &before, "REM-9 refusals").await;
 
@@ -1220,13 +1032,7 @@ async fn rem9_client_side_removal_of_partner_users() {
     );
     // Removing it again: it is no user any more.
     let (status, body) = remove(&server, GLOBEX, BOB, CLARA).await;
-    assert_error(
-        "bob again",
-        status,
-        &body,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error("bob again", status, &body, NOT_FOUND);
 }
 
 // ---- OP -------------------------------------------------------------------------------------
@@ -1603,7 +1409,7 @@ async fn op2_unknown_things_are_named_and_change_nothing() {
         ),
     ];
     for (what, (status, body), expected, code, named) in &cases {
-        assert_error(what, *status, body, *expected, code);
+        assert_error(what, *status, body, (*expected, *code));
         assert!(
             message(body).contains(named),
             "{what}: `{named}` not named: {body}"
@@ -1638,13 +1444,7 @@ async fn command_errors_have_the_status_and_code_of_the_error_table() {
             .unwrap();
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert_error(
-            &format!("body {text:?}"),
-            status,
-            &body,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-        );
+        assert_error(&format!("body {text:?}"), status, &body, INVALID);
     }
     let (status, body) = create(
         &server,
@@ -1655,43 +1455,19 @@ async fn command_errors_have_the_status_and_code_of_the_error_table() {
         "Support",
     )
     .await;
-    assert_error(
-        "unknown seat",
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_error("unknown seat", status, &body, INVALID);
     let (status, body) = create(&server, GLOBEX, CLARA, "new@globex.example", "core", "Gold").await;
-    assert_error(
-        "unknown set",
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_error("unknown set", status, &body, INVALID);
     let (status, body) = server
         .post(
             &format!("/v1/clients/{GLOBEX}/partner-users"),
             &json!({"actor": ANN, "employees": [], "permission_set": "Sales rep"}),
         )
         .await;
-    assert_error(
-        "no employees",
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_error("no employees", status, &body, INVALID);
     assert!(message(&body).contains("employees"), "{body}");
     let (status, body) = assign_seats(&server, INITECH, IAN, &[]).await;
-    assert_error(
-        "no users",
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_error("no users", status, &body, INVALID);
     assert!(message(&body).contains("users"), "{body}");
 
     // 403, 404, 409.
@@ -1704,24 +1480,12 @@ async fn command_errors_have_the_status_and_code_of_the_error_table() {
         "Support",
     )
     .await;
-    assert_error(
-        "sally creates",
-        status,
-        &body,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error("sally creates", status, &body, FORBIDDEN);
     assert!(!rules(&body).is_empty(), "{body}");
     let (status, body) = remove(&server, "c-nope", SALLY, OWNER).await;
-    assert_error(
-        "unknown client",
-        status,
-        &body,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error("unknown client", status, &body, NOT_FOUND);
     let (status, body) = set_seat(&server, GLOBEX, OWNER, ANN, "core").await;
-    assert_error("SEAT-5", status, &body, StatusCode::CONFLICT, "conflict");
+    assert_error("SEAT-5", status, &body, CONFLICT);
 
     // 413: a command body over 1 MiB.
     let (status, body) = server
@@ -1735,8 +1499,7 @@ async fn command_errors_have_the_status_and_code_of_the_error_table() {
         "over 1 MiB",
         status,
         &body,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
     );
     let (status, body) = server
         .send(
@@ -1749,8 +1512,7 @@ async fn command_errors_have_the_status_and_code_of_the_error_table() {
         "a 2 MiB delete",
         status,
         &body,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
     );
 
     assert_unchanged(&server, &before, "the error table").await;
@@ -1758,13 +1520,13 @@ async fn command_errors_have_the_status_and_code_of_the_error_table() {
 
 #[tokio::test]
 async fn commands_without_a_token_are_401_unauthenticated() {
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         caller_tokens: vec!["t".into()],
         admin_token: Some("a".into()),
         ..Default::default()
     })
     .await;
-    server.import(&common::agency()).await;
+    server.import(&support::agency()).await;
     let before = export(&server).await;
     let body = json!({"actor": CLARA, "email": "new@globex.example", "seat": "core",
                       "permission_set": "Support"});
@@ -1781,8 +1543,7 @@ async fn commands_without_a_token_are_401_unauthenticated() {
             &format!("token {token:?}"),
             status,
             &answer,
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            (StatusCode::UNAUTHORIZED, "unauthenticated"),
         );
     }
     let response = server
@@ -1813,15 +1574,19 @@ async fn commands_without_a_token_are_401_unauthenticated() {
 async fn a_store_that_cannot_be_written_makes_commands_503_and_changes_nothing() {
     use std::sync::atomic::Ordering;
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(common::FaultyStore::open(dir.path()));
+    let store = Arc::new(FaultStore::open(dir.path()));
     let dyn_store: Arc<dyn partner_access::store::Store> = store.clone();
-    let server =
-        common::start_on(dyn_store, dir.path().to_owned(), common::Options::default()).await;
-    server.import(&common::agency()).await;
+    let server = harness::start_on(
+        dyn_store,
+        dir.path().to_owned(),
+        harness::Options::default(),
+    )
+    .await;
+    server.import(&support::agency()).await;
     let before = export(&server).await;
     let audit_before = audit(&server, GLOBEX).await;
 
-    store.fail_writes.store(true, Ordering::SeqCst);
+    store.faults.begin_write_fails.store(true, Ordering::SeqCst);
     let answers = vec![
         (
             "create",
@@ -1865,11 +1630,13 @@ async fn a_store_that_cannot_be_written_makes_commands_503_and_changes_nothing()
             what,
             *status,
             body,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         );
     }
-    store.fail_writes.store(false, Ordering::SeqCst);
+    store
+        .faults
+        .begin_write_fails
+        .store(false, Ordering::SeqCst);
     assert_unchanged(&server, &before, "503").await;
     assert_eq!(audit(&server, GLOBEX).await, audit_before);
 
@@ -1919,7 +1686,7 @@ fn count(answers: &[(StatusCode, Value)], status: StatusCode) -> usize {
 /// One outsider removes all 32 super admins at once: exactly one removal must be refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_removals_of_every_super_admin_leave_exactly_one() {
-    let server = Arc::new(common::start(common::Options::default()).await);
+    let server = Arc::new(harness::start(harness::Options::default()).await);
     server.import(&many_super_admins_state(32, false)).await;
     let requests = (0..32)
         .map(|i| {
@@ -1963,7 +1730,7 @@ async fn concurrent_removals_of_every_super_admin_leave_exactly_one() {
 /// last super admin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_removals_among_super_admins_never_leave_none() {
-    let server = Arc::new(common::start(common::Options::default()).await);
+    let server = Arc::new(harness::start(harness::Options::default()).await);
     server.import(&many_super_admins_state(32, false)).await;
     let requests = (0..32)
         .map(|i| {
@@ -2004,7 +1771,7 @@ async fn concurrent_removals_among_super_admins_never_leave_none() {
 /// is refused, one super admin stays active.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deactivations_and_demotions_leave_exactly_one_super_admin() {
-    let server = Arc::new(common::start(common::Options::default()).await);
+    let server = Arc::new(harness::start(harness::Options::default()).await);
     server.import(&many_super_admins_state(32, true)).await;
     let requests = (0..32)
         .map(|i| {
@@ -2047,8 +1814,8 @@ async fn concurrent_deactivations_and_demotions_leave_exactly_one_super_admin() 
 /// 16 identical concurrent adds of one employee: one user record, added once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adds_of_the_same_employee_leave_one_user_record() {
-    let server = Arc::new(common::start(common::Options::default()).await);
-    server.import(&common::agency()).await;
+    let server = Arc::new(harness::start(harness::Options::default()).await);
+    server.import(&support::agency()).await;
     let requests = (0..16)
         .map(|_| {
             (
@@ -2126,27 +1893,15 @@ async fn client_users_read_needs_users_add_edit_a_partner_admin_or_a_cam_user() 
         let (status, body) = server
             .get(&format!("/v1/clients/{GLOBEX}/users?actor={actor}"))
             .await;
-        assert_error(actor, status, &body, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(actor, status, &body, FORBIDDEN);
         assert!(!rules(&body).is_empty(), "{body}");
     }
     let (status, body) = server
         .get(&format!("/v1/clients/c-nope/users?actor={CLARA}"))
         .await;
-    assert_error(
-        "unknown client",
-        status,
-        &body,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error("unknown client", status, &body, NOT_FOUND);
     let (status, body) = server.get(&format!("/v1/clients/{GLOBEX}/users")).await;
-    assert_error(
-        "no actor",
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_error("no actor", status, &body, INVALID);
 }
 
 #[tokio::test]
@@ -2215,27 +1970,15 @@ async fn partner_clients_read_filters_by_access_and_shows_both_names() {
     // PA-1: no employee management, another partner's employee.
     for actor in [BOB, OTTO, "rita@rival.example", CLARA] {
         let (status, body) = server.get(&path(actor, None)).await;
-        assert_error(actor, status, &body, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(actor, status, &body, FORBIDDEN);
         assert_rules_contain(actor, &body, &["PA-1"]);
     }
     let (status, body) = server.get(&path(ANN, Some("everyone"))).await;
-    assert_error(
-        "unknown filter",
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_error("unknown filter", status, &body, INVALID);
     let (status, body) = server
         .get(&format!("/v1/partners/p-nope/clients?actor={ANN}"))
         .await;
-    assert_error(
-        "unknown partner",
-        status,
-        &body,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error("unknown partner", status, &body, NOT_FOUND);
     assert!(message(&body).contains("p-nope"), "{body}");
 }
 
@@ -2282,7 +2025,7 @@ async fn partner_employees_read_marks_verified_employees() {
         let (status, body) = server
             .get(&format!("/v1/partners/p-acme/employees?actor={actor}"))
             .await;
-        assert_error(actor, status, &body, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(actor, status, &body, FORBIDDEN);
         assert_rules_contain(actor, &body, &["PA-1"]);
     }
     // A new user shows up in the employee's clients.

@@ -8,17 +8,18 @@ use partner_access::policy::test_cases::discover;
 use partner_access::policy::{CheckRequest, PolicyEngine};
 use serde_json::{Map, Value};
 
-use crate::common;
+use crate::support;
+use crate::support::harness;
 
 #[tokio::test]
 async fn every_policy_case_decides_the_same_over_http() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let engine = PolicyEngine::load(
-        &common::root().join("policies"),
-        &common::root().join("schema"),
+        &support::root().join("policies"),
+        &support::root().join("schema"),
     )
     .unwrap();
-    let files = discover(&[common::root().join("tests/policies")]).unwrap();
+    let files = discover(&[support::root().join("tests/policies")]).unwrap();
     let mut imported: Option<String> = None;
     let mut compared = 0;
     let mut mismatches = Vec::new();

@@ -10,7 +10,8 @@ use partner_access::app::decision_log::{DecisionLogSettings, LogMode, LogSink};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
+use crate::support::harness;
 
 fn settings(path: &Path, mode: LogMode, sample: f64, queue: usize) -> DecisionLogSettings {
     DecisionLogSettings {
@@ -45,7 +46,7 @@ fn batch(n: usize) -> Value {
     json!({ "requests": requests })
 }
 
-async fn dropped(server: &common::TestServer) -> f64 {
+async fn dropped(server: &harness::TestServer) -> f64 {
     let text = server
         .client
         .get(server.url("/metrics"))
@@ -64,8 +65,8 @@ async fn dropped(server: &common::TestServer) -> f64 {
 
 #[tokio::test]
 async fn every_check_is_a_json_line_with_its_decision_id() {
-    let server = common::start(common::Options::default()).await;
-    let revision = server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let revision = server.import(&support::demo()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("decisions.jsonl");
     server
@@ -106,8 +107,8 @@ async fn every_check_is_a_json_line_with_its_decision_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sampling_zero_logs_nothing_and_sampling_a_half_logs_some() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("none.jsonl");
     server
@@ -118,8 +119,8 @@ async fn sampling_zero_logs_nothing_and_sampling_a_half_logs_some() {
     server.app.close_decision_log();
     assert_eq!(lines(&path).len(), 0);
 
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let path = dir.path().join("half.jsonl");
     server
         .app
@@ -149,8 +150,8 @@ fn stuck_fifo(dir: &Path) -> (std::path::PathBuf, std::thread::JoinHandle<std::f
 
 #[tokio::test]
 async fn drop_mode_never_makes_a_check_wait_and_counts_what_it_drops() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let dir = tempfile::tempdir().unwrap();
     let (fifo, reader) = stuck_fifo(dir.path());
     server
@@ -186,8 +187,8 @@ async fn drop_mode_never_makes_a_check_wait_and_counts_what_it_drops() {
 // Multi-threaded, as the server runs: a check waiting for the log must not stall the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_drop_mode_makes_checks_wait_and_loses_nothing() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let dir = tempfile::tempdir().unwrap();
     let (fifo, reader) = stuck_fifo(dir.path());
     server

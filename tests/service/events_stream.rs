@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestServer};
+use crate::support::{self, harness, harness::TestServer};
 
 const ANN: &str = "ann@acme.example";
 const BOB: &str = "bob@acme.example";
@@ -81,8 +81,8 @@ async fn set_status(server: &TestServer, change: &str) {
 
 #[tokio::test]
 async fn the_outbox_streams_live_and_resumes_from_the_last_event_id() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     set_status(&server, "deactivate").await;
 
     let mut stream = open(&server, None).await;
@@ -120,7 +120,7 @@ async fn the_outbox_streams_live_and_resumes_from_the_last_event_id() {
 
 #[tokio::test]
 async fn a_bad_last_event_id_is_a_400() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     for bad in ["seven", "-1", "1.5"] {
         let response = open(&server, Some(bad)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
@@ -139,8 +139,8 @@ async fn a_bad_last_event_id_is_a_400() {
 /// drain timeout.
 #[tokio::test]
 async fn a_stream_ends_when_the_server_shuts_down() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let mut stream = open(&server, None).await;
     assert_eq!(stream.status(), StatusCode::OK);
     let started = std::time::Instant::now();

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
+use crate::support::harness;
 
 fn check_body(principal: &str, action: &str, resource: &str) -> Value {
     json!({
@@ -18,7 +19,7 @@ fn check_body(principal: &str, action: &str, resource: &str) -> Value {
     })
 }
 
-async fn explain(server: &common::TestServer, p: &str, a: &str, r: &str) -> Value {
+async fn explain(server: &harness::TestServer, p: &str, a: &str, r: &str) -> Value {
     let (status, body) = server.post("/v1/explain", &check_body(p, a, r)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
@@ -26,8 +27,8 @@ async fn explain(server: &common::TestServer, p: &str, a: &str, r: &str) -> Valu
 
 #[tokio::test]
 async fn a_deny_by_a_forbid_names_the_forbid_its_rule_and_the_facts() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let answer = explain(&server, "ann@acme.example", "scim.provision", "c-globex").await;
     assert_eq!(answer["decision"], "Deny");
     let determining: Vec<&str> = answer["determining"]
@@ -61,8 +62,8 @@ async fn a_deny_by_a_forbid_names_the_forbid_its_rule_and_the_facts() {
 
 #[tokio::test]
 async fn a_deny_by_default_shows_the_permit_that_could_allow_and_its_false_condition() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     // pat is a partner admin without `reports.access` in c-globex.
     let answer = explain(&server, "pat@acme.example", "reports.access", "c-globex").await;
     assert_eq!(answer["decision"], "Deny");
@@ -102,8 +103,8 @@ async fn a_deny_by_default_shows_the_permit_that_could_allow_and_its_false_condi
 
 #[tokio::test]
 async fn explain_decides_exactly_as_the_check_endpoint_for_every_action() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let (_, actions) = server.get("/v1/schema/actions").await;
     let actions: Vec<String> = actions["actions"]
         .as_array()
@@ -162,8 +163,8 @@ async fn explain_decides_exactly_as_the_check_endpoint_for_every_action() {
 
 #[tokio::test]
 async fn actions_allowed_agrees_with_one_check_per_action() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     for principal in [
         "ann@acme.example",
         "pat@acme.example",
@@ -221,7 +222,7 @@ async fn actions_allowed_agrees_with_one_check_per_action() {
 
 #[tokio::test]
 async fn accounts_page_through_every_allowed_account_and_agree_with_checks() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let doc = partner_access::fixtures::generate(partner_access::fixtures::Size {
         partners: 3,
         clients: 40,
@@ -273,8 +274,8 @@ async fn accounts_page_through_every_allowed_account_and_agree_with_checks() {
 
 #[tokio::test]
 async fn accounts_refuse_unknown_actions_bad_limits_and_bad_e_mails() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     for (path, needle) in [
         (
             "/v1/users/ann@acme.example/accounts?action=nope",
@@ -318,8 +319,8 @@ fn ids(answer: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn search_finds_users_accounts_and_partners_by_prefix_with_labels() {
-    let server = common::start(common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    server.import(&support::demo()).await;
     let (status, users) = server.get("/v1/search?kind=user&q=").await;
     assert_eq!(status, StatusCode::OK, "{users}");
     // Employees and client users, each once, in order (ann is both).
@@ -361,7 +362,7 @@ async fn search_finds_users_accounts_and_partners_by_prefix_with_labels() {
 
 #[tokio::test]
 async fn search_refuses_bad_queries_with_400_naming_the_parameter() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let long = "a".repeat(321);
     for (query, needle) in [
         ("kind=team&q=a", "kind"),
@@ -382,9 +383,9 @@ async fn search_refuses_bad_queries_with_400_naming_the_parameter() {
 
 #[tokio::test]
 async fn the_playground_is_served_with_a_strict_content_security_policy() {
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         caller_tokens: vec!["caller".into()],
-        ..common::Options::default()
+        ..harness::Options::default()
     })
     .await;
     for (path, content_type, needle) in [
@@ -438,9 +439,9 @@ async fn the_playground_is_served_with_a_strict_content_security_policy() {
 
 #[tokio::test]
 async fn the_playground_can_be_turned_off() {
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         playground: false,
-        ..common::Options::default()
+        ..harness::Options::default()
     })
     .await;
     for path in ["/ui", "/ui/", "/ui/app.js", "/ui/app.css"] {

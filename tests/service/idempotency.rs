@@ -8,7 +8,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::commands_cam::{ANN, BOB, NINA, PAT, VERA};
-use crate::common::{self, TestServer};
+use crate::support;
+use crate::support::harness::{self, TestServer};
 
 /// Short, but long enough for what each test does within it on a loaded machine.
 const TTL: Duration = Duration::from_millis(1500);
@@ -16,12 +17,12 @@ const TTL: Duration = Duration::from_millis(1500);
 const LONG_TTL: Duration = Duration::from_secs(4);
 
 async fn server_with_ttl(ttl: Duration) -> TestServer {
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         idempotency_ttl: Some(ttl),
         ..Default::default()
     })
     .await;
-    server.import(&common::agency()).await;
+    server.import(&support::agency()).await;
     server
 }
 

@@ -16,7 +16,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use partner_access::app::AppError;
 use partner_access::app::commands::cam::{
@@ -28,7 +27,7 @@ use partner_access::app::commands::client_side::{
 };
 use partner_access::app::commands::links::{ApproveAccessLink, IssueAccessLink, LinkEmployee};
 use partner_access::app::commands::{Command, CommandAnswer, CommandMeta};
-use partner_access::app::{App, AppSettings, ImportMode};
+use partner_access::app::{App, ImportMode};
 use partner_access::domain::{ClientId, Email, PartnerId, Permission, StateDocument, validate};
 use partner_access::store::RedbStore;
 use proptest::prelude::*;
@@ -36,7 +35,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
 
 /// Partner-side actors: employees of the three partners, with and without CAM access.
 const CAM_ACTORS: [&str; 9] = [
@@ -305,7 +304,7 @@ fn admin_of(state: &StateDocument, client: usize, n: usize) -> String {
 /// The agency fixture with a third partner (a provider) whose employees are verified in
 /// `third.example`, one of them a CAM user.
 fn initial_state() -> StateDocument {
-    let mut state = common::agency();
+    let mut state = support::agency();
     state["partners"].as_array_mut().unwrap().push(json!({
         "id": "p-third", "name": "Third", "tier": "provider", "email_domains": ["third.example"],
         "employees": [
@@ -594,13 +593,7 @@ fn link2_a_client_is_managed_by_at_most_one_partner_whatever_the_commands() {
         .unwrap_or(24);
     let dir = tempfile::tempdir().unwrap();
     let app = App::new(
-        AppSettings {
-            policies_dir: common::root().join("policies"),
-            schema_dir: common::root().join("schema"),
-            cache_capacity: 10_000,
-            cache_ttl: Duration::from_secs(30),
-            follow: Default::default(),
-        },
+        crate::support::settings(),
         Arc::new(RedbStore::open(dir.path()).unwrap()),
     )
     .unwrap();

@@ -1,9 +1,15 @@
 //! Integration tests of the sidecar over HTTP: the real server on an ephemeral port with a
 //! temporary data directory. One test binary; one file per concern.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: an unwrap, expect or panic is its assertion"
+)]
 
-mod common;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod admin;
 mod auth;

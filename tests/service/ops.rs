@@ -14,7 +14,10 @@ use partner_access::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::support;
+use crate::support::faults::FaultStore;
+use crate::support::harness;
+use crate::support::process::{NotReady, free_port, serve_command, wait_ready};
 
 /// The check actions of the API: one per permission of the catalogue, plus the paid features.
 const CHECK_ACTIONS: [&str; 14] = [
@@ -42,7 +45,7 @@ fn policy_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for sub in ["policies", "schema"] {
         std::fs::create_dir(dir.path().join(sub)).unwrap();
-        for entry in std::fs::read_dir(common::root().join(sub)).unwrap() {
+        for entry in std::fs::read_dir(support::root().join(sub)).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() {
                 std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
@@ -52,8 +55,8 @@ fn policy_copy() -> tempfile::TempDir {
     dir
 }
 
-fn copy_options(dir: &Path) -> common::Options {
-    common::Options {
+fn copy_options(dir: &Path) -> harness::Options {
+    harness::Options {
         policies: dir.join("policies"),
         schema: dir.join("schema"),
         ..Default::default()
@@ -87,7 +90,7 @@ fn decision(answer: &Value) -> &str {
 
 #[tokio::test]
 async fn healthz_says_ok() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let (status, body) = server.get("/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"status": "ok"}));
@@ -95,7 +98,7 @@ async fn healthz_says_ok() {
 
 #[tokio::test]
 async fn readyz_is_ready_on_a_healthy_server() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["ready"], true, "{body}");
@@ -103,18 +106,18 @@ async fn readyz_is_ready_on_a_healthy_server() {
     assert_eq!(body["policies"], true, "{body}");
 }
 
-/// A server over a [`common::FaultyStore`], with the demo state.
-async fn faulty_server() -> (
-    common::TestServer,
-    Arc<common::FaultyStore>,
-    tempfile::TempDir,
-) {
+/// A server over a [`FaultStore`], with the demo state.
+async fn faulty_server() -> (harness::TestServer, Arc<FaultStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(common::FaultyStore::open(dir.path()));
+    let store = Arc::new(FaultStore::open(dir.path()));
     let dyn_store: Arc<dyn Store> = store.clone();
-    let server =
-        common::start_on(dyn_store, dir.path().to_owned(), common::Options::default()).await;
-    server.import(&common::demo()).await;
+    let server = harness::start_on(
+        dyn_store,
+        dir.path().to_owned(),
+        harness::Options::default(),
+    )
+    .await;
+    server.import(&support::demo()).await;
     (server, store, dir)
 }
 
@@ -124,7 +127,7 @@ async fn a_store_that_cannot_be_read_makes_readyz_503_and_checks_deny() {
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    store.fail_reads.store(true, Ordering::SeqCst);
+    store.faults.open_fails.store(true, Ordering::SeqCst);
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["ready"], false, "{body}");
@@ -149,7 +152,7 @@ async fn a_store_that_cannot_be_read_makes_readyz_503_and_checks_deny() {
     }
 
     // Readiness recovers once the store reads again, and the decision is the real one.
-    store.fail_reads.store(false, Ordering::SeqCst);
+    store.faults.open_fails.store(false, Ordering::SeqCst);
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["ready"], true, "{body}");
@@ -166,7 +169,7 @@ async fn a_store_that_cannot_be_read_gives_no_allow_even_from_the_cache() {
     let warm = server.check(ANN, "crm.objects.edit", GLOBEX).await;
     assert_eq!(decision(&warm), "Allow", "{warm}");
 
-    store.fail_reads.store(true, Ordering::SeqCst);
+    store.faults.open_fails.store(true, Ordering::SeqCst);
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     for action in ["crm.objects.edit", "reports.access"] {
@@ -192,9 +195,9 @@ async fn a_store_that_cannot_be_written_answers_503_unavailable_and_changes_noth
     let (server, store, _dir) = faulty_server().await;
     let (_, before) = server.get("/v1/admin/export").await;
 
-    store.fail_writes.store(true, Ordering::SeqCst);
+    store.faults.begin_write_fails.store(true, Ordering::SeqCst);
     let (status, body) = server
-        .post("/v1/admin/import?mode=replace", &common::agency())
+        .post("/v1/admin/import?mode=replace", &support::agency())
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
@@ -208,7 +211,10 @@ async fn a_store_that_cannot_be_written_answers_503_unavailable_and_changes_noth
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
 
-    store.fail_writes.store(false, Ordering::SeqCst);
+    store
+        .faults
+        .begin_write_fails
+        .store(false, Ordering::SeqCst);
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["ready"], true, "{body}");
@@ -217,7 +223,7 @@ async fn a_store_that_cannot_be_written_answers_503_unavailable_and_changes_noth
     assert_eq!(before, after, "a failed write changed the state");
     // Writes work again.
     let (status, body) = server
-        .post("/v1/admin/import?mode=replace", &common::demo())
+        .post("/v1/admin/import?mode=replace", &support::demo())
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -239,7 +245,7 @@ fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn metrics_text(server: &common::TestServer) -> String {
+async fn metrics_text(server: &harness::TestServer) -> String {
     let response = server
         .client
         .get(server.url("/metrics"))
@@ -268,10 +274,13 @@ async fn metrics_are_prometheus_text_with_the_documented_series() {
     assert_eq!(decision(&denied), "Deny", "{denied}");
     let (status, body) = server.post("/v1/admin/policies/reload", &json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    store.fail_writes.store(true, Ordering::SeqCst);
-    let (status, body) = server.post("/v1/admin/import", &common::demo()).await;
+    store.faults.begin_write_fails.store(true, Ordering::SeqCst);
+    let (status, body) = server.post("/v1/admin/import", &support::demo()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    store.fail_writes.store(false, Ordering::SeqCst);
+    store
+        .faults
+        .begin_write_fails
+        .store(false, Ordering::SeqCst);
 
     let text = metrics_text(&server).await;
     // Every sample line is `name{labels} value` or `name value`, with a number.
@@ -344,7 +353,7 @@ async fn metrics_are_prometheus_text_with_the_documented_series() {
 
 #[tokio::test]
 async fn openapi_lists_every_route_with_its_method() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let (status, doc) = server.get("/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let version = doc["openapi"].as_str().unwrap_or_default();
@@ -401,7 +410,7 @@ async fn openapi_lists_every_route_with_its_method() {
 
 #[tokio::test]
 async fn schema_actions_list_every_check_action_with_description_and_rules() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let (status, body) = server.get("/v1/schema/actions").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let actions = body["actions"].as_array().unwrap();
@@ -451,7 +460,7 @@ async fn schema_actions_list_every_check_action_with_description_and_rules() {
 
 #[tokio::test]
 async fn policies_list_id_effect_rules_file_and_line() {
-    let server = common::start(common::Options::default()).await;
+    let server = harness::start(harness::Options::default()).await;
     let (status, body) = server.get("/v1/policies").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let policies = body["policies"].as_array().unwrap();
@@ -473,7 +482,7 @@ async fn policies_list_id_effect_rules_file_and_line() {
         assert!(line >= 1, "{policy}");
         // The file and line point at the policy: its `@id` is at or a few lines around there.
         let name = Path::new(file).file_name().unwrap();
-        let text = std::fs::read_to_string(common::root().join("policies").join(name)).unwrap();
+        let text = std::fs::read_to_string(support::root().join("policies").join(name)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         let at = usize::try_from(line).unwrap() - 1;
         assert!(at < lines.len(), "{policy}");
@@ -504,8 +513,8 @@ async fn policies_list_id_effect_rules_file_and_line() {
 #[tokio::test]
 async fn an_invalid_reload_is_refused_with_file_and_line_and_a_valid_one_applies() {
     let dir = policy_copy();
-    let server = common::start(copy_options(dir.path())).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(copy_options(dir.path())).await;
+    server.import(&support::demo()).await;
     let before = server.check(ANN, "reports.access", GLOBEX).await;
     assert_eq!(decision(&before), "Allow", "{before}");
     let (_, loaded) = server.get("/v1/policies").await;
@@ -623,11 +632,11 @@ fn is_permission(actions: &Value, name: &str) -> bool {
 async fn a_reload_that_orphans_stored_permissions_is_refused_and_one_that_does_not_applies() {
     // The agency state holds every permission; the demo state leaves some unheld.
     let (mut refused, mut applied) = (0, 0);
-    for state in [common::demo(), common::agency()] {
+    for state in [support::demo(), support::agency()] {
         let dir = policy_copy();
         let schema = dir.path().join("schema");
         let original = std::fs::read_to_string(schema.join("hub.cedarschema")).unwrap();
-        let server = common::start(copy_options(dir.path())).await;
+        let server = harness::start(copy_options(dir.path())).await;
         server.import(&state).await;
         let (_, exported) = server.get("/v1/admin/export").await;
         let (_, actions) = server.get("/v1/schema/actions").await;
@@ -707,8 +716,8 @@ async fn a_reload_that_orphans_stored_permissions_is_refused_and_one_that_does_n
 #[tokio::test]
 async fn deeply_nested_policies_are_refused_on_reload_and_the_sidecar_keeps_serving() {
     let dir = policy_copy();
-    let server = common::start(copy_options(dir.path())).await;
-    server.import(&common::demo()).await;
+    let server = harness::start(copy_options(dir.path())).await;
+    server.import(&support::demo()).await;
     let (_, loaded) = server.get("/v1/policies").await;
     let count = loaded["policies"].as_array().unwrap().len();
     let deep = dir.path().join("policies/deep.cedar");
@@ -800,44 +809,20 @@ impl Drop for Sidecar {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Sidecar {
     /// Starts `partner-access serve` and waits (at most 10 s) until `/readyz` answers 200.
     async fn start(data: &Path, policies: &Path, extra: &[&str], log: PathBuf) -> Sidecar {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"));
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut command = serve_command(
+            env!("CARGO_BIN_EXE_partner-access").as_ref(),
+            &listen,
+            data,
+            policies,
+        );
         command
-            .arg("serve")
-            .args(["--listen", &listen])
-            .args(["--data", data.to_str().unwrap()])
-            .args(["--policies", policies.join("policies").to_str().unwrap()])
-            .args(["--schema", policies.join("schema").to_str().unwrap()])
             .args(extra)
             .current_dir(data)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
-        for var in [
-            "PARTNER_ACCESS_TOKENS",
-            "PARTNER_ACCESS_ADMIN_TOKEN",
-            "PARTNER_ACCESS_TOKEN_FILE",
-            "PARTNER_ACCESS_ADMIN_TOKEN_FILE",
-            "PARTNER_ACCESS_CONFIG",
-            "PARTNER_ACCESS_LISTEN",
-            "PARTNER_ACCESS_DATA",
-            "PARTNER_ACCESS_POLICIES",
-            "PARTNER_ACCESS_SCHEMA",
-        ] {
-            command.env_remove(var);
-        }
         let mut sidecar = Sidecar {
             child: command.spawn().unwrap(),
             base: format!("http://{listen}"),
@@ -846,29 +831,21 @@ impl Sidecar {
                 .build()
                 .unwrap(),
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = sidecar.child.try_wait().unwrap() {
-                panic!(
-                    "the sidecar exited early ({status}): {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
+        let ready = wait_ready(
+            &mut sidecar.child,
+            &sidecar.base,
+            &sidecar.client,
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+        )
+        .await;
+        let log = || std::fs::read_to_string(&log).unwrap_or_default();
+        match ready {
+            Ok(()) => sidecar,
+            Err(NotReady::Exited(status)) => {
+                panic!("the sidecar exited early ({status}): {}", log())
             }
-            if let Ok(response) = sidecar
-                .client
-                .get(format!("{}/readyz", sidecar.base))
-                .send()
-                .await
-                && response.status() == StatusCode::OK
-            {
-                return sidecar;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "not ready within 10 s: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(NotReady::TimedOut) => panic!("not ready within 10 s: {}", log()),
         }
     }
 
@@ -990,8 +967,8 @@ async fn sighup_reloads_sigterm_stops_gracefully_and_the_state_survives() {
 
 #[tokio::test]
 async fn state_survives_a_restart() {
-    let server = common::start(common::Options::default()).await;
-    let revision = server.import(&common::demo()).await;
+    let server = harness::start(harness::Options::default()).await;
+    let revision = server.import(&support::demo()).await;
     let (status, exported) = server.get("/v1/admin/export").await;
     assert_eq!(status, StatusCode::OK, "{exported}");
     let ids = |doc: &Value, key: &str| -> Vec<String> {
@@ -1002,8 +979,11 @@ async fn state_survives_a_restart() {
             .map(|x| x["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids(&exported, "partners"), ids(&common::demo(), "partners"));
-    assert_eq!(ids(&exported, "clients"), ids(&common::demo(), "clients"));
+    assert_eq!(
+        ids(&exported, "partners"),
+        ids(&support::demo(), "partners")
+    );
+    assert_eq!(ids(&exported, "clients"), ids(&support::demo(), "clients"));
     let checks = [
         (ANN, "crm.objects.edit"),
         (ANN, "billing.edit"),
@@ -1052,15 +1032,15 @@ async fn half_open_connections_are_shed_fast_and_closed_after_the_header_timeout
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const LIMIT: usize = 40;
     let header_timeout = std::time::Duration::from_secs(3);
-    let server = common::start(common::Options {
+    let server = harness::start(harness::Options {
         connections: partner_access::http::ConnectionLimits {
             max_connections: LIMIT,
             header_timeout,
         },
-        ..common::Options::default()
+        ..harness::Options::default()
     })
     .await;
-    server.import(&common::demo()).await;
+    server.import(&support::demo()).await;
     // A host's pooled connection, open before the flood.
     let pooled = reqwest::Client::builder()
         .pool_max_idle_per_host(1)

@@ -7,7 +7,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, Options, TestServer};
+use crate::support::{self, harness, harness::Options, harness::TestServer};
 
 const ANN: &str = "ann@acme.example";
 const BOB: &str = "bob@acme.example";
@@ -27,7 +27,7 @@ fn own_policies() -> tempfile::TempDir {
     for sub in ["policies", "schema"] {
         let to = dir.path().join(sub);
         std::fs::create_dir(&to).unwrap();
-        for entry in std::fs::read_dir(common::root().join(sub)).unwrap() {
+        for entry in std::fs::read_dir(support::root().join(sub)).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() {
                 std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
@@ -38,13 +38,13 @@ fn own_policies() -> tempfile::TempDir {
 }
 
 async fn server_on(policies: &Path) -> TestServer {
-    let server = common::start(Options {
+    let server = harness::start(Options {
         policies: policies.join("policies"),
         schema: policies.join("schema"),
         ..Options::default()
     })
     .await;
-    server.import(&common::demo()).await;
+    server.import(&support::demo()).await;
     server
 }
 

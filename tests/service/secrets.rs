@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::commands_cam::{ANN, NINA, UMA, agency_server, approve_path};
-use crate::common::TestServer;
+use crate::support::harness::TestServer;
 
 /// Issues a link of NINA with an `Idempotency-Key`; status, replay header, body.
 async fn issue_keyed(server: &TestServer, key: &str, rotate: bool) -> (StatusCode, bool, Value) {
@@ -35,7 +35,7 @@ async fn stored_bytes(server: &TestServer, key: &str) -> Vec<u8> {
             }
         }
         Some(url) => {
-            let store = crate::common::open_store(&server.data, Some(url));
+            let store = crate::support::harness::open_store(&server.data, Some(url));
             let snapshot = store.snapshot().unwrap();
             let record = snapshot
                 .aux(

@@ -1,4 +1,4 @@
-//! Revocation freshness (issue 6, item 4): once a revoke has answered, no check that starts
+//! Revocation freshness: once a revoke has answered, no check that starts
 //! afterwards on the same sidecar answers Allow.
 //!
 //! The check path reads through a cache of store lookups and reuses entity slices; a revoke is
@@ -26,15 +26,12 @@
 //! answer, 200 per revoke (500 revokes, 1,000 durable writes). Long mode, in release:
 //!
 //! ```sh
-//! FRESHNESS_CHECKS=1000000 cargo test --release --test freshness -- --nocapture
+//! FRESHNESS_CHECKS=1000000 cargo test --release --test integration freshness:: -- --nocapture
 //! ```
 //!
 //! The HTTP variant (`revoke_over_http_...`) does the same with far fewer rounds through
 //! `PUT .../permission-set` and `POST /v1/is_authorized` on a real in-process server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,14 +46,9 @@ use partner_access::app::{App, AppSettings, ImportMode, UserUpsert};
 use partner_access::domain::{
     ClientId, Email, Permission, PermissionSetName, Role, Seat, StateDocument, Status,
 };
-use partner_access::http::{Auth, HttpOptions};
 use partner_access::policy::CheckRequest;
 use partner_access::store::{RedbStore, Store};
 use serde_json::{Map, Value, json};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 const CLIENT: &str = "c-fresh";
 const OWNER: &str = "owner@fresh.example";
@@ -111,13 +103,10 @@ fn app(dir: &std::path::Path) -> Arc<App> {
     let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir).unwrap());
     let app = App::new(
         AppSettings {
-            policies_dir: root().join("policies"),
-            schema_dir: root().join("schema"),
-            cache_capacity: 10_000,
             // Long enough that no entry expires during the test: only evictions make checks
             // fresh, so a missing eviction shows.
             cache_ttl: Duration::from_secs(3600),
-            follow: Default::default(),
+            ..crate::support::settings()
         },
         store,
     )
@@ -478,24 +467,12 @@ fn revoke_over_http_is_seen_by_every_later_http_check() {
         .enable_all()
         .build()
         .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(partner_access::server::run(
-        listener,
+    let server = runtime.block_on(crate::support::harness::serve(
         app.clone(),
-        HttpOptions {
-            playground: true,
-            auth: Arc::new(Auth::new(&[], &[], None)),
-            body_limit: 1024 * 1024,
-            request_timeout: Duration::from_secs(10),
-            connections: partner_access::http::ConnectionLimits::default(),
-            allowed_hosts: Vec::new(),
-        },
-        std::future::pending(),
+        dir.path().to_owned(),
+        crate::support::harness::Options::default(),
     ));
-    let client = reqwest::Client::new();
+    let (base, client) = (server.base.clone(), server.client.clone());
     let phase = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Seen::default());

@@ -1,37 +1,21 @@
-//! The shared harness: start the real server on an ephemeral port with a temporary data
-//! directory, talk to it over HTTP, stop it, restart it on the same directory.
+//! The server harness: the real server (router, limits, timeouts, background upkeep) started
+//! in-process on an ephemeral port with a temporary data directory, talked to over HTTP,
+//! stopped, and restarted on the same directory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use partner_access::app::{App, AppSettings};
+use partner_access::app::{App, ImportMode};
+use partner_access::domain::StateDocument;
 use partner_access::http::{Auth, HttpOptions};
-use partner_access::store::{
-    Committed, RedbStore, Snapshot, Store, StoreError, WorkError, WriteTx,
-};
+use partner_access::store::{RedbStore, Store};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The agency fixture of the declarative policy tests.
-pub fn agency() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/policies/fixtures/agency.json")).unwrap(),
-    )
-    .unwrap()
-}
-
-/// The demo state.
-pub fn demo() -> Value {
-    serde_json::from_str(partner_access::cli::DEMO_STATE).unwrap()
-}
+use super::{postgres, root, settings};
 
 /// How to start a server.
 #[derive(Clone)]
@@ -51,6 +35,8 @@ pub struct Options {
     pub connections: partner_access::http::ConnectionLimits,
     /// How long an idempotency key's answer is replayed (the product's default if `None`).
     pub idempotency_ttl: Option<Duration>,
+    /// How long the check path's cache keeps an entry.
+    pub cache_ttl: Duration,
 }
 
 impl Default for Options {
@@ -66,6 +52,7 @@ impl Default for Options {
             request_timeout: Duration::from_secs(10),
             connections: partner_access::http::ConnectionLimits::default(),
             idempotency_ttl: None,
+            cache_ttl: settings().cache_ttl,
         }
     }
 }
@@ -89,11 +76,6 @@ pub struct TestServer {
     pub store_url: Option<String>,
 }
 
-/// The PostgreSQL server the suite runs on instead of redb, when
-/// `PARTNER_ACCESS_TEST_POSTGRES` names one (`.ci/run` runs the suite on both backends).
-#[path = "../support/postgres.rs"]
-pub mod postgres;
-
 /// Opens the suite's store: the redb file in `data`, or the PostgreSQL schema `url`.
 pub fn open_store(data: &Path, url: Option<&str>) -> Arc<dyn Store> {
     match url {
@@ -102,7 +84,9 @@ pub fn open_store(data: &Path, url: Option<&str>) -> Arc<dyn Store> {
     }
 }
 
-/// Starts a server with a fresh data directory (and a fresh schema, on PostgreSQL).
+/// Starts a server with a fresh data directory, on the suite's backend: a fresh schema of the
+/// PostgreSQL server when `PARTNER_ACCESS_TEST_POSTGRES` names one (`.ci/run` runs the HTTP
+/// suite on both backends), redb otherwise.
 pub async fn start(options: Options) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_owned();
@@ -117,16 +101,25 @@ pub async fn start(options: Options) -> TestServer {
     server
 }
 
+/// Starts a server with a fresh data directory on redb, whatever the suite's backend.
+pub async fn start_redb(options: Options) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let store = Arc::new(RedbStore::open(&data).unwrap());
+    let mut server = start_on(store, data, options).await;
+    server.keep(dir);
+    server
+}
+
 /// Starts a server over a given store (a fault-injecting one, for instance).
 pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) -> TestServer {
     partner_access::telemetry::init_metrics();
     let app = App::new(
-        AppSettings {
+        partner_access::app::AppSettings {
             policies_dir: options.policies.clone(),
             schema_dir: options.schema.clone(),
-            cache_capacity: 10_000,
-            cache_ttl: Duration::from_secs(30),
-            follow: Default::default(),
+            cache_ttl: options.cache_ttl,
+            ..settings()
         },
         store,
     )
@@ -135,6 +128,13 @@ pub async fn start_on(store: Arc<dyn Store>, data: PathBuf, options: Options) ->
         Some(ttl) => app.with_idempotency_ttl(ttl),
         None => app,
     });
+    serve(app, data, options).await
+}
+
+/// Serves an app the caller built (`options` gives the HTTP side only), `data` being its data
+/// directory.
+pub async fn serve(app: Arc<App>, data: PathBuf, options: Options) -> TestServer {
+    partner_access::telemetry::init_metrics();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let http = HttpOptions {
@@ -190,7 +190,7 @@ impl TestServer {
     }
 
     /// Sends a request with the right token for the path and returns status and JSON body
-    /// (`Value::Null` for a body that is not JSON).
+    /// (a JSON string of the text for a body that is not JSON, so that a failure shows it).
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -207,7 +207,30 @@ impl TestServer {
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        (status, json_or_text(text))
+    }
+
+    /// Sends exactly `body` with `Content-Type: application/json` and the extra `headers`
+    /// (no token); the answer's body as [`TestServer::send`] reads it.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, json_or_text(text))
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -220,6 +243,12 @@ impl TestServer {
 
     pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Replaces the state with `doc` through the app, not over HTTP (no body limit, no token).
+    pub fn load(&self, doc: &Value) {
+        let state = StateDocument::from_json_value(doc.clone()).unwrap();
+        self.app.import(&state, ImportMode::Replace).unwrap();
     }
 
     /// Imports a state document (replace) and returns the new revision.
@@ -270,7 +299,6 @@ impl TestServer {
     }
 
     /// Keeps `dir` (the data directory) alive as long as the server.
-    #[allow(dead_code)] // used by the suites that include this file, not all of them
     pub fn keep(&mut self, dir: tempfile::TempDir) {
         self._dir = Some(dir);
     }
@@ -302,40 +330,7 @@ impl TestServer {
     }
 }
 
-/// A store that fails on demand: reads, writes, or both. Everything else is the redb store.
-pub struct FaultyStore {
-    pub inner: RedbStore,
-    pub fail_reads: AtomicBool,
-    pub fail_writes: AtomicBool,
-}
-
-impl FaultyStore {
-    pub fn open(dir: &Path) -> Self {
-        FaultyStore {
-            inner: RedbStore::open(dir).unwrap(),
-            fail_reads: AtomicBool::new(false),
-            fail_writes: AtomicBool::new(false),
-        }
-    }
-}
-
-impl Store for FaultyStore {
-    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
-        if self.fail_reads.load(Ordering::SeqCst) {
-            return Err(StoreError::Read("injected read failure".into()));
-        }
-        self.inner.snapshot()
-    }
-
-    fn write_dyn(
-        &self,
-        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
-    ) -> Result<Committed, WorkError> {
-        if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(WorkError::Store(StoreError::Write(
-                "injected write failure".into(),
-            )));
-        }
-        self.inner.write_dyn(work)
-    }
+/// The body as JSON, or the text as a JSON string when it is not JSON.
+fn json_or_text(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }

@@ -14,13 +14,7 @@
 //!
 //! `tests/service/ops.rs` already shows the basic cases (a store that cannot be read makes
 //! single and batch checks deny and `/readyz` 503; whole writes that cannot begin are 503); this
-//! file covers the rest of the list of issue 6.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "service/common.rs"]
-#[allow(dead_code)]
-mod common;
+//! file covers every other fault.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,8 +25,9 @@ use partner_access::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use common::TestServer;
-use faults::FaultStore;
+use crate::support;
+use crate::support::faults::FaultStore;
+use crate::support::harness::{self, TestServer};
 
 const GLOBEX: &str = "c-globex";
 const OWNER: &str = "owner@globex.example";
@@ -71,406 +66,19 @@ const CHECK_ACTIONS: [&str; 14] = [
 // =============================================================================================
 // The fault-injecting store
 
-mod faults {
-    //! A [`Store`] over [`RedbStore`] that fails on demand. Read views and write transactions
-    //! are wrapped so that single reads and single writes can fail, not only whole
-    //! transactions.
-
-    use std::cell::Cell;
-    use std::path::Path;
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-
-    use partner_access::domain::{
-        AssetRecord, ClientId, ClientInfo, ClientRecord, ClientUserRecord, Directory, Email,
-        EmployeeRecord, PartnerId, PartnerInfo, PartnerRecord, StateDocument, UserInfo,
-    };
-    use partner_access::store::{
-        Aux, Committed, Log, RedbStore, Snapshot, Store, StoreError, WorkError, WriteTx,
-    };
-
-    /// What fails. Every switch is off by default; positions are 1-based, 0 is off.
-    #[derive(Default)]
-    pub struct Faults {
-        /// Opening a read view fails (what the readiness probe does).
-        pub open_fails: AtomicBool,
-        /// A write transaction cannot begin.
-        pub begin_write_fails: AtomicBool,
-        /// The work of a write transaction runs to its end, then the commit fails.
-        pub commit_fails: AtomicBool,
-        /// Opening a read view and every read (views and write transactions) panic.
-        pub reads_panic: AtomicBool,
-        /// One shot: the Nth point read on read views, counted from [`FaultStore::fail_view_read`].
-        view_read_at: AtomicU64,
-        view_reads: AtomicU64,
-        /// In every write transaction, the Nth read fails.
-        pub tx_read_at: AtomicU64,
-        /// In every write transaction, the Nth write operation fails.
-        pub tx_write_at: AtomicU64,
-        /// Write operations that fail whenever they are called, by name.
-        failing_ops: Mutex<Vec<&'static str>>,
-        /// How many faults fired: a sweep position that fired nothing proves nothing.
-        pub injected: AtomicU64,
-        /// The names of the write operations called, in order (see [`FaultStore::take_ops`]).
-        ops: Mutex<Vec<&'static str>>,
-    }
-
-    pub struct FaultStore {
-        inner: RedbStore,
-        pub faults: Faults,
-    }
-
-    fn injected(what: &str) -> StoreError {
-        StoreError::Read(format!("injected fault: {what}"))
-    }
-
-    impl FaultStore {
-        pub fn open(dir: &Path) -> Self {
-            FaultStore {
-                inner: RedbStore::open(dir).unwrap(),
-                faults: Faults::default(),
-            }
-        }
-
-        /// Turns every fault off.
-        pub fn heal(&self) {
-            let f = &self.faults;
-            for flag in [
-                &f.open_fails,
-                &f.begin_write_fails,
-                &f.commit_fails,
-                &f.reads_panic,
-            ] {
-                flag.store(false, SeqCst);
-            }
-            for position in [&f.view_read_at, &f.tx_read_at, &f.tx_write_at] {
-                position.store(0, SeqCst);
-            }
-            f.failing_ops.lock().unwrap().clear();
-        }
-
-        /// The `n`th point read on read views from now on fails, once.
-        pub fn fail_view_read(&self, n: u64) {
-            self.faults.view_reads.store(0, SeqCst);
-            self.faults.view_read_at.store(n, SeqCst);
-        }
-
-        /// Point reads on read views since the last [`Self::fail_view_read`] or
-        /// [`Self::count_view_reads`].
-        pub fn view_reads(&self) -> u64 {
-            self.faults.view_reads.load(SeqCst)
-        }
-
-        pub fn count_view_reads(&self) {
-            self.faults.view_reads.store(0, SeqCst);
-        }
-
-        /// Write operations named `op` fail (`put_user`, `append_log:audit`, ...).
-        pub fn fail_op(&self, op: &'static str) {
-            self.faults.failing_ops.lock().unwrap().push(op);
-        }
-
-        pub fn injected(&self) -> u64 {
-            self.faults.injected.load(SeqCst)
-        }
-
-        /// The write operations called since the last call, by name.
-        pub fn take_ops(&self) -> Vec<&'static str> {
-            std::mem::take(&mut *self.faults.ops.lock().unwrap())
-        }
-    }
-
-    impl Faults {
-        fn fire(&self, what: &str) -> StoreError {
-            self.injected.fetch_add(1, SeqCst);
-            injected(what)
-        }
-
-        fn maybe_panic(&self, what: &str) {
-            if self.reads_panic.load(SeqCst) {
-                self.injected.fetch_add(1, SeqCst);
-                panic!("injected panic: {what}");
-            }
-        }
-
-        /// A point read on a read view.
-        fn view_read(&self, what: &str) -> Result<(), StoreError> {
-            self.maybe_panic(what);
-            let n = self.view_reads.fetch_add(1, SeqCst) + 1;
-            let at = self.view_read_at.load(SeqCst);
-            if at != 0 && n == at {
-                return Err(self.fire(&format!("read #{n} ({what})")));
-            }
-            Ok(())
-        }
-    }
-
-    // ---- read views -------------------------------------------------------------------------
-
-    struct FaultySnapshot<'a> {
-        inner: Box<dyn Snapshot + 'a>,
-        faults: &'a Faults,
-    }
-
-    impl FaultySnapshot<'_> {
-        fn read(&self, what: &str) -> Result<(), StoreError> {
-            self.faults.view_read(what)
-        }
-    }
-
-    // ---- write transactions -----------------------------------------------------------------
-
-    struct FaultyTx<'a> {
-        inner: &'a mut dyn WriteTx,
-        faults: &'a Faults,
-        reads: Cell<u64>,
-        writes: u64,
-    }
-
-    impl FaultyTx<'_> {
-        fn read(&self, what: &str) -> Result<(), StoreError> {
-            self.faults.maybe_panic(what);
-            let n = self.reads.get() + 1;
-            self.reads.set(n);
-            if self.faults.tx_read_at.load(SeqCst) == n {
-                return Err(self.faults.fire(&format!("transaction read #{n} ({what})")));
-            }
-            Ok(())
-        }
-
-        fn write(&mut self, op: &'static str) -> Result<(), StoreError> {
-            self.faults.ops.lock().unwrap().push(op);
-            self.writes += 1;
-            let n = self.writes;
-            if self.faults.tx_write_at.load(SeqCst) == n
-                || self.faults.failing_ops.lock().unwrap().contains(&op)
-            {
-                self.faults.injected.fetch_add(1, SeqCst);
-                return Err(StoreError::Write(format!(
-                    "injected fault: transaction write #{n} ({op})"
-                )));
-            }
-            Ok(())
-        }
-    }
-
-    /// The read methods of `Directory` and `Snapshot`, each preceded by the fault hook.
-    macro_rules! faulty_reads {
-        ($ty:ty) => {
-            impl Directory for $ty {
-                type Error = StoreError;
-
-                fn partner(&self, id: &PartnerId) -> Result<Option<PartnerInfo>, StoreError> {
-                    self.read("partner")?;
-                    self.inner.partner(id)
-                }
-
-                fn client(&self, id: &ClientId) -> Result<Option<ClientInfo>, StoreError> {
-                    self.read("client")?;
-                    self.inner.client(id)
-                }
-
-                fn user(&self, email: &Email) -> Result<Option<UserInfo>, StoreError> {
-                    self.read("user")?;
-                    self.inner.user(email)
-                }
-
-                fn membership(
-                    &self,
-                    client: &ClientId,
-                    email: &Email,
-                ) -> Result<Option<ClientUserRecord>, StoreError> {
-                    self.read("membership")?;
-                    self.inner.membership(client, email)
-                }
-            }
-
-            impl Snapshot for $ty {
-                fn revision(&self) -> u64 {
-                    self.inner.revision()
-                }
-
-                fn partner_record(
-                    &self,
-                    id: &PartnerId,
-                ) -> Result<Option<PartnerRecord>, StoreError> {
-                    self.read("partner_record")?;
-                    self.inner.partner_record(id)
-                }
-
-                fn client_record(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
-                    self.read("client_record")?;
-                    self.inner.client_record(id)
-                }
-
-                fn clients_of_user(&self, email: &Email) -> Result<Vec<ClientId>, StoreError> {
-                    self.read("clients_of_user")?;
-                    self.inner.clients_of_user(email)
-                }
-
-                fn partner_ids(&self) -> Result<Vec<PartnerId>, StoreError> {
-                    self.read("partner_ids")?;
-                    self.inner.partner_ids()
-                }
-
-                fn client_ids(&self) -> Result<Vec<ClientId>, StoreError> {
-                    self.read("client_ids")?;
-                    self.inner.client_ids()
-                }
-
-                fn aux(&self, table: Aux, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-                    self.read("aux")?;
-                    self.inner.aux(table, key)
-                }
-
-                fn aux_after(
-                    &self,
-                    table: Aux,
-                    after: &str,
-                    limit: usize,
-                ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-                    self.read("aux_after")?;
-                    self.inner.aux_after(table, after, limit)
-                }
-
-                fn log_range(
-                    &self,
-                    log: Log,
-                    after: u64,
-                    limit: usize,
-                ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-                    self.read("log_range")?;
-                    self.inner.log_range(log, after, limit)
-                }
-            }
-        };
-    }
-
-    faulty_reads!(FaultySnapshot<'_>);
-    faulty_reads!(FaultyTx<'_>);
-
-    impl WriteTx for FaultyTx<'_> {
-        fn replace_all(&mut self, doc: &StateDocument) -> Result<(), StoreError> {
-            self.write("replace_all")?;
-            self.inner.replace_all(doc)
-        }
-
-        fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
-            self.write("put_partner")?;
-            self.inner.put_partner(partner)
-        }
-
-        fn put_employee(
-            &mut self,
-            partner: &PartnerId,
-            employee: &EmployeeRecord,
-        ) -> Result<(), StoreError> {
-            self.write("put_employee")?;
-            self.inner.put_employee(partner, employee)
-        }
-
-        fn put_client(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
-            self.write("put_client")?;
-            self.inner.put_client(client)
-        }
-
-        fn put_client_row(&mut self, client: &ClientRecord) -> Result<(), StoreError> {
-            self.write("put_client_row")?;
-            self.inner.put_client_row(client)
-        }
-
-        fn put_user(
-            &mut self,
-            client: &ClientId,
-            user: &ClientUserRecord,
-        ) -> Result<(), StoreError> {
-            self.write("put_user")?;
-            self.inner.put_user(client, user)
-        }
-
-        fn remove_user(&mut self, client: &ClientId, email: &Email) -> Result<bool, StoreError> {
-            self.write("remove_user")?;
-            self.inner.remove_user(client, email)
-        }
-
-        fn put_asset(&mut self, client: &ClientId, asset: &AssetRecord) -> Result<(), StoreError> {
-            self.write("put_asset")?;
-            self.inner.put_asset(client, asset)
-        }
-
-        fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError> {
-            self.write("put_aux")?;
-            self.inner.put_aux(table, key, value)
-        }
-
-        fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError> {
-            self.write("remove_aux")?;
-            self.inner.remove_aux(table, key)
-        }
-
-        fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
-            self.write(match log {
-                Log::Audit => "append_log:audit",
-                Log::Events => "append_log:events",
-            })?;
-            self.inner.append_log(log, value)
-        }
-    }
-
-    impl Store for FaultStore {
-        fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StoreError> {
-            self.faults.maybe_panic("snapshot");
-            if self.faults.open_fails.load(SeqCst) {
-                return Err(self.faults.fire("opening a read view"));
-            }
-            Ok(Box::new(FaultySnapshot {
-                inner: self.inner.snapshot()?,
-                faults: &self.faults,
-            }))
-        }
-
-        fn write_dyn(
-            &self,
-            work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), WorkError>,
-        ) -> Result<Committed, WorkError> {
-            let faults = &self.faults;
-            if faults.begin_write_fails.load(SeqCst) {
-                return Err(WorkError::Store(faults.fire("beginning a write")));
-            }
-            self.inner.write_dyn(&mut |tx| {
-                let mut wrapped = FaultyTx {
-                    inner: tx,
-                    faults,
-                    reads: Cell::new(0),
-                    writes: 0,
-                };
-                work(&mut wrapped)?;
-                // The work is done and its writes are in the transaction: failing here is a
-                // failing commit as the caller sees it (redb drops the transaction).
-                if faults.commit_fails.load(SeqCst) {
-                    faults.injected.fetch_add(1, SeqCst);
-                    return Err(WorkError::Store(StoreError::Write(
-                        "injected fault: the commit failed".into(),
-                    )));
-                }
-                Ok(())
-            })
-        }
-    }
-}
-
 // =============================================================================================
 // Harness
 
 /// A server over a fresh [`FaultStore`] holding `doc`.
 async fn faulty_server(
     doc: &Value,
-    options: common::Options,
+    options: harness::Options,
 ) -> (TestServer, Arc<FaultStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FaultStore::open(dir.path()));
+    store.faults.record_ops.store(true, Ordering::SeqCst);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let server = common::start_on(dyn_store, dir.path().to_owned(), options).await;
+    let server = harness::start_on(dyn_store, dir.path().to_owned(), options).await;
     server.import(doc).await;
     (server, store, dir)
 }
@@ -604,7 +212,7 @@ async fn record(server: &TestServer) -> Recorded {
 /// is slow in a debug build). The audit log and the outbox keep growing: each case records its
 /// own "before".
 async fn reset(server: &TestServer) {
-    server.import(&common::agency()).await;
+    server.import(&support::agency()).await;
 }
 
 async fn readyz(server: &TestServer) -> (StatusCode, Value) {
@@ -769,7 +377,8 @@ async fn sweep(
 /// Allow it should be.
 #[tokio::test]
 async fn a_check_whose_nth_store_read_fails_is_a_deny_on_every_endpoint() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     for (who, action) in ALLOWED {
         server.app.clear_cache();
         store.count_view_reads();
@@ -845,7 +454,8 @@ async fn a_check_whose_nth_store_read_fails_is_a_deny_on_every_endpoint() {
 /// decided normally (a failure does not spill over, nor is it hidden).
 #[tokio::test]
 async fn a_read_failing_in_one_batch_item_denies_that_item_only() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     let requests: Vec<Value> = ALLOWED
         .iter()
         .map(|(who, action)| {
@@ -894,7 +504,8 @@ async fn a_read_failing_in_one_batch_item_denies_that_item_only() {
 /// admin write is 503, admin reads are 503; healed, all of it works again and nothing changed.
 #[tokio::test]
 async fn a_store_that_is_down_denies_everywhere_refuses_every_write_and_readyz_follows() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     // Warm the cache: these answers could be served without the store.
     assert_all_allow("warm", &ask_everywhere(&server, &ALLOWED).await);
     let before = record(&server).await;
@@ -912,7 +523,7 @@ async fn a_store_that_is_down_denies_everywhere_refuses_every_write_and_readyz_f
         assert_unavailable(command.name, status, &body);
     }
     let (status, body) = server
-        .post("/v1/admin/import?mode=replace", &common::demo())
+        .post("/v1/admin/import?mode=replace", &support::demo())
         .await;
     assert_unavailable("import", status, &body);
     for path in ["/v1/admin/export", "/v1/audit", "/v1/events"] {
@@ -937,7 +548,8 @@ async fn a_store_that_is_down_denies_everywhere_refuses_every_write_and_readyz_f
 /// log; past the last read, the command succeeds.
 #[tokio::test]
 async fn a_command_whose_nth_read_fails_is_a_503_and_changes_nothing() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     for command in commands() {
         let swept = sweep(
             &server,
@@ -958,7 +570,8 @@ async fn a_command_whose_nth_read_fails_is_a_503_and_changes_nothing() {
 /// side tables), failed one at a time: 503, nothing changed; past the last write, success.
 #[tokio::test]
 async fn a_command_whose_nth_write_fails_is_a_503_and_changes_nothing() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     for command in commands() {
         let swept = sweep(
             &server,
@@ -982,8 +595,9 @@ async fn a_command_whose_nth_write_fails_is_a_503_and_changes_nothing() {
 async fn a_command_whose_audit_append_or_any_one_kind_of_write_fails_fails_whole() {
     let mut kinds_seen = std::collections::BTreeSet::new();
     let (dry, dry_store, _dry_dir) =
-        faulty_server(&common::agency(), common::Options::default()).await;
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+        faulty_server(&support::agency(), harness::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     for command in commands() {
         reset(&dry).await;
         dry_store.take_ops();
@@ -1025,7 +639,8 @@ async fn a_command_whose_audit_append_or_any_one_kind_of_write_fails_fails_whole
 /// is applied (not replayed as the failure), and only once.
 #[tokio::test]
 async fn a_failed_commit_is_a_503_changes_nothing_and_a_keyed_retry_applies_once() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     for (i, command) in commands().iter().enumerate() {
         let key = format!("retry-{i}");
         let key = Some(key.as_str());
@@ -1080,14 +695,15 @@ async fn a_failed_commit_is_a_503_changes_nothing_and_a_keyed_retry_applies_once
 /// failing commit and with a failing `replace_all`/`put_*`.
 #[tokio::test]
 async fn admin_writes_whose_commit_or_write_fails_are_503_and_change_nothing() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     let before = record(&server).await;
     let writes = [
         (
             "import replace",
             Method::POST,
             "/v1/admin/import?mode=replace".to_owned(),
-            common::demo(),
+            support::demo(),
         ),
         (
             "import merge",
@@ -1135,7 +751,8 @@ async fn admin_writes_whose_commit_or_write_fails_are_503_and_change_nothing() {
 /// write fails, the answer is still a refusal (or 503), never a success, and nothing changed.
 #[tokio::test]
 async fn a_refused_command_whose_audit_write_fails_is_still_refused_and_changes_nothing() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     let before = record(&server).await;
     // Sally holds no users.add_edit: the policies deny her creating a user (403).
     let denied = command(
@@ -1174,7 +791,8 @@ async fn a_refused_command_whose_audit_write_fails_is_still_refused_and_changes_
 /// server answers normally, nothing was changed, and the command that panicked can be applied.
 #[tokio::test]
 async fn a_panicking_store_read_is_a_503_never_an_allow_and_the_server_recovers() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     let before = record(&server).await;
     server.app.clear_cache();
 
@@ -1221,7 +839,8 @@ async fn a_panicking_store_read_is_a_503_never_an_allow_and_the_server_recovers(
 /// return errors (`tests/service/ops.rs`).
 #[tokio::test]
 async fn a_panicking_store_gives_no_allow_even_from_the_cache() {
-    let (server, store, _dir) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (server, store, _dir) =
+        faulty_server(&support::agency(), harness::Options::default()).await;
     assert_all_allow("warm", &ask_everywhere(&server, &ALLOWED).await);
     store.faults.reads_panic.store(true, Ordering::SeqCst);
     let (ready, body) = readyz(&server).await;
@@ -1240,17 +859,13 @@ async fn a_panicking_store_gives_no_allow_even_from_the_cache() {
 /// the message, and never listens.
 fn assert_refuses_to_start(policies: &Path, expected: &[&str]) {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::process::free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_partner-access"))
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--data", data.path().to_str().unwrap()])
         .args(["--policies", policies.to_str().unwrap()])
-        .args(["--schema", common::root().join("schema").to_str().unwrap()])
+        .args(["--schema", support::root().join("schema").to_str().unwrap()])
         .env_remove("PARTNER_ACCESS_CONFIG")
         .env_remove("PARTNER_ACCESS_TOKENS")
         .env_remove("PARTNER_ACCESS_ADMIN_TOKEN")
@@ -1360,11 +975,11 @@ async fn assert_denies_everything(server: &TestServer, what: &str) {
 #[tokio::test]
 async fn a_policy_set_with_no_policies_denies_everything_and_is_not_ready() {
     let empty = comments_only();
-    let options = common::Options {
+    let options = harness::Options {
         policies: empty.path().to_owned(),
         ..Default::default()
     };
-    let (server, _store, _dir) = faulty_server(&common::agency(), options).await;
+    let (server, _store, _dir) = faulty_server(&support::agency(), options).await;
     assert_denies_everything(&server, "started with no policies").await;
 }
 
@@ -1376,17 +991,17 @@ async fn reloading_an_empty_policy_set_denies_everything_until_the_rules_come_ba
     let policies = dir.path().join("policies");
     std::fs::create_dir(&policies).unwrap();
     let copy_real = || {
-        for entry in std::fs::read_dir(common::root().join("policies")).unwrap() {
+        for entry in std::fs::read_dir(support::root().join("policies")).unwrap() {
             let path = entry.unwrap().path();
             std::fs::copy(&path, policies.join(path.file_name().unwrap())).unwrap();
         }
     };
     copy_real();
-    let options = common::Options {
+    let options = harness::Options {
         policies: policies.clone(),
         ..Default::default()
     };
-    let (server, _store, _data) = faulty_server(&common::agency(), options).await;
+    let (server, _store, _data) = faulty_server(&support::agency(), options).await;
     assert_all_allow("real set", &ask_everywhere(&server, &ALLOWED).await);
 
     for entry in std::fs::read_dir(&policies).unwrap() {
@@ -1413,7 +1028,7 @@ fn policies_with(extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for sub in ["policies", "schema"] {
         std::fs::create_dir(dir.path().join(sub)).unwrap();
-        for entry in std::fs::read_dir(common::root().join(sub)).unwrap() {
+        for entry in std::fs::read_dir(support::root().join(sub)).unwrap() {
             let path = entry.unwrap().path();
             std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
         }
@@ -1441,19 +1056,19 @@ when { 9223372036854775807 + 1 < 0 };
 #[tokio::test]
 async fn a_forbid_that_errors_denies_what_the_permits_allow() {
     // The control: without the forbid, the permits allow ann to edit and clara to create.
-    let (plain, _s, _d) = faulty_server(&common::agency(), common::Options::default()).await;
+    let (plain, _s, _d) = faulty_server(&support::agency(), harness::Options::default()).await;
     assert_all_allow(
         "control",
         &ask_everywhere(&plain, &[(ANN, "crm.objects.edit")]).await,
     );
 
     let dir = policies_with(ERRORING_FORBID);
-    let options = common::Options {
+    let options = harness::Options {
         policies: dir.path().join("policies"),
         schema: dir.path().join("schema"),
         ..Default::default()
     };
-    let (server, _store, _data) = faulty_server(&common::agency(), options).await;
+    let (server, _store, _data) = faulty_server(&support::agency(), options).await;
     // The set loads: the error only shows at evaluation.
     let (status, body) = readyz(&server).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -8,24 +8,18 @@
 //! answers an over-limit value some other way than the brief asks, the test is written as the
 //! limit should behave and marked `#[ignore = "bug: ..."]` (run them with `--ignored`).
 //!
-//! The server runs in-process on an ephemeral port with a temporary data directory, as in
-//! `tests/service/common.rs` (copied, trimmed, so that this binary builds on its own).
+//! The server is the test kit's (`tests/support/harness.rs`): in-process on an ephemeral port
+//! with a temporary data directory, on redb.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use partner_access::app::{App, AppSettings, ImportMode};
-use partner_access::domain::StateDocument;
 use partner_access::fixtures::{Size, generate};
-use partner_access::http::{Auth, HttpOptions, MAX_BATCH};
-use partner_access::store::{RedbStore, Store};
+use partner_access::http::MAX_BATCH;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+
+use crate::support::demo;
+use crate::support::harness::{self, TestServer};
 
 const ANN: &str = "ann@acme.example";
 const OWNER: &str = "owner@globex.example";
@@ -42,136 +36,21 @@ const MAX_DEPTH: usize = 127;
 
 // ---- harness ------------------------------------------------------------------------------
 
-struct Server {
-    base: String,
-    app: Arc<App>,
-    client: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The demo state: partner `p-acme` (employees ann, bob, pat, cy) manages `c-globex`.
-fn demo() -> Value {
-    serde_json::from_str(partner_access::cli::DEMO_STATE).unwrap()
-}
-
-/// Starts the real server (router, body limit, timeout) with no tokens and `doc` loaded.
-async fn start_with(body_limit: usize, doc: &Value) -> Server {
-    partner_access::telemetry::init_metrics();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path()).unwrap());
-    let app = Arc::new(
-        App::new(
-            AppSettings {
-                policies_dir: root().join("policies"),
-                schema_dir: root().join("schema"),
-                cache_capacity: 10_000,
-                cache_ttl: Duration::from_secs(30),
-                follow: Default::default(),
-            },
-            store,
-        )
-        .unwrap(),
-    );
-    let state = StateDocument::from_json_value(doc.clone()).unwrap();
-    app.import(&state, ImportMode::Replace).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let options = HttpOptions {
-        playground: true,
-        auth: Arc::new(Auth::new(&[], &[], None)),
+/// Starts the kit's server on redb (router, body limit, timeout) with no tokens, a request
+/// timeout of 60 s, and `doc` loaded through the app.
+async fn start_with(body_limit: usize, doc: &Value) -> TestServer {
+    let server = harness::start_redb(harness::Options {
         body_limit,
         request_timeout: Duration::from_secs(60),
-        connections: partner_access::http::ConnectionLimits::default(),
-        allowed_hosts: Vec::new(),
-    };
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(partner_access::server::run(
-        listener,
-        app.clone(),
-        options,
-        async {
-            let _ = rx.await;
-        },
-    ));
-    Server {
-        base,
-        app,
-        client: reqwest::Client::new(),
-        shutdown: Some(tx),
-        task: Some(task),
-        _dir: dir,
-    }
+        ..harness::Options::default()
+    })
+    .await;
+    server.load(doc);
+    server
 }
 
-async fn start(doc: &Value) -> Server {
+async fn start(doc: &Value) -> TestServer {
     start_with(MIB, doc).await
-}
-
-impl Server {
-    /// Sends exactly `body` with `Content-Type: application/json` and extra headers; the
-    /// answer's body as JSON (a JSON string when it is not JSON, so a failure shows it).
-    async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn send(&self, method: Method, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.raw(method, path, &[], body.to_string().into_bytes())
-            .await
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(Method::POST, path, body).await
-    }
-
-    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(Method::PUT, path, body).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-    }
 }
 
 /// Asserts a 2xx answer.

@@ -14,12 +14,6 @@
 //!   Opening it is a clear refusal or a store whose every read is a value or an error, never a
 //!   panic; once damage is seen, the store's health fails naming the file.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "service/common.rs"]
-#[allow(dead_code)]
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +24,8 @@ use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use common::TestServer;
+use crate::support;
+use crate::support::harness::{self, TestServer};
 
 const GLOBEX: &str = "c-globex";
 const CLARA: &str = "clara@globex.example";
@@ -80,12 +75,7 @@ fn globex_users(store: &dyn Store) -> Vec<String> {
 /// A server on the redb store in a fresh directory (these faults are the redb file's, so the
 /// PostgreSQL store the other suites may be pointed at is not used here).
 async fn start_redb() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_owned();
-    let store = Arc::new(RedbStore::open(&data).unwrap());
-    let mut server = common::start_on(store, data, common::Options::default()).await;
-    server.keep(dir);
-    server
+    harness::start_redb(harness::Options::default()).await
 }
 
 async fn check_allows(server: &TestServer) -> bool {
@@ -124,7 +114,7 @@ async fn a_store_file_removed_or_replaced_under_a_running_sidecar_refuses_writes
         FileFault::ReplacedByACopy,
     ] {
         let server = start_redb().await;
-        server.import(&common::agency()).await;
+        server.import(&support::agency()).await;
         let (status, body) = create_user(&server, "before@globex.example").await;
         assert_eq!(status, StatusCode::CREATED, "{fault:?}: {body}");
         let file = server.data.join("state.redb");
@@ -154,7 +144,7 @@ async fn a_store_file_removed_or_replaced_under_a_running_sidecar_refuses_writes
             "{fault:?}: {message}"
         );
         let (status, body) = server
-            .post("/v1/admin/import?mode=replace", &common::agency())
+            .post("/v1/admin/import?mode=replace", &support::agency())
             .await;
         assert_eq!(
             status,
@@ -256,8 +246,8 @@ async fn a_full_disk_refuses_writes_and_readiness_until_freed_then_recovers_with
         let data = dir.path().to_owned();
         let disk = Arc::new(DiskFaults::default());
         let store = Arc::new(RedbStore::open_with_disk_faults(&data, disk.clone()).unwrap());
-        let server = common::start_on(store, data.clone(), common::Options::default()).await;
-        server.import(&common::agency()).await;
+        let server = harness::start_on(store, data.clone(), harness::Options::default()).await;
+        server.import(&support::agency()).await;
         let mut expected = globex_users(server.app.store());
 
         let mut rng = StdRng::seed_from_u64(seed);
@@ -382,8 +372,8 @@ async fn a_failing_sync_never_double_applies_and_a_keyed_retry_settles_it() {
     let data = dir.path().to_owned();
     let disk = Arc::new(DiskFaults::default());
     let store = Arc::new(RedbStore::open_with_disk_faults(&data, disk.clone()).unwrap());
-    let server = common::start_on(store, data.clone(), common::Options::default()).await;
-    server.import(&common::agency()).await;
+    let server = harness::start_on(store, data.clone(), harness::Options::default()).await;
+    server.import(&support::agency()).await;
     // Writes reach the file; only the sync fails: the commit may be in the file.
     disk.fail_syncs();
     let email = "synced@globex.example";
@@ -431,7 +421,7 @@ fn healthy_file() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
     let doc = partner_access::domain::StateDocument::from_json_str(
-        &serde_json::to_string(&common::agency()).unwrap(),
+        &serde_json::to_string(&support::agency()).unwrap(),
     )
     .unwrap();
     partner_access::store::write::<_, (), ()>(&store, |tx| {
@@ -560,7 +550,7 @@ fn damaged_file(healthy: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn a_backup_taken_while_commands_run_holds_exactly_the_commands_up_to_its_revision() {
     let server = start_redb().await;
-    server.import(&common::agency()).await;
+    server.import(&support::agency()).await;
     let base = server.base.clone();
     let writer = tokio::spawn(async move {
         let client = reqwest::Client::new();

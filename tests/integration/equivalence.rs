@@ -1,4 +1,4 @@
-//! Decision equivalence (issue 6, item 3): on random valid states and random requests, the
+//! Decision equivalence: on random valid states and random requests, the
 //! sidecar answers exactly what plain Cedar answers.
 //!
 //! The sidecar does a lot between a request and Cedar: a cache of store lookups, entity slices
@@ -35,14 +35,12 @@
 //! Long mode, in release:
 //!
 //! ```sh
-//! EQUIV_REQUESTS=1000000 EQUIV_HTTP_EVERY=1 cargo test --release --test equivalence -- --nocapture
+//! EQUIV_REQUESTS=1000000 EQUIV_HTTP_EVERY=1 cargo test --release --test integration equivalence:: -- --nocapture
 //! ```
 //!
 //! `EQUIV_REQUESTS` is the number of requests (rounded up to whole states of 100 requests);
 //! `EQUIV_HTTP_EVERY=n` sends every n-th request over HTTP (default 4). The test prints how
 //! many requests it compared and how long it took.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -54,11 +52,9 @@ use cedar_policy::{
     Authorizer, Context, Decision, Effect, Entities, EntityId, EntityNamespace, EntityTypeName,
     EntityUid, PolicyId, PolicySet, Request, Response, Schema, SchemaFragment,
 };
-use partner_access::app::{App, AppSettings, ImportMode};
+use partner_access::app::{App, ImportMode};
 use partner_access::domain::{StateDocument, validate};
-use partner_access::http::{Auth, HttpOptions};
 use partner_access::policy::{CheckError, CheckRequest};
-use partner_access::store::{RedbStore, Store};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -69,9 +65,8 @@ const PER_STATE: usize = 100;
 /// Requests compared in the default mode.
 const DEFAULT_REQUESTS: usize = 10_000;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::harness::{self, TestServer};
+use crate::support::root;
 
 // ---- the reference: plain Cedar over naively built entities -----------------------------
 
@@ -396,63 +391,31 @@ fn reference_answer(reference: &Reference, state: &StateEntities, req: &Req) -> 
 
 // ---- the sidecar under test -------------------------------------------------------------
 
-/// One sidecar for the whole run: an `App` over a redb store in a temporary directory, served
-/// over HTTP in-process on an ephemeral port (as `tests/service/common.rs` does).
+/// One sidecar for the whole run: the kit's server (an `App` over a redb store in a temporary
+/// directory, served over HTTP in-process on an ephemeral port) on a runtime of its own.
 struct Sidecar {
+    server: TestServer,
     app: Arc<App>,
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
     url: String,
-    _dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Sidecar {
     fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path()).unwrap());
-        let app = Arc::new(
-            App::new(
-                AppSettings {
-                    policies_dir: root().join("policies"),
-                    schema_dir: root().join("schema"),
-                    cache_capacity: 10_000,
-                    cache_ttl: Duration::from_secs(300),
-                    follow: Default::default(),
-                },
-                store,
-            )
-            .unwrap(),
-        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}/v1/is_authorized", listener.local_addr().unwrap());
-        let http = HttpOptions {
-            playground: true,
-            auth: Arc::new(Auth::new(&[], &[], None)),
-            body_limit: 1024 * 1024,
-            request_timeout: Duration::from_secs(10),
-            connections: partner_access::http::ConnectionLimits::default(),
-            allowed_hosts: Vec::new(),
-        };
-        // Runs until the runtime is dropped with the sidecar.
-        runtime.spawn(partner_access::server::run(
-            listener,
-            app.clone(),
-            http,
-            std::future::pending(),
-        ));
+        let server = runtime.block_on(harness::start_redb(harness::Options {
+            cache_ttl: Duration::from_secs(300),
+            ..harness::Options::default()
+        }));
         Sidecar {
-            app,
+            app: server.app.clone(),
+            url: server.url("/v1/is_authorized"),
+            server,
             runtime,
-            client: reqwest::Client::new(),
-            url,
-            _dir: dir,
         }
     }
 
@@ -482,6 +445,7 @@ impl Sidecar {
         });
         let (status, answer) = self.runtime.block_on(async {
             let response = self
+                .server
                 .client
                 .post(&self.url)
                 .json(&body)

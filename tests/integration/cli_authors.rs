@@ -10,16 +10,12 @@
 //! The JUnit report is parsed by python3's `xml.etree` (a conforming XML parser independent of
 //! the writer), which must be on the PATH.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::root;
 
 /// Runs the binary in `dir` (where `policies/`, `schema/` and `tests/policies/` are the
 /// defaults), with the environment's policy settings removed so only `dir` counts.

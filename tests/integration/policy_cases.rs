@@ -2,17 +2,13 @@
 //! the checks that the corpus is complete (every single-decision rule of the rule book has an Allow
 //! and a Deny case) and that it really exercises the policies (removing a forbid fails a case).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use partner_access::policy::test_cases::{Expected, FileResult, discover, run_file};
 use partner_access::policy::{PolicyEngine, SourceFile};
 
-#[path = "support/rule_ids.rs"]
-mod support;
-use support::rule_ids;
+use crate::support::rule_ids::rule_ids;
 
 /// The rule ids of the rule book (`docs/rules.md`) that are about a single decision: each must have at least one
 /// Allow case and one Deny case in the corpus.
@@ -48,9 +44,7 @@ const OTHER_RULES: &[(&str, &str)] = &[
     ("OP-3", "every command"),
 ];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::root;
 
 fn engine() -> PolicyEngine {
     PolicyEngine::load(&root().join("policies"), &root().join("schema"))
