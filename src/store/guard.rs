@@ -2,8 +2,8 @@
 //! engine goes through.
 //!
 //! The storage engine trusts its file. A damaged page makes it return `Corrupted` at best, and
-//! at worst panic (an index out of bounds in a B-tree page; found by flipping bytes of a real
-//! store file, see `tests/storage_faults.rs`). A write that the disk refuses (no space left)
+//! at worst panic (an index out of bounds in a B-tree page, as flipped bytes of a real store
+//! file show: `tests/integration/storage_faults.rs`). A write that the disk refuses (no space left)
 //! makes every later call fail until the database is reopened. Neither may take the sidecar
 //! down, answer an Allow, or leave `/readyz` green, so:
 //!
