@@ -48,7 +48,7 @@ fn app(dir: &std::path::Path) -> App {
         clients: 2_000,
         users_per_client: 5,
     });
-    app.import(&doc, ImportMode::Replace).unwrap();
+    app.import(&doc, ImportMode::Replace, "tests").unwrap();
     app
 }
 

@@ -32,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             users_per_client: 5,
         }),
         ImportMode::Replace,
+        "check_loop",
     )?;
     let request = CheckRequest {
         principal: EntityRef::new(EntityKind::User, "admin1@p1.example"),

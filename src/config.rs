@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// key is new again and the answer is pruned [default: 86400].
     #[arg(long, env = "PARTNER_ACCESS_IDEMPOTENCY_TTL_SECS")]
     pub idempotency_ttl_secs: Option<u64>,
+    /// How often the partner activity that checks note in memory is written to the store, in
+    /// seconds (also at shutdown); what a crash can lose of it [default: 5].
+    #[arg(long, env = "PARTNER_ACCESS_ACTIVITY_FLUSH_SECS")]
+    pub activity_flush_secs: Option<u64>,
     /// Log every check decision as a JSON line to `stdout` or a file [default: off].
     #[arg(long, env = "PARTNER_ACCESS_DECISION_LOG")]
     pub decision_log: Option<String>,
@@ -114,6 +118,11 @@ pub struct ServeArgs {
     /// Do not serve the playground page at `/ui` [default: served; its data needs a token].
     #[arg(long, env = "PARTNER_ACCESS_NO_PLAYGROUND")]
     pub no_playground: bool,
+    /// Serve the store's active policy version (`partner-access policies push/activate`)
+    /// instead of `--policies` and `--schema`: a reload loads it, and an activation on any
+    /// sidecar of a fleet switches this one [default: the directories].
+    #[arg(long, env = "PARTNER_ACCESS_POLICIES_FROM_STORE")]
+    pub policies_from_store: bool,
 }
 
 /// The config file: the same settings as the flags, all optional.
@@ -138,6 +147,7 @@ pub struct ConfigFile {
     pub cache_capacity: Option<u64>,
     pub cache_ttl_secs: Option<u64>,
     pub idempotency_ttl_secs: Option<u64>,
+    pub activity_flush_secs: Option<u64>,
     pub decision_log: Option<String>,
     pub decision_log_mode: Option<LogMode>,
     pub decision_log_sample: Option<f64>,
@@ -146,6 +156,7 @@ pub struct ConfigFile {
     pub store: Option<String>,
     pub max_staleness_ms: Option<u64>,
     pub follow_interval_ms: Option<u64>,
+    pub policies_from_store: Option<bool>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -157,6 +168,8 @@ pub struct ServeConfig {
     pub data: PathBuf,
     pub policies: PathBuf,
     pub schema: PathBuf,
+    /// Serve the store's active policy version rather than the directories.
+    pub policies_from_store: bool,
     pub demo: bool,
     pub log_format: LogFormat,
     /// Where the tokens come from (read at start, and again on SIGHUP).
@@ -173,6 +186,8 @@ pub struct ServeConfig {
     pub cache_ttl: Duration,
     /// How long an idempotency key's first answer is replayed.
     pub idempotency_ttl: Duration,
+    /// How often noted partner activity is written to the store.
+    pub activity_flush: Duration,
     /// `None` when decisions are not logged.
     pub decision_log: Option<DecisionLogSettings>,
     /// Serve `/ui`.
@@ -191,6 +206,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("data", &self.data)
             .field("policies", &self.policies)
             .field("schema", &self.schema)
+            .field("policies_from_store", &self.policies_from_store)
             .field("demo", &self.demo)
             .field("tokens", &self.token_counts)
             .field("body_limit", &self.body_limit)
@@ -201,6 +217,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
             .field("idempotency_ttl", &self.idempotency_ttl)
+            .field("activity_flush", &self.activity_flush)
             .field("decision_log", &self.decision_log)
             .field("playground", &self.playground)
             .field(
@@ -397,6 +414,8 @@ impl ServeArgs {
                 .clone()
                 .or(file.schema)
                 .unwrap_or_else(|| PathBuf::from("schema")),
+            policies_from_store: self.policies_from_store
+                || file.policies_from_store.unwrap_or(false),
             demo: self.demo || file.demo.unwrap_or(false),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             token_sources,
@@ -436,6 +455,11 @@ impl ServeArgs {
                 self.idempotency_ttl_secs
                     .or(file.idempotency_ttl_secs)
                     .unwrap_or(86_400),
+            ),
+            activity_flush: Duration::from_secs(
+                self.activity_flush_secs
+                    .or(file.activity_flush_secs)
+                    .unwrap_or(5),
             ),
             playground: !self.no_playground && file.playground.unwrap_or(true),
             store: self.store.clone().or(file.store).filter(|s| !s.is_empty()),
@@ -504,6 +528,11 @@ impl ServeArgs {
         if config.idempotency_ttl.is_zero() {
             return Err(ConfigError::Invalid(
                 "idempotency_ttl_secs must be above 0".into(),
+            ));
+        }
+        if config.activity_flush.is_zero() {
+            return Err(ConfigError::Invalid(
+                "activity_flush_secs must be above 0".into(),
             ));
         }
         if let Listen::Tcp(address) = config.listen
@@ -701,6 +730,31 @@ mod tests {
         };
         let err = zero.resolve(no_env).unwrap_err().to_string();
         assert!(err.contains("idempotency_ttl_secs"), "{err}");
+    }
+
+    #[test]
+    fn the_activity_flush_is_five_seconds_unless_set_and_never_zero() {
+        assert_eq!(
+            ServeArgs::default().resolve(no_env).unwrap().activity_flush,
+            Duration::from_secs(5)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "activity_flush_secs = 2\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        assert_eq!(
+            from_file.resolve(no_env).unwrap().activity_flush,
+            Duration::from_secs(2)
+        );
+        let zero = ServeArgs {
+            activity_flush_secs: Some(0),
+            ..Default::default()
+        };
+        let err = zero.resolve(no_env).unwrap_err().to_string();
+        assert!(err.contains("activity_flush_secs"), "{err}");
     }
 
     #[test]

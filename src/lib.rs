@@ -27,16 +27,20 @@
 //! - [`cache`]: moka in front of the store's point lookups, safe against stale fills. Names
 //!   `store`, `domain`.
 //! - [`app`]: the use cases: checks (with consistency tokens and policy-version pins),
-//!   explanations and reverse queries, administration, following a shared store, and the
-//!   Client Access Manager's reads and commands. Each command is a type in a file of its own
+//!   explanations and reverse queries, administration, versioned policy sets in the store
+//!   ([`app::policies`]: push, activate, history; a sidecar may serve the store's active
+//!   version), following a shared store (its changes, and another sidecar's activation), and
+//!   the Client Access Manager's reads and commands. Each command is a type in a file of its own
 //!   ([`app::commands::Command`]: body, answer, audit name, `run`), run by
 //!   [`app::App::run`] in one transaction with its audit record and events. Names `policy`,
 //!   `store`, `cache`, `domain`, and re-exports the few of their types its callers need.
-//! - [`http`], alone importing `axum`, `hyper`, `tower` and `utoipa`: one route table from which
-//!   the router, each route's scope and the OpenAPI document are built; wire types, one
+//! - [`http`], alone importing `axum`, `hyper` and `tower`: one route table from which the
+//!   router, each route's scope and the OpenAPI document are built; wire types, one
 //!   `ApiError`, the playground page (`/ui`), and the connections on TCP or a Unix socket
 //!   ([`http::serve`]). Names `app`, `domain`, `config`, `telemetry`; never `policy`, `store`
-//!   or `cache`.
+//!   or `cache`. The OpenAPI schemas (`utoipa`) of the types `app` and `domain` send and read
+//!   are derived where those types are defined; `utoipa` is named in `http`, `app` and
+//!   `domain` only.
 //! - [`server`]: runs the sidecar: the HTTP server, background upkeep, SIGHUP reloads.
 //! - [`config`] (with [`cli`], alone importing `clap`): `serve`'s settings from flags,
 //!   environment and TOML. [`telemetry`]: logs and metrics; names no other module.

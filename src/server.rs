@@ -56,18 +56,19 @@ pub fn raise_open_file_limit() -> Option<u64> {
 
 /// Background upkeep, every second: probe the store (so a failing store turns checks into
 /// Deny even when the cache could answer them), fold pending metric samples into their
-/// buckets (memory stays flat when nobody scrapes), every five seconds flush partner
-/// activity, and every minute sweep a step of the idempotency table (commands that keep an
+/// buckets (memory stays flat when nobody scrapes), every [`App::activity_flush`] (five
+/// seconds unless set) flush partner activity, and every minute sweep a step of the idempotency table (commands that keep an
 /// answer sweep a few too; this prunes what expires while no command runs).
 async fn maintain(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seconds = 0u64;
+    let flush_every = app.activity_flush().as_secs().max(1);
     loop {
         tick.tick().await;
         seconds += 1;
         let app = app.clone();
-        let flush = seconds.is_multiple_of(5);
+        let flush = seconds.is_multiple_of(flush_every);
         let sweep = seconds.is_multiple_of(60);
         let _ = tokio::task::spawn_blocking(move || {
             app.probe_store();

@@ -10,7 +10,8 @@
 //! - (d) the store opens: the server becomes ready;
 //! - (a) every acknowledged command (a 2xx answer) has its `applied` audit record, and every
 //!   acknowledged refusal (403, 404, 409) its refusal record; an acknowledged employee upsert
-//!   (an administration write) is in the state; and what an earlier restart read stays: the
+//!   (an administration write) is in the state with its `admin.upsert_employee` record, and the
+//!   only other administration record is the one `admin.import` that loaded the state; and what an earlier restart read stays: the
 //!   last audit record and event read must be unchanged after every restart, and at the end
 //!   both logs are read again from the start and must match everything read along the way;
 //! - (b) nothing is half applied: replaying the `applied` audit records in order over the
@@ -644,7 +645,7 @@ async fn send(
     Answer::Refused
 }
 
-/// Upserts a partner employee (an administration write: no audit record, but acknowledged).
+/// Upserts a partner employee (an administration write, audited as `admin.upsert_employee`).
 async fn upsert_employee(shared: &Shared, partner: &'static str, email: &str) -> Answer {
     shared
         .journal
@@ -904,6 +905,43 @@ struct Checker {
     refusals: HashMap<(Cmd, Key, String), u32>,
     created_events: HashMap<Key, u32>,
     removed_events: HashMap<Key, u32>,
+    /// `admin.import` records: exactly the one that loaded the state.
+    imports: u32,
+    /// Employees with an `applied` `admin.upsert_employee` record.
+    upsert_records: HashSet<String>,
+}
+
+impl Checker {
+    /// An administration audit record: the one import that loaded the state, or an employee
+    /// upsert a writer sent. Anything else was not sent by this test.
+    fn administration(&mut self, record: &Value, journal: &Journal, problems: &mut Vec<String>) {
+        let applied = record["outcome"] == "applied";
+        match record["command"].as_str().unwrap_or("") {
+            "admin.import" if record["target"] == "state" && applied => {
+                self.imports += 1;
+                if self.imports > 1 {
+                    problems.push(format!("a second import record: {record}"));
+                }
+            }
+            "admin.upsert_employee" => {
+                let upserted = record["target"]
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("partner/"))
+                    .and_then(|t| t.split_once("/employee/"));
+                match upserted {
+                    Some((partner, email))
+                        if journal.employees.get(email).map(|(p, _)| *p) == Some(partner) =>
+                    {
+                        if applied {
+                            self.upsert_records.insert(email.to_owned());
+                        }
+                    }
+                    _ => problems.push(format!("an upsert record of no upsert sent: {record}")),
+                }
+            }
+            _ => problems.push(format!("an audit record of no command sent: {record}")),
+        }
+    }
 }
 
 fn seq(record: &Value) -> u64 {
@@ -1074,6 +1112,10 @@ impl Checker {
         // Replay the new audit records.
         for record in &audit {
             let command = record["command"].as_str().unwrap_or("");
+            if command.starts_with("admin.") {
+                self.administration(record, journal, &mut problems);
+                continue;
+            }
             let (Some(cmd), Some(key)) = (
                 Cmd::from_name(command),
                 record["target"].as_str().and_then(user_key),
@@ -1268,6 +1310,12 @@ impl Checker {
                     "(a) the acknowledged upsert of employee {email} is lost"
                 ));
             }
+        }
+        // The upsert and its audit record commit together or not at all.
+        for email in present.symmetric_difference(&self.upsert_records) {
+            problems.push(format!(
+                "(b) employee {email}: in the state or audited as upserted, but not both"
+            ));
         }
 
         invariants(&export, &mut problems);

@@ -688,7 +688,7 @@ async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_
         let deaf = Arc::new(FaultStore::over(PostgresStore::open(&url).unwrap()));
         let b = Arc::new(App::new(settings(bound), deaf.clone()).unwrap());
         let doc = StateDocument::from_json_str(&state().to_string()).unwrap();
-        let imported = a.import(&doc, ImportMode::Replace).unwrap();
+        let imported = a.import(&doc, ImportMode::Replace, "tests").unwrap();
         // b's maintenance: follow the feed every 50 ms.
         let stop = Arc::new(AtomicBool::new(false));
         let follower = {
@@ -721,6 +721,7 @@ async fn a_sidecar_that_loses_the_feed_stops_answering_from_its_cache_after_the_
             &ClientId::parse("c-fleet").unwrap(),
             &Email::parse("rep@fleet.example").unwrap(),
             viewer,
+            "tests",
         )
         .unwrap();
         assert!(!reports(&a));
@@ -1441,6 +1442,125 @@ async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Out
     out
 }
 
+// ---- policy versions across a fleet -----------------------------------------------------
+
+/// Two sidecars serving the store's policies: a version activated on a switches b within the
+/// staleness bound (b's checks decide by the new rules and say the new version), through the
+/// change feed; a rollback on a switches b back.
+async fn an_activation_on_one_sidecar_switches_the_other_within_the_bound(base: String) {
+    use partner_access::app::PolicyPush;
+    use partner_access::app::policies::{activate, push, read_dirs};
+    let url = fresh_schema(&base).await;
+    tokio::task::spawn_blocking(move || {
+        // The staleness bound: b must switch within it (it reads the feed every 100 ms, then
+        // builds the new engine: well under a second even in a debug build).
+        let bound = Duration::from_millis(2_000);
+        let store = Arc::new(PostgresStore::open(&url).unwrap());
+        let root = support::root();
+        let files = read_dirs(&root.join("policies"), &root.join("schema")).unwrap();
+        let now = partner_access::domain::Timestamp::now();
+        let (v1, _) = push(
+            store.as_ref(),
+            &PolicyPush {
+                files: files.clone(),
+                tests: Vec::new(),
+                actor: "setup".into(),
+            },
+            now,
+        )
+        .unwrap();
+        activate(
+            store.as_ref(),
+            v1.version.as_str(),
+            "setup",
+            now,
+            &mut |_| None,
+            &mut |_| {},
+        )
+        .unwrap();
+        let a = Arc::new(App::new_from_store(settings(bound), store).unwrap());
+        let b = Arc::new(
+            App::new_from_store(
+                settings(bound),
+                Arc::new(PostgresStore::open(&url).unwrap()),
+            )
+            .unwrap(),
+        );
+        let doc = StateDocument::from_json_str(&state().to_string()).unwrap();
+        a.import(&doc, ImportMode::Replace, "tests").unwrap();
+        // Each sidecar's follower, as the server runs it (every 100 ms by default).
+        let stop = Arc::new(AtomicBool::new(false));
+        let followers: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|app| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        app.follow_changes();
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !reports(&b) {
+            assert!(Instant::now() < deadline, "b never saw the import");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(b.policy_version(), v1.version);
+
+        // v2 forbids everything: pushed and activated through a.
+        let mut forbidding = files.clone();
+        forbidding.push(partner_access::app::PolicyFile {
+            name: "zz_forbid.cedar".into(),
+            kind: partner_access::app::PolicyFileKind::Policy,
+            text: "@id(\"test-forbid-everything\")\nforbid (principal, action, resource);\n".into(),
+        });
+        let (v2, _) = a
+            .push_policies(
+                &PolicyPush {
+                    files: forbidding,
+                    tests: Vec::new(),
+                    actor: "alice".into(),
+                },
+                false,
+            )
+            .unwrap();
+        for (to, allowed) in [(&v2.version, false), (&v1.version, true)] {
+            let activated = a.activate_policies(to.as_str(), "alice").unwrap();
+            assert!(activated.changed);
+            let committed = Instant::now();
+            // a at once.
+            assert_eq!(a.policy_version(), *to);
+            assert_eq!(reports(&a), allowed);
+            // b within the bound.
+            loop {
+                if b.policy_version() == *to {
+                    break;
+                }
+                assert!(
+                    committed.elapsed() < bound,
+                    "b still on the old version {} ms after the activation",
+                    committed.elapsed().as_millis()
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(reports(&b), allowed, "b decides by the new rules");
+            eprintln!(
+                "b switched to {} {} ms after the activation on a",
+                &to.as_str()[..12],
+                committed.elapsed().as_millis()
+            );
+        }
+        stop.store(true, Ordering::SeqCst);
+        for follower in followers {
+            follower.join().unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
 // --- the harness ---
 
 type Body = fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -1469,6 +1589,10 @@ fn main() {
               (`apt-get install postgresql`)",
     };
     let fleet_tests: &[(&str, Body)] = &[
+        (
+            "an_activation_on_one_sidecar_switches_the_other_within_the_bound",
+            |b| Box::pin(an_activation_on_one_sidecar_switches_the_other_within_the_bound(b)),
+        ),
         (
             "two_sidecars_never_both_remove_one_of_the_last_two_super_admins",
             |b| Box::pin(two_sidecars_never_both_remove_one_of_the_last_two_super_admins(b)),

@@ -1156,7 +1156,7 @@ impl Harness {
             .expect("the policies load"),
         );
         let base = StateDocument::from_json_str(AGENCY).expect("the agency fixture parses");
-        app.import(&base, ImportMode::Replace)
+        app.import(&base, ImportMode::Replace, "fuzz")
             .expect("the agency fixture imports");
         let options = HttpOptions {
             playground: true,
@@ -1646,7 +1646,7 @@ impl Harness {
     fn state_import(&mut self, u: &mut Entropy) -> String {
         if self.stats.inputs.is_multiple_of(64) {
             self.app
-                .import(&self.base, ImportMode::Replace)
+                .import(&self.base, ImportMode::Replace, "fuzz")
                 .expect("the base state imports");
         }
         let fault = if u.one_in(12) {
@@ -1718,7 +1718,7 @@ impl Harness {
                 return "import:unparsed".into();
             };
             self.set_fault(fault);
-            let result = self.app.import(doc, mode);
+            let result = self.app.import(doc, mode, "fuzz");
             self.set_fault(Fault::None);
             match result {
                 Ok(_) => Ok(()),
@@ -1755,7 +1755,7 @@ impl Harness {
                 }
                 // The export is a fixpoint of import.
                 self.app
-                    .import(&exported, ImportMode::Replace)
+                    .import(&exported, ImportMode::Replace, "fuzz")
                     .unwrap_or_else(|e| panic!("an export does not import back: {e:?}"));
                 let again = self.export();
                 assert_eq!(again, exported, "import(export) changed the state");
@@ -1782,7 +1782,7 @@ impl Harness {
     fn commands(&mut self, u: &mut Entropy) -> String {
         if self.stats.inputs.is_multiple_of(64) {
             self.app
-                .import(&self.base, ImportMode::Replace)
+                .import(&self.base, ImportMode::Replace, "fuzz")
                 .expect("the base state imports");
         }
         let fault = self.pick_fault(u);
@@ -2429,7 +2429,7 @@ impl Harness {
     pub(crate) fn identifiers(&mut self, u: &mut Entropy) -> String {
         if self.stats.inputs.is_multiple_of(32) {
             self.app
-                .import(&self.base, ImportMode::Replace)
+                .import(&self.base, ImportMode::Replace, "fuzz")
                 .expect("the base state imports");
         }
         let (base, action) = *u.pick(&[
@@ -2567,7 +2567,7 @@ impl Harness {
             }
             if after != before {
                 self.app
-                    .import(&self.base, ImportMode::Replace)
+                    .import(&self.base, ImportMode::Replace, "fuzz")
                     .expect("the base state imports");
             }
             "ok"

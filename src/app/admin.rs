@@ -3,20 +3,23 @@
 //!
 //! Every change is validated as a state document ([`crate::domain::validate`]) inside the same
 //! write transaction that applies it, so an invalid change writes nothing and a valid one is
-//! checked against exactly the state it lands on.
+//! checked against exactly the state it lands on. Every change that is applied commits with
+//! its audit record ([`Audited`]): who (the channel: `admin-token`, `cli`), what, and the
+//! revision; a refused one writes nothing at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::commands::link_verified_users;
+use super::commands::{AuditOutcome, AuditRecord, CommandName, link_verified_users};
 use super::{App, AppError};
 use crate::domain::{
     AssetId, AssetRecord, ClientId, ClientRecord, ClientUserRecord, Email, EmployeeManagement,
     EmployeeRecord, PaidHub, PartnerId, PartnerRecord, Permission, PermissionSetRecord,
     PricingModel, Problem, Role, Seat, StateDocument, Status, Tier, validate,
 };
-use crate::store::{SearchKind, StoreError, WriteError, WriteTx, write};
+use crate::domain::{Timestamp, Verdict};
+use crate::store::{Log, SearchKind, StoreError, WriteError, WriteTx, write};
 
 /// How an import combines with the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -123,10 +126,46 @@ pub struct AssetUpsert {
     pub owner: Email,
 }
 
+/// What an administration write's audit record says: the command, what it was about, and the
+/// client account concerned.
+struct Audited {
+    command: CommandName,
+    target: String,
+    client: Option<ClientId>,
+    message: Option<String>,
+}
+
+impl Audited {
+    fn new(command: CommandName, target: String, client: Option<&ClientId>) -> Self {
+        Audited {
+            command,
+            target,
+            client: client.cloned(),
+            message: None,
+        }
+    }
+}
+
 impl App {
-    /// Validates `doc` and loads it, all or nothing. Returns the new revision.
-    pub fn import(&self, doc: &StateDocument, mode: ImportMode) -> Result<u64, AppError> {
-        self.write(|tx| {
+    /// Validates `doc` and loads it, all or nothing, as `actor`. Returns the new revision.
+    pub fn import(
+        &self,
+        doc: &StateDocument,
+        mode: ImportMode,
+        actor: &str,
+    ) -> Result<u64, AppError> {
+        let mut audited = Audited::new(CommandName::AdminImport, "state".into(), None);
+        audited.message = Some(format!(
+            "mode {}: {} partners, {} clients",
+            match mode {
+                ImportMode::Replace => "replace",
+                ImportMode::Merge => "merge",
+                ImportMode::Empty => "empty",
+            },
+            doc.partners.len(),
+            doc.clients.len()
+        ));
+        self.write(actor, &audited, |tx| {
             let engine = self.engine();
             let catalogue = engine.catalogue();
             let next = match mode {
@@ -171,9 +210,19 @@ impl App {
         })
     }
 
-    pub fn upsert_partner(&self, id: &PartnerId, body: PartnerUpsert) -> Result<u64, AppError> {
+    pub fn upsert_partner(
+        &self,
+        id: &PartnerId,
+        body: PartnerUpsert,
+        actor: &str,
+    ) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
-        self.write(|tx| {
+        let audited = Audited::new(
+            CommandName::AdminUpsertPartner,
+            format!("partner/{id}"),
+            None,
+        );
+        self.write(actor, &audited, |tx| {
             // Loaded inside the unit of work, as a reload swaps the set inside one.
             let engine = self.engine();
             let catalogue = engine.catalogue();
@@ -212,9 +261,15 @@ impl App {
         partner: &PartnerId,
         email: &Email,
         body: EmployeeUpsert,
+        actor: &str,
     ) -> Result<u64, AppError> {
         same_as_path("email", body.email.as_ref(), email)?;
-        self.write(|tx| {
+        let audited = Audited::new(
+            CommandName::AdminUpsertEmployee,
+            format!("partner/{partner}/employee/{email}"),
+            None,
+        );
+        self.write(actor, &audited, |tx| {
             // Loaded inside the unit of work, as a reload swaps the set inside one.
             let engine = self.engine();
             let catalogue = engine.catalogue();
@@ -237,9 +292,19 @@ impl App {
         })
     }
 
-    pub fn upsert_client(&self, id: &ClientId, body: ClientUpsert) -> Result<u64, AppError> {
+    pub fn upsert_client(
+        &self,
+        id: &ClientId,
+        body: ClientUpsert,
+        actor: &str,
+    ) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), id)?;
-        self.write(|tx| {
+        let audited = Audited::new(
+            CommandName::AdminUpsertClient,
+            format!("client/{id}"),
+            Some(id),
+        );
+        self.write(actor, &audited, |tx| {
             // Loaded inside the unit of work, as a reload swaps the set inside one.
             let engine = self.engine();
             let catalogue = engine.catalogue();
@@ -268,9 +333,15 @@ impl App {
         client: &ClientId,
         email: &Email,
         body: UserUpsert,
+        actor: &str,
     ) -> Result<u64, AppError> {
         same_as_path("email", body.email.as_ref(), email)?;
-        self.write(|tx| {
+        let audited = Audited::new(
+            CommandName::AdminUpsertUser,
+            format!("client/{client}/user/{email}"),
+            Some(client),
+        );
+        self.write(actor, &audited, |tx| {
             // Loaded inside the unit of work, as a reload swaps the set inside one.
             let engine = self.engine();
             let catalogue = engine.catalogue();
@@ -298,9 +369,15 @@ impl App {
         client: &ClientId,
         asset: &AssetId,
         body: AssetUpsert,
+        actor: &str,
     ) -> Result<u64, AppError> {
         same_as_path("id", body.id.as_ref(), asset)?;
-        self.write(|tx| {
+        let audited = Audited::new(
+            CommandName::AdminUpsertAsset,
+            format!("client/{client}/asset/{asset}"),
+            Some(client),
+        );
+        self.write(actor, &audited, |tx| {
             let engine = self.engine();
             let catalogue = engine.catalogue();
             require_client(tx, client)?;
@@ -317,16 +394,37 @@ impl App {
         })
     }
 
-    /// Runs one write transaction, tells the cache, and maps failures.
-    /// Runs an administration write: it reads and checks the whole state, so it takes the
-    /// whole state alone (see [`WriteTx::exclusive`]).
+    /// Runs an administration write in one transaction, with its audit record, tells the
+    /// cache, and maps failures. It reads and checks the whole state, so it takes the whole
+    /// state alone (see [`WriteTx::exclusive`]).
     fn write(
         &self,
+        actor: &str,
+        audited: &Audited,
         mut work: impl FnMut(&mut dyn WriteTx) -> Result<(), WriteError<AppError>>,
     ) -> Result<u64, AppError> {
         let whole = write(self.store.as_ref(), |tx| {
             tx.exclusive()?;
-            work(tx)
+            work(tx)?;
+            let record = AuditRecord {
+                seq: 0,
+                time: Timestamp::now(),
+                actor: actor.to_owned(),
+                command: audited.command,
+                target: audited.target.clone(),
+                client: audited.client.clone(),
+                decision: Verdict::Allow,
+                policies: Vec::new(),
+                rules: Vec::new(),
+                outcome: AuditOutcome::Applied,
+                message: audited.message.clone(),
+                revision: Some(tx.commit_revision()?),
+                policy_version: Some(self.engine().version().clone()),
+            };
+            let bytes =
+                serde_json::to_vec(&record).map_err(|e| StoreError::Write(e.to_string()))?;
+            tx.append_log(Log::Audit, &bytes)?;
+            Ok(())
         });
         match whole {
             Ok(((), committed)) => {

@@ -182,6 +182,19 @@ impl App {
                     let full_page = changes.len() == FEED_PAGE;
                     for change in &changes {
                         self.cache.committed(change);
+                        // An activation elsewhere (or a gap in the feed, which may hide one):
+                        // the store's active version is loaded before the revision is
+                        // published, so a check waiting for it decides under the new set.
+                        // One that cannot be loaded now (a store error) is not passed over: the
+                        // feed stops before it and the next round tries again, so the sidecar
+                        // falls behind (and past the staleness bound answers nothing from its
+                        // cache) rather than serve the old set as if it were current.
+                        if (change.everything
+                            || change.keys.contains(&crate::store::StateKey::ActivePolicy))
+                            && !self.follow_active_policy()
+                        {
+                            return false;
+                        }
                         self.feed
                             .applied
                             .fetch_max(change.revision, Ordering::AcqRel);

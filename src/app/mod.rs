@@ -1,15 +1,17 @@
 //! The use cases: checks, explanations and reverse queries, administration, the Client Access
 //! Manager's commands and reads, with no HTTP, redb or Cedar types in their signatures.
 //!
-//! [`App`] is the state every request shares: the policy engine (swapped whole on reload, so a
-//! request always sees one consistent set), the store, the check-path cache, and the readiness
+//! [`App`] is the state every request shares: the policy engine (swapped whole on reload or
+//! activation, so a request always sees one consistent set; read from the directories, or
+//! from the store's active version, see [`policies`] and [`PolicySource`]), the store, the check-path cache, and the readiness
 //! flags. The HTTP layer calls these methods and only translates their results.
 //!
 //! Owns: the use cases and their one error type, [`AppError`]. May use: `policy`, `store`,
 //! `cache`, `domain`. May not: import `axum`, `cedar_policy`, `redb`, a PostgreSQL driver or
 //! `clap`, or know about HTTP. The types of `policy` and `store` that its callers need (a
 //! request to decide, a policy as listed, the store deadline) are re-exported here, so that
-//! `http` names only `app` and `domain`.
+//! `http` names only `app` and `domain`. The commands' bodies and answers derive their OpenAPI
+//! schemas (`utoipa::ToSchema`) where they are defined, so the document gives their shape.
 
 mod activity;
 mod admin;
@@ -19,6 +21,7 @@ pub mod decision_log;
 mod error;
 mod explain;
 mod follow;
+pub mod policies;
 pub mod reads;
 
 use std::path::PathBuf;
@@ -30,7 +33,7 @@ use arc_swap::ArcSwap;
 
 use crate::cache::StateCache;
 use crate::domain::{OrphanedPermissions, PolicyVersion, check_orphans};
-use crate::policy::{LoadErrors, PolicyEngine};
+use crate::policy::PolicyEngine;
 use crate::store::{Committed, Store, StoreError, WriteError};
 
 pub use admin::{AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, UserUpsert};
@@ -42,15 +45,36 @@ pub use explain::{
 pub use follow::{
     Consistency, FollowSettings, MAX_REVISION_AHEAD, MAX_WAITING_CHECKS, REVISION_POLL,
 };
+pub use policies::{
+    Activated, Activation, PolicyError, PolicyFile, PolicyFileKind, PolicyHistory, PolicyPush,
+    PolicyVersionSummary, Pushed, StoredPolicySet, TestFailure, TestSource, TestsRun,
+};
+
+/// Where a sidecar's policies come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicySource {
+    /// The `.cedar` and `.cedarschema` files of its directories (the default): a reload
+    /// re-reads them.
+    Directory,
+    /// The store's active version (`serve --policies-from-store`): a reload, and an
+    /// activation on any sidecar of the fleet, loads it.
+    Store,
+}
 
 /// The policy engine's types that cross this interface: a request to decide, the entity
 /// references it names, and the policies and actions as `GET /v1/policies`, `GET
 /// /v1/schema/actions` and `POST /v1/explain` show them.
 pub use crate::policy::{ActionInfo, Candidate, CheckRequest, EntityKind, EntityRef, PolicyInfo};
+/// Why a policy set does not load (a reload, a push), every error with file and line.
+pub use crate::policy::{LoadError, LoadErrors};
 /// What a search looks for (`GET /v1/search`).
 pub use crate::store::SearchKind;
 /// The time the caller has left, which the HTTP layer sets per request and the store obeys.
 pub use crate::store::deadline;
+
+/// How often the server writes the partner activity checks note, unless set: a crash loses at
+/// most this much of it (REL-3 counts days, so seconds do not move an end).
+pub const DEFAULT_ACTIVITY_FLUSH: Duration = Duration::from_secs(5);
 
 /// `partner_access_policy_version_info{version}`: 1 for the policy set in force, 0 for the one
 /// it replaced, so a fleet's dashboards show which sidecar serves which rules.
@@ -101,11 +125,16 @@ pub struct App {
     feed: follow::Feed,
     /// How long an idempotency key's answer is replayed (see [`App::with_idempotency_ttl`]).
     idempotency_ttl: Duration,
+    /// How often the server's upkeep writes noted partner activity (see
+    /// [`App::with_activity_flush`]).
+    activity_flush: Duration,
     /// The last idempotency key the pruning sweep looked at ("" at the start of the table).
     idempotency_sweep: std::sync::Mutex<String>,
     /// Held by a policy reload from loading to swapping: two reloads (SIGHUP and HTTP at once)
     /// run one after the other, so the set in force and the metric that says it agree.
     reloading: std::sync::Mutex<()>,
+    /// Whether the policies come from the directories or the store's active version.
+    policy_source: PolicySource,
 }
 
 impl std::fmt::Debug for App {
@@ -122,7 +151,16 @@ impl App {
     /// schema that drops a permission stored records hold is refused, as on reload: serving it
     /// would leave records that no longer validate.
     pub fn new(settings: AppSettings, store: Arc<dyn Store>) -> Result<Self, AppStartError> {
-        Self::open(settings, store, true)
+        Self::open(settings, store, true, PolicySource::Directory)
+    }
+
+    /// As [`App::new`], serving the store's active policy version rather than the directories
+    /// of `settings` (which are then unused): refused when the store has none.
+    pub fn new_from_store(
+        settings: AppSettings,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, AppStartError> {
+        Self::open(settings, store, true, PolicySource::Store)
     }
 
     /// As [`App::new`], without comparing the schema with the stored state: for the state
@@ -132,25 +170,35 @@ impl App {
         settings: AppSettings,
         store: Arc<dyn Store>,
     ) -> Result<Self, AppStartError> {
-        Self::open(settings, store, false)
+        Self::open(settings, store, false, PolicySource::Directory)
     }
 
     fn open(
         settings: AppSettings,
         store: Arc<dyn Store>,
         check_stored: bool,
+        policy_source: PolicySource,
     ) -> Result<Self, AppStartError> {
-        let engine = PolicyEngine::load(&settings.policies_dir, &settings.schema_dir)
-            .map_err(AppStartError::Policies)?;
-        export_policy_version(engine.version(), None);
-        let revision = {
-            let snapshot = store.snapshot().map_err(AppStartError::Store)?;
-            if check_stored {
-                let stored = snapshot.export().map_err(AppStartError::Store)?;
-                check_orphans(&stored, engine.catalogue()).map_err(AppStartError::Orphans)?;
+        // One snapshot for the policies (in store mode), the orphan check and the revision the
+        // feed is followed from: an activation committed after it is in the feed, so it is
+        // followed; one before it is what is loaded.
+        let snapshot = store.snapshot().map_err(AppStartError::Store)?;
+        let engine = match policy_source {
+            PolicySource::Directory => {
+                PolicyEngine::load(&settings.policies_dir, &settings.schema_dir)
+                    .map_err(AppStartError::Policies)?
             }
-            snapshot.revision()
+            PolicySource::Store => {
+                policies::load_active(snapshot.as_ref()).map_err(AppStartError::StoredPolicies)?
+            }
         };
+        export_policy_version(engine.version(), None);
+        if check_stored {
+            let stored = snapshot.export().map_err(AppStartError::Store)?;
+            check_orphans(&stored, engine.catalogue()).map_err(AppStartError::Orphans)?;
+        }
+        let revision = snapshot.revision();
+        drop(snapshot);
         Ok(App {
             cache: StateCache::new(settings.cache_capacity, settings.cache_ttl, revision),
             feed: follow::Feed::new(revision, store.shared(), settings.follow),
@@ -165,8 +213,10 @@ impl App {
             check_metrics: std::sync::OnceLock::new(),
             decision_log: std::sync::OnceLock::new(),
             idempotency_ttl: commands::DEFAULT_IDEMPOTENCY_TTL,
+            activity_flush: DEFAULT_ACTIVITY_FLUSH,
             idempotency_sweep: std::sync::Mutex::new(String::new()),
             reloading: std::sync::Mutex::new(()),
+            policy_source,
         })
     }
 
@@ -176,6 +226,18 @@ impl App {
     pub fn with_idempotency_ttl(mut self, ttl: Duration) -> Self {
         self.idempotency_ttl = ttl;
         self
+    }
+
+    /// How often the server writes the partner activity checks note in memory (at least a
+    /// second; [`DEFAULT_ACTIVITY_FLUSH`] unless set).
+    pub fn with_activity_flush(mut self, every: Duration) -> Self {
+        self.activity_flush = every.max(Duration::from_secs(1));
+        self
+    }
+
+    /// See [`App::with_activity_flush`].
+    pub fn activity_flush(&self) -> Duration {
+        self.activity_flush
     }
 
     /// Starts logging check decisions (once; a second call is refused).
@@ -268,9 +330,10 @@ impl App {
         self.store_healthy.load(Ordering::Relaxed) || self.probe_store()
     }
 
-    /// Re-reads the policies and the schema. A set that does not load, or whose schema drops a
-    /// permission that stored users or permission sets still hold, is refused and the old set
-    /// keeps serving.
+    /// Re-reads the policies and the schema (from the directories, or the store's active
+    /// version on a sidecar serving the store's policies). A set that does not load, or whose
+    /// schema drops a permission that stored users or permission sets still hold, is refused
+    /// and the old set keeps serving.
     ///
     /// The stored state is read inside a write unit of work, and the new set is swapped in
     /// there: writers run one after the other, and every write loads the engine inside its own
@@ -286,10 +349,19 @@ impl App {
             .reloading
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let engine = Arc::new(
-            PolicyEngine::load(&self.settings.policies_dir, &self.settings.schema_dir)
-                .map_err(|e| refused(ReloadError::Policies(e)))?,
-        );
+        let loaded = match self.policy_source {
+            PolicySource::Directory => {
+                PolicyEngine::load(&self.settings.policies_dir, &self.settings.schema_dir)
+                    .map_err(ReloadError::Policies)
+            }
+            PolicySource::Store => self
+                .store
+                .snapshot()
+                .map_err(policies::PolicyError::from)
+                .and_then(|s| policies::load_active(s.as_ref()))
+                .map_err(ReloadError::Stored),
+        };
+        let engine = Arc::new(loaded.map_err(refused)?);
         let count = engine.policies().len();
         let mut swapped = false;
         let checked = crate::store::write(self.store.as_ref(), |tx| {
@@ -406,6 +478,10 @@ impl Readiness {
 pub enum AppStartError {
     #[error("policies do not load:\n{0}")]
     Policies(LoadErrors),
+    /// Serving the store's policies: the store's active version cannot be loaded (there is
+    /// none, or the store failed).
+    #[error("{0}")]
+    StoredPolicies(policies::PolicyError),
     /// The schema drops permissions that the stored state holds.
     #[error("the policies do not fit the stored state: {0}")]
     Orphans(OrphanedPermissions),
@@ -419,6 +495,10 @@ pub enum ReloadError {
     /// The new set does not load (every error, with file and line).
     #[error("{0}")]
     Policies(LoadErrors),
+    /// Serving the store's policies: its active version cannot be loaded (there is none, or
+    /// the store failed).
+    #[error("{0}")]
+    Stored(policies::PolicyError),
     /// The new schema drops permissions that stored records hold.
     #[error(transparent)]
     Orphans(OrphanedPermissions),

@@ -2,13 +2,14 @@
 //! an instant (REL-5), and the audit log and outbox with cursors.
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Map;
+use utoipa::ToSchema;
 
 use super::commands::{AuditRecord, Event};
 use super::{App, AppError};
 use crate::domain::{
-    ClientId, ClientRecord, Email, PartnerId, PeriodView, RelationshipHistory, RelationshipState,
-    RelationshipView, Role, Status, Timestamp,
+    ClientId, ClientRecord, ClientUserRecord, Email, EmployeeManagement, PartnerId, PeriodView,
+    RelationshipHistory, RelationshipState, RelationshipView, Role, Status, Timestamp,
 };
 use crate::policy::{CheckRequest, EntityKind, EntityRef};
 use crate::store::{Log, Snapshot};
@@ -28,11 +29,73 @@ pub enum AccessFilter {
     Deactivated,
 }
 
+/// `GET /v1/partners/{partner}/clients`: the clients the partner's employees can access.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerClients {
+    pub partner: PartnerId,
+    pub clients: Vec<PartnerClient>,
+}
+
+/// One client of the partner's list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerClient {
+    pub id: ClientId,
+    /// The partner's own name for the client, if it has one (ADD-4).
+    #[schema(required = true)]
+    pub crm_name: Option<String>,
+    pub official_name: String,
+    /// The state of the client's managed relationship now.
+    pub relationship: RelationshipState,
+    pub users: UserCounts,
+}
+
+/// How many users a client has, by role, and how many of them are the partner's.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserCounts {
+    pub super_admin: usize,
+    pub partner_admin: usize,
+    pub standard: usize,
+    /// The users linked to the partner, whatever their role and status.
+    pub partner_users: usize,
+    /// The users linked to the partner that are deactivated.
+    pub deactivated_partner_users: usize,
+}
+
+/// `GET /v1/partners/{partner}/employees`: the partner's employees.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerEmployees {
+    pub partner: PartnerId,
+    pub employees: Vec<PartnerEmployee>,
+}
+
+/// One employee of the partner, with the clients it is a user of.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerEmployee {
+    pub email: Email,
+    /// Its address is in one of the partner's approved e-mail domains (ADD-5).
+    pub verified: bool,
+    pub super_admin: bool,
+    pub employee_management: EmployeeManagement,
+    pub clients: Vec<ClientId>,
+}
+
+/// `GET /v1/clients/{client}/users`: the users of a client account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClientUsers {
+    pub client: ClientId,
+    pub official_name: String,
+    /// The managing partner's CRM name for the client, if any (ADD-4).
+    #[schema(required = true)]
+    pub crm_name: Option<String>,
+    pub users: Vec<ClientUserRecord>,
+}
+
 /// A page of a log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
     pub records: Vec<T>,
     /// The cursor for the next page (`after=`), or none at the end.
+    #[schema(required = true)]
     pub next: Option<u64>,
 }
 
@@ -100,7 +163,7 @@ impl App {
         actor: &Email,
         partner_id: &PartnerId,
         access: Option<AccessFilter>,
-    ) -> Result<Value, AppError> {
+    ) -> Result<PartnerClients, AppError> {
         let snapshot = self.snapshot()?;
         let partner = self.partner_for_view(snapshot.as_ref(), actor, partner_id)?;
         let now = Timestamp::now();
@@ -143,21 +206,27 @@ impl App {
             }
             let count = |role: Role| client.users.iter().filter(|u| u.role == role).count();
             let relationship = relationship_view(&client, now);
-            clients.push(json!({
-                "id": client.id,
-                "crm_name": partner.crm_names.get(&client.id),
-                "official_name": client.official_name,
-                "relationship": relationship.state,
-                "users": {
-                    "super_admin": count(Role::SuperAdmin),
-                    "partner_admin": count(Role::PartnerAdmin),
-                    "standard": count(Role::Standard),
-                    "partner_users": ours.len(),
-                    "deactivated_partner_users": ours.iter().filter(|u| u.status == Status::Deactivated).count(),
+            clients.push(PartnerClient {
+                id: client.id.clone(),
+                crm_name: partner.crm_names.get(&client.id).cloned(),
+                official_name: client.official_name.clone(),
+                relationship: relationship.state,
+                users: UserCounts {
+                    super_admin: count(Role::SuperAdmin),
+                    partner_admin: count(Role::PartnerAdmin),
+                    standard: count(Role::Standard),
+                    partner_users: ours.len(),
+                    deactivated_partner_users: ours
+                        .iter()
+                        .filter(|u| u.status == Status::Deactivated)
+                        .count(),
                 },
-            }));
+            });
         }
-        Ok(json!({"partner": partner_id, "clients": clients}))
+        Ok(PartnerClients {
+            partner: partner_id.clone(),
+            clients,
+        })
     }
 
     /// `GET /v1/partners/{partner}/employees`: every employee, verified ones marked (ADD-5),
@@ -166,7 +235,7 @@ impl App {
         &self,
         actor: &Email,
         partner_id: &PartnerId,
-    ) -> Result<Value, AppError> {
+    ) -> Result<PartnerEmployees, AppError> {
         let snapshot = self.snapshot()?;
         let partner = self.partner_for_view(snapshot.as_ref(), actor, partner_id)?;
         let mut employees = Vec::new();
@@ -174,20 +243,27 @@ impl App {
             let clients = snapshot
                 .clients_of_user(&e.email)
                 .map_err(|err| self.unavailable(err))?;
-            employees.push(json!({
-                "email": e.email,
-                "verified": partner.email_domains.iter().any(|d| d == e.email.domain()),
-                "super_admin": e.super_admin,
-                "employee_management": e.employee_management,
-                "clients": clients,
-            }));
+            employees.push(PartnerEmployee {
+                email: e.email.clone(),
+                verified: partner.email_domains.iter().any(|d| d == e.email.domain()),
+                super_admin: e.super_admin,
+                employee_management: e.employee_management,
+                clients,
+            });
         }
-        Ok(json!({"partner": partner_id, "employees": employees}))
+        Ok(PartnerEmployees {
+            partner: partner_id.clone(),
+            employees,
+        })
     }
 
     /// `GET /v1/clients/{client}/users`: users with role, seat, permissions, status, partner
     /// and keep_billing, plus the official name and the managing partner's CRM name (ADD-4).
-    pub fn client_users(&self, actor: &Email, client_id: &ClientId) -> Result<Value, AppError> {
+    pub fn client_users(
+        &self,
+        actor: &Email,
+        client_id: &ClientId,
+    ) -> Result<ClientUsers, AppError> {
         let snapshot = self.snapshot()?;
         let client = snapshot
             .client_record(client_id)
@@ -206,12 +282,12 @@ impl App {
                 .and_then(|p| p.crm_names.get(client_id).cloned()),
             None => None,
         };
-        Ok(json!({
-            "client": client.id,
-            "official_name": client.official_name,
-            "crm_name": crm_name,
-            "users": client.users,
-        }))
+        Ok(ClientUsers {
+            client: client.id,
+            official_name: client.official_name,
+            crm_name,
+            users: client.users,
+        })
     }
 
     /// `GET /v1/clients/{client}/relationship?at=`: the relationship at an instant, past or

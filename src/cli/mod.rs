@@ -8,8 +8,10 @@
 //! clear message naming the file, field or line, never as a panic.
 
 mod check;
+mod docs;
 mod fmt;
 mod lint;
+mod policies;
 mod serve;
 mod state;
 mod store;
@@ -63,6 +65,13 @@ pub enum Command {
     /// a forbid, policies that can never apply. Exit 0 when clean, 1 on findings, 2 when the
     /// policies do not load.
     Lint(lint::LintArgs),
+    /// Versioned policy sets in a store: push (validate, test, store), activate, list, pull.
+    #[command(subcommand)]
+    Policies(policies::PoliciesCommand),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand into a directory (--out).
+    Man(docs::ManArgs),
 }
 
 /// Where the policies and the schema are.
@@ -101,5 +110,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(args) => state::export(&args),
         Command::CheckStore(args) => store::check(&args),
         Command::Backup(args) => store::backup(&args),
+        Command::Policies(command) => policies::run(&command),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
     }
 }

@@ -53,7 +53,12 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 async fn serve(config: ServeConfig) -> Result<(), String> {
     let store =
         crate::store::open(config.store.as_deref(), &config.data).map_err(|e| e.to_string())?;
-    let app = App::new(
+    let open = if config.policies_from_store {
+        App::new_from_store
+    } else {
+        App::new
+    };
+    let app = open(
         AppSettings {
             policies_dir: config.policies.clone(),
             schema_dir: config.schema.clone(),
@@ -68,7 +73,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         store.clone(),
     )
     .map_err(|e| e.to_string())?
-    .with_idempotency_ttl(config.idempotency_ttl);
+    .with_idempotency_ttl(config.idempotency_ttl)
+    .with_activity_flush(config.activity_flush);
     if config.demo {
         load_demo(&app)?;
     }
@@ -98,6 +104,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         store = if config.store.is_some() { "postgres (shared)" } else { "redb" },
         data = %config.data.display(),
         policies = app.engine().policies().len(),
+        policy_version = %app.policy_version(),
+        policies_from = if app.serves_stored_policies() { "store" } else { "directory" },
         revision = app.revision(),
         max_connections = config.max_connections,
         open_files = open_files.unwrap_or_default(),
@@ -130,7 +138,7 @@ fn load_demo(app: &App) -> Result<(), String> {
     }
     let doc = StateDocument::from_json_str(DEMO_STATE).map_err(|e| e.to_string())?;
     let revision = app
-        .import(&doc, ImportMode::Replace)
+        .import(&doc, ImportMode::Replace, "serve --demo")
         .map_err(|e| format!("the demo state does not load: {e}"))?;
     tracing::info!(revision, "--demo: loaded the demo state");
     Ok(())

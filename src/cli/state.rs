@@ -82,7 +82,7 @@ pub fn import(args: &ImportArgs) -> ExitCode {
             ImportMode::Replace => "replaced the state",
             ImportMode::Empty => "loaded into an empty store",
         };
-        app.import(&doc, mode)
+        app.import(&doc, mode, "cli")
             .map(|revision| (revision, done))
             .map_err(|e| match e {
                 crate::app::AppError::InvalidRequest { problems, message }

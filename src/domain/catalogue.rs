@@ -9,14 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::enums::Role;
 use super::ids::{IdError, MAX_ID_LEN, PermissionSetName};
 
 /// The name of a permission (`reports.access`). Whether it is in the catalogue is checked
 /// against a [`Catalogue`], which only the loaded schema knows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(pattern = "^[a-z0-9._]+$", example = "crm.objects.edit")]
 pub struct Permission(String);
 
 impl Permission {

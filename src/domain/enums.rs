@@ -3,14 +3,19 @@
 //!
 //! Each is a Rust enum that serializes as the snake_case name the rule book uses, so an unknown
 //! value in a request or a state document is a parse error naming the value and the accepted
-//! ones. `as_str` gives the same name for the Cedar entities.
+//! ones. `as_str` gives the same name for the Cedar entities, and the OpenAPI schema lists the
+//! same names as a string enum.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+            ToSchema,
+        )]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+

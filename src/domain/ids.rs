@@ -8,6 +8,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The longest id the sidecar accepts (partner, client, asset, permission set names).
 pub const MAX_ID_LEN: usize = 256;
@@ -70,10 +71,13 @@ fn check_plain(kind: &'static str, value: &str, max: usize) -> Result<(), IdErro
 }
 
 macro_rules! plain_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, example = $example:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+        )]
         #[serde(try_from = "String", into = "String")]
+        #[schema(example = $example)]
         pub struct $name(String);
 
         impl $name {
@@ -120,22 +124,26 @@ macro_rules! plain_id {
 plain_id!(
     /// The id of a partner account (`p-acme`).
     PartnerId,
-    "partner id"
+    "partner id",
+    example = "p-acme"
 );
 plain_id!(
     /// The id of a client account (`c-globex`).
     ClientId,
-    "client id"
+    "client id",
+    example = "c-globex"
 );
 plain_id!(
     /// The id of an asset in a client account (`deal-1`).
     AssetId,
-    "asset id"
+    "asset id",
+    example = "deal-1"
 );
 plain_id!(
     /// The name of a permission set (`partner_admin`, `Sales rep`).
     PermissionSetName,
-    "permission set name"
+    "permission set name",
+    example = "partner_admin"
 );
 
 /// An e-mail address, its ASCII letters lower-cased when parsed: e-mails are compared
@@ -146,8 +154,16 @@ plain_id!(
 /// case rules would make the Kelvin sign `K` (U+212A) the letter `k`, so `\u{212a}im@…` would be
 /// decided and audited as `kim@…`. Non-ASCII characters are kept as they are (an address in
 /// another script is another address).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Its schema gives the shape it is checked for (one `@` with text either side, no white
+/// space) rather than the `email` format, which non-ASCII addresses do not meet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(
+    description = "An e-mail address, its ASCII letters lower-case.",
+    pattern = r"^[^@\s]+@[^@\s]+$",
+    example = "ann@acme.example"
+)]
 pub struct Email(String);
 
 impl Email {

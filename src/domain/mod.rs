@@ -2,8 +2,10 @@
 //! verdict, the permission catalogue, the state document and its validation, and the read
 //! interface decisions use.
 //!
-//! Owns: the types every layer shares. May not: name any other module of the crate, or know
-//! about HTTP, redb or Cedar; those layers translate to and from these types.
+//! Owns: the types every layer shares, and the OpenAPI schemas of those that travel
+//! (`utoipa::ToSchema`: a schema describes a type, whatever carries it). May not: name any
+//! other module of the crate, or know about HTTP, redb or Cedar; those layers translate to and
+//! from these types.
 
 pub mod catalogue;
 pub mod client_account;

@@ -10,11 +10,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The SHA-256 of a policy set, 64 lower-case hex digits (computed by the policy engine as it
 /// loads the set; see `policy::PolicyEngine::version`). Cheap to clone.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
 pub struct PolicyVersion(Arc<str>);
 
 impl PolicyVersion {

@@ -80,7 +80,7 @@ pub struct EndingSpan {
 }
 
 /// The state of a relationship at an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RelationshipState {
     Active,

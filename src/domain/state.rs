@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::catalogue::Permission;
 use super::enums::{EmployeeManagement, PaidHub, PricingModel, Role, Seat, Status, Tier};
@@ -92,7 +93,11 @@ pub struct ClientRecord {
 }
 
 /// A user of one client account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its OpenAPI schema is the record as the sidecar writes it in answers: every member present
+/// but `partner`, which only a partner user has (a state document may leave out the members
+/// with defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientUserRecord {
     pub email: Email,
@@ -100,18 +105,22 @@ pub struct ClientUserRecord {
     pub seat: Seat,
     /// Stored permissions; a super admin's effective ones are the super admin template.
     #[serde(default)]
+    #[schema(required = true)]
     pub permissions: Vec<Permission>,
     #[serde(default)]
+    #[schema(required = true)]
     pub status: Status,
     /// The partner this user is linked to (a partner user), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner: Option<PartnerId>,
     /// Keep the billing permissions after becoming partner admin (MIG-3).
     #[serde(default)]
+    #[schema(required = true)]
     pub keep_billing: bool,
     /// Paid hub licences held besides the seat (SEAT-9), sorted, no duplicates; `[]` when the
     /// document leaves it out.
     #[serde(default)]
+    #[schema(required = true)]
     pub paid_hubs: Vec<PaidHub>,
 }
 

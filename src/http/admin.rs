@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiBody, ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::app::{
-    App, AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, PartnerUpsert, ReloadError,
-    UserUpsert,
+    App, AssetUpsert, ClientUpsert, EmployeeUpsert, ImportMode, LoadErrors, PartnerUpsert,
+    ReloadError, UserUpsert,
 };
-use crate::domain::{AssetId, ClientId, Email, PartnerId, StateDocument};
+use crate::domain::{AssetId, ClientId, Email, OrphanedPermissions, PartnerId, StateDocument};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +22,10 @@ pub struct ImportQuery {
     #[param(value_type = Option<String>)]
     pub mode: Option<ImportMode>,
 }
+
+/// Who the audit log names for what the admin token does: the token is the only identity an
+/// administration request has.
+pub(super) const ADMIN_ACTOR: &str = "admin-token";
 
 /// The answer to every write: the store revision it produced.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,7 +54,7 @@ pub async fn import(
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body is not UTF-8"))?;
     let doc = StateDocument::from_json_str(text).map_err(|e| ApiError::invalid(e.to_string()))?;
     let mode = query.mode.unwrap_or(ImportMode::Replace);
-    let revision = super::blocking(move || app.import(&doc, mode)).await?;
+    let revision = super::blocking(move || app.import(&doc, mode, ADMIN_ACTOR)).await?;
     Ok(axum::Json(WriteAnswer { revision }))
 }
 
@@ -117,7 +121,7 @@ pub async fn put_partner(
     ApiPath(id): ApiPath<PartnerId>,
     ApiJson(body): ApiJson<PartnerUpsert>,
 ) -> Result<axum::Json<WriteAnswer>, ApiError> {
-    let revision = super::blocking(move || app.upsert_partner(&id, body)).await?;
+    let revision = super::blocking(move || app.upsert_partner(&id, body, ADMIN_ACTOR)).await?;
     Ok(axum::Json(WriteAnswer { revision }))
 }
 
@@ -133,7 +137,8 @@ pub async fn put_employee(
     ApiPath((id, email)): ApiPath<(PartnerId, Email)>,
     ApiJson(body): ApiJson<EmployeeUpsert>,
 ) -> Result<axum::Json<WriteAnswer>, ApiError> {
-    let revision = super::blocking(move || app.upsert_employee(&id, &email, body)).await?;
+    let revision =
+        super::blocking(move || app.upsert_employee(&id, &email, body, ADMIN_ACTOR)).await?;
     Ok(axum::Json(WriteAnswer { revision }))
 }
 
@@ -149,7 +154,7 @@ pub async fn put_client(
     ApiPath(id): ApiPath<ClientId>,
     ApiJson(body): ApiJson<ClientUpsert>,
 ) -> Result<axum::Json<WriteAnswer>, ApiError> {
-    let revision = super::blocking(move || app.upsert_client(&id, body)).await?;
+    let revision = super::blocking(move || app.upsert_client(&id, body, ADMIN_ACTOR)).await?;
     Ok(axum::Json(WriteAnswer { revision }))
 }
 
@@ -165,7 +170,7 @@ pub async fn put_user(
     ApiPath((id, email)): ApiPath<(ClientId, Email)>,
     ApiJson(body): ApiJson<UserUpsert>,
 ) -> Result<axum::Json<WriteAnswer>, ApiError> {
-    let revision = super::blocking(move || app.upsert_user(&id, &email, body)).await?;
+    let revision = super::blocking(move || app.upsert_user(&id, &email, body, ADMIN_ACTOR)).await?;
     Ok(axum::Json(WriteAnswer { revision }))
 }
 
@@ -181,7 +186,8 @@ pub async fn put_asset(
     ApiPath((id, asset)): ApiPath<(ClientId, AssetId)>,
     ApiJson(body): ApiJson<AssetUpsert>,
 ) -> Result<axum::Json<WriteAnswer>, ApiError> {
-    let revision = super::blocking(move || app.upsert_asset(&id, &asset, body)).await?;
+    let revision =
+        super::blocking(move || app.upsert_asset(&id, &asset, body, ADMIN_ACTOR)).await?;
     Ok(axum::Json(WriteAnswer { revision }))
 }
 
@@ -191,7 +197,8 @@ pub struct ReloadAnswer {
     pub policies: usize,
 }
 
-/// Re-reads `policies/` and `schema/`. An invalid set is refused with every error (file, line),
+/// Re-reads `policies/` and `schema/` (on a sidecar serving the store's policies, the store's
+/// active version). An invalid set is refused with every error (file, line),
 /// a schema that drops a permission stored users or permission sets hold is refused with what
 /// it would orphan, and in both cases the old set keeps serving.
 #[utoipa::path(
@@ -210,40 +217,47 @@ pub async fn reload(State(app): State<Arc<App>>) -> Result<axum::Json<ReloadAnsw
             "the policies were not reloaded ({} errors); the old set keeps serving",
             errors.0.len()
         ))
-        .with_details(
-            errors
-                .0
-                .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "file": e.file.display().to_string(),
-                        "line": e.position.map(|p| p.0),
-                        "column": e.position.map(|p| p.1),
-                        "message": e.message,
-                    })
-                })
-                .collect(),
-        )),
+        .with_details(load_error_details(&errors))),
         Err(ReloadError::Orphans(orphans)) => Err(ApiError::invalid(format!(
             "the policies were not reloaded: {orphans}; the old set keeps serving"
         ))
-        .with_details(
-            orphans
-                .0
-                .iter()
-                .map(|o| {
-                    serde_json::json!({
-                        "permission": o.permission,
-                        "users": o.users,
-                        "permission_sets": o.permission_sets,
-                        "holders": o.holders,
-                        "message": o.to_string(),
-                    })
-                })
-                .collect(),
-        )),
+        .with_details(orphan_details(&orphans))),
+        Err(ReloadError::Stored(e)) => Err(super::policies::policy_error(e)),
         Err(ReloadError::Store(e)) => Err(ApiError::unavailable(format!(
             "the policies were not reloaded: the stored state could not be read to check the new schema against it ({e}); the old set keeps serving"
         ))),
     }
+}
+
+/// Every load error of a policy set, with file, line and column.
+pub(super) fn load_error_details(errors: &LoadErrors) -> Vec<serde_json::Value> {
+    errors
+        .0
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "file": e.file.display().to_string(),
+                "line": e.position.map(|p| p.0),
+                "column": e.position.map(|p| p.1),
+                "message": e.message,
+            })
+        })
+        .collect()
+}
+
+/// Each permission a schema would orphan, with its holder counts and first holders.
+pub(super) fn orphan_details(orphans: &OrphanedPermissions) -> Vec<serde_json::Value> {
+    orphans
+        .0
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "permission": o.permission,
+                "users": o.users,
+                "permission_sets": o.permission_sets,
+                "holders": o.holders,
+                "message": o.to_string(),
+            })
+        })
+        .collect()
 }

@@ -18,19 +18,30 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiBody, ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::app::App;
 use crate::app::commands::cam::{
-    AddPartnerUsers, ClientRemovalPreview, DeactivatePartnerUser, EmployeeRemovalPreview,
-    GrantPartnerPermission, ReactivateAllPartnerUsers, ReactivatePartnerUser,
-    RemoveAllPartnerUsers, RemoveEmployee, RevokePartnerPermission, SetPartnerPermissionSet,
+    ActorOnly, AddPartnerUsers, AddPartnerUsersBody, Added, ClientRemovalPreview,
+    ClientRemovalPreviewed, DeactivatePartnerUser, EmployeeRemovalPreview,
+    EmployeeRemovalPreviewed, GrantPartnerPermission, ReactivateAllPartnerUsers,
+    ReactivatePartnerUser, ReactivatedAll, RemoveAllBody, RemoveAllPartnerUsers, RemoveEmployee,
+    RemoveEmployeeBody, RemovedAll, RemovedEmployee, RevokePartnerPermission,
+    SetPartnerPermissionSet, SetPartnerPermissionSetBody, StatusChange,
 };
 use crate::app::commands::client_side::{
-    AssignSeats, CreateUser, GrantClientPermission, MigrateToPartnerAdmin, RemoveUser,
-    RevokeClientPermission, SetClientPermissionSet, SetPaidHubs, SetSeat,
+    AssignSeats, AssignSeatsBody, CreateUser, CreateUserBody, CreatedUser, GrantClientPermission,
+    MigrateToPartnerAdmin, MigrateToPartnerAdminBody, RemoveUser, RemovedUser,
+    RevokeClientPermission, SeatsAssigned, SetClientPermissionSet, SetClientPermissionSetBody,
+    SetPaidHubs, SetPaidHubsBody, SetSeat, SetSeatBody,
 };
-use crate::app::commands::links::{ApproveAccessLink, IssueAccessLink, LinkEmployee};
-use crate::app::commands::{Command, CommandAnswer, CommandBody, CommandMeta};
-use crate::app::reads::AccessFilter;
+use crate::app::commands::links::{
+    ApproveAccessLink, ApproveAccessLinkBody, Approved, IssueAccessLink, IssueAccessLinkBody,
+    IssuedLink, LinkEmployee, LinkEmployeeBody, Linked,
+};
+use crate::app::commands::{
+    AuditRecord, Command, CommandAnswer, CommandBody, CommandMeta, Event, PermissionsApplied,
+};
+use crate::app::reads::{AccessFilter, ClientUsers, Page, PartnerClients, PartnerEmployees};
 use crate::domain::{
-    ClientId, Email, PartnerId, PeriodView, RelationshipState, RelationshipView, Timestamp,
+    ClientId, ClientUserRecord, Email, PartnerId, PeriodView, RelationshipState, RelationshipView,
+    Timestamp,
 };
 
 /// The longest `Idempotency-Key` accepted.
@@ -114,23 +125,45 @@ async fn command<C: Command>(
         .map(respond)
 }
 
+// Only the schema of `Answered` is used: `respond` adds `revision` to the answer's JSON object
+// as the app keeps it for idempotent replays.
+
+/// A command's answer with the store `revision` the command produced.
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "never built: it describes the JSON `respond` builds from a `CommandAnswer`"
+)]
+pub struct Answered<A> {
+    #[serde(flatten)]
+    answer: A,
+    /// The store revision the command produced (for a replay, the first answer's).
+    revision: u64,
+}
+
+/// Compiles only where `B` and `A` are the body and the answer of the command `C`: a command
+/// route's operation documents the types the command really reads and answers.
+fn documented<C: Command<Body = B, Answer = A>, B, A>() {}
+
 /// One command route: its handler (named after the route) runs the command type `$command`,
-/// and its OpenAPI operation says the rules it enforces.
+/// and its OpenAPI operation gives its body `$body`, its answer `$answer` with the revision,
+/// and the rules it enforces.
 macro_rules! command {
     (
         $(#[$doc:meta])*
         $name:ident, $method:ident, $path:literal, $command:ty,
+        body = $body:ident, answer = $answer:ident,
         rules = $rules:literal
-        $(, example = $request:expr => $answer:expr)? $(,)?
+        $(, example = $request:expr => $example:expr)? $(,)?
     ) => {
         $(#[$doc])*
         #[utoipa::path(
             $method, path = $path, tag = "commands",
-            request_body(content = Object, description = $rules $(, example = $request)?),
+            request_body(content = $body, description = $rules $(, example = $request)?),
             params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and request gets the first answer")),
             responses(
-                (status = 200, description = "Applied", body = Object $(, example = $answer)?),
-                (status = 201, description = "Applied; something was created", body = Object),
+                (status = 200, description = "Applied", body = Answered<$answer> $(, example = $example)?),
+                (status = 201, description = "Applied; something was created", body = Answered<$answer>),
                 (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
                 (status = 403, description = "The policies deny it; `rules` names the deciding rule and policy ids", body = ErrorBody),
                 (status = 404, body = ErrorBody),
@@ -146,6 +179,7 @@ macro_rules! command {
             headers: HeaderMap,
             ApiBody(body): ApiBody,
         ) -> Result<Response, ApiError> {
+            documented::<$command, $body, $answer>();
             command::<$command>(app, path, method, uri, headers, body).await
         }
     };
@@ -154,42 +188,49 @@ macro_rules! command {
 command!(
     /// PA-1, PA-3: get an access link (own, or a colleague's); `rotate` revokes earlier ones.
     issue_access_link, post, "/v1/partners/{partner}/access-links", IssueAccessLink,
+    body = IssueAccessLinkBody, answer = IssuedLink,
     rules = "actor, employee?, rotate? (PA-1, PA-3)",
 );
 
 command!(
     /// PA-2, PA-4, PA-5: approve an access link in a client account.
     approve_access_link, post, "/v1/access-links/{token}/approve", ApproveAccessLink,
+    body = ApproveAccessLinkBody, answer = Approved,
     rules = "actor, client (PA-2, PA-4, PA-5)",
 );
 
 command!(
     /// ADD-1..6, PERM-2: add employees of the actor's partner with one permission set.
     add_partner_users, post, "/v1/clients/{client}/partner-users", AddPartnerUsers,
+    body = AddPartnerUsersBody, answer = Added,
     rules = "actor, employees, permission_set (ADD, PERM-2)",
 );
 
 command!(
     /// LINK-1, LINK-2: link an existing client user who is an employee of the partner.
     link_employee, post, "/v1/partners/{partner}/employees/{employee}/link", LinkEmployee,
+    body = LinkEmployeeBody, answer = Linked,
     rules = "actor, client (LINK-1, LINK-2)",
 );
 
 command!(
     /// PERM-1..3: apply a permission set to a partner user (grant only what you hold).
     set_partner_permission_set, put, "/v1/clients/{client}/partner-users/{employee}/permission-set", SetPartnerPermissionSet,
+    body = SetPartnerPermissionSetBody, answer = PermissionsApplied,
     rules = "actor, permission_set (PERM)",
 );
 
 command!(
     /// REM-2, MIG-4: deactivate a partner user.
     deactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/deactivate", DeactivatePartnerUser,
+    body = ActorOnly, answer = StatusChange,
     rules = "actor (REM-2, MIG-4)",
 );
 
 command!(
     /// REM-3, REM-7: reactivate a partner user.
     reactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/reactivate", ReactivatePartnerUser,
+    body = ActorOnly, answer = StatusChange,
     rules = "actor (REM-3, REM-7)",
 );
 
@@ -197,6 +238,7 @@ command!(
     /// REM-7: reactivate every deactivated partner user of the actor's partner in the client
     /// at once (a deactivated partner admin, when all of them are deactivated: itself too).
     reactivate_all_partner_users, post, "/v1/clients/{client}/partner-users/reactivate-all", ReactivateAllPartnerUsers,
+    body = ActorOnly, answer = ReactivatedAll,
     rules = "actor (REM-7, REM-3, PA-1)",
     example = json!({"actor": "dana@acme.example"}) => json!({"client": "c-hooli", "partner": "p-acme", "reactivated": ["bob@acme.example", "dana@acme.example"], "revision": 12}),
 );
@@ -205,6 +247,7 @@ command!(
     /// PERM-4, PERM-2: add one permission to a partner user from the CAM (role unchanged;
     /// what the actor does not hold is `withheld`).
     grant_partner_permission, put, "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", GrantPartnerPermission,
+    body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
     example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["apps.manage", "crm.objects.edit", "reports.access"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 7}),
 );
@@ -213,6 +256,7 @@ command!(
     /// PERM-4, PERM-2: remove one permission of a partner user from the CAM (role unchanged;
     /// what the actor does not hold is `kept`).
     revoke_partner_permission, delete, "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", RevokePartnerPermission,
+    body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
     example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 8}),
 );
@@ -220,54 +264,63 @@ command!(
 command!(
     /// REM-5: preview removing an employee: its clients and owned assets, and a `version`.
     employee_removal_preview, post, "/v1/partners/{partner}/employees/{employee}/removal-preview", EmployeeRemovalPreview,
+    body = ActorOnly, answer = EmployeeRemovalPreviewed,
     rules = "actor (REM-5)",
 );
 
 command!(
     /// REM-1, REM-2, REM-5: remove an employee from chosen clients (409 on a stale version).
     remove_employee, post, "/v1/partners/{partner}/employees/{employee}/remove", RemoveEmployee,
+    body = RemoveEmployeeBody, answer = RemovedEmployee,
     rules = "actor, clients, version (REM-1, REM-2, REM-5)",
 );
 
 command!(
     /// REM-6: preview removing every partner user of the actor's partner from a client.
     client_removal_preview, post, "/v1/clients/{client}/partner-users/removal-preview", ClientRemovalPreview,
+    body = ActorOnly, answer = ClientRemovalPreviewed,
     rules = "actor (REM-6)",
 );
 
 command!(
     /// REM-6, REM-8, REL-2: remove every partner user of the actor's partner from a client.
     remove_all_partner_users, post, "/v1/clients/{client}/partner-users/remove-all", RemoveAllPartnerUsers,
+    body = RemoveAllBody, answer = RemovedAll,
     rules = "actor, version (REM-6, REM-8, REL-2)",
 );
 
 command!(
     /// MIG-1..4: change a super admin to partner admin, keeping billing if asked.
     migrate_to_partner_admin, post, "/v1/clients/{client}/partner-admins", MigrateToPartnerAdmin,
+    body = MigrateToPartnerAdminBody, answer = ClientUserRecord,
     rules = "actor, user, keep_billing (MIG)",
 );
 
 command!(
     /// SEAT-6, SEAT-7: create a user in the client account.
     create_user, post, "/v1/clients/{client}/users", CreateUser,
+    body = CreateUserBody, answer = CreatedUser,
     rules = "actor, email, seat, permission_set (SEAT-6, SEAT-7)",
 );
 
 command!(
     /// SEAT-5, SEAT-8: change a user's seat.
     set_seat, put, "/v1/clients/{client}/users/{email}/seat", SetSeat,
+    body = SetSeatBody, answer = ClientUserRecord,
     rules = "actor, seat (SEAT-5, SEAT-8)",
 );
 
 command!(
     /// SEAT-4: apply one of the client's permission sets.
     set_client_permission_set, put, "/v1/clients/{client}/users/{email}/permission-set", SetClientPermissionSet,
+    body = SetClientPermissionSetBody, answer = PermissionsApplied,
     rules = "actor, permission_set (SEAT-4)",
 );
 
 command!(
     /// PERM-4, SEAT-4: add one permission to a user in the client account (role unchanged).
     grant_client_permission, put, "/v1/clients/{client}/users/{email}/permissions/{permission}", GrantClientPermission,
+    body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, SEAT-4, PERM-2)",
     example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["billing.edit", "crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 9}),
 );
@@ -275,6 +328,7 @@ command!(
 command!(
     /// PERM-4, SEAT-4: remove one permission of a user in the client account (role unchanged).
     revoke_client_permission, delete, "/v1/clients/{client}/users/{email}/permissions/{permission}", RevokeClientPermission,
+    body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, SEAT-4, PERM-2)",
     example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 10}),
 );
@@ -282,6 +336,7 @@ command!(
 command!(
     /// SEAT-9, SEAT-8: set a user's paid Sales Hub / Service Hub licences (besides its seat).
     set_paid_hubs, put, "/v1/clients/{client}/users/{email}/paid-hubs", SetPaidHubs,
+    body = SetPaidHubsBody, answer = ClientUserRecord,
     rules = "actor, paid_hubs: [\"sales\", \"service\"] (SEAT-9, SEAT-8)",
     example = json!({"actor": "owner@globex.example", "paid_hubs": ["sales"]}) => json!({"email": "ann@acme.example", "role": "partner_admin", "seat": "partner", "paid_hubs": ["sales"], "permissions": ["crm.objects.edit"], "status": "active", "partner": "p-acme", "keep_billing": false, "revision": 11}),
 );
@@ -289,12 +344,14 @@ command!(
 command!(
     /// SEAT-3: the partner seat for several users, all or nothing.
     assign_seats, post, "/v1/clients/{client}/seats", AssignSeats,
+    body = AssignSeatsBody, answer = SeatsAssigned,
     rules = "actor, users, seat (SEAT-3)",
 );
 
 command!(
     /// REM-9, MIG-4: remove a user from the client account.
     remove_user, delete, "/v1/clients/{client}/users/{email}", RemoveUser,
+    body = ActorOnly, answer = RemovedUser,
     rules = "actor (REM-9, MIG-4)",
 );
 
@@ -318,10 +375,16 @@ pub struct ClientsQuery {
     pub access: Option<AccessFilter>,
 }
 
+/// An answer as a JSON map, whose members are sorted by name: the bytes the CAM's lists and
+/// the logs have always been answered with (their document gives the typed shape).
+fn sorted_json(answer: impl Serialize) -> axum::Json<Value> {
+    axum::Json(serde_json::to_value(answer).unwrap_or(Value::Null))
+}
+
 /// Clients the partner's employees can access (PA-1 `view`).
 #[utoipa::path(get, path = "/v1/partners/{partner}/clients", tag = "reads",
     params(("partner" = String, Path), ClientsQuery),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PartnerClients), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn partner_clients(
     State(app): State<Arc<App>>,
@@ -330,13 +393,13 @@ pub async fn partner_clients(
 ) -> Result<axum::Json<Value>, ApiError> {
     super::blocking(move || app.partner_clients(&query.actor, &partner, query.access))
         .await
-        .map(axum::Json)
+        .map(sorted_json)
 }
 
 /// The partner's employees, verified ones marked, with the clients each is a user of.
 #[utoipa::path(get, path = "/v1/partners/{partner}/employees", tag = "reads",
     params(("partner" = String, Path), ActorQuery),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PartnerEmployees), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn partner_employees(
     State(app): State<Arc<App>>,
@@ -345,13 +408,13 @@ pub async fn partner_employees(
 ) -> Result<axum::Json<Value>, ApiError> {
     super::blocking(move || app.partner_employees(&query.actor, &partner))
         .await
-        .map(axum::Json)
+        .map(sorted_json)
 }
 
 /// The users of a client account.
 #[utoipa::path(get, path = "/v1/clients/{client}/users", tag = "reads",
     params(("client" = String, Path), ActorQuery),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ClientUsers), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn client_users(
     State(app): State<Arc<App>>,
@@ -360,7 +423,7 @@ pub async fn client_users(
 ) -> Result<axum::Json<Value>, ApiError> {
     super::blocking(move || app.client_users(&query.actor, &client))
         .await
-        .map(axum::Json)
+        .map(sorted_json)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -374,27 +437,27 @@ pub struct AtQuery {
 /// The managed relationship of a client at an instant (REL-5).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RelationshipAnswer {
-    #[schema(value_type = String, example = "c-globex")]
+    #[schema(example = "c-globex")]
     pub client: ClientId,
     /// The instant asked about (`at=`, default now).
-    #[schema(value_type = String, example = "2026-03-01T00:00:00Z")]
+    #[schema(example = "2026-03-01T00:00:00Z")]
     pub at: Timestamp,
     /// The partner of the relationship that held then; null when `none`.
-    #[schema(value_type = Option<String>, example = "p-acme")]
+    #[schema(required = true, example = "p-acme")]
     pub partner: Option<PartnerId>,
     /// `active`, `ending`, `ended` or `none`.
-    #[schema(value_type = String, example = "ending")]
+    #[schema(example = "ending")]
     pub state: RelationshipState,
     /// When that relationship started (a relationship started after an `ended` one has its
     /// own, REL-4).
-    #[schema(value_type = Option<String>, example = "2025-09-01T08:00:00Z")]
+    #[schema(required = true, example = "2025-09-01T08:00:00Z")]
     pub started_at: Option<Timestamp>,
     /// When an `ending` relationship ends, or an `ended` one ended: 60 days after the last
     /// activity (REL-2).
-    #[schema(value_type = Option<String>, example = "2026-04-20T10:30:00Z")]
+    #[schema(required = true, example = "2026-04-20T10:30:00Z")]
     pub ends_at: Option<Timestamp>,
     /// The last qualifying activity recorded as of `at` (never later than `at`).
-    #[schema(value_type = Option<String>, example = "2026-02-19T10:30:00Z")]
+    #[schema(required = true, example = "2026-02-19T10:30:00Z")]
     pub last_activity_at: Option<Timestamp>,
 }
 
@@ -435,22 +498,22 @@ pub async fn relationship(
 /// One relationship of a client's history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RelationshipPeriodAnswer {
-    #[schema(value_type = String, example = "p-acme")]
+    #[schema(example = "p-acme")]
     pub partner: PartnerId,
     /// Its state now: `active`, `ending` or `ended`.
-    #[schema(value_type = String, example = "ended")]
+    #[schema(example = "ended")]
     pub state: RelationshipState,
     /// Null only for a client imported as managed without a history, until its first command.
-    #[schema(value_type = Option<String>, example = "2025-09-01T08:00:00Z")]
+    #[schema(required = true, example = "2025-09-01T08:00:00Z")]
     pub started_at: Option<Timestamp>,
     /// Since when no partner user of the partner is in the account; null while active.
-    #[schema(value_type = Option<String>, example = "2025-10-02T09:00:00Z")]
+    #[schema(required = true, example = "2025-10-02T09:00:00Z")]
     pub ending_since: Option<Timestamp>,
     /// When it ended; null unless ended.
-    #[schema(value_type = Option<String>, example = "2025-12-01T09:00:00Z")]
+    #[schema(required = true, example = "2025-12-01T09:00:00Z")]
     pub ended_at: Option<Timestamp>,
     /// The last qualifying activity recorded in it.
-    #[schema(value_type = Option<String>, example = "2025-10-02T09:00:00Z")]
+    #[schema(required = true, example = "2025-10-02T09:00:00Z")]
     pub last_activity_at: Option<Timestamp>,
 }
 
@@ -470,7 +533,7 @@ impl From<PeriodView> for RelationshipPeriodAnswer {
 /// Every managed relationship of a client, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RelationshipHistoryAnswer {
-    #[schema(value_type = String, example = "c-globex")]
+    #[schema(example = "c-globex")]
     pub client: ClientId,
     pub relationships: Vec<RelationshipPeriodAnswer>,
 }
@@ -529,7 +592,7 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 
 /// Audit records, oldest first, with a cursor (admin token).
 #[utoipa::path(get, path = "/v1/audit", tag = "admin", params(LogQuery),
-    responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
+    responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Page<AuditRecord>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn audit(
     State(app): State<Arc<App>>,
@@ -539,14 +602,12 @@ pub async fn audit(
     let page =
         super::blocking(move || app.audit(query.client.as_ref(), query.after.unwrap_or(0), limit))
             .await?;
-    Ok(axum::Json(
-        serde_json::to_value(page).unwrap_or(Value::Null),
-    ))
+    Ok(sorted_json(page))
 }
 
 /// Outbox events, oldest first, with a cursor (admin token).
 #[utoipa::path(get, path = "/v1/events", tag = "admin", params(LogQuery),
-    responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Object),
+    responses((status = 200, description = "`records` and `next` (the cursor for `after=`, null at the end)", body = Page<Event>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn events(
     State(app): State<Arc<App>>,
@@ -557,7 +618,5 @@ pub async fn events(
     }
     let limit = page_limit(query.limit)?;
     let page = super::blocking(move || app.events(query.after.unwrap_or(0), limit)).await?;
-    Ok(axum::Json(
-        serde_json::to_value(page).unwrap_or(Value::Null),
-    ))
+    Ok(sorted_json(page))
 }

@@ -49,6 +49,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// 504 `outcome_unknown`: a write whose commit was sent and not confirmed; it may be
+    /// applied.
+    pub(super) fn outcome_unknown(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "outcome_unknown", message)
+    }
+
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -73,6 +79,10 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
@@ -112,11 +122,9 @@ impl From<AppError> for ApiError {
             AppError::Conflict { message, .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", message.clone())
             }
-            AppError::Unavailable(_) if e.is_outcome_unknown() => Self::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "outcome_unknown",
-                e.to_string(),
-            ),
+            AppError::Unavailable(_) if e.is_outcome_unknown() => {
+                ApiError::outcome_unknown(e.to_string())
+            }
             AppError::Unavailable(_) => ApiError::unavailable(e.to_string()),
         };
         error.rules = rules;

@@ -1,8 +1,9 @@
 //! The HTTP layer: routes, wire types, one `ApiError`, the playground page (`/ui`), and the
 //! server's connections ([`serve`]).
 //!
-//! Owns: everything HTTP, and the only imports of `axum`, `hyper`, `tower`, `tower_http` and
-//! `utoipa`. May name: `app` (the use cases, and the policy and store types they re-export),
+//! Owns: everything HTTP, the only imports of `axum`, `hyper`, `tower`, `tower_http` and
+//! `utoipa_axum`, and the OpenAPI document (built with `utoipa`, from the schemas the types
+//! of `app` and `domain` derive where they are defined). May name: `app` (the use cases, and the policy and store types they re-export),
 //! `domain`, `config` (token files) and `telemetry` (metrics). May not: name `policy`, `store`
 //! or `cache`, or import Cedar, redb or a PostgreSQL driver.
 //!
@@ -19,6 +20,7 @@ mod commands;
 mod error;
 mod explain;
 mod ops;
+mod policies;
 mod serve;
 mod stream;
 mod ui;
@@ -162,6 +164,10 @@ pub fn routes() -> Vec<Route> {
         route(Admin, routes!(admin::put_user)),
         route(Admin, routes!(admin::put_asset)),
         route(Admin, routes!(admin::reload)),
+        route(Admin, routes!(policies::push)),
+        route(Admin, routes!(policies::versions)),
+        route(Admin, routes!(policies::version)),
+        route(Admin, routes!(policies::activate)),
         route(Admin, routes!(commands::audit)),
         route(Admin, routes!(commands::events)),
         route(Admin, routes!(stream::events_stream)),
@@ -471,7 +477,53 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         openapi.paths.merge(r.doc);
         components.schemas.extend(r.schemas);
     }
+    open_flattened(&mut components.schemas);
     openapi
+}
+
+/// Lets the members of a flattened schema sit beside others. utoipa writes a type that denies
+/// unknown fields when it is read (`ClientUserRecord`) as `additionalProperties: false`, and a
+/// flattened member (`#[serde(flatten)]`, every command answer with its `revision`) as one
+/// part of an `allOf`: that part would then refuse the other parts' members. So the parts of
+/// each `allOf` of the components, inline or named, no longer forbid other members.
+fn open_flattened(
+    schemas: &mut std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    >,
+) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Object, Schema};
+    fn open(object: &mut Object) {
+        if matches!(
+            object.additional_properties.as_deref(),
+            Some(AdditionalProperties::FreeForm(false))
+        ) {
+            object.additional_properties = None;
+        }
+    }
+    let mut named = Vec::new();
+    for schema in schemas.values_mut() {
+        if let RefOr::T(Schema::AllOf(all_of)) = schema {
+            for part in &mut all_of.items {
+                match part {
+                    RefOr::T(Schema::Object(object)) => open(object),
+                    RefOr::Ref(reference) => named.push(
+                        reference
+                            .ref_location
+                            .trim_start_matches("#/components/schemas/")
+                            .to_owned(),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for name in named {
+        if let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(&name) {
+            open(object);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -197,21 +197,47 @@ pub fn run_file_selected(
     path: &Path,
     select: &dyn Fn(&str) -> bool,
 ) -> FileResult {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            return FileResult {
+                path: path.to_owned(),
+                error: Some(format!("cannot read file: {e}")),
+                cases: Vec::new(),
+                deselected: 0,
+            };
+        }
+    };
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    run_text(engine, path, &text, Some(dir), select)
+}
+
+/// Runs every case of a test file given as its text (a file sent over HTTP with a policy set
+/// to push). `name` names it in the results. Such a file has no directory: its state and
+/// entities must be inline, and a file that names one by path is an error saying so.
+pub fn run_source(engine: &PolicyEngine, name: &Path, text: &str) -> FileResult {
+    run_text(engine, name, text, None, &|_| true)
+}
+
+/// Runs the selected cases of a test file's text; `dir` is where the paths it names are
+/// relative to (`None`: it may name none).
+fn run_text(
+    engine: &PolicyEngine,
+    path: &Path,
+    text: &str,
+    dir: Option<&Path>,
+    select: &dyn Fn(&str) -> bool,
+) -> FileResult {
     let fail = |error: String| FileResult {
         path: path.to_owned(),
         error: Some(error),
         cases: Vec::new(),
         deselected: 0,
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => return fail(format!("cannot read file: {e}")),
-    };
-    let value: Value = match serde_json::from_str(&text) {
+    let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return fail(format!("not JSON: {e}")),
     };
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let mut deselected = 0;
     let cases = match value {
         Value::Array(cases) => run_cedar_cases(engine, dir, cases, select, &mut deselected),
@@ -251,10 +277,14 @@ fn parse_our_file(value: Value) -> Result<OurFile, String> {
 }
 
 /// Loads and validates the state a file names (a path relative to the file) or holds inline.
-fn load_state(dir: &Path, state: &Value, engine: &PolicyEngine) -> Result<StateIndex, String> {
+fn load_state(
+    dir: Option<&Path>,
+    state: &Value,
+    engine: &PolicyEngine,
+) -> Result<StateIndex, String> {
     let (doc, origin) = match state {
         Value::String(rel) => {
-            let path = dir.join(rel);
+            let path = under(dir, rel, "state")?;
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("state `{}`: cannot read: {e}", path.display()))?;
             let doc = StateDocument::from_json_str(&text)
@@ -312,9 +342,20 @@ fn run_our_case(engine: &PolicyEngine, index: &StateIndex, case: OurCase) -> Cas
     result
 }
 
+/// Where a path a test file names is: relative to the file's directory; a file without one
+/// (sent as text) may name no file.
+fn under(dir: Option<&Path>, rel: &str, what: &str) -> Result<std::path::PathBuf, String> {
+    dir.map(|dir| dir.join(rel)).ok_or_else(|| {
+        format!(
+            "{what} `{rel}`: a test file sent as text cannot name another file; put the {what} \
+             inline"
+        )
+    })
+}
+
 fn run_cedar_cases(
     engine: &PolicyEngine,
-    dir: &Path,
+    dir: Option<&Path>,
     cases: Vec<Value>,
     select: &dyn Fn(&str) -> bool,
     deselected: &mut usize,
@@ -370,7 +411,7 @@ fn run_cedar_cases(
 
 fn run_cedar_case(
     engine: &PolicyEngine,
-    dir: &Path,
+    dir: Option<&Path>,
     value: Value,
 ) -> Result<(Expected, Decision, Option<String>), String> {
     let case: CedarCase = serde_path_to_error::deserialize(value)
@@ -394,7 +435,7 @@ fn run_cedar_case(
         .map_err(|e| format!("failed to create request: {e}"))?;
     let entities = match case.entities {
         Value::String(file) => {
-            let path = dir.join(&file);
+            let path = under(dir, &file, "entities")?;
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("entities file `{}`: {e}", path.display()))?;
             Entities::from_json_str(&text, Some(schema))

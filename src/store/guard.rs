@@ -270,7 +270,7 @@ impl<T: WriteTx> WriteTx for Guarded<T> {
         self.health.guard(|| self.inner.remove_aux(table, key))
     }
 
-    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError> {
         self.health.guard(|| self.inner.append_log(log, value))
     }
 }

@@ -70,6 +70,9 @@ pub enum StateKey {
     Client(ClientId),
     User(Email),
     Membership(ClientId, Email),
+    /// Which stored policy set is active ([`Aux::PolicyActivations`]): a sidecar serving the
+    /// store's policies reloads them when a change carries it. No cached lookup has this key.
+    ActivePolicy,
 }
 
 /// The append-only logs: each record gets the next sequence number (from 1).
@@ -92,6 +95,13 @@ pub enum Aux {
     Idempotency,
     /// Client id → its managed relationship.
     Relationships,
+    /// Policy version (64 hex digits) → a stored policy set: its files, who pushed it and when,
+    /// the tests it passed. Written once: a version never changes.
+    PolicySets,
+    /// `active` → which policy set is active, who activated it and when; `history/` and the
+    /// commit's revision (20 digits) → each activation, oldest first. Every write here
+    /// reports [`StateKey::ActivePolicy`].
+    PolicyActivations,
 }
 
 /// What a committed write changed.
@@ -224,8 +234,9 @@ pub trait WriteTx: Snapshot {
     fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Removes a record of a side table.
     fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError>;
-    /// Appends a record to a log; returns its sequence number.
-    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError>;
+    /// Appends a record to a log, numbered after the log's last record when the transaction
+    /// commits (not before: a store may write the records with its commit).
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError>;
 
     /// The revision this transaction commits as. From this call on, the transaction holds its
     /// place in the store's commit order: a store whose writers run in parallel (PostgreSQL)

@@ -46,7 +46,9 @@ impl Owner<'_> {
         match table {
             Aux::Relationships => Owner::Client(key),
             Aux::EmployeeLinks => Owner::Partner(key.split_once('/').map_or(key, |(p, _)| p)),
-            Aux::AccessLinks | Aux::Idempotency => Owner::Aux(aux_name(table), key),
+            Aux::AccessLinks | Aux::Idempotency | Aux::PolicySets | Aux::PolicyActivations => {
+                Owner::Aux(aux_name(table), key)
+            }
         }
     }
 }
@@ -57,6 +59,8 @@ pub(super) fn aux_name(table: Aux) -> &'static str {
         Aux::EmployeeLinks => "employee_links",
         Aux::Idempotency => "idempotency",
         Aux::Relationships => "relationships",
+        Aux::PolicySets => "policy_sets",
+        Aux::PolicyActivations => "policy_activations",
     }
 }
 

@@ -29,7 +29,11 @@
 //! held through `COMMIT`. What needs one order across the fleet happens under it: the next
 //! revision, the log sequence numbers, the change feed's row. So revisions and log records
 //! commit in their order, without gaps, and a sidecar that has read the feed up to `n` has seen
-//! every commit up to `n`. The lock is held for a few round trips instead of a whole command.
+//! every commit up to `n`. The lock is held for two round trips instead of a whole command:
+//! the `FOR UPDATE` that takes it (and learns the revision the audit record and the answer
+//! name), then one statement that writes the revision, the log records appended meanwhile
+//! (kept in memory until then), the feed row and the notification, sent together with the
+//! `COMMIT` (pipelined: one round trip for both).
 //!
 //! A transaction that replaces the whole state (an import) takes an exclusive lock that every
 //! other write transaction holds shared from its start.
@@ -45,8 +49,8 @@
 //! connection stays open (a frozen network) cannot hold a request, or a command, past its
 //! time. A round trip that times out drops its connection (the server rolls its transaction
 //! back when it notices). Where it timed out decides what the caller is told: before `COMMIT`,
-//! nothing was applied ([`StoreError::Timeout`]); while waiting for `COMMIT`'s answer, the
-//! outcome is unknown ([`StoreError::OutcomeUnknown`]), and a retry with the same
+//! nothing was applied ([`StoreError::Timeout`]); while waiting for `COMMIT`'s answer (or
+//! for the answer of the statement sent with it), the outcome is unknown ([`StoreError::OutcomeUnknown`]), and a retry with the same
 //! `Idempotency-Key` finds out (the idempotency record commits with the command).
 //!
 //! **Threads.** The store's methods are synchronous, like redb's, and are called from request

@@ -371,19 +371,12 @@ impl TablesMut for PgTx<'_> {
         Ok(())
     }
 
-    fn append(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
-        // Under the commit order, so the next number is free and numbers commit in order.
+    fn append(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError> {
+        // Written by the commit's statement, under the commit order, so the numbers are free
+        // and commit in order.
         self.order()?;
-        let next: i64 = self
-            .one(
-                "INSERT INTO logs (log, seq, value) \
-                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM logs WHERE log = $1 \
-                 RETURNING seq",
-                &[&log_name(log), &value],
-            )
-            .map_err(StoreError::into_write)?
-            .ok_or_else(|| StoreError::Write("the log record was not written".into()))?;
-        revision_of(next)
+        self.defer_log(log_name(log), value);
+        Ok(())
     }
 
     fn commit_revision(&mut self) -> Result<u64, StoreError> {

@@ -23,6 +23,27 @@ use super::rows::encode;
 use super::tables::Key;
 use super::{Aux, Committed, StoreError};
 
+/// A write's last statement, sent with its `COMMIT`: the new revision (`$1`), the log records
+/// (`$5`, `$6`: each numbered after its log's last, in the order appended), the revision's
+/// entry in the feed (`$2`, `$3`), the notification (`$4`).
+const COMMIT_WRITES: &str = "WITH revision AS (UPDATE meta SET value = $1 WHERE key = 'revision'), \
+          feed AS (INSERT INTO changes (revision, everything, keys) VALUES ($1, $2, $3)), \
+          logged AS (INSERT INTO logs (log, seq, value) \
+             SELECT r.log, \
+                    COALESCE((SELECT MAX(l.seq) FROM logs l WHERE l.log = r.log COLLATE \"C\"), 0) \
+                      + ROW_NUMBER() OVER (PARTITION BY r.log ORDER BY r.n), \
+                    r.value \
+             FROM unnest($5::text[], $6::bytea[]) WITH ORDINALITY AS r(log, value, n)) \
+     SELECT pg_notify($4, $1::text)";
+
+/// An error the server answered for a statement (severity `ERROR`): the transaction is rolled
+/// back and the session goes on. (`FATAL` and `PANIC` end the session, possibly after a
+/// commit; a broken connection says nothing of what the server did.)
+fn statement_error(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| db.parsed_severity() == Some(tokio_postgres::error::Severity::Error))
+}
+
 /// One transaction: a snapshot (read only) or a write.
 pub(super) struct PgTx<'s> {
     session: RefCell<Pooled<'s>>,
@@ -44,6 +65,9 @@ pub(super) struct PgTx<'s> {
     row_locked: RefCell<BTreeSet<(&'static str, String)>>,
     /// Point lookups made, kept until the transaction writes anything.
     memo: RefCell<Memo>,
+    /// Log records appended (the log's name, the record), in order: written by the commit's
+    /// one statement, so the commit order is held for one statement fewer per record.
+    logged: RefCell<(Vec<&'static str>, Vec<Vec<u8>>)>,
 }
 
 /// What a transaction's point lookups answered. A snapshot sees one revision, and a write
@@ -115,6 +139,7 @@ impl<'s> PgTx<'s> {
             contended: Cell::new(false),
             row_locked: RefCell::new(BTreeSet::new()),
             memo: RefCell::new(Memo::default()),
+            logged: RefCell::new((Vec::new(), Vec::new())),
         };
         let value: i64 = match revision? {
             Some(text) => text.parse().map_err(|e| corrupt("meta/revision", e))?,
@@ -271,6 +296,14 @@ impl<'s> PgTx<'s> {
             .collect()
     }
 
+    /// Appends a record to the log `log` when this write commits. The caller holds the
+    /// commit order ([`PgTx::order`]).
+    pub(super) fn defer_log(&self, log: &'static str, record: &[u8]) {
+        let mut logged = self.logged.borrow_mut();
+        logged.0.push(log);
+        logged.1.push(record.to_vec());
+    }
+
     /// Drops the remembered lookups: this transaction writes.
     pub(super) fn forget(&self) {
         *self.memo.borrow_mut() = Memo::default();
@@ -321,28 +354,25 @@ impl<'s> PgTx<'s> {
             .insert(email.to_owned(), found);
     }
 
-    /// Bumps the revision, records the change in the feed, notifies, commits.
+    /// Bumps the revision, appends the log records, records the change in the feed, notifies,
+    /// and commits, in one round trip: the writes and the `COMMIT` are sent together
+    /// (pipelined), so the commit order is held for that round trip after its own.
     pub(super) fn commit(mut self, changes: &Committed) -> Result<u64, StoreError> {
         self.order()?;
         let revision = self.revision.get() + 1;
         let keys = encode(&changes.keys)?;
         let new = to_i64(revision)?;
-        // One round trip: the new revision, its entry in the feed, the notification.
-        self.execute(
-            "WITH revision AS (UPDATE meta SET value = $1 WHERE key = 'revision'), \
-                  feed AS (INSERT INTO changes (revision, everything, keys) VALUES ($1, $2, $3)) \
-             SELECT pg_notify($4, $1::text)",
-            &[&new, &changes.everything, &keys, &CHANNEL],
-        )?;
         if revision.is_multiple_of(1_000) {
             self.execute(
                 "DELETE FROM changes WHERE revision <= $1",
                 &[&to_i64(revision.saturating_sub(FEED_RETENTION))?],
             )?;
         }
+        let (logs, records) = std::mem::take(&mut *self.logged.borrow_mut());
         let mut session = self.session.borrow_mut();
         let connection = session.get()?;
-        // A failed COMMIT leaves the transaction rolled back or unknown: never reused.
+        let writes = connection.statement(COMMIT_WRITES)?;
+        // From here the transaction ends (committed, rolled back or unknown): never reused.
         self.open = false;
         if round_trip_deadline() <= Instant::now() {
             // No time left to send it: it is not sent, and the server rolls the transaction
@@ -353,32 +383,39 @@ impl<'s> PgTx<'s> {
             });
         }
         let client = &connection.client;
+        let params: [&(dyn ToSql + Sync); 6] =
+            [&new, &changes.everything, &keys, &CHANNEL, &logs, &records];
         let outcome = wait_until(
             &connection.io,
             round_trip_deadline(),
-            client.batch_execute("COMMIT"),
+            futures_util::future::join(
+                client.execute(&writes, &params),
+                client.batch_execute("COMMIT"),
+            ),
         );
+        if !matches!(outcome, Some((Ok(_), Ok(())))) {
+            connection.poisoned = true;
+        }
         match outcome {
-            Some(Ok(())) => {}
-            // The server answered with an error of the statement: it rolled the transaction
-            // back. (A FATAL or PANIC ends the session, possibly after the commit.)
-            Some(Err(e))
-                if e.as_db_error().is_some_and(|db| {
-                    db.parsed_severity() == Some(tokio_postgres::error::Severity::Error)
-                }) =>
-            {
-                connection.poisoned = true;
+            Some((Ok(_), Ok(()))) => {}
+            // The writes failed: the server rolled the transaction back, and the `COMMIT`
+            // after them only ended it. Nothing was applied.
+            Some((Err(e), _)) if statement_error(&e) => {
+                return Err(db_err(e).into_write());
+            }
+            // The server answered the `COMMIT` with an error of the statement (a deferred
+            // constraint): it rolled the transaction back. (A FATAL or PANIC ends the
+            // session, possibly after the commit.)
+            Some((Ok(_), Err(e))) if statement_error(&e) => {
                 return Err(StoreError::write(PgError(e)));
             }
             // The connection broke, or no answer came in time: the server may have committed.
-            Some(Err(e)) => {
-                connection.poisoned = true;
+            Some((Err(e), _) | (_, Err(e))) => {
                 return Err(StoreError::OutcomeUnknown {
                     detail: format!("postgres: {e}"),
                 });
             }
             None => {
-                connection.poisoned = true;
                 return Err(StoreError::OutcomeUnknown {
                     detail: "no answer within the request's time".into(),
                 });

@@ -43,16 +43,21 @@ const ACCESS_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("access_
 const EMPLOYEE_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("employee_links");
 const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
 const RELATIONSHIPS: TableDefinition<&str, &[u8]> = TableDefinition::new("relationships");
+/// Stored policy sets, and which one is active.
+const POLICY_SETS: TableDefinition<&str, &[u8]> = TableDefinition::new("policy_sets");
+const POLICY_ACTIVATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("policy_activations");
 /// Logs: sequence number → record.
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 
 /// Every side table and log, for creating and copying the file's tables.
-pub(super) const AUX_TABLES: [Aux; 4] = [
+pub(super) const AUX_TABLES: [Aux; 6] = [
     Aux::AccessLinks,
     Aux::EmployeeLinks,
     Aux::Idempotency,
     Aux::Relationships,
+    Aux::PolicySets,
+    Aux::PolicyActivations,
 ];
 pub(super) const LOGS: [Log; 2] = [Log::Audit, Log::Events];
 
@@ -62,6 +67,8 @@ pub(super) fn aux_table(table: Aux) -> TableDefinition<'static, &'static str, &'
         Aux::EmployeeLinks => EMPLOYEE_LINKS,
         Aux::Idempotency => IDEMPOTENCY,
         Aux::Relationships => RELATIONSHIPS,
+        Aux::PolicySets => POLICY_SETS,
+        Aux::PolicyActivations => POLICY_ACTIVATIONS,
     }
 }
 
@@ -452,14 +459,14 @@ impl TablesMut for RedbWrite {
         self.clear_table(RELATIONSHIPS)
     }
 
-    fn append(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+    fn append(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError> {
         let mut table = self.table(log_table(log))?;
         let next = table
             .last()
             .map_err(read_err)?
             .map_or(1, |(k, _)| k.value() + 1);
         table.insert(next, value).map_err(write_err)?;
-        Ok(next)
+        Ok(())
     }
 
     /// The revision goes into `meta`; the changes are the cache's business alone (this store

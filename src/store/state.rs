@@ -8,7 +8,9 @@
 //! - the cascades of a write: replacing a partner replaces its employees, replacing a client
 //!   replaces its users and assets and relationship, an import replaces everything;
 //! - the rule that an e-mail has one employer;
-//! - which cached records each write makes stale ([`StateKey`]s), reported at the commit;
+//! - which cached records each write makes stale ([`StateKey`]s), reported at the commit, and
+//!   a change of the active policy set ([`StateKey::ActivePolicy`]), which the change feed
+//!   carries to the other sidecars;
 //! - how many writes a work made: every write reaches the backend through
 //!   [`StateTx::tables_mut`], which counts it, so a group commit can tell a work that refused
 //!   before writing from one that left changes behind ([`BatchTx::writes`]).
@@ -57,6 +59,13 @@ impl<T> StateTx<T> {
 
     fn touch(&mut self, key: StateKey) {
         self.changes.keys.push(key);
+    }
+
+    /// A side table whose writes other sidecars must hear of: the active policy set's.
+    fn touch_aux(&mut self, table: Aux) {
+        if table == Aux::PolicyActivations {
+            self.touch(StateKey::ActivePolicy);
+        }
     }
 }
 
@@ -363,14 +372,18 @@ impl<T: TablesMut> WriteTx for StateTx<T> {
     }
 
     fn put_aux(&mut self, table: Aux, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.tables_mut().put(Record::Aux(table, key, value))
+        self.tables_mut().put(Record::Aux(table, key, value))?;
+        self.touch_aux(table);
+        Ok(())
     }
 
     fn remove_aux(&mut self, table: Aux, key: &str) -> Result<(), StoreError> {
-        self.tables_mut().delete(Key::Aux(table, key)).map(|_| ())
+        self.tables_mut().delete(Key::Aux(table, key))?;
+        self.touch_aux(table);
+        Ok(())
     }
 
-    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError> {
         self.tables_mut().append(log, value)
     }
 

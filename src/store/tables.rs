@@ -185,8 +185,8 @@ pub(super) trait TablesMut: Tables {
     /// that replaces the state). The other side tables and the logs stay.
     fn clear(&mut self) -> Result<(), StoreError>;
 
-    /// Appends a record to a log; returns its sequence number.
-    fn append(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError>;
+    /// Appends a record to a log (see [`super::WriteTx::append_log`]).
+    fn append(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError>;
 
     /// See [`super::WriteTx::commit_revision`].
     fn commit_revision(&mut self) -> Result<u64, StoreError> {

@@ -268,3 +268,58 @@ fn a_garbage_file_is_an_open_error() {
     let err = RedbStore::open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::Open { .. }), "{err}");
 }
+
+/// The policy side tables round-trip through a reopened file, and a write of the active
+/// pointer's table reports [`StateKey::ActivePolicy`] (for the change feed) while a stored
+/// set's does not.
+#[test]
+fn policy_tables_round_trip_and_an_activation_is_a_change_to_follow() {
+    use crate::store::StateKey;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pushed) = {
+        let store = RedbStore::open(dir.path()).unwrap();
+        write::<_, (), ()>(&store, |tx| {
+            tx.put_aux(Aux::PolicySets, &"a".repeat(64), b"{\"set\":1}")?;
+            Ok(())
+        })
+        .unwrap()
+    };
+    assert!(pushed.keys.is_empty(), "{pushed:?}");
+    let store = RedbStore::open(dir.path()).unwrap();
+    let (_, activated) = write::<_, (), ()>(&store, |tx| {
+        tx.put_aux(Aux::PolicyActivations, "active", b"{\"v\":1}")?;
+        tx.put_aux(
+            Aux::PolicyActivations,
+            "history/00000000000000000002",
+            b"{}",
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(activated.keys, [StateKey::ActivePolicy]);
+    drop(store);
+    let store = RedbStore::open(dir.path()).unwrap();
+    let snapshot = store.snapshot().unwrap();
+    assert_eq!(
+        snapshot.aux(Aux::PolicySets, &"a".repeat(64)).unwrap(),
+        Some(b"{\"set\":1}".to_vec())
+    );
+    assert_eq!(
+        snapshot.aux(Aux::PolicyActivations, "active").unwrap(),
+        Some(b"{\"v\":1}".to_vec())
+    );
+    let history = snapshot
+        .aux_after(Aux::PolicyActivations, "history/", 10)
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    // An import replaces the state, not the policy versions.
+    drop(snapshot);
+    import(&store, &demo());
+    let snapshot = store.snapshot().unwrap();
+    assert!(
+        snapshot
+            .aux(Aux::PolicySets, &"a".repeat(64))
+            .unwrap()
+            .is_some()
+    );
+}

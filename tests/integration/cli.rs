@@ -613,3 +613,188 @@ fn serve_listens_on_a_unix_socket() {
     assert!(stderr.contains("is not a socket"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
 }
+
+fn policies_cmd(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_partner-access"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("PARTNER_ACCESS_STORE")
+        .env_remove("PARTNER_ACCESS_SCHEMA")
+        .env("USER", "tester")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    (out.status.success(), stdout, stderr)
+}
+
+/// `policies push/list/activate/pull` on a data directory: a push validates, runs its tests
+/// (a failing one stores nothing), stores the set once per content; activation by a prefix of
+/// the hash; `pull` gives back files whose version is the pushed one.
+#[test]
+fn policies_push_list_activate_and_pull_on_a_data_directory() {
+    let data = tempfile::tempdir().unwrap();
+    let data = path_str(data.path()).to_owned();
+    let store = ["--data", data.as_str()];
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(store.iter())
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    let call = |args: &[&str]| {
+        let owned = with(args);
+        policies_cmd(&owned.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    let (ok, stdout, stderr) = call(&[
+        "policies",
+        "push",
+        "policies",
+        "--schema",
+        "schema",
+        "--tests",
+        "tests/policies",
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let v1 = stdout
+        .strip_prefix("pushed ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(v1.len(), 64, "{stdout}");
+    assert!(
+        stdout.contains("test case(s) passed in 6 file(s)"),
+        "{stdout}"
+    );
+
+    // The same files again: nothing stored.
+    let (ok, stdout, _) = call(&["policies", "push", "policies", "--schema", "schema"]);
+    assert!(ok && stdout.contains("stored already"), "{stdout}");
+
+    // A set the project's tests refuse: nothing stored, the failures listed.
+    let copy = policy_copy();
+    std::fs::write(
+        copy.path().join("policies/zz_forbid.cedar"),
+        "@id(\"test-forbid-everything\")\nforbid (principal, action, resource);\n",
+    )
+    .unwrap();
+    let forbidding = copy.path().join("policies");
+    let (ok, stdout, stderr) = call(&[
+        "policies",
+        "push",
+        path_str(&forbidding),
+        "--schema",
+        "schema",
+        "--tests",
+        "tests/policies/seats.json",
+    ]);
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("test(s) failed; nothing was stored"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tests/policies/seats.json: "), "{stderr}");
+
+    // A policy that does not parse: named with its file.
+    std::fs::write(copy.path().join("policies/zz_forbid.cedar"), "permit (").unwrap();
+    let (ok, _, stderr) = call(&[
+        "policies",
+        "push",
+        path_str(&forbidding),
+        "--schema",
+        "schema",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("zz_forbid.cedar"), "{stderr}");
+
+    let (ok, stdout, stderr) = call(&["policies", "list", "--format", "json"]);
+    assert!(ok, "{stderr}");
+    let history: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        history["versions"].as_array().unwrap().len(),
+        1,
+        "{history}"
+    );
+    assert_eq!(history["versions"][0]["pushed_by"], "tester");
+    assert_eq!(history["versions"][0]["active"], false);
+    assert!(history.get("active").is_none(), "{history}");
+
+    // Activation by a prefix; a prefix too short or unknown is refused.
+    let (ok, stdout, stderr) = call(&["policies", "activate", &v1[..10]]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), format!("activated {v1}"));
+    let (ok, _, stderr) = call(&["policies", "activate", "abc"]);
+    assert!(!ok && stderr.contains("at least 8 hex digits"), "{stderr}");
+    let (ok, _, stderr) = call(&["policies", "activate", "0123456789"]);
+    assert!(
+        !ok && stderr.contains("no stored policy version"),
+        "{stderr}"
+    );
+
+    let (ok, stdout, _) = call(&["policies", "list"]);
+    assert!(ok);
+    assert!(stdout.contains(&format!("* {}", &v1[..16])), "{stdout}");
+    assert!(stdout.contains("by tester"), "{stdout}");
+
+    // Pulled back, the files are the same version.
+    let out = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = call(&["policies", "pull", &v1[..8], path_str(out.path())]);
+    assert!(ok, "{stderr}");
+    let validated = run(&[
+        "validate",
+        "--policies",
+        path_str(&out.path().join("policies")),
+        "--schema",
+        path_str(&out.path().join("schema")),
+    ]);
+    let (stdout, stderr) = text(&validated);
+    assert!(validated.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(&format!("policy version: {v1}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn completions_and_manual_pages_come_from_the_command_line_itself() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{shell}: {stderr}");
+        for word in [
+            "partner-access",
+            "serve",
+            "policies",
+            // Fish spells a long flag `-l activity-flush-secs`, the others `--activity-flush-secs`.
+            "activity-flush-secs",
+        ] {
+            assert!(stdout.contains(word), "{shell}: no `{word}`");
+        }
+    }
+    let out = run(&["completions", "tcsh"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("tcsh"), "{stderr}");
+
+    let out = run(&["man"]);
+    let (page, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(page.contains(".TH partner-access 1"), "{page}");
+    assert!(page.contains("serve"), "{page}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("man1");
+    let out = run(&["man", "--out", path_str(&out_dir)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    for page in [
+        "partner-access.1",
+        "partner-access-serve.1",
+        "partner-access-policies-push.1",
+    ] {
+        let text = std::fs::read_to_string(out_dir.join(page)).unwrap();
+        assert!(
+            text.starts_with(".ie") || text.contains(".TH"),
+            "{page}: {text}"
+        );
+    }
+}

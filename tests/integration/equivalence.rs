@@ -912,7 +912,10 @@ fn check_state(
             "the generator made an invalid state: {problems:?}\n{doc:#}"
         )));
     }
-    sidecar.app.import(&state, ImportMode::Replace).unwrap();
+    sidecar
+        .app
+        .import(&state, ImportMode::Replace, "tests")
+        .unwrap();
     // The reference decides over the state as the sidecar holds it: an import may derive
     // state (LINK-3 links verified employees to their partners), which is the commands'
     // business, tested there; here only the decisions over one state are compared.

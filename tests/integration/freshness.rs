@@ -111,7 +111,7 @@ fn app(dir: &std::path::Path) -> Arc<App> {
         store,
     )
     .unwrap();
-    app.import(&state(), ImportMode::Replace).unwrap();
+    app.import(&state(), ImportMode::Replace, "tests").unwrap();
     Arc::new(app)
 }
 
@@ -213,6 +213,7 @@ fn write(app: &App, s: usize, grant: bool) -> u64 {
                     keep_billing: false,
                     paid_hubs: Vec::new(),
                 },
+                "tests",
             )
             .unwrap(),
     }

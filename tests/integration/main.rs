@@ -1,6 +1,6 @@
 //! The suites of the crate's own harness in one test binary (one link instead of eight): the
 //! command line ([`cli`], [`cli_authors`]), the declarative policy corpus ([`policy_cases`]),
-//! the documented input limits ([`limits`]), decision equivalence with plain Cedar
+//! the documented input limits ([`limits`]), the README's examples ([`readme`]), decision equivalence with plain Cedar
 //! ([`equivalence`]), failing closed under injected faults ([`fail_closed`]), the store's own
 //! disk faults ([`storage_faults`]) and revocation freshness ([`freshness`]). One file per
 //! suite; `cargo test --test integration limits::` runs one of them.
@@ -27,4 +27,5 @@ mod fail_closed;
 mod freshness;
 mod limits;
 mod policy_cases;
+mod readme;
 mod storage_faults;

@@ -279,3 +279,101 @@ async fn an_import_into_an_empty_store_only_is_refused_over_a_state() {
     );
     assert_eq!(export(&server).await, before, "nothing changed");
 }
+
+/// The audit log's records with `command` starting `admin.`, oldest first.
+async fn admin_audit(server: &harness::TestServer) -> Vec<Value> {
+    let (status, body) = server.get("/v1/audit?limit=1000").await;
+    assert_eq!(status, 200, "{body}");
+    body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["command"].as_str().unwrap().starts_with("admin."))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_applied_administration_write_is_audited_and_a_refused_one_writes_nothing() {
+    let server = harness::start(harness::Options::default()).await;
+    let imported = server.import(&support::demo()).await;
+    let records = admin_audit(&server).await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["command"], "admin.import");
+    assert_eq!(records[0]["actor"], "admin-token");
+    assert_eq!(records[0]["outcome"], "applied");
+    assert_eq!(records[0]["revision"], imported);
+    assert!(
+        records[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 clients"),
+        "{records:#?}"
+    );
+
+    let (status, body) = server
+        .put(
+            "/v1/admin/clients/c-globex/users/bob@acme.example",
+            &json!({"role": "standard", "seat": "core", "partner": "p-acme"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let records = admin_audit(&server).await;
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records[1]["command"], "admin.upsert_user");
+    assert_eq!(
+        records[1]["target"],
+        "client/c-globex/user/bob@acme.example"
+    );
+    assert_eq!(records[1]["client"], "c-globex");
+    assert_eq!(records[1]["revision"], body["revision"]);
+    assert!(records[1]["policy_version"].as_str().unwrap().len() == 64);
+
+    for (path, body) in [
+        (
+            "/v1/admin/partners/p-acme",
+            json!({"tier": "solutions_partner", "email_domains": ["acme.example"]}),
+        ),
+        (
+            "/v1/admin/partners/p-acme/employees/zed@acme.example",
+            json!({}),
+        ),
+        (
+            "/v1/admin/clients/c-globex",
+            json!({"official_name": "Globex", "pricing_model": "seat_based", "managed_by": "p-acme"}),
+        ),
+        (
+            "/v1/admin/clients/c-globex/assets/a-1",
+            json!({"kind": "workflow", "name": "Nurture", "owner": "bob@acme.example"}),
+        ),
+    ] {
+        let (status, answer) = server.put(path, &body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    let commands: Vec<Value> = admin_audit(&server)
+        .await
+        .iter()
+        .map(|r| r["command"].clone())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "admin.import",
+            "admin.upsert_user",
+            "admin.upsert_partner",
+            "admin.upsert_employee",
+            "admin.upsert_client",
+            "admin.upsert_asset"
+        ]
+    );
+
+    // Refused (MIG-4): nothing written, not even an audit record.
+    let (status, _) = server
+        .put(
+            "/v1/admin/clients/c-globex/users/owner@globex.example",
+            &json!({"role": "standard", "seat": "core"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(admin_audit(&server).await.len(), 6);
+}

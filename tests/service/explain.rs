@@ -330,6 +330,7 @@ async fn search_finds_users_accounts_and_partners_by_prefix_with_labels() {
             "ann@acme.example",
             "bob@acme.example",
             "cy@acme.example",
+            "dee@acme.example",
             "owner@globex.example",
             "pat@acme.example"
         ]
@@ -339,7 +340,8 @@ async fn search_finds_users_accounts_and_partners_by_prefix_with_labels() {
         users["matches"][0]["label"],
         "super admin of partner p-acme, user in 1 client account"
     );
-    assert_eq!(users["matches"][3]["label"], "user in 1 client account");
+    assert_eq!(users["matches"][3]["label"], "employee of partner p-acme");
+    assert_eq!(users["matches"][4]["label"], "user in 1 client account");
     // E-mails are matched in lower case, as stored; the query is trimmed.
     let (_, found) = server.get("/v1/search?kind=user&q=%20ANN").await;
     assert_eq!(ids(&found), ["ann@acme.example"]);

@@ -527,6 +527,7 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
                     "seat": if *admin { "partner" } else { "core" },
                     "partner": partner.map(|p| PARTNERS[p]),
                 })),
+                "tests",
             )
             .map(|_| empty_answer()),
         Step::UpsertEmployee { partner, target } => app
@@ -534,6 +535,7 @@ fn run(app: &App, state: &StateDocument, step: &Step) -> bool {
                 &partner_id(*partner),
                 &email(TARGETS[*target]),
                 body(json!({})),
+                "tests",
             )
             .map(|_| empty_answer()),
     };
@@ -606,7 +608,7 @@ fn link2_a_client_is_managed_by_at_most_one_partner_whatever_the_commands() {
     });
     let applied = std::cell::Cell::new(0usize);
     let result = runner.run(&proptest::collection::vec(step(), 1..30), |steps| {
-        app.import(&initial, ImportMode::Replace).unwrap();
+        app.import(&initial, ImportMode::Replace, "tests").unwrap();
         for (i, step) in steps.iter().enumerate() {
             let (before, _) = app.export().unwrap();
             if run(&app, &before, step) {

@@ -25,6 +25,8 @@ mod events_stream;
 mod explain;
 mod idempotency;
 mod link2;
+mod openapi_shapes;
 mod ops;
+mod policy_store;
 mod policy_version;
 mod secrets;

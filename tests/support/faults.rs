@@ -355,7 +355,7 @@ impl WriteTx for FaultyTx<'_> {
         self.inner.remove_aux(table, key)
     }
 
-    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<u64, StoreError> {
+    fn append_log(&mut self, log: Log, value: &[u8]) -> Result<(), StoreError> {
         self.write(match log {
             Log::Audit => "append_log:audit",
             Log::Events => "append_log:events",

@@ -248,7 +248,9 @@ impl TestServer {
     /// Replaces the state with `doc` through the app, not over HTTP (no body limit, no token).
     pub fn load(&self, doc: &Value) {
         let state = StateDocument::from_json_value(doc.clone()).unwrap();
-        self.app.import(&state, ImportMode::Replace).unwrap();
+        self.app
+            .import(&state, ImportMode::Replace, "tests")
+            .unwrap();
     }
 
     /// Imports a state document (replace) and returns the new revision.

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use super::journal::Event;
 use super::vocab::EventKind;
@@ -496,7 +497,7 @@ impl<'t> Ctx<'t> {
 }
 
 /// The outcome of [`Ctx::grant_clamp`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Clamped {
     pub permissions: BTreeSet<Permission>,
     pub withheld: BTreeSet<Permission>,
@@ -506,7 +507,7 @@ pub struct Clamped {
 /// The answer of a command that changes a user's permissions: what the user holds now, what
 /// was asked for but withheld and what could not be taken away (PERM-2), its role, and (from
 /// the Client Access Manager) its seat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PermissionsApplied {
     #[serde(flatten)]
     pub clamped: Clamped,

@@ -90,7 +90,7 @@ impl App {
                     let audit = AuditRecord {
                         seq: 0,
                         time: now,
-                        actor: meta.actor.clone(),
+                        actor: meta.actor.to_string(),
                         command,
                         target: target.to_owned(),
                         client: ctx.client.clone(),
@@ -191,7 +191,7 @@ impl App {
         let audit = AuditRecord {
             seq: 0,
             time: now,
-            actor: meta.actor.clone(),
+            actor: meta.actor.to_string(),
             command,
             target: target.to_owned(),
             client,

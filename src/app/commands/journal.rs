@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use super::vocab::{self, AuditOutcome, CommandName, EventKind};
 use super::{CmdError, CmdResult};
@@ -135,12 +136,18 @@ impl StoredError {
 }
 
 /// One audit record: who did what, when, the decision, the deciding ids, the outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditRecord {
+    /// Its place in the log: the cursor `after=` takes.
     #[serde(default)]
+    #[schema(required = true)]
     pub seq: u64,
     pub time: Timestamp,
-    pub actor: Email,
+    /// Who acted: the person's e-mail for a command of the Client Access Manager; for a
+    /// policy command, the operator as the CLI's `--actor` or the request's `actor` names them;
+    /// for an administration write, the channel it came through (`admin-token` over HTTP,
+    /// `cli` from the command line).
+    pub actor: String,
     pub command: CommandName,
     /// What the command was about: `client/c-globex`, `partner/p-acme/employee/...`.
     pub target: String,
@@ -149,6 +156,7 @@ pub struct AuditRecord {
     pub client: Option<ClientId>,
     /// `allow` or `deny`: the policies' verdict on the command.
     #[serde(with = "vocab::verdict_label")]
+    #[schema(schema_with = vocab::verdict_label::schema)]
     pub decision: Verdict,
     /// The policy ids that decided (every decision the command asked for).
     pub policies: Vec<String>,
@@ -167,9 +175,11 @@ pub struct AuditRecord {
 }
 
 /// One outbox event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
+    /// Its place in the outbox: the cursor `after=` takes.
     #[serde(default)]
+    #[schema(required = true)]
     pub seq: u64,
     /// `access_link.approved`, `user.created`, `user.removed`, ...
     #[serde(rename = "type")]
@@ -177,6 +187,8 @@ pub struct Event {
     pub time: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientId>,
+    /// What happened, by kind: the client, the user's e-mail, and what changed.
+    #[schema(value_type = Object)]
     pub data: Value,
 }
 
@@ -364,11 +376,11 @@ pub(super) fn store_answer<E>(
     Ok(())
 }
 
-pub(super) fn append<T: Serialize, E>(
+pub(crate) fn append<T: Serialize, E>(
     tx: &mut dyn WriteTx,
     log: Log,
     record: &T,
-) -> Result<u64, WriteError<E>> {
+) -> Result<(), WriteError<E>> {
     let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Write(e.to_string()))?;
     Ok(tx.append_log(log, &bytes)?)
 }

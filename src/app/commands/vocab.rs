@@ -9,8 +9,11 @@
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-/// Serde by the strum name of a vocabulary: the same string as stored.
+/// Serde by the strum name of a vocabulary: the same string as stored; its OpenAPI schema is
+/// a string enum of those names.
 macro_rules! by_name {
     ($name:ident) => {
         impl $name {
@@ -34,7 +37,23 @@ macro_rules! by_name {
                 })
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                names(<$name as strum::VariantNames>::VARIANTS)
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// The schema of a string that is one of `names`.
+fn names(names: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .into()
 }
 
 /// A command, as its audit record names it.
@@ -98,6 +117,31 @@ pub enum CommandName {
     UserAssignSeats,
     #[strum(serialize = "user.remove")]
     UserRemove,
+    /// A policy set stored as a version (`partner-access policies push`,
+    /// `PUT /v1/admin/policies`).
+    #[strum(serialize = "policies.push")]
+    PoliciesPush,
+    /// A stored policy set made the active one.
+    #[strum(serialize = "policies.activate")]
+    PoliciesActivate,
+    /// A state document imported (`POST /v1/admin/import`, `partner-access import`).
+    #[strum(serialize = "admin.import")]
+    AdminImport,
+    /// A partner written by the host (`PUT /v1/admin/partners/{id}`).
+    #[strum(serialize = "admin.upsert_partner")]
+    AdminUpsertPartner,
+    /// An employee written by the host.
+    #[strum(serialize = "admin.upsert_employee")]
+    AdminUpsertEmployee,
+    /// A client account written by the host.
+    #[strum(serialize = "admin.upsert_client")]
+    AdminUpsertClient,
+    /// A client user written by the host.
+    #[strum(serialize = "admin.upsert_user")]
+    AdminUpsertUser,
+    /// An asset written by the host.
+    #[strum(serialize = "admin.upsert_asset")]
+    AdminUpsertAsset,
 }
 by_name!(CommandName);
 
@@ -168,12 +212,20 @@ pub enum EventKind {
 }
 by_name!(EventKind);
 
-/// Serde for an audit record's `decision`: the verdict's lower-case label, `allow` or `deny`.
+/// Serde for an audit record's `decision`: the verdict's lower-case label, `allow` or `deny`;
+/// and its OpenAPI schema.
 pub mod verdict_label {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
 
     use crate::domain::Verdict;
+
+    /// A string, `allow` or `deny`.
+    pub fn schema() -> RefOr<Schema> {
+        super::names(&["allow", "deny"])
+    }
 
     pub fn serialize<S: Serializer>(verdict: &Verdict, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(verdict.label())

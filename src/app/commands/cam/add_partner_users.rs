@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::AppError;
 use crate::app::commands::{
@@ -16,7 +17,7 @@ use crate::domain::{
 };
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddPartnerUsersBody {
     pub actor: Email,
@@ -32,7 +33,7 @@ pub struct AddPartnerUsers {
 }
 
 /// What happened to one employee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AddOutcome {
     Added,
@@ -41,7 +42,7 @@ pub enum AddOutcome {
 }
 
 /// One employee's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AddedUser {
     pub employee: Email,
     pub outcome: AddOutcome,
@@ -51,7 +52,7 @@ pub struct AddedUser {
 }
 
 /// The answer: one result per employee named (each once), in the order named.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Added {
     pub results: Vec<AddedUser>,
 }

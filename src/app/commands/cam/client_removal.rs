@@ -4,6 +4,7 @@
 //! since. The relationship then ends 60 days after the last activity.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ActorOnly, OwnedAsset, assets_of, managed_partner_users};
 use crate::app::commands::{
@@ -19,7 +20,7 @@ pub struct ClientRemovalPreview {
 }
 
 /// One partner user of the preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PartnerUserPreview {
     pub email: Email,
     pub role: Role,
@@ -28,7 +29,7 @@ pub struct PartnerUserPreview {
 }
 
 /// The preview's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ClientRemovalPreviewed {
     pub client: ClientId,
     pub partner: PartnerId,
@@ -38,7 +39,7 @@ pub struct ClientRemovalPreviewed {
 }
 
 /// The removal's body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveAllBody {
     pub actor: Email,
@@ -53,7 +54,7 @@ pub struct RemoveAllPartnerUsers {
 }
 
 /// The removal's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RemovedAll {
     pub client: ClientId,
     pub removed: Vec<Email>,

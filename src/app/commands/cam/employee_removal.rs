@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{ActorOnly, OwnedAsset, all_deactivated, assets_of};
 use crate::app::AppError;
@@ -25,10 +26,11 @@ pub struct EmployeeRemovalPreview {
 }
 
 /// One client of the preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EmployeeClientPreview {
     pub client: ClientId,
     /// The partner's own name for the client, if it has one.
+    #[schema(required = true)]
     pub crm_name: Option<String>,
     pub official_name: String,
     pub role: Role,
@@ -37,7 +39,7 @@ pub struct EmployeeClientPreview {
 }
 
 /// The preview's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EmployeeRemovalPreviewed {
     pub employee: Email,
     pub clients: Vec<EmployeeClientPreview>,
@@ -46,7 +48,7 @@ pub struct EmployeeRemovalPreviewed {
 }
 
 /// The removal's body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveEmployeeBody {
     pub actor: Email,
@@ -63,7 +65,7 @@ pub struct RemoveEmployee {
 }
 
 /// The removal's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RemovedEmployee {
     pub employee: Email,
     pub removed_from: Vec<ClientId>,

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 pub use add_partner_users::{AddOutcome, AddPartnerUsers, AddPartnerUsersBody, Added, AddedUser};
 pub use client_removal::{
@@ -44,7 +45,7 @@ use crate::domain::{
 };
 
 /// A body that carries only the actor.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActorOnly {
     pub actor: Email,
@@ -57,7 +58,7 @@ impl CommandBody for ActorOnly {
 }
 
 /// An asset a user owns in a client, as a removal preview lists it for review (REM-1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct OwnedAsset {
     pub id: AssetId,
     pub kind: String,

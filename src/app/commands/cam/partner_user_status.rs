@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{ActorOnly, all_deactivated};
 use crate::app::commands::{
@@ -25,7 +26,7 @@ pub struct ReactivatePartnerUser {
 }
 
 /// Whether the status changed or already was the one asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusOutcome {
     Changed,
@@ -33,7 +34,7 @@ pub enum StatusOutcome {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusChange {
     pub client: ClientId,
     pub email: Email,

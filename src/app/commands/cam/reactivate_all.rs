@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{ActorOnly, all_deactivated, managed_partner_users};
 use crate::app::commands::{
@@ -21,7 +22,7 @@ pub struct ReactivateAllPartnerUsers {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReactivatedAll {
     pub client: ClientId,
     pub partner: PartnerId,

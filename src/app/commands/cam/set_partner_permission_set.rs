@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::commands::{
     Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, PermissionsApplied,
@@ -11,7 +12,7 @@ use crate::app::commands::{
 use crate::domain::{ClientId, Email, PermissionSetName, catalogue::role_for_set};
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPartnerPermissionSetBody {
     pub actor: Email,

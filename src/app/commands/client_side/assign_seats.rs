@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::AppError;
 use crate::app::commands::{
@@ -13,7 +14,7 @@ use crate::app::commands::{
 use crate::domain::{ClientId, Email, Seat};
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignSeatsBody {
     pub actor: Email,
@@ -29,7 +30,7 @@ pub struct AssignSeats {
 }
 
 /// The answer: the users as named.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SeatsAssigned {
     pub client: ClientId,
     pub seat: Seat,

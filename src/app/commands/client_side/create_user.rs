@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{partner_admins_keep_the_seat, saved_user, seat_ineligible};
 use crate::app::commands::{
@@ -18,7 +19,7 @@ use crate::domain::{
 };
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
     pub actor: Email,
@@ -38,7 +39,7 @@ pub struct CreateUser {
 }
 
 /// The answer: the user's record, and what of the set the actor could not give (PERM-2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CreatedUser {
     #[serde(flatten)]
     pub user: ClientUserRecord,

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::commands::{
     Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, account, conflict,
@@ -16,7 +17,7 @@ use crate::domain::{
 };
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MigrateToPartnerAdminBody {
     pub actor: Email,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::app::commands::cam::ActorOnly;
 use crate::app::commands::{
@@ -18,7 +19,7 @@ pub struct RemoveUser {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RemovedUser {
     pub client: ClientId,
     pub email: Email,

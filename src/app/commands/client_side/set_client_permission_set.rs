@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::partner_admins_keep_the_seat;
 use crate::app::commands::{
@@ -16,7 +17,7 @@ use crate::domain::{
 };
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetClientPermissionSetBody {
     pub actor: Email,

@@ -4,13 +4,14 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::saved_user;
 use crate::app::commands::{Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind};
 use crate::domain::{ClientId, ClientUserRecord, Email, PaidHub};
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPaidHubsBody {
     pub actor: Email,

@@ -2,13 +2,14 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{partner_admins_keep_the_seat, saved_user, seat_ineligible};
 use crate::app::commands::{Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind};
 use crate::domain::{ClientId, ClientUserRecord, Email, Seat};
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetSeatBody {
     pub actor: Email,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::AccessLink;
 use crate::app::commands::{
@@ -17,7 +18,7 @@ use crate::policy::{EntityKind, EntityRef};
 use crate::store::Aux;
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveAccessLinkBody {
     pub actor: Email,
@@ -32,7 +33,7 @@ pub struct ApproveAccessLink {
 }
 
 /// Whether the approval created the user or upgraded an existing one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalOutcome {
     Created,
@@ -40,7 +41,7 @@ pub enum ApprovalOutcome {
 }
 
 /// The answer: the partner admin's record in the client, the client, and the outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Approved {
     #[serde(flatten)]
     pub user: ClientUserRecord,

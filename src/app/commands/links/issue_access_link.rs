@@ -3,6 +3,7 @@
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{AccessLink, employee_key};
 use crate::app::commands::{
@@ -14,7 +15,7 @@ use crate::policy::{EntityKind, EntityRef};
 use crate::store::Aux;
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueAccessLinkBody {
     pub actor: Email,
@@ -34,12 +35,20 @@ pub struct IssueAccessLink {
 }
 
 /// The answer: the token, shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IssuedLink {
+    /// The link's token; absent from an idempotent replay of the answer (`token_withheld`).
+    #[schema(required = false, example = "pal_3f5c…")]
     pub token: String,
     pub employee: Email,
     pub partner: PartnerId,
     pub rotated: bool,
+    /// `true` in an idempotent replay of the answer, which has no `token` (it is shown once);
+    /// absent otherwise.
+    // The command answers `false`, left out; the idempotency table's replay sets it
+    // (`journal.rs`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub token_withheld: bool,
 }
 
 impl CommandBody for IssueAccessLinkBody {
@@ -114,6 +123,7 @@ impl Command for IssueAccessLink {
                 employee,
                 partner: partner.clone(),
                 rotated: self.body.rotate,
+                token_withheld: false,
             },
         ))
     }

@@ -2,6 +2,7 @@
 //! an existing client user who is one of its employees. Nothing else about the user changes.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::commands::{
     Applied, CmdResult, Command, CommandBody, CommandName, Ctx, account_ref, conflict, context,
@@ -11,7 +12,7 @@ use crate::domain::{ClientId, ClientUserRecord, Email, PartnerId};
 use crate::policy::{EntityKind, EntityRef};
 
 /// The body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkEmployeeBody {
     pub actor: Email,
@@ -27,7 +28,7 @@ pub struct LinkEmployee {
 }
 
 /// Whether the user was linked now or already was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkOutcome {
     Linked,
@@ -35,7 +36,7 @@ pub enum LinkOutcome {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Linked {
     pub client: ClientId,
     pub employee: Email,
