@@ -645,7 +645,7 @@ async fn a_commit_reaches_the_other_sidecar_through_notify_not_only_the_timer(ba
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use partner_access::app::{App, AppSettings, FollowSettings, ImportMode, UserUpsert};
+use partner_access::app::{App, AppSettings, Consistency, FollowSettings, ImportMode, UserUpsert};
 use partner_access::domain::{ClientId, Email, StateDocument};
 use partner_access::policy::{CheckRequest, EntityKind, EntityRef};
 use partner_access::store::PostgresStore;
@@ -1556,6 +1556,38 @@ async fn an_activation_on_one_sidecar_switches_the_other_within_the_bound(base: 
         for follower in followers {
             follower.join().unwrap();
         }
+
+        // With no follower running, b has not heard of an activation on a: a check that asks
+        // for the latest state (or for the activation's revision) still decides under the
+        // version now active, never the one it replaced.
+        let strict = |app: &App, consistency: Consistency| {
+            let request = CheckRequest {
+                principal: EntityRef::new(EntityKind::User, "rep@fleet.example"),
+                action: "reports.access".into(),
+                resource: EntityRef::new(EntityKind::Account, "c-fleet"),
+                context: serde_json::Map::new(),
+            };
+            let checked = app
+                .checker_with(consistency)
+                .unwrap()
+                .check(&request)
+                .unwrap();
+            (checked.decision.allowed, app.policy_version())
+        };
+        let to_v2 = a.activate_policies(v2.version.as_str(), "alice").unwrap();
+        assert_eq!(b.policy_version(), v1.version, "b has no follower running");
+        assert_eq!(
+            strict(&b, Consistency::FullyConsistent),
+            (false, v2.version.clone()),
+            "a fully consistent check follows the activation"
+        );
+        let to_v1 = a.activate_policies(v1.version.as_str(), "alice").unwrap();
+        assert!(to_v1.activation.revision > to_v2.activation.revision);
+        assert_eq!(
+            strict(&b, Consistency::AtLeastAsFresh(to_v1.activation.revision)),
+            (true, v1.version.clone()),
+            "a check at least as fresh as the activation decides under it"
+        );
     })
     .await
     .unwrap();

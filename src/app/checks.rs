@@ -13,6 +13,7 @@ use crate::domain::{ClientId, Email, PolicyVersion, Verdict};
 use crate::policy::{
     CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, ResolvedAction, SliceError,
 };
+use crate::store::StoreError;
 
 /// The check path's metric handles, registered once per policy set: looking a labelled series
 /// up by name on every check (and allocating its labels) costs more than the rest of a cached
@@ -179,6 +180,17 @@ impl App {
         }
         if let Consistency::AtLeastAsFresh(revision) = consistency {
             self.wait_for_revision(revision)?;
+        }
+        // A fresh snapshot is decided under the policy set the store has active: on a shared
+        // store the feed is read first, so an activation another sidecar committed before this
+        // check began is followed. One this sidecar cannot follow (the feed or the version does
+        // not load) is a 503, never a decision under the set it replaced.
+        if self.follows_a_shared_store() && !self.follow_changes() {
+            return Err(AppError::Unavailable(StoreError::Read(
+                "this sidecar cannot catch up with the store's change feed (or load the policy \
+                 version it activates), so it cannot decide on the latest state"
+                    .into(),
+            )));
         }
         Ok(self.checker_over(self.cache.view_uncached(self.store.as_ref())))
     }

@@ -18,7 +18,8 @@
 //! catches up first (reads the feed now), and if it still has not, decides on a fresh snapshot
 //! of the store, waiting up to `consistency_wait` for the store to reach the revision and
 //! answering 503 after that; never from an older state. `fully_consistent` always decides on a
-//! fresh snapshot. The wait is async ([`App::reach_revision`]): a waiting check holds no
+//! fresh snapshot. Either, deciding on a snapshot, first reads the feed, so that it decides under
+//! the policy version the store has active (see [`App::checker_with`]). The wait is async ([`App::reach_revision`]): a waiting check holds no
 //! thread, only a subscription to the revisions this sidecar publishes (its own commits and
 //! the feed's changes) and a timer that re-reads the store's revision every
 //! [`REVISION_POLL`]; the blocking pool stays free for commands.

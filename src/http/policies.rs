@@ -99,7 +99,7 @@ pub(super) fn policy_error(e: PolicyError) -> ApiError {
     request_body = PushBody,
     responses(
         (status = 200, body = PushAnswer),
-        (status = 400, description = "Malformed request, a set that does not validate (`details`: every error with file and line), a failing test (`details`: file, case, message), or (with `activate`) a schema that would orphan stored permissions; nothing stored", body = ErrorBody),
+        (status = 400, description = "Malformed request, a set that does not validate (`details`: every error with file and line), a failing test (`details`: file, case, message), or (with `activate`) a schema that would orphan stored permissions (the version is then stored, not activated)", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 409, description = "`activate` on a sidecar serving its policy directory; nothing stored", body = ErrorBody),
         (status = 413, body = ErrorBody),
