@@ -25,7 +25,14 @@ const CRATES: &[(&[&str], &[&str])] = &[
         &["http/"],
     ),
     (&["utoipa"], &["http/", "app/", "domain/"]),
-    (&["cedar_policy", "cedar_policy_formatter"], &["policy/"]),
+    (
+        &[
+            "cedar_policy",
+            "cedar_policy_formatter",
+            "cedar_policy_symcc",
+        ],
+        &["policy/"],
+    ),
     (
         &["redb", "tokio_postgres", "postgres", "refinery"],
         &["store/"],

@@ -15,10 +15,11 @@
 //!   state document and its validation, the rules a client account keeps whatever changes it
 //!   ([`domain::client_account`]: MIG-4, LINK-2, the relationship's arithmetic), the policy
 //!   set's version, the [`domain::Directory`] read interface. Names no other module.
-//! - [`policy`], alone importing `cedar_policy`: loads and strictly validates the policies,
-//!   builds a request's entities, decides (failing closed), explains, lints and formats; the
-//!   declarative policy test runner ([`policy::test_cases`], `partner-access test`). Names
-//!   `domain`.
+//! - [`policy`], alone importing `cedar_policy` (and Cedar's symbolic compiler): loads and
+//!   strictly validates the policies, builds a request's entities, decides (failing closed),
+//!   explains, lints and formats; the declarative policy test runner ([`policy::test_cases`],
+//!   `partner-access test`) and proofs for every request with an SMT solver
+//!   ([`policy::verify`], `partner-access verify`). Names `domain`.
 //! - [`store`], alone importing `redb` and the PostgreSQL driver: the state behind
 //!   [`store::Store`], every change atomic and durable before it answers, a revision per
 //!   commit. One state transaction written once over a narrow table interface that redb

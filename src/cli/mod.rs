@@ -17,6 +17,7 @@ mod state;
 mod store;
 mod test;
 mod validate;
+mod verify;
 
 pub use serve::DEMO_STATE;
 
@@ -65,6 +66,10 @@ pub enum Command {
     /// a forbid, policies that can never apply. Exit 0 when clean, 1 on findings, 2 when the
     /// policies do not load.
     Lint(lint::LintArgs),
+    /// Prove properties of the policy set for every state and request with an SMT solver
+    /// (cvc5): no policy errors, the `properties/` hold, nothing new allowed against an earlier
+    /// set (--against). Exit 0 when all hold, 1 with counterexamples, 2 when it cannot run.
+    Verify(verify::VerifyArgs),
     /// Versioned policy sets in a store: push (validate, test, store), activate, list, pull.
     #[command(subcommand)]
     Policies(policies::PoliciesCommand),
@@ -102,6 +107,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lint(args) => lint::run(&args),

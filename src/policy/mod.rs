@@ -24,6 +24,7 @@ mod load;
 mod refs;
 mod slices;
 pub mod test_cases;
+pub mod verify;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -982,6 +983,11 @@ impl PolicyEngine {
             reasons,
             errors,
         }
+    }
+
+    /// Every policy of the set, as Cedar holds them (for the symbolic checks of [`verify`]).
+    pub(crate) fn policy_set(&self) -> &PolicySet {
+        &self.policies
     }
 
     /// The schema, for parsing raw Cedar inputs (test files in the `cedar` CLI's format).
