@@ -14,6 +14,7 @@ use crate::app::{
 use crate::domain::{AssetId, ClientId, Email, OrphanedPermissions, PartnerId, StateDocument};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// `replace` (the document becomes the whole state), `merge` (partners and clients in the

@@ -152,6 +152,7 @@ macro_rules! command {
     (
         $(#[$doc:meta])*
         $name:ident, $method:ident, $path:literal, $command:ty,
+        path_params = [$($param:literal),*],
         body = $body:ident, answer = $answer:ident,
         rules = $rules:literal
         $(, example = $request:expr => $example:expr)? $(,)?
@@ -160,7 +161,10 @@ macro_rules! command {
         #[utoipa::path(
             $method, path = $path, tag = "commands",
             request_body(content = $body, description = $rules $(, example = $request)?),
-            params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and request gets the first answer")),
+            params(
+                $(($param = String, Path),)*
+                ("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and request gets the first answer"),
+            ),
             responses(
                 (status = 200, description = "Applied", body = Answered<$answer> $(, example = $example)?),
                 (status = 201, description = "Applied; something was created", body = Answered<$answer>),
@@ -188,6 +192,7 @@ macro_rules! command {
 command!(
     /// PA-1, PA-3: get an access link (own, or a colleague's); `rotate` revokes earlier ones.
     issue_access_link, post, "/v1/partners/{partner}/access-links", IssueAccessLink,
+    path_params = ["partner"],
     body = IssueAccessLinkBody, answer = IssuedLink,
     rules = "actor, employee?, rotate? (PA-1, PA-3)",
 );
@@ -195,6 +200,7 @@ command!(
 command!(
     /// PA-2, PA-4, PA-5: approve an access link in a client account.
     approve_access_link, post, "/v1/access-links/{token}/approve", ApproveAccessLink,
+    path_params = ["token"],
     body = ApproveAccessLinkBody, answer = Approved,
     rules = "actor, client (PA-2, PA-4, PA-5)",
 );
@@ -202,6 +208,7 @@ command!(
 command!(
     /// ADD-1..6, PERM-2: add employees of the actor's partner with one permission set.
     add_partner_users, post, "/v1/clients/{client}/partner-users", AddPartnerUsers,
+    path_params = ["client"],
     body = AddPartnerUsersBody, answer = Added,
     rules = "actor, employees, permission_set (ADD, PERM-2)",
 );
@@ -209,6 +216,7 @@ command!(
 command!(
     /// LINK-1, LINK-2: link an existing client user who is an employee of the partner.
     link_employee, post, "/v1/partners/{partner}/employees/{employee}/link", LinkEmployee,
+    path_params = ["partner", "employee"],
     body = LinkEmployeeBody, answer = Linked,
     rules = "actor, client (LINK-1, LINK-2)",
 );
@@ -216,6 +224,7 @@ command!(
 command!(
     /// PERM-1..3: apply a permission set to a partner user (grant only what you hold).
     set_partner_permission_set, put, "/v1/clients/{client}/partner-users/{employee}/permission-set", SetPartnerPermissionSet,
+    path_params = ["client", "employee"],
     body = SetPartnerPermissionSetBody, answer = PermissionsApplied,
     rules = "actor, permission_set (PERM)",
 );
@@ -223,6 +232,7 @@ command!(
 command!(
     /// REM-2, MIG-4: deactivate a partner user.
     deactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/deactivate", DeactivatePartnerUser,
+    path_params = ["client", "employee"],
     body = ActorOnly, answer = StatusChange,
     rules = "actor (REM-2, MIG-4)",
 );
@@ -230,6 +240,7 @@ command!(
 command!(
     /// REM-3, REM-7: reactivate a partner user.
     reactivate_partner_user, post, "/v1/clients/{client}/partner-users/{employee}/reactivate", ReactivatePartnerUser,
+    path_params = ["client", "employee"],
     body = ActorOnly, answer = StatusChange,
     rules = "actor (REM-3, REM-7)",
 );
@@ -238,6 +249,7 @@ command!(
     /// REM-7: reactivate every deactivated partner user of the actor's partner in the client
     /// at once (a deactivated partner admin, when all of them are deactivated: itself too).
     reactivate_all_partner_users, post, "/v1/clients/{client}/partner-users/reactivate-all", ReactivateAllPartnerUsers,
+    path_params = ["client"],
     body = ActorOnly, answer = ReactivatedAll,
     rules = "actor (REM-7, REM-3, PA-1)",
     example = json!({"actor": "dana@acme.example"}) => json!({"client": "c-hooli", "partner": "p-acme", "reactivated": ["bob@acme.example", "dana@acme.example"], "revision": 12}),
@@ -247,6 +259,7 @@ command!(
     /// PERM-4, PERM-2: add one permission to a partner user from the CAM (role unchanged;
     /// what the actor does not hold is `withheld`).
     grant_partner_permission, put, "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", GrantPartnerPermission,
+    path_params = ["client", "employee", "permission"],
     body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
     example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["apps.manage", "crm.objects.edit", "reports.access"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 7}),
@@ -256,6 +269,7 @@ command!(
     /// PERM-4, PERM-2: remove one permission of a partner user from the CAM (role unchanged;
     /// what the actor does not hold is `kept`).
     revoke_partner_permission, delete, "/v1/clients/{client}/partner-users/{employee}/permissions/{permission}", RevokePartnerPermission,
+    path_params = ["client", "employee", "permission"],
     body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, PERM-1, PERM-2, PA-1)",
     example = json!({"actor": "ann@acme.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "standard", "seat": "partner", "revision": 8}),
@@ -264,6 +278,7 @@ command!(
 command!(
     /// REM-5: preview removing an employee: its clients and owned assets, and a `version`.
     employee_removal_preview, post, "/v1/partners/{partner}/employees/{employee}/removal-preview", EmployeeRemovalPreview,
+    path_params = ["partner", "employee"],
     body = ActorOnly, answer = EmployeeRemovalPreviewed,
     rules = "actor (REM-5)",
 );
@@ -271,6 +286,7 @@ command!(
 command!(
     /// REM-1, REM-2, REM-5: remove an employee from chosen clients (409 on a stale version).
     remove_employee, post, "/v1/partners/{partner}/employees/{employee}/remove", RemoveEmployee,
+    path_params = ["partner", "employee"],
     body = RemoveEmployeeBody, answer = RemovedEmployee,
     rules = "actor, clients, version (REM-1, REM-2, REM-5)",
 );
@@ -278,6 +294,7 @@ command!(
 command!(
     /// REM-6: preview removing every partner user of the actor's partner from a client.
     client_removal_preview, post, "/v1/clients/{client}/partner-users/removal-preview", ClientRemovalPreview,
+    path_params = ["client"],
     body = ActorOnly, answer = ClientRemovalPreviewed,
     rules = "actor (REM-6)",
 );
@@ -285,6 +302,7 @@ command!(
 command!(
     /// REM-6, REM-8, REL-2: remove every partner user of the actor's partner from a client.
     remove_all_partner_users, post, "/v1/clients/{client}/partner-users/remove-all", RemoveAllPartnerUsers,
+    path_params = ["client"],
     body = RemoveAllBody, answer = RemovedAll,
     rules = "actor, version (REM-6, REM-8, REL-2)",
 );
@@ -292,6 +310,7 @@ command!(
 command!(
     /// MIG-1..4: change a super admin to partner admin, keeping billing if asked.
     migrate_to_partner_admin, post, "/v1/clients/{client}/partner-admins", MigrateToPartnerAdmin,
+    path_params = ["client"],
     body = MigrateToPartnerAdminBody, answer = ClientUserRecord,
     rules = "actor, user, keep_billing (MIG)",
 );
@@ -299,6 +318,7 @@ command!(
 command!(
     /// SEAT-6, SEAT-7: create a user in the client account.
     create_user, post, "/v1/clients/{client}/users", CreateUser,
+    path_params = ["client"],
     body = CreateUserBody, answer = CreatedUser,
     rules = "actor, email, seat, permission_set (SEAT-6, SEAT-7)",
 );
@@ -306,6 +326,7 @@ command!(
 command!(
     /// SEAT-5, SEAT-8: change a user's seat.
     set_seat, put, "/v1/clients/{client}/users/{email}/seat", SetSeat,
+    path_params = ["client", "email"],
     body = SetSeatBody, answer = ClientUserRecord,
     rules = "actor, seat (SEAT-5, SEAT-8)",
 );
@@ -313,6 +334,7 @@ command!(
 command!(
     /// SEAT-4: apply one of the client's permission sets.
     set_client_permission_set, put, "/v1/clients/{client}/users/{email}/permission-set", SetClientPermissionSet,
+    path_params = ["client", "email"],
     body = SetClientPermissionSetBody, answer = PermissionsApplied,
     rules = "actor, permission_set (SEAT-4)",
 );
@@ -320,6 +342,7 @@ command!(
 command!(
     /// PERM-4, SEAT-4: add one permission to a user in the client account (role unchanged).
     grant_client_permission, put, "/v1/clients/{client}/users/{email}/permissions/{permission}", GrantClientPermission,
+    path_params = ["client", "email", "permission"],
     body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, SEAT-4, PERM-2)",
     example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["billing.edit", "crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 9}),
@@ -328,6 +351,7 @@ command!(
 command!(
     /// PERM-4, SEAT-4: remove one permission of a user in the client account (role unchanged).
     revoke_client_permission, delete, "/v1/clients/{client}/users/{email}/permissions/{permission}", RevokeClientPermission,
+    path_params = ["client", "email", "permission"],
     body = ActorOnly, answer = PermissionsApplied,
     rules = "actor (PERM-4, SEAT-4, PERM-2)",
     example = json!({"actor": "owner@globex.example"}) => json!({"permissions": ["crm.objects.edit"], "withheld": [], "kept": [], "role": "partner_admin", "revision": 10}),
@@ -336,6 +360,7 @@ command!(
 command!(
     /// SEAT-9, SEAT-8: set a user's paid Sales Hub / Service Hub licences (besides its seat).
     set_paid_hubs, put, "/v1/clients/{client}/users/{email}/paid-hubs", SetPaidHubs,
+    path_params = ["client", "email"],
     body = SetPaidHubsBody, answer = ClientUserRecord,
     rules = "actor, paid_hubs: [\"sales\", \"service\"] (SEAT-9, SEAT-8)",
     example = json!({"actor": "owner@globex.example", "paid_hubs": ["sales"]}) => json!({"email": "ann@acme.example", "role": "partner_admin", "seat": "partner", "paid_hubs": ["sales"], "permissions": ["crm.objects.edit"], "status": "active", "partner": "p-acme", "keep_billing": false, "revision": 11}),
@@ -344,6 +369,7 @@ command!(
 command!(
     /// SEAT-3: the partner seat for several users, all or nothing.
     assign_seats, post, "/v1/clients/{client}/seats", AssignSeats,
+    path_params = ["client"],
     body = AssignSeatsBody, answer = SeatsAssigned,
     rules = "actor, users, seat (SEAT-3)",
 );
@@ -351,6 +377,7 @@ command!(
 command!(
     /// REM-9, MIG-4: remove a user from the client account.
     remove_user, delete, "/v1/clients/{client}/users/{email}", RemoveUser,
+    path_params = ["client", "email"],
     body = ActorOnly, answer = RemovedUser,
     rules = "actor (REM-9, MIG-4)",
 );
@@ -358,6 +385,7 @@ command!(
 // ---- reads ------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActorQuery {
     /// The person reading, as the host authenticated them.
@@ -366,6 +394,7 @@ pub struct ActorQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsQuery {
     #[param(value_type = String)]
@@ -427,6 +456,7 @@ pub async fn client_users(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AtQuery {
     /// An RFC 3339 instant (default: now).
@@ -566,6 +596,7 @@ pub async fn relationship_history(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Only records of this client (audit only).

@@ -147,6 +147,7 @@ pub async fn actions_allowed(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccountsQuery {
     /// The action (`reports.access`).
@@ -219,6 +220,7 @@ pub async fn accounts(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// `user` (e-mails of employees and client users), `account` or `partner`.

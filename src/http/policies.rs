@@ -56,6 +56,7 @@ pub struct PushAnswer {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateQuery {
     /// Who activates, for the history and the audit log [default: `admin-token`].

@@ -40,6 +40,7 @@ pub const PAGE: usize = 100;
 const POLL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Start after this sequence number (default 0: from the oldest event kept). A

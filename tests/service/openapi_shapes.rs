@@ -585,3 +585,48 @@ async fn the_checks_refuse_what_the_document_does_not_say() {
     wrong["at"] = json!("yesterday");
     assert!(!shapes.problems(schema, &wrong).is_empty(), "{wrong}");
 }
+
+/// Every parameter is where the document says: a path parameter is a `{name}` of its route
+/// and every `{name}` has one; the rest are query parameters (a client generated from the
+/// document puts each where it is said to be).
+#[tokio::test]
+async fn every_parameter_is_in_the_place_the_document_says() {
+    let server = harness::start(harness::Options::default()).await;
+    let shapes = Shapes::of(&server).await;
+    let mut wrong = Vec::new();
+    let mut queries = 0;
+    for (route, item) in shapes.doc["paths"].as_object().unwrap() {
+        let templated: Vec<&str> = route
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        for (method, operation) in item.as_object().unwrap() {
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for name in &templated {
+                if !parameters
+                    .iter()
+                    .any(|p| p["in"] == "path" && p["name"] == *name)
+                {
+                    wrong.push(format!("{method} {route}: no path parameter {name}"));
+                }
+            }
+            for parameter in &parameters {
+                let name = parameter["name"].as_str().unwrap();
+                match parameter["in"].as_str().unwrap() {
+                    "path" if !templated.contains(&name) => wrong.push(format!(
+                        "{method} {route}: {name} is said to be in the path, which has no {{{name}}}"
+                    )),
+                    "path" | "header" => {}
+                    "query" => queries += 1,
+                    other => wrong.push(format!("{method} {route}: {name} in {other}")),
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The reads with query strings (audit, events, search, accounts, ...) are among them.
+    assert!(queries >= 20, "query parameters in the document: {queries}");
+}
