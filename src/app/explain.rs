@@ -48,7 +48,7 @@ pub struct AccountsPage {
     pub policy_version: PolicyVersion,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AllowedAccount {
     pub id: ClientId,
     /// The policies that allowed it.
@@ -67,7 +67,7 @@ pub struct Found {
 }
 
 /// One match: its id and a few words on what it is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FoundItem {
     pub id: String,
     pub label: String,

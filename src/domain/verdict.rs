@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
     Hash,
     Serialize,
     Deserialize,
+    utoipa::ToSchema,
     strum::Display,
     strum::IntoStaticStr,
     strum::EnumString,

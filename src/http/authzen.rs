@@ -43,7 +43,7 @@ pub struct EvaluationRequest {
     pub action: Action,
     pub resource: Resource,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub context: Option<Map<String, Value>>,
 }
 
@@ -53,7 +53,7 @@ pub struct EvaluationResponse {
     pub decision: bool,
     /// `id` (the decision id), `reasons`, `errors`, `revision`, `policy_version` and
     /// `reason_admin`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub context: Value,
 }
 
@@ -67,7 +67,7 @@ pub struct EvaluationItem {
     #[serde(default)]
     pub resource: Option<Resource>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub context: Option<Map<String, Value>>,
 }
 
@@ -81,14 +81,14 @@ pub struct EvaluationsRequest {
     #[serde(default)]
     pub resource: Option<Resource>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub context: Option<Map<String, Value>>,
     #[serde(default)]
     pub evaluations: Option<Vec<EvaluationItem>>,
     /// `evaluations_semantic`: `execute_all` (default), `deny_on_first_deny` or
     /// `permit_on_first_permit`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub options: Option<Value>,
 }
 

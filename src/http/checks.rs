@@ -20,15 +20,15 @@ pub const MAX_BATCH: usize = 1000;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
-    #[schema(value_type = Object, example = json!({"type": "Hub::User", "id": "ann@acme.example"}))]
+    #[schema(value_type = EntityReference, example = json!({"type": "Hub::User", "id": "ann@acme.example"}))]
     pub principal: Value,
-    #[schema(value_type = Object, example = json!({"type": "Hub::Action", "id": "reports.access"}))]
+    #[schema(value_type = EntityReference, example = json!({"type": "Hub::Action", "id": "reports.access"}))]
     pub action: Value,
-    #[schema(value_type = Object, example = json!({"type": "Hub::Account", "id": "c-globex"}))]
+    #[schema(value_type = EntityReference, example = json!({"type": "Hub::Account", "id": "c-globex"}))]
     pub resource: Value,
     /// Extra facts for the policies; entity references in it are looked up too.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub context: Option<Value>,
     /// How fresh the state behind the decision must be (default: `minimize_latency`).
     #[serde(default)]
@@ -38,6 +38,28 @@ pub struct CheckBody {
     #[serde(default)]
     #[schema(example = "3f1c0e9a…")]
     pub policy_version: Option<String>,
+}
+
+/// An entity reference: Cedar's JSON form, `{"type": "Hub::User", "id": "ann@acme.example"}`, or
+/// its string form, `Hub::User::"ann@acme.example"`; an action may also be named alone
+/// (`"reports.access"`). Only describes the wire (the body is read as JSON and each reference
+/// parsed where it is used, so that a bad one is named).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(
+    dead_code,
+    reason = "never built: it describes what a `principal`, `action` or `resource` may be"
+)]
+pub enum EntityReference {
+    /// The string form, or an action's name.
+    Text(String),
+    /// Cedar's JSON form.
+    Uid {
+        /// The entity type, `Hub::User`, `Hub::Account`, `Hub::Partner` or `Hub::Action`.
+        #[serde(rename = "type")]
+        entity_type: String,
+        id: String,
+    },
 }
 
 /// One of: `{"minimize_latency": true}` (the default: this sidecar's cache), `{"at_least_as_fresh":
@@ -105,8 +127,7 @@ impl CheckBody {
 /// A decision.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckAnswer {
-    /// `Allow` or `Deny`.
-    #[schema(value_type = String, example = "Allow")]
+    #[schema(example = "Allow")]
     pub decision: Verdict,
     pub diagnostics: Diagnostics,
     /// Unique id of this decision, for joining with logs.

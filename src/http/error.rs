@@ -34,7 +34,7 @@ pub struct ErrorDetail {
     pub rules: Vec<String>,
     /// Every problem found, for state documents and policy sets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     pub details: Vec<serde_json::Value>,
 }
 

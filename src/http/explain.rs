@@ -20,7 +20,7 @@ use crate::domain::{ClientId, Email, PolicyVersion, Verdict};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExplainAnswer {
     /// `Allow` or `Deny`, exactly as `POST /v1/is_authorized` answers.
-    #[schema(value_type = String, example = "Deny")]
+    #[schema(example = "Deny")]
     pub decision: Verdict,
     pub diagnostics: Diagnostics,
     /// The verdict and what decided it, in one sentence.
@@ -31,11 +31,11 @@ pub struct ExplainAnswer {
     /// What the store says about the principal and the resource.
     pub facts: Vec<String>,
     /// The policies that determined the decision: id, effect, rules, file, line, text.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::ops::PolicyDescription>)]
     pub determining: Vec<PolicyInfo>,
     /// For a Deny: every permit of the action, whether the request is in its scope, and each
     /// condition with its value (`true`, `false`, `error`).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     pub candidates: Vec<Candidate>,
     pub revision: u64,
     /// The policy set that decided.
@@ -93,9 +93,9 @@ pub async fn explain(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionsAllowedBody {
-    #[schema(value_type = Object, example = json!({"type": "Hub::User", "id": "ann@acme.example"}))]
+    #[schema(value_type = super::checks::EntityReference, example = json!({"type": "Hub::User", "id": "ann@acme.example"}))]
     pub principal: Value,
-    #[schema(value_type = Object, example = json!({"type": "Hub::Account", "id": "c-globex"}))]
+    #[schema(value_type = super::checks::EntityReference, example = json!({"type": "Hub::Account", "id": "c-globex"}))]
     pub resource: Value,
 }
 
@@ -163,7 +163,6 @@ pub struct AccountsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountsAnswer {
     /// `{"id", "reasons"}` per account where the action is allowed, in id order.
-    #[schema(value_type = Vec<Object>)]
     pub accounts: Vec<crate::app::AllowedAccount>,
     /// Pass as `after` for the next page; `null` when every account has been considered.
     pub next: Option<String>,
@@ -239,7 +238,6 @@ pub struct SearchAnswer {
     #[schema(value_type = String, example = "user")]
     pub kind: SearchKind,
     /// `{"id", "label"}` per match, in id order.
-    #[schema(value_type = Vec<Object>)]
     pub matches: Vec<FoundItem>,
     /// More ids start with the query than were returned.
     pub more: bool,

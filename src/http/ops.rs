@@ -115,8 +115,49 @@ pub async fn openapi() -> Response {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionsAnswer {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ActionDescription>)]
     pub actions: Vec<ActionInfo>,
+}
+
+/// A declared action, as `GET /v1/schema/actions` lists it (the shape of the policy engine's
+/// `ActionInfo`, which `policy` keeps free of OpenAPI; `tests/service/openapi_shapes.rs`
+/// holds the two together).
+#[derive(ToSchema)]
+#[schema(as = ActionInfo)]
+#[allow(
+    dead_code,
+    reason = "never built: it describes `policy::ActionInfo` on the wire"
+)]
+pub struct ActionDescription {
+    name: String,
+    description: String,
+    /// The rule ids its `@rules` annotation names.
+    rules: Vec<String>,
+    principal_types: Vec<String>,
+    resource_types: Vec<String>,
+    /// Whether it is a permission of the catalogue.
+    permission: bool,
+}
+
+/// A policy, as `GET /v1/policies` lists it and an explanation names it (the shape of the
+/// policy engine's `PolicyInfo`).
+#[derive(ToSchema)]
+#[schema(as = PolicyInfo)]
+#[allow(
+    dead_code,
+    reason = "never built: it describes `policy::PolicyInfo` on the wire"
+)]
+pub struct PolicyDescription {
+    /// Its `@id`.
+    id: String,
+    /// `permit` or `forbid`.
+    effect: String,
+    /// The rule ids its `@rules` annotation names.
+    rules: Vec<String>,
+    file: String,
+    line: usize,
+    description: String,
+    text: String,
 }
 
 /// Every declared action with its description, rule ids, principal and resource types.
@@ -134,7 +175,7 @@ pub struct PoliciesAnswer {
     /// answer's `policy_version` says it.
     #[schema(value_type = String)]
     pub version: PolicyVersion,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<PolicyDescription>)]
     pub policies: Vec<PolicyInfo>,
 }
 

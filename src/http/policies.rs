@@ -34,7 +34,6 @@ pub struct PushBody {
     /// `partner-access test` reads them, with the state inline). A failing case refuses the
     /// push.
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub tests: BTreeMap<String, serde_json::Value>,
     /// Activate the version once stored (refused, before anything is stored, on a sidecar
     /// serving its policy directory).

@@ -188,7 +188,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientId>,
     /// What happened, by kind: the client, the user's e-mail, and what changed.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub data: Value,
 }
 
