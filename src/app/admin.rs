@@ -39,7 +39,7 @@ pub enum ImportMode {
 // body, and must then equal the path's.
 
 /// `PUT /v1/admin/partners/{id}`: a partner's fields; `employees`, when given, replaces them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerUpsert {
     #[serde(default)]
@@ -58,7 +58,7 @@ pub struct PartnerUpsert {
 }
 
 /// `PUT /v1/admin/partners/{id}/employees/{email}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmployeeUpsert {
     #[serde(default)]
@@ -71,7 +71,7 @@ pub struct EmployeeUpsert {
 
 /// `PUT /v1/admin/clients/{id}`: a client's fields; `users` and `assets`, when given, replace
 /// them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientUpsert {
     #[serde(default)]
@@ -90,11 +90,12 @@ pub struct ClientUpsert {
     /// The relationship as the export writes it: accepted so that an exported client can be
     /// sent back as it is, and ignored: the relationship is the sidecar's to keep (REL).
     #[serde(default)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub relationship: Option<serde::de::IgnoredAny>,
 }
 
 /// `PUT /v1/admin/clients/{id}/users/{email}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpsert {
     #[serde(default)]
@@ -114,7 +115,7 @@ pub struct UserUpsert {
 }
 
 /// `PUT /v1/admin/clients/{id}/assets/{asset}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetUpsert {
     #[serde(default)]

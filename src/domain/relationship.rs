@@ -37,14 +37,14 @@ pub const MAX_SPAN_ACTIVITY: usize = 64;
 /// `{"partner", "started_at", "last_activity_at"}`; such a record still reads, as one period
 /// (whose ending span, when its partner users are gone, [`RelationshipHistory::reconcile`]
 /// supplies).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "HistoryWire")]
 pub struct RelationshipHistory {
     pub periods: Vec<RelationshipPeriod>,
 }
 
 /// One relationship of a client with a partner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelationshipPeriod {
     pub partner: PartnerId,
@@ -63,7 +63,7 @@ pub struct RelationshipPeriod {
 }
 
 /// A span during which no partner user of the period's partner was in the account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndingSpan {
     /// When the last partner user of the partner left.

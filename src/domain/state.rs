@@ -16,7 +16,7 @@ use super::ids::{AssetId, ClientId, Email, PartnerId, PermissionSetName};
 use super::relationship::RelationshipHistory;
 
 /// The whole state: partner accounts and client accounts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateDocument {
     #[serde(default)]
@@ -26,7 +26,7 @@ pub struct StateDocument {
 }
 
 /// A partner account with its employees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerRecord {
     pub id: PartnerId,
@@ -47,7 +47,7 @@ pub struct PartnerRecord {
 }
 
 /// An employee of a partner account and its partner-side rights.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmployeeRecord {
     pub email: Email,
@@ -59,7 +59,7 @@ pub struct EmployeeRecord {
 }
 
 /// A named set of permissions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionSetRecord {
     pub name: PermissionSetName,
@@ -68,7 +68,7 @@ pub struct PermissionSetRecord {
 }
 
 /// A client account with its users and assets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRecord {
     pub id: ClientId,
@@ -125,7 +125,7 @@ pub struct ClientUserRecord {
 }
 
 /// Something a user owns in a client account, listed before the user is removed (REM-1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetRecord {
     pub id: AssetId,

@@ -38,7 +38,7 @@ pub struct WriteAnswer {
 #[utoipa::path(
     post, path = "/v1/admin/import", tag = "admin",
     params(ImportQuery),
-    request_body(content = Object, description = "A state document (see the README)"),
+    request_body(content = crate::domain::StateDocument, description = "A state document (see the README)"),
     responses(
         (status = 200, body = WriteAnswer),
         (status = 400, description = "Malformed or invalid document; `details` lists every problem", body = ErrorBody),
@@ -63,7 +63,7 @@ pub async fn import(
 #[utoipa::path(
     get, path = "/v1/admin/export", tag = "admin",
     responses(
-        (status = 200, description = "The state document; header `x-revision` gives its revision", body = Object),
+        (status = 200, description = "The state document; header `x-revision` gives its revision", body = crate::domain::StateDocument),
         (status = 401, body = ErrorBody),
         (status = 503, body = ErrorBody),
     )
@@ -114,7 +114,7 @@ pub async fn backup(State(app): State<Arc<App>>) -> Result<axum::response::Respo
 #[utoipa::path(
     put, path = "/v1/admin/partners/{id}", tag = "admin",
     params(("id" = String, Path, description = "partner id")),
-    request_body(content = Object, description = "name, tier, email_domains, permission_sets, crm_names, employees?"),
+    request_body(content = PartnerUpsert),
     responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_partner(
@@ -130,7 +130,7 @@ pub async fn put_partner(
 #[utoipa::path(
     put, path = "/v1/admin/partners/{id}/employees/{email}", tag = "admin",
     params(("id" = String, Path, description = "partner id"), ("email" = String, Path)),
-    request_body(content = Object, description = "super_admin, employee_management"),
+    request_body(content = EmployeeUpsert),
     responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_employee(
@@ -147,7 +147,7 @@ pub async fn put_employee(
 #[utoipa::path(
     put, path = "/v1/admin/clients/{id}", tag = "admin",
     params(("id" = String, Path, description = "client id")),
-    request_body(content = Object, description = "official_name, pricing_model, managed_by?, permission_sets, users?, assets?"),
+    request_body(content = ClientUpsert),
     responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_client(
@@ -163,7 +163,7 @@ pub async fn put_client(
 #[utoipa::path(
     put, path = "/v1/admin/clients/{id}/users/{email}", tag = "admin",
     params(("id" = String, Path, description = "client id"), ("email" = String, Path)),
-    request_body(content = Object, description = "role, seat, permissions, status, partner?, keep_billing"),
+    request_body(content = UserUpsert),
     responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_user(
@@ -179,7 +179,7 @@ pub async fn put_user(
 #[utoipa::path(
     put, path = "/v1/admin/clients/{id}/assets/{asset}", tag = "admin",
     params(("id" = String, Path, description = "client id"), ("asset" = String, Path)),
-    request_body(content = Object, description = "kind, name, owner"),
+    request_body(content = AssetUpsert),
     responses((status = 200, body = WriteAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn put_asset(

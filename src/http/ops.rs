@@ -107,7 +107,7 @@ pub async fn metrics() -> Response {
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "OpenAPI 3.1 document", body = Object),
+    responses((status = 200, description = "OpenAPI 3.1 document", body = std::collections::HashMap<String, serde_json::Value>),
               (status = 401, body = ErrorBody)))]
 pub async fn openapi() -> Response {
     axum::Json(super::openapi_document()).into_response()

@@ -440,6 +440,7 @@ async fn scenario(server: &TestServer) -> Vec<Exchange> {
     }
     s.read("/v1/audit", &[], "?limit=1000").await;
     s.read("/v1/events", &[], "?limit=1000").await;
+    s.read("/v1/admin/export", &[], "").await;
     s.read("/v1/policies", &[], "").await;
     s.read("/v1/schema/actions", &[], "").await;
     s.read("/v1/search", &[], "?kind=user&q=a").await;
