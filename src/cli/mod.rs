@@ -28,9 +28,27 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::policy::PolicyEngine;
 
+/// `--version`: the release, and what it reads and writes: the Cedar SDK and language
+/// versions, the redb file layout and the PostgreSQL schema (`-V` prints the release alone).
+static LONG_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (sdk, language) = crate::policy::cedar_versions();
+    let (redb, postgres) = crate::store::format_versions();
+    format!(
+        "{}\nCedar {sdk} (policy language {language})\nstore formats: redb file layout {redb}, \
+         PostgreSQL schema V{postgres}",
+        env!("CARGO_PKG_VERSION")
+    )
+});
+
 /// partner-access: a Cedar-policy authorization sidecar for partner access to client accounts.
 #[derive(Debug, Parser)]
-#[command(name = "partner-access", version, about, max_term_width = 100)]
+#[command(
+    name = "partner-access",
+    version,
+    long_version = LONG_VERSION.as_str(),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -297,6 +297,15 @@ const MAX_TYPO_EXTRA: usize = 8;
 /// policies), its file name (not the directory: the same set read from another place is the
 /// same version) and its text, length-prefixed so that no two sets share an input. The files
 /// come sorted by name (as [`SourceFile::read_dir`] reads them), so the order is fixed too.
+/// The Cedar SDK this build evaluates with, and the policy language version it implements
+/// (for `partner-access --version`).
+pub fn cedar_versions() -> (String, String) {
+    (
+        cedar_policy::get_sdk_version().to_string(),
+        cedar_policy::get_lang_version().to_string(),
+    )
+}
+
 pub fn policy_version(schema_files: &[SourceFile], policy_files: &[SourceFile]) -> PolicyVersion {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();

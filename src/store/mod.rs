@@ -61,6 +61,12 @@ pub use redb_backup::StoreCheck;
 pub use redb_file::DiskFaults;
 pub use redb_store::RedbStore;
 
+/// The store formats this build reads and writes, for `partner-access --version`: the redb
+/// file's layout version and the PostgreSQL schema's newest migration.
+pub fn format_versions() -> (u64, i32) {
+    (redb_store::FORMAT, postgres_store::schema_version())
+}
+
 /// A record whose cached copy a write makes stale.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,

@@ -74,6 +74,16 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+/// The version of the newest migration this build carries: the database layout it writes.
+pub fn schema_version() -> i32 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(refinery::Migration::version)
+        .max()
+        .unwrap_or(0)
+}
+
 /// The channel commits notify on.
 pub const CHANNEL: &str = "partner_access_changes";
 

@@ -33,7 +33,7 @@ use super::state::StateTx;
 use super::{Committed, Snapshot, Store, StoreError, WorkError, WriteTx};
 
 /// The layout version written into new files; a file with another version is refused.
-const FORMAT: u64 = 1;
+pub const FORMAT: u64 = 1;
 
 /// A write transaction of the file, as the group commit shares it.
 type Writer = Guarded<StateTx<RedbWrite>>;

@@ -798,3 +798,37 @@ fn completions_and_manual_pages_come_from_the_command_line_itself() {
         );
     }
 }
+
+#[test]
+fn version_names_the_cedar_version_and_the_store_formats() {
+    let out = run(&["--version"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(concat!("partner-access ", env!("CARGO_PKG_VERSION")))
+    );
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let cedar = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"cedar-policy\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with(&format!("Cedar {cedar} (policy language "))),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines.get(2).copied(),
+        Some("store formats: redb file layout 1, PostgreSQL schema V1"),
+        "{stdout}"
+    );
+    // `-V` is the release alone.
+    let (short, _) = text(&run(&["-V"]));
+    assert_eq!(short.trim(), lines[0]);
+}
