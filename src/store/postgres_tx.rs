@@ -385,6 +385,14 @@ impl<'s> PgTx<'s> {
         let client = &connection.client;
         let params: [&(dyn ToSql + Sync); 6] =
             [&new, &changes.everything, &keys, &CHANNEL, &logs, &records];
+        // A parameter that cannot be encoded fails the `execute` before it is sent, but the
+        // pipelined `COMMIT` would still go out and commit the rows without their revision,
+        // log records and feed row. So each is encoded once here first: on failure nothing
+        // is sent, and the server rolls the transaction back when the connection closes.
+        if let Err(e) = encodable(&params, writes.params()) {
+            connection.poisoned = true;
+            return Err(e);
+        }
         let outcome = wait_until(
             &connection.io,
             round_trip_deadline(),
@@ -423,5 +431,45 @@ impl<'s> PgTx<'s> {
         }
         drop(session);
         Ok(revision)
+    }
+}
+
+/// Whether every parameter encodes as the type the statement declares for it (see
+/// [`PgTx::commit`]: the check that keeps a pipelined `COMMIT` from following a statement
+/// that was never sent).
+fn encodable(
+    params: &[&(dyn ToSql + Sync)],
+    types: &[tokio_postgres::types::Type],
+) -> Result<(), StoreError> {
+    let mut scratch = bytes::BytesMut::new();
+    for (param, ty) in params.iter().zip(types) {
+        param.to_sql_checked(ty, &mut scratch).map_err(|e| {
+            StoreError::Write(format!(
+                "the commit's records cannot be encoded ({e}); nothing was applied"
+            ))
+        })?;
+        scratch.clear();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod encodable_tests {
+    use tokio_postgres::types::{ToSql, Type};
+
+    use super::encodable;
+
+    #[test]
+    fn a_parameter_of_another_type_is_refused_before_anything_is_sent() {
+        let revision = 7_i64;
+        let channel = "partner_access_changes";
+        let fits: [&(dyn ToSql + Sync); 2] = [&revision, &channel];
+        assert!(encodable(&fits, &[Type::INT8, Type::TEXT]).is_ok());
+        let swapped: [&(dyn ToSql + Sync); 2] = [&channel, &revision];
+        let refused = encodable(&swapped, &[Type::INT8, Type::TEXT]).unwrap_err();
+        assert!(
+            refused.to_string().contains("cannot be encoded"),
+            "{refused}"
+        );
     }
 }
