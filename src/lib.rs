@@ -31,7 +31,8 @@
 //!   ([`app::policies`]: push, activate, history; a sidecar may serve the store's active
 //!   version), following a shared store (its changes, and another sidecar's activation), and
 //!   the Client Access Manager's reads and commands. Each command is a type in a file of its own
-//!   ([`app::commands::Command`]: body, answer, audit name, `run`), run by
+//!   ([`app::commands::Command`]: body, answer, audit name, `run`; granting and revoking one
+//!   permission, on either side, is one generic type over the side), run by
 //!   [`app::App::run`] in one transaction with its audit record and events. Names `policy`,
 //!   `store`, `cache`, `domain`, and re-exports the few of their types its callers need.
 //! - [`http`], alone importing `axum`, `hyper` and `tower`: one route table from which the

@@ -516,21 +516,6 @@ pub struct PermissionsApplied {
     pub seat: Option<Seat>,
 }
 
-/// A user's permissions with one added (`grant`) or taken away.
-pub(crate) fn with_one(
-    current: &BTreeSet<Permission>,
-    permission: &Permission,
-    grant: bool,
-) -> BTreeSet<Permission> {
-    let mut wanted = current.clone();
-    if grant {
-        wanted.insert(permission.clone());
-    } else {
-        wanted.remove(permission);
-    }
-    wanted
-}
-
 /// A client account as the resource of a request.
 pub(crate) fn account(client: &ClientId) -> EntityRef {
     EntityRef::new(EntityKind::Account, client.as_str())

@@ -1,6 +1,7 @@
 //! The Client Access Manager's commands: every state change a host sends on behalf of a person.
 //!
-//! Each command is a type of its own, in a file of its own (like mini-redis's `cmd/`): its
+//! Each command is a type of its own, in a file of its own (like mini-redis's `cmd/`; granting
+//! and revoking one permission share one generic type over the side, `one_permission.rs`): its
 //! body as the host sends it, its answer, its name in the audit log, and its [`Command::run`],
 //! which reads what it needs from the transaction, asks the Cedar policies (403 naming the
 //! deciding ids when they deny), keeps the account's rules (MIG-4, SEAT-5, SEAT-3, LINK-2: 409)
@@ -22,6 +23,7 @@ mod ctx;
 mod execute;
 pub mod journal;
 pub mod links;
+mod one_permission;
 pub mod vocab;
 
 use serde::Serialize;
@@ -35,7 +37,7 @@ pub use ctx::{
     Clamped, CmdError, CmdResult, Ctx, PermissionsApplied, account_ref, context, partner_ref,
     user_ref,
 };
-pub(crate) use ctx::{account, conflict, invalid, not_found, with_one};
+pub(crate) use ctx::{account, conflict, invalid, not_found};
 pub use journal::{
     AuditRecord, CommandAnswer, CommandMeta, DEFAULT_IDEMPOTENCY_TTL, Event, SWEEP_PER_ROUND,
     StoredError, Swept,
