@@ -47,6 +47,9 @@
 //!   environment and TOML. [`telemetry`]: logs and metrics; names no other module.
 //! - [`cli`]: the command line, one file per subcommand. [`fixtures`]: generated states for
 //!   benchmarks and load tests.
+//!
+//! A file's unit tests of more than a screen sit beside it, in `NAME/tests.rs`, so that the
+//! product file reads as one thing; each file's first lines say what it owns.
 
 pub mod app;
 pub mod cache;
