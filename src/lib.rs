@@ -43,8 +43,9 @@
 //!   are derived where those types are defined; `utoipa` is named in `http`, `app` and
 //!   `domain` only.
 //! - [`server`]: runs the sidecar: the HTTP server, background upkeep, SIGHUP reloads.
-//! - [`config`] (with [`cli`], alone importing `clap`): `serve`'s settings from flags,
-//!   environment and TOML. [`telemetry`]: logs and metrics; names no other module.
+//! - [`config`] (its `flags.rs`, with [`cli`], alone importing `clap`): `serve`'s settings
+//!   from flags and environment (`flags.rs`) and TOML and token files (`file.rs`), resolved
+//!   and checked (`resolve.rs`). [`telemetry`]: logs and metrics; names no other module.
 //! - [`cli`]: the command line, one file per subcommand. [`fixtures`]: generated states for
 //!   benchmarks and load tests.
 //!
