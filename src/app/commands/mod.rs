@@ -24,6 +24,7 @@ mod execute;
 pub mod journal;
 pub mod links;
 mod one_permission;
+mod save;
 pub mod vocab;
 
 use serde::Serialize;
@@ -32,7 +33,6 @@ use serde::de::DeserializeOwned;
 use super::{App, AppError};
 use crate::domain::Email;
 
-pub(crate) use ctx::link_verified_users;
 pub use ctx::{
     Clamped, CmdError, CmdResult, Ctx, PermissionsApplied, account_ref, context, partner_ref,
     user_ref,
@@ -43,6 +43,7 @@ pub use journal::{
     StoredError, Swept,
 };
 pub(crate) use journal::{hex, json_bytes, sha256_hex};
+pub(crate) use save::link_verified_users;
 pub use vocab::{AuditOutcome, CommandName, EventKind};
 
 /// The most items a list in a command may hold (employees, users, clients).
