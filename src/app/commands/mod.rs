@@ -56,6 +56,20 @@ pub trait CommandBody: DeserializeOwned + Send + 'static {
     fn actor(&self) -> &Email;
 }
 
+/// [`CommandBody`] for a body whose `actor` member is its field `actor`, as every body's is:
+/// the one place the actor is read from a body (the HTTP layer makes [`CommandMeta::actor`]
+/// from it, and a command reads it as `ctx.actor`).
+macro_rules! body_with_actor {
+    ($body:ty) => {
+        impl $crate::app::commands::CommandBody for $body {
+            fn actor(&self) -> &$crate::domain::Email {
+                &self.actor
+            }
+        }
+    };
+}
+pub(crate) use body_with_actor;
+
 /// One command of the Client Access Manager.
 pub trait Command: Send + Sync + 'static {
     /// Its route's path parameters, in order (a tuple).
