@@ -1,6 +1,7 @@
 //! `partner-access serve`'s flags and environment variables, as clap parses them (every value
 //! optional: [`ServeArgs::resolve`] fills in the rest), and the command-line values of the log
-//! format and the decision log's mode. The only file of `config` that names clap.
+//! format and the decision log's mode. The only file of `config` that names clap (the
+//! `boundaries` test holds it); it may not resolve a value or read a file.
 
 use std::path::PathBuf;
 

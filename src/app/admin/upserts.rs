@@ -2,7 +2,7 @@
 //! (`PUT /v1/admin/partners/{id}`, employees, clients, users, assets): their bodies and the
 //! writes that apply them. Each runs through the administration write of `admin.rs` (validated
 //! where it lands, audited, all or nothing); this file owns only what each record's upsert
-//! changes.
+//! changes, and may not open a transaction of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
