@@ -39,7 +39,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     ),
     (
         &["clap", "clap_complete", "clap_mangen"],
-        &["cli/", "config.rs", "main.rs"],
+        &["cli/", "config/flags.rs", "main.rs"],
     ),
 ];
 

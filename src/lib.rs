@@ -32,7 +32,8 @@
 //!   ([`app::policies`]: push, activate, history; a sidecar may serve the store's active
 //!   version), following a shared store (its changes, and another sidecar's activation), and
 //!   the Client Access Manager's reads and commands. Each command is a type in a file of its own
-//!   ([`app::commands::Command`]: body, answer, audit name, `run`), run by
+//!   ([`app::commands::Command`]: body, answer, audit name, `run`; granting and revoking one
+//!   permission, on either side, is one generic type over the side), run by
 //!   [`app::App::run`] in one transaction with its audit record and events. Names `policy`,
 //!   `store`, `cache`, `domain`, and re-exports the few of their types its callers need.
 //! - [`http`], alone importing `axum`, `hyper` and `tower`: one route table from which the
@@ -43,10 +44,14 @@
 //!   are derived where those types are defined; `utoipa` is named in `http`, `app` and
 //!   `domain` only.
 //! - [`server`]: runs the sidecar: the HTTP server, background upkeep, SIGHUP reloads.
-//! - [`config`] (with [`cli`], alone importing `clap`): `serve`'s settings from flags,
-//!   environment and TOML. [`telemetry`]: logs and metrics; names no other module.
+//! - [`config`] (its `flags.rs`, with [`cli`], alone importing `clap`): `serve`'s settings
+//!   from flags and environment (`flags.rs`) and TOML and token files (`file.rs`), resolved
+//!   and checked (`resolve.rs`). [`telemetry`]: logs and metrics; names no other module.
 //! - [`cli`]: the command line, one file per subcommand. [`fixtures`]: generated states for
 //!   benchmarks and load tests.
+//!
+//! A file's unit tests of more than a screen sit beside it, in `NAME/tests.rs`, so that the
+//! product file reads as one thing; each file's first lines say what it owns.
 
 pub mod app;
 pub mod cache;

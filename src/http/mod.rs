@@ -19,8 +19,10 @@ mod checks;
 mod commands;
 mod error;
 mod explain;
+mod openapi;
 mod ops;
 mod policies;
+mod redact;
 mod serve;
 mod stream;
 mod ui;
@@ -36,7 +38,6 @@ use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
@@ -45,6 +46,8 @@ use crate::app::{App, AppError};
 pub use auth::{Access, Auth, ReloadError, Scope, TokenCounts, TokenSources};
 pub use checks::MAX_BATCH;
 pub use error::ApiError;
+pub use openapi::openapi_document;
+pub use redact::redact_path;
 pub use serve::{DRAIN_TIMEOUT, Listener, MAX_CONNECTIONS, UnixSocket, serve};
 
 /// Limits and credentials of the HTTP layer.
@@ -300,72 +303,6 @@ async fn time_limit(
     }
 }
 
-/// A request path as it may be logged. An access-link token is a secret
-/// (`/v1/access-links/{token}/approve`), so the segment after an `access-links` segment, and
-/// any segment that looks like a token (`pal_…`) wherever it is, becomes `<redacted:…>` with
-/// the first 8 hex digits of the segment's SHA-256: enough to tell two requests apart, useless
-/// to approve with. The marker is compared percent-decoded and case-insensitively, so a
-/// misspelt path that routes nowhere is redacted too.
-pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
-    use std::fmt::Write;
-
-    use sha2::{Digest, Sha256};
-    let mut out = String::with_capacity(path.len());
-    let mut redacted = false;
-    let mut after_marker = false;
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        let decoded = percent_decoded(segment);
-        let looks_like_token = decoded
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"pal_"));
-        if (after_marker || looks_like_token) && !segment.is_empty() {
-            let digest = Sha256::digest(segment.as_bytes());
-            out.push_str("<redacted:");
-            for b in &digest[..4] {
-                let _ = write!(out, "{b:02x}");
-            }
-            out.push('>');
-            redacted = true;
-        } else {
-            out.push_str(segment);
-        }
-        after_marker = decoded.eq_ignore_ascii_case(b"access-links");
-    }
-    if redacted {
-        std::borrow::Cow::Owned(out)
-    } else {
-        std::borrow::Cow::Borrowed(path)
-    }
-}
-
-/// The bytes of a path segment with `%XX` escapes decoded (a malformed escape is kept as is).
-fn percent_decoded(segment: &str) -> Vec<u8> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 /// The decision endpoints, which hosts call on every request they serve.
 fn is_check_path(path: &str) -> bool {
     matches!(
@@ -412,120 +349,6 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "partner-access",
-        description = "Cedar-policy authorization sidecar for partner access to client accounts. \
-                       Errors are `{\"error\": {\"code\", \"message\", \"rules\"?, \"details\"?}}`."
-    ),
-    components(schemas(
-        error::ErrorBody, error::ErrorDetail,
-        checks::CheckBody, checks::CheckAnswer, checks::Diagnostics, checks::BatchBody,
-        checks::BatchAnswer, checks::BatchItem, checks::ItemError,
-        explain::ExplainAnswer, explain::ActionsAllowedBody, explain::ActionsAllowedAnswer,
-        explain::AccountsAnswer, explain::SearchAnswer,
-        authzen::EvaluationRequest, authzen::EvaluationResponse, authzen::EvaluationsRequest,
-        authzen::EvaluationsResponse, authzen::EvaluationItem, authzen::Subject,
-        authzen::Action, authzen::Resource,
-        admin::WriteAnswer, admin::ReloadAnswer,
-        commands::RelationshipAnswer, commands::RelationshipHistoryAnswer,
-        commands::RelationshipPeriodAnswer,
-        ops::Health, ops::ReadyAnswer, ops::ActionsAnswer, ops::PoliciesAnswer,
-    )),
-    modifiers(&SecuritySchemes),
-    tags(
-        (name = "checks", description = "Allow/deny decisions"),
-        (name = "authzen", description = "OpenID AuthZEN Authorization API"),
-        (name = "admin", description = "State and policy administration, audit log and outbox (admin token)"),
-        (name = "commands", description = "The Client Access Manager's state changes, authorized by the policies"),
-        (name = "reads", description = "The Client Access Manager's lists and the managed relationship"),
-        (name = "policies", description = "What is loaded"),
-        (name = "operations", description = "Health, readiness, metrics"),
-    )
-)]
-struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A token of the scope each operation lists: `check` (decisions), \
-                         `caller` (also commands and reads of the state) or `admin` (also \
-                         administration); each scope includes the ones before it",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The OpenAPI document: the handlers' operations as the route table collects them, each with
-/// its route's scope as its security requirement, and the schemas they use.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let mut openapi = ApiDoc::openapi();
-    let components = openapi.components.get_or_insert_with(Default::default);
-    for r in routes() {
-        openapi.paths.merge(r.doc);
-        components.schemas.extend(r.schemas);
-    }
-    open_flattened(&mut components.schemas);
-    openapi
-}
-
-/// Lets the members of a flattened schema sit beside others. utoipa writes a type that denies
-/// unknown fields when it is read (`ClientUserRecord`) as `additionalProperties: false`, and a
-/// flattened member (`#[serde(flatten)]`, every command answer with its `revision`) as one
-/// part of an `allOf`: that part would then refuse the other parts' members. So the parts of
-/// each `allOf` of the components, inline or named, no longer forbid other members.
-fn open_flattened(
-    schemas: &mut std::collections::BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-    >,
-) {
-    use utoipa::openapi::RefOr;
-    use utoipa::openapi::schema::{AdditionalProperties, Object, Schema};
-    fn open(object: &mut Object) {
-        if matches!(
-            object.additional_properties.as_deref(),
-            Some(AdditionalProperties::FreeForm(false))
-        ) {
-            object.additional_properties = None;
-        }
-    }
-    let mut named = Vec::new();
-    for schema in schemas.values_mut() {
-        if let RefOr::T(Schema::AllOf(all_of)) = schema {
-            for part in &mut all_of.items {
-                match part {
-                    RefOr::T(Schema::Object(object)) => open(object),
-                    RefOr::Ref(reference) => named.push(
-                        reference
-                            .ref_location
-                            .trim_start_matches("#/components/schemas/")
-                            .to_owned(),
-                    ),
-                    _ => {}
-                }
-            }
-        }
-    }
-    for name in named {
-        if let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(&name) {
-            open(object);
-        }
-    }
-}
-
 #[cfg(test)]
 mod route_table_tests {
     #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap fails it")]
@@ -545,101 +368,6 @@ mod route_table_tests {
                 .count();
             assert_eq!(operations, 1, "{} {}", route.method, route.path);
             assert!(route.path.starts_with('/'), "{:?}", route.path);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap fails it")]
-
-    use proptest::prelude::*;
-
-    use super::redact_path;
-
-    #[test]
-    fn paths_without_tokens_are_kept_as_they_are() {
-        for path in [
-            "/v1/is_authorized",
-            "/v1/partners/p1/access-links",
-            "/v1/clients/c1/users/a@b.example",
-            "/",
-            "",
-        ] {
-            assert!(
-                matches!(redact_path(path), std::borrow::Cow::Borrowed(p) if p == path),
-                "{path}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_same_token_redacts_the_same_way() {
-        let a = redact_path("/v1/access-links/pal_00ff/approve");
-        let b = redact_path("/v1/access-links/pal_00ff/approve");
-        assert_eq!(a, b);
-        assert!(a.starts_with("/v1/access-links/<redacted:"), "{a}");
-        assert!(a.ends_with(">/approve"), "{a}");
-    }
-
-    /// A marker segment as a client might spell it: any case, any byte percent-escaped.
-    fn marker() -> impl Strategy<Value = String> {
-        proptest::collection::vec((any::<bool>(), any::<bool>()), 12).prop_map(|choices| {
-            "access-links"
-                .bytes()
-                .zip(choices)
-                .map(|(b, (upper, escape))| {
-                    let b = if upper { b.to_ascii_uppercase() } else { b };
-                    if escape {
-                        format!("%{b:02X}")
-                    } else {
-                        char::from(b).to_string()
-                    }
-                })
-                .collect()
-        })
-    }
-
-    proptest! {
-        /// Whatever the token and wherever the marker, the token's text is not in the log.
-        #[test]
-        fn a_token_after_the_marker_never_reaches_the_log(
-            before in proptest::collection::vec("[a-z0-9]{1,8}", 0..3),
-            marker in marker(),
-            token in "[A-Za-z0-9_.~%-]{12,80}",
-            after in proptest::collection::vec("[a-z]{1,8}", 0..3),
-        ) {
-            let mut path = String::new();
-            for s in &before {
-                path.push('/');
-                path.push_str(s);
-            }
-            path.push('/');
-            path.push_str(&marker);
-            path.push('/');
-            path.push_str(&token);
-            for s in &after {
-                path.push('/');
-                path.push_str(s);
-            }
-            let logged = redact_path(&path);
-            prop_assert!(!logged.contains(&token), "{path} logged as {logged}");
-        }
-
-        /// A token-shaped segment is redacted wherever it is, with or without the marker.
-        #[test]
-        fn a_token_shaped_segment_is_redacted_anywhere(
-            before in proptest::collection::vec("[a-z0-9-]{1,8}", 0..4),
-            token in "[Pp][Aa][Ll]_[0-9a-f]{8,64}",
-            after in proptest::collection::vec("[a-z]{1,8}", 0..3),
-        ) {
-            let path = format!(
-                "/{}/{token}/{}",
-                before.join("/"),
-                after.join("/")
-            );
-            let logged = redact_path(&path);
-            prop_assert!(!logged.contains(&token), "{path} logged as {logged}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The Client Access Manager's commands: every state change a host sends on behalf of a person.
 //!
-//! Each command is a type of its own, in a file of its own (like mini-redis's `cmd/`): its
+//! Each command is a type of its own, in a file of its own (like mini-redis's `cmd/`; granting
+//! and revoking one permission share one generic type over the side, `one_permission.rs`): its
 //! body as the host sends it, its answer, its name in the audit log, and its [`Command::run`],
 //! which reads what it needs from the transaction, asks the Cedar policies (403 naming the
 //! deciding ids when they deny), keeps the account's rules (MIG-4, SEAT-5, SEAT-3, LINK-2: 409)
@@ -22,6 +23,8 @@ mod ctx;
 mod execute;
 pub mod journal;
 pub mod links;
+mod one_permission;
+mod save;
 pub mod vocab;
 
 use serde::Serialize;
@@ -30,17 +33,17 @@ use serde::de::DeserializeOwned;
 use super::{App, AppError};
 use crate::domain::Email;
 
-pub(crate) use ctx::link_verified_users;
 pub use ctx::{
     Clamped, CmdError, CmdResult, Ctx, PermissionsApplied, account_ref, context, partner_ref,
     user_ref,
 };
-pub(crate) use ctx::{account, conflict, invalid, not_found, with_one};
+pub(crate) use ctx::{account, conflict, invalid, not_found};
 pub use journal::{
     AuditRecord, CommandAnswer, CommandMeta, DEFAULT_IDEMPOTENCY_TTL, Event, SWEEP_PER_ROUND,
     StoredError, Swept,
 };
 pub(crate) use journal::{hex, json_bytes, sha256_hex};
+pub(crate) use save::link_verified_users;
 pub use vocab::{AuditOutcome, CommandName, EventKind};
 
 /// The most items a list in a command may hold (employees, users, clients).
@@ -52,6 +55,20 @@ pub trait CommandBody: DeserializeOwned + Send + 'static {
     /// The `actor` member.
     fn actor(&self) -> &Email;
 }
+
+/// [`CommandBody`] for a body whose `actor` member is its field `actor`, as every body's is:
+/// the one place the actor is read from a body (the HTTP layer makes [`CommandMeta::actor`]
+/// from it, and a command reads it as `ctx.actor`).
+macro_rules! body_with_actor {
+    ($body:ty) => {
+        impl $crate::app::commands::CommandBody for $body {
+            fn actor(&self) -> &$crate::domain::Email {
+                &self.actor
+            }
+        }
+    };
+}
+pub(crate) use body_with_actor;
 
 /// One command of the Client Access Manager.
 pub trait Command: Send + Sync + 'static {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppError;
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, account, conflict,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, account, body_with_actor, conflict,
     context, list_size, user_ref,
 };
 use crate::domain::{
@@ -57,11 +57,7 @@ pub struct Added {
     pub results: Vec<AddedUser>,
 }
 
-impl CommandBody for AddPartnerUsersBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(AddPartnerUsersBody);
 
 impl Command for AddPartnerUsers {
     type Path = (ClientId,);

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{ActorOnly, OwnedAsset, assets_of, managed_partner_users};
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, account, conflict, context,
+    Applied, CmdResult, Command, CommandName, Ctx, account, body_with_actor, conflict, context,
     sha256_hex,
 };
 use crate::domain::{ClientId, ClientRecord, Email, PartnerId, Role, Status};
@@ -61,11 +61,7 @@ pub struct RemovedAll {
     pub count: usize,
 }
 
-impl CommandBody for RemoveAllBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(RemoveAllBody);
 
 impl Command for ClientRemovalPreview {
     type Path = (ClientId,);

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::{ActorOnly, OwnedAsset, all_deactivated, assets_of};
 use crate::app::AppError;
 use crate::app::commands::{
-    Applied, CmdError, CmdResult, Command, CommandBody, CommandName, Ctx, account, conflict,
+    Applied, CmdError, CmdResult, Command, CommandName, Ctx, account, body_with_actor, conflict,
     context, invalid, list_size, not_found, sha256_hex, user_ref,
 };
 use crate::domain::{ClientId, Email, PartnerId, PartnerRecord, Role, Status};
@@ -71,11 +71,7 @@ pub struct RemovedEmployee {
     pub removed_from: Vec<ClientId>,
 }
 
-impl CommandBody for RemoveEmployeeBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(RemoveEmployeeBody);
 
 impl Command for EmployeeRemovalPreview {
     type Path = (PartnerId, Email);

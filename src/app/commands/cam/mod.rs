@@ -37,7 +37,7 @@ pub use reactivate_all::{ReactivateAllPartnerUsers, ReactivatedAll};
 pub use set_partner_permission_set::{SetPartnerPermissionSet, SetPartnerPermissionSetBody};
 
 use super::{
-    CmdError, CmdResult, CommandBody, Ctx, EventKind, account, conflict, context, user_ref,
+    CmdError, CmdResult, Ctx, EventKind, account, body_with_actor, conflict, context, user_ref,
 };
 use crate::app::AppError;
 use crate::domain::{
@@ -51,11 +51,7 @@ pub struct ActorOnly {
     pub actor: Email,
 }
 
-impl CommandBody for ActorOnly {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(ActorOnly);
 
 /// An asset a user owns in a client, as a removal preview lists it for review (REM-1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -6,8 +6,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, PermissionsApplied,
-    account, context, user_ref,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, PermissionsApplied, account,
+    body_with_actor, context, user_ref,
 };
 use crate::domain::{ClientId, Email, PermissionSetName, catalogue::role_for_set};
 
@@ -27,11 +27,7 @@ pub struct SetPartnerPermissionSet {
     pub body: SetPartnerPermissionSetBody,
 }
 
-impl CommandBody for SetPartnerPermissionSetBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(SetPartnerPermissionSetBody);
 
 impl Command for SetPartnerPermissionSet {
     type Path = (ClientId, Email);

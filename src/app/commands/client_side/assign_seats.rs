@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppError;
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, conflict, list_size,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, body_with_actor, conflict, list_size,
 };
 use crate::domain::{ClientId, Email, Seat};
 
@@ -37,11 +37,7 @@ pub struct SeatsAssigned {
     pub users: Vec<Email>,
 }
 
-impl CommandBody for AssignSeatsBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(AssignSeatsBody);
 
 impl Command for AssignSeats {
     type Path = (ClientId,);

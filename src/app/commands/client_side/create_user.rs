@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{partner_admins_keep_the_seat, saved_user, seat_ineligible};
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, account, conflict,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, account, body_with_actor, conflict,
     context, invalid, user_ref,
 };
 use crate::domain::{
@@ -46,11 +46,7 @@ pub struct CreatedUser {
     pub withheld: BTreeSet<Permission>,
 }
 
-impl CommandBody for CreateUserBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(CreateUserBody);
 
 impl Command for CreateUser {
     type Path = (ClientId,);

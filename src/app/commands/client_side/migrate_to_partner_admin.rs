@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, account, conflict,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, account, body_with_actor, conflict,
     context, not_found, user_ref,
 };
 use crate::domain::{
@@ -33,11 +33,7 @@ pub struct MigrateToPartnerAdmin {
     pub body: MigrateToPartnerAdminBody,
 }
 
-impl CommandBody for MigrateToPartnerAdminBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(MigrateToPartnerAdminBody);
 
 impl Command for MigrateToPartnerAdmin {
     type Path = (ClientId,);

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::partner_admins_keep_the_seat;
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, PermissionsApplied,
-    account, context, invalid, user_ref,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, PermissionsApplied, account,
+    body_with_actor, context, invalid, user_ref,
 };
 use crate::domain::{
     ClientId, ClientUserRecord, Email, Permission, PermissionSetName, Role, catalogue::role_for_set,
@@ -32,11 +32,7 @@ pub struct SetClientPermissionSet {
     pub body: SetClientPermissionSetBody,
 }
 
-impl CommandBody for SetClientPermissionSetBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(SetClientPermissionSetBody);
 
 impl Command for SetClientPermissionSet {
     type Path = (ClientId, Email);

@@ -7,7 +7,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::saved_user;
-use crate::app::commands::{Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind};
+use crate::app::commands::{
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, body_with_actor,
+};
 use crate::domain::{ClientId, ClientUserRecord, Email, PaidHub};
 
 /// The body.
@@ -26,11 +28,7 @@ pub struct SetPaidHubs {
     pub body: SetPaidHubsBody,
 }
 
-impl CommandBody for SetPaidHubsBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(SetPaidHubsBody);
 
 impl Command for SetPaidHubs {
     type Path = (ClientId, Email);

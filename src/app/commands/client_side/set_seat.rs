@@ -5,7 +5,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{partner_admins_keep_the_seat, saved_user, seat_ineligible};
-use crate::app::commands::{Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind};
+use crate::app::commands::{
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, body_with_actor,
+};
 use crate::domain::{ClientId, ClientUserRecord, Email, Seat};
 
 /// The body.
@@ -24,11 +26,7 @@ pub struct SetSeat {
     pub body: SetSeatBody,
 }
 
-impl CommandBody for SetSeatBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(SetSeatBody);
 
 impl Command for SetSeat {
     type Path = (ClientId, Email);

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::AccessLink;
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, EventKind, conflict, context,
+    Applied, CmdResult, Command, CommandName, Ctx, EventKind, body_with_actor, conflict, context,
     not_found, partner_ref, sha256_hex, user_ref,
 };
 use crate::domain::{
@@ -49,11 +49,7 @@ pub struct Approved {
     pub outcome: ApprovalOutcome,
 }
 
-impl CommandBody for ApproveAccessLinkBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(ApproveAccessLinkBody);
 
 impl Command for ApproveAccessLink {
     type Path = (String,);

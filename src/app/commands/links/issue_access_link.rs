@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::{AccessLink, employee_key};
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, context, hex, json_bytes,
+    Applied, CmdResult, Command, CommandName, Ctx, body_with_actor, context, hex, json_bytes,
     sha256_hex, user_ref,
 };
 use crate::domain::{Email, PartnerId};
@@ -51,11 +51,7 @@ pub struct IssuedLink {
     pub token_withheld: bool,
 }
 
-impl CommandBody for IssueAccessLinkBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(IssueAccessLinkBody);
 
 impl IssueAccessLink {
     /// Whose link it is: the named employee, or the actor.

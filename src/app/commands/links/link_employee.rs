@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::commands::{
-    Applied, CmdResult, Command, CommandBody, CommandName, Ctx, account_ref, conflict, context,
+    Applied, CmdResult, Command, CommandName, Ctx, account_ref, body_with_actor, conflict, context,
     not_found, user_ref,
 };
 use crate::domain::{ClientId, ClientUserRecord, Email, PartnerId};
@@ -45,11 +45,7 @@ pub struct Linked {
     pub user: ClientUserRecord,
 }
 
-impl CommandBody for LinkEmployeeBody {
-    fn actor(&self) -> &Email {
-        &self.actor
-    }
-}
+body_with_actor!(LinkEmployeeBody);
 
 impl Command for LinkEmployee {
     type Path = (PartnerId, Email);
