@@ -1572,7 +1572,7 @@ async fn an_activation_on_one_sidecar_switches_the_other_within_the_bound(base: 
                 .unwrap()
                 .check(&request)
                 .unwrap();
-            (checked.decision.allowed, app.policy_version())
+            (checked.decision.allowed, checked.policy_version)
         };
         let to_v2 = a.activate_policies(v2.version.as_str(), "alice").unwrap();
         assert_eq!(b.policy_version(), v1.version, "b has no follower running");
@@ -1581,6 +1581,8 @@ async fn an_activation_on_one_sidecar_switches_the_other_within_the_bound(base: 
             (false, v2.version.clone()),
             "a fully consistent check follows the activation"
         );
+        // (Through the cache: `at_least_as_fresh` reads the feed first, as it did before the
+        // fully consistent path did.)
         let to_v1 = a.activate_policies(v1.version.as_str(), "alice").unwrap();
         assert!(to_v1.activation.revision > to_v2.activation.revision);
         assert_eq!(

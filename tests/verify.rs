@@ -54,18 +54,61 @@ fn path(dir: &Path) -> &str {
     dir.to_str().unwrap()
 }
 
-/// The repository's policies never error, and its `properties/` hold, for every request.
+/// The repository's policies never error, and its `properties/` hold, for every request:
+/// each property checked in at least one request environment.
 fn the_repository_policies_and_properties_hold(solver: String) -> Result<(), Failed> {
     let (out, stdout, stderr) = verify(&[], Some(&solver));
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
+
+    let (out, stdout, stderr) = verify(&["--format", "json"], Some(&solver));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let properties = std::fs::read_to_string(root().join("properties/capabilities.cedar")).unwrap();
-    let count = properties.matches("@property(").count();
-    assert!(count >= 3, "the repository's properties: {count}");
-    assert!(
-        stdout.contains(&format!("({count} properties,")),
-        "every property was checked: {stdout}"
-    );
+    let ids: Vec<&str> = properties
+        .split("@id(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(ids.len() >= 3, "the repository's properties: {ids:?}");
+    for id in ids {
+        let held = report["held"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(check, _)| check.starts_with(&format!("property {id}: ")))
+            .map(|(_, count)| count.as_u64().unwrap())
+            .sum::<u64>();
+        assert!(held >= 1, "property {id} was checked nowhere: {report:#}");
+    }
+    Ok(())
+}
+
+/// A property that can prove nothing is refused, not passed: one whose conditions never hold,
+/// and one that names an action the schema does not declare.
+fn a_property_that_matches_nothing_is_refused(solver: String) -> Result<(), Failed> {
+    let cases = [
+        (
+            r#"@id("impossible")
+@property("never")
+permit (principal is Hub::User, action == Hub::Action::"billing.edit", resource is Hub::Account)
+when { principal.email == "a" && principal.email == "b" };"#,
+            "property impossible matches no request the schema allows",
+        ),
+        (
+            r#"@id("misspelled")
+@property("never")
+permit (principal is Hub::User, action == Hub::Action::"billing.edti", resource is Hub::Account);"#,
+            "property misspelled does not validate against the schema",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.cedar"), text).unwrap();
+        let (out, stdout, stderr) = verify(&["--properties", path(dir.path())], Some(&solver));
+        assert_eq!(out.status.code(), Some(2), "{text}\n{stdout}{stderr}");
+        assert!(stderr.contains(expected), "{text}\n{stderr}");
+    }
     Ok(())
 }
 
@@ -231,7 +274,7 @@ fn main() {
         how: "an SMT solver: `export CVC5=$(tools/install-cvc5 DIR)` (cvc5 1.3.1 from PyPI), \
               or a cvc5 executable on the PATH",
     };
-    solver.report("verify", 3);
+    solver.report("verify", 4);
     let trials = vec![
         solver.trial(
             "the_repository_policies_and_properties_hold",
@@ -244,6 +287,10 @@ fn main() {
         solver.trial(
             "new_allows_and_false_properties_are_found",
             new_allows_and_false_properties_are_found,
+        ),
+        solver.trial(
+            "a_property_that_matches_nothing_is_refused",
+            a_property_that_matches_nothing_is_refused,
         ),
         Trial::test(
             "bad_properties_and_a_missing_solver_are_named",

@@ -20,15 +20,16 @@ pub struct VerifyArgs {
     /// `@property("always")`); a missing default directory means no properties.
     #[arg(long, default_value = "properties")]
     pub properties: PathBuf,
-    /// An earlier policy directory (with `--against-schema`): prove the set allows nothing the
-    /// earlier one denied.
+    /// An earlier policy directory: prove the set allows nothing the earlier one denied. The
+    /// earlier policies are compared under the new schema (one that uses what it removed is
+    /// reported, not compared).
     #[arg(long)]
     pub against: Option<PathBuf>,
-    /// The earlier set's schema directory [default: the set's own --schema].
+    /// The schema the earlier policies are loaded (validated) with [default: --schema].
     #[arg(long, requires = "against")]
     pub against_schema: Option<PathBuf>,
-    /// The SMT solver to run (a cvc5 executable, or `tools/cvc5-smt`) [default: $CVC5, else
-    /// `cvc5` on the PATH].
+    /// The SMT solver to run: what `tools/install-cvc5 DIR` prints, or a cvc5 1.3 executable
+    /// [default: $CVC5, else `cvc5` on the PATH].
     #[arg(long)]
     pub solver: Option<PathBuf>,
     /// Output: text, or a JSON report.
@@ -51,7 +52,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let properties = if args.properties.is_dir() {
-        match load_properties(&args.properties) {
+        match load_properties(&args.properties, engine.schema()) {
             Ok(properties) => properties,
             Err(e) => return fail(e.to_string()),
         }
@@ -63,6 +64,12 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
             args.properties.display()
         ));
     };
+    if properties.is_empty() {
+        eprintln!(
+            "warning: no properties in {} (only that no policy errors is proved)",
+            args.properties.display()
+        );
+    }
     let against = match &args.against {
         None => None,
         Some(dir) => {

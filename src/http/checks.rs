@@ -173,6 +173,7 @@ impl From<Checked> for CheckAnswer {
         (status = 400, description = "Malformed request or undeclared action", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 409, description = "The request expects another `policy_version`: nothing was decided", body = ErrorBody),
+        (status = 503, description = "The consistency asked for cannot be met now (`at_least_as_fresh` a revision the store has not reached in time, `fully_consistent` with the store or its change feed unreachable): nothing was decided", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
     )
 )]
@@ -249,6 +250,7 @@ pub struct BatchAnswer {
         (status = 400, description = "Not a batch, or empty, or over 1,000 checks", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
         (status = 409, description = "The batch expects another `policy_version`: nothing was decided", body = ErrorBody),
+        (status = 503, description = "The consistency asked for cannot be met now (`at_least_as_fresh` a revision the store has not reached in time, `fully_consistent` with the store or its change feed unreachable): nothing was decided", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
     )
 )]

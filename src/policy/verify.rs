@@ -30,14 +30,17 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::str::FromStr;
 
-use cedar_policy::{ActionConstraint, Policy, PolicySet, RequestEnv, Schema};
+use cedar_policy::{
+    ActionConstraint, Policy, PolicySet, RequestEnv, Schema, ValidationMode, Validator,
+};
 use cedar_policy_symcc::solver::LocalSolver;
 use cedar_policy_symcc::{CedarSymCompiler, CompiledPolicy, CompiledPolicySet, Env};
 use serde::Serialize;
 
 use super::{LoadErrors, PolicyEngine, SourceFile};
 
-/// The solver's time limit per query, in milliseconds (cvc5's `--tlimit`).
+/// The solver's time limit per query, in milliseconds (cvc5's `--tlimit-per`: per check, where
+/// `--tlimit` would bound the whole run).
 const SOLVER_TIME_LIMIT_MS: u64 = 60_000;
 
 /// How to start the SMT solver: a program and its arguments.
@@ -55,7 +58,7 @@ impl Solver {
             args: vec![
                 "--lang".into(),
                 "smt".into(),
-                format!("--tlimit={SOLVER_TIME_LIMIT_MS}").into(),
+                format!("--tlimit-per={SOLVER_TIME_LIMIT_MS}").into(),
             ],
         }
     }
@@ -121,10 +124,18 @@ pub enum PropertyError {
     Forbid { file: String, id: String },
     #[error("{file}: property {id} is defined twice")]
     Duplicate { file: String, id: String },
+    #[error("{file}: property {id} does not validate against the schema: {message}")]
+    Invalid {
+        file: String,
+        id: String,
+        message: String,
+    },
 }
 
-/// Reads the properties in `dir` (its `.cedar` files).
-pub fn load_properties(dir: &Path) -> Result<Vec<Property>, PropertyError> {
+/// Reads the properties in `dir` (its `.cedar` files), each validated strictly against
+/// `schema` as a policy is: a property naming an undeclared action or a scope no action has
+/// would otherwise match nothing, and hold without saying anything.
+pub fn load_properties(dir: &Path, schema: &Schema) -> Result<Vec<Property>, PropertyError> {
     let files = SourceFile::read_dir(dir, "cedar").map_err(PropertyError::Read)?;
     let mut properties: Vec<Property> = Vec::new();
     for file in files {
@@ -164,6 +175,14 @@ pub fn load_properties(dir: &Path) -> Result<Vec<Property>, PropertyError> {
                     file: file.path.display().to_string(),
                     message: e.to_string(),
                 })?;
+            let validated = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+            if let Some(error) = validated.validation_errors().next() {
+                return Err(PropertyError::Invalid {
+                    file: file.path.display().to_string(),
+                    id: id.to_owned(),
+                    message: error.to_string(),
+                });
+            }
             properties.push(Property {
                 id: id.to_owned(),
                 kind,
@@ -187,6 +206,19 @@ pub enum VerifyError {
     )]
     SolverStart {
         program: String,
+        source: Box<cedar_policy_symcc::err::Error>,
+    },
+    #[error(
+        "property {id} matches no request the schema allows (its conditions can never hold): \
+         it would prove nothing"
+    )]
+    Vacuous { id: String },
+    #[error(
+        "--against: the earlier policies do not compile under the new schema for {env} (an \
+         action, type or attribute they use is gone?): {source}"
+    )]
+    Earlier {
+        env: String,
         source: Box<cedar_policy_symcc::err::Error>,
     },
     #[error("{check} for {env}: {source}")]
@@ -252,7 +284,7 @@ impl Counterexample {
                 .filter(|e| {
                     e.pointer("/uid/type")
                         .and_then(serde_json::Value::as_str)
-                        .is_none_or(|t| !t.ends_with("Action"))
+                        .is_none_or(|t| t.rsplit("::").next() != Some("Action"))
                 })
                 .collect(),
             _ => Vec::new(),
@@ -302,8 +334,8 @@ fn env_name(env: &RequestEnv) -> String {
     format!("{}, {}, {}", env.principal(), env.action(), env.resource())
 }
 
-/// Whether `policy`'s action scope can match `env`'s action. `in` a group is taken to match
-/// (the symbolic compiler decides it exactly); `==` and a list decide at once.
+/// Whether `policy`'s action scope can match `env`'s action: `==` decides at once; `in` (a group
+/// or a list) is taken to match, and the symbolic compiler decides it exactly.
 fn may_apply(policy: &Policy, env: &RequestEnv) -> bool {
     match policy.action_constraint() {
         ActionConstraint::Any | ActionConstraint::In(_) => true,
@@ -337,6 +369,9 @@ pub async fn verify(
     };
     let mut policies: Vec<&Policy> = engine.policy_set().policies().collect();
     policies.sort_by_key(|p| p.annotation("id").unwrap_or_default().to_owned());
+    // Per property: whether some request of some environment matches it. One that matches
+    // none holds in every check and proves nothing: an error, not a pass.
+    let mut matches_some = vec![false; properties.len()];
 
     for env in schema.request_envs() {
         // Never errors: one query per policy that can apply here.
@@ -359,7 +394,10 @@ pub async fn verify(
         let compiled_set = CompiledPolicySet::compile(engine.policy_set(), &env, schema)
             .map_err(symbolic("the policy set compiles", &env))?;
 
-        for property in properties.iter().filter(|p| may_apply(&p.policy, &env)) {
+        for (index, property) in properties.iter().enumerate() {
+            if !may_apply(&property.policy, &env) {
+                continue;
+            }
             let check = Check::Property {
                 id: property.id.clone(),
                 property: property.kind,
@@ -367,6 +405,13 @@ pub async fn verify(
             let name = check.to_string();
             let compiled_property = CompiledPolicySet::compile(&property.set, &env, schema)
                 .map_err(symbolic(&name, &env))?;
+            if !matches_some[index] {
+                matches_some[index] = !compiler
+                    .check_always_denies_opt(&compiled_property)
+                    .await
+                    .map_err(symbolic(&name, &env))?;
+                report.queries += 1;
+            }
             let found = match property.kind {
                 PropertyKind::Never => {
                     compiler
@@ -391,13 +436,21 @@ pub async fn verify(
             // The earlier policies are read under the new schema: both sets are compiled for
             // the same request environment, as the comparison needs.
             let compiled_earlier = CompiledPolicySet::compile(earlier.policy_set(), &env, schema)
-                .map_err(symbolic(&name, &env))?;
+                .map_err(|source| VerifyError::Earlier {
+                env: env_name(&env),
+                source: Box::new(source),
+            })?;
             let found = compiler
                 .check_implies_with_counterexample_opt(&compiled_set, &compiled_earlier)
                 .await
                 .map_err(symbolic(&name, &env))?;
             report.record(check, &env, found);
         }
+    }
+    if let Some(index) = matches_some.iter().position(|matched| !matched) {
+        return Err(VerifyError::Vacuous {
+            id: properties[index].id.clone(),
+        });
     }
     // In the order of the checks, whatever order the schema lists its environments in.
     report

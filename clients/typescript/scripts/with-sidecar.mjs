@@ -3,7 +3,7 @@
 // token, runs `node --test` over the compiled tests and the schema test with
 // PARTNER_ACCESS_URL and PARTNER_ACCESS_TOKEN set, and stops it.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -49,8 +49,16 @@ try {
     if (Date.now() > deadline) throw new Error(`the sidecar was not ready in 30 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const tests = spawn(process.execPath, ["--test", "dist/test/", "test/"], {
-    cwd: resolve(here, ".."),
+  // The test files by name: `node --test DIR` searches DIR on Node 20 only (later releases
+  // take its arguments as globs).
+  const root = resolve(here, "..");
+  const files = ["dist/test", "test"].flatMap((dir) =>
+    readdirSync(join(root, dir))
+      .filter((name) => /\.test\.m?js$/.test(name))
+      .map((name) => join(dir, name)),
+  );
+  const tests = spawn(process.execPath, ["--test", ...files], {
+    cwd: root,
     env: { ...process.env, PARTNER_ACCESS_URL: base, PARTNER_ACCESS_TOKEN: token },
     stdio: "inherit",
   });

@@ -5870,6 +5870,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The consistency asked for cannot be met now (`at_least_as_fresh` a revision the store has not reached in time, `fully_consistent` with the store or its change feed unreachable): nothing was decided */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     is_authorized_batch: {
@@ -5923,6 +5932,15 @@ export interface operations {
             };
             /** @description Body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The consistency asked for cannot be met now (`at_least_as_fresh` a revision the store has not reached in time, `fully_consistent` with the store or its change feed unreachable): nothing was decided */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
