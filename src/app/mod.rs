@@ -21,6 +21,7 @@ pub mod decision_log;
 mod error;
 mod explain;
 mod follow;
+pub mod impact;
 pub mod policies;
 pub mod reads;
 

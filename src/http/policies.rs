@@ -87,7 +87,10 @@ pub(super) fn policy_error(e: PolicyError) -> ApiError {
         // The activation's commit was sent and not confirmed: it may be in force (see
         // `GET /v1/admin/policies/versions`).
         e if e.is_outcome_unknown() => ApiError::outcome_unknown(message),
-        PolicyError::NoActiveVersion | PolicyError::Store(_) => ApiError::unavailable(message),
+        PolicyError::ImpactNotAcknowledged(_) => ApiError::conflict(message),
+        PolicyError::NoActiveVersion | PolicyError::Store(_) | PolicyError::TooLong(_) => {
+            ApiError::unavailable(message)
+        }
     }
 }
 
