@@ -959,6 +959,41 @@ mod tests {
     }
 
     #[test]
+    fn an_id_a_policy_names_is_never_taken_for_another() {
+        let doc = state();
+        let to = engine(|t| {
+            t + r#"
+@id("t-user") forbid (principal, action == Hub::Action::"reports.access", resource)
+when { principal.email == "user0@c5.example" };
+@id("t-domain") forbid (principal, action == Hub::Action::"hubs.access", resource)
+when { principal.email_domain == "c9.example" };
+@id("t-account") forbid (principal, action == Hub::Action::"crm.objects.view", resource)
+when { resource.key == "c11" };
+"#
+        });
+        let from = engine(|t| t);
+        let shared = run(&from, &to, &doc, true);
+        let alone = run(&from, &to, &doc, false);
+        assert_eq!(shared.groups, alone.groups);
+        let count = |id: &str| {
+            shared
+                .groups
+                .iter()
+                .filter(|g| g.after.policies == [id])
+                .map(|g| g.count)
+                .sum::<u64>()
+        };
+        // user0 of c5; c9's super admin and user2 (hubs.access); c11's super admin, user0 and
+        // user1 (crm.objects.view; c11's partner is of tier "other": no partner users).
+        assert_eq!(
+            (count("t-user"), count("t-domain"), count("t-account")),
+            (1, 2, 3),
+            "{shared:#?}"
+        );
+        assert!(shared.cases < alone.cases);
+    }
+
+    #[test]
     fn the_same_set_changes_nothing_and_evaluates_nothing() {
         let doc = state();
         let engine = engine(|t| t);

@@ -108,6 +108,14 @@ fn engine(
         let files = policies::read_dirs(&policies, &schema).map_err(refused)?;
         return engine_of(&files);
     }
+    if let Some(given) =
+        given.filter(|g| *g != "active" && !g.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(format!(
+            "`{given}` is neither a directory nor a policy version (its hash, or 8 or more hex \
+             digits of it)"
+        ));
+    }
     let store = store.get()?;
     let snapshot_version = match given {
         None | Some("active") => None,
