@@ -77,16 +77,17 @@ impl LazyStore<'_> {
         if let Some(store) = &self.store {
             return Ok(store.clone());
         }
-        let store = crate::store::open(self.args.store.as_deref(), &self.args.data).map_err(
-            |e| match &self.args.store {
-                Some(_) => e.to_string(),
-                None => format!(
-                    "{e}\n(a sidecar serving {} holds its store: stop it, give --state FILE, or \
-                     ask the sidecar: POST /v1/admin/policies/impact)",
-                    self.args.data.display()
-                ),
-            },
-        )?;
+        let store = crate::store::open(self.args.store.as_deref(), &self.args.data).map_err(|e| {
+            let message = e.to_string();
+            if self.args.store.is_none() && message.contains("another process") {
+                format!(
+                    "{message}\n(for an impact analysis: stop it, give --state FILE, or ask the \
+                     sidecar: POST /v1/admin/policies/impact)"
+                )
+            } else {
+                message
+            }
+        })?;
         self.store = Some(store.clone());
         Ok(store)
     }
