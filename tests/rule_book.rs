@@ -25,8 +25,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 mod support;
 
-use support::rule_ids::rule_ids;
 use support::root;
+use support::rule_ids::rule_ids;
 
 fn rule_book() -> String {
     std::fs::read_to_string(root().join("docs/rules.md")).unwrap()

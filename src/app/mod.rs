@@ -22,6 +22,7 @@ mod error;
 mod explain;
 mod follow;
 mod health;
+pub mod impact;
 pub mod policies;
 pub mod reads;
 

@@ -253,6 +253,12 @@ pub enum PolicyError {
     /// The store failed; nothing was changed.
     #[error("the store is unavailable: {0}")]
     Store(StoreError),
+    /// An impact analysis ran past the request's deadline.
+    #[error("{0}")]
+    TooLong(String),
+    /// A push's impact is not the one acknowledged (`--expect-impact`): nothing was stored.
+    #[error("{0}\nnothing was stored")]
+    ImpactNotAcknowledged(String),
 }
 
 fn lines(failures: &[TestFailure]) -> String {
@@ -393,7 +399,7 @@ pub fn read_dirs(policies_dir: &Path, schema_dir: &Path) -> Result<Vec<PolicyFil
 }
 
 /// The engine of a stored set's files.
-fn engine_of(files: &[PolicyFile]) -> Result<PolicyEngine, PolicyError> {
+pub(super) fn engine_of(files: &[PolicyFile]) -> Result<PolicyEngine, PolicyError> {
     let (schema, policies) = sources(files)?;
     PolicyEngine::from_sources(&schema, &policies).map_err(PolicyError::Invalid)
 }
@@ -458,7 +464,10 @@ fn version_prefix(given: &str) -> Result<String, PolicyError> {
 }
 
 /// The stored set a version (or a unique prefix of it) names.
-fn resolve(snapshot: &dyn Snapshot, given: &str) -> Result<StoredPolicySet, PolicyError> {
+pub(super) fn resolve(
+    snapshot: &dyn Snapshot,
+    given: &str,
+) -> Result<StoredPolicySet, PolicyError> {
     let prefix = version_prefix(given)?;
     if prefix.len() == 64 {
         return match snapshot.aux(Aux::PolicySets, &prefix)? {

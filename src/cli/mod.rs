@@ -10,6 +10,7 @@
 mod check;
 mod docs;
 mod fmt;
+mod impact;
 mod lint;
 mod policies;
 mod serve;

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use crate::app::impact::{self, ImpactReport};
 use crate::app::policies::{self, PolicyError};
 use crate::app::{PolicyFileKind, PolicyHistory, PolicyPush, TestSource};
 use crate::domain::Timestamp;
@@ -36,6 +37,10 @@ pub enum PoliciesCommand {
     /// Write a stored version's files to a directory: OUT/schema/*.cedarschema and
     /// OUT/policies/*.cedar.
     Pull(PullArgs),
+    /// The impact of a policy change on the state: every check decision that changes, grouped
+    /// by action and by the policies and rule ids that decided before and after. Exit 0 (with
+    /// --fail-on-change: 2 when a decision changes), 1 on error.
+    Diff(super::impact::DiffArgs),
 }
 
 /// Which store: the redb file of a data directory, or a shared PostgreSQL store.
@@ -50,7 +55,7 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    fn open(&self) -> Result<std::sync::Arc<dyn Store>, String> {
+    pub(super) fn open(&self) -> Result<std::sync::Arc<dyn Store>, String> {
         crate::store::open(self.store.as_deref(), &self.data).map_err(|e| e.to_string())
     }
 }
@@ -86,6 +91,11 @@ pub struct PushArgs {
     /// Also activate the version once stored.
     #[arg(long)]
     pub activate: bool,
+    /// Refuse the push (nothing stored) unless its impact on the store's state against the
+    /// active version is the one in FILE (the JSON of `policies diff --format json`, compared
+    /// on its groups and counts, not on the examples).
+    #[arg(long, value_name = "FILE")]
+    pub expect_impact: Option<PathBuf>,
     #[command(flatten)]
     pub actor: ActorArgs,
     #[command(flatten)]
@@ -132,6 +142,7 @@ pub fn run(command: &PoliciesCommand) -> ExitCode {
         PoliciesCommand::Activate(args) => activate(args),
         PoliciesCommand::List(args) => list(args),
         PoliciesCommand::Pull(args) => pull(args),
+        PoliciesCommand::Diff(args) => return super::impact::diff(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -163,6 +174,28 @@ fn push(args: &PushArgs) -> Result<(), String> {
         actor: args.actor.name(),
     };
     let store = args.store.open()?;
+    if let Some(path) = &args.expect_impact {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--expect-impact {}: cannot read: {e}", path.display()))?;
+        let acknowledged: ImpactReport = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--expect-impact {}: not a report of `policies diff --format json`: {e}",
+                path.display()
+            )
+        })?;
+        let report = impact::check_acknowledged(
+            store.as_ref(),
+            &request.files,
+            &acknowledged,
+            &mut super::impact::progress(),
+        )
+        .map_err(refused)?;
+        println!(
+            "impact acknowledged: {} changed decisions in {} groups",
+            report.changed.total(),
+            report.groups.len()
+        );
+    }
     let (pushed, _) =
         policies::push(store.as_ref(), &request, Timestamp::now()).map_err(refused)?;
     if pushed.created {

@@ -171,6 +171,7 @@ pub fn routes() -> Vec<Route> {
         route(Admin, routes!(policies::versions)),
         route(Admin, routes!(policies::version)),
         route(Admin, routes!(policies::activate)),
+        route(Admin, routes!(policies::impact)),
         route(Admin, routes!(commands::audit)),
         route(Admin, routes!(commands::events)),
         route(Admin, routes!(stream::events_stream)),

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::admin::{ADMIN_ACTOR, load_error_details, orphan_details};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::app::impact::{DEFAULT_EXAMPLES, ImpactReport};
 use crate::app::{
     Activated, App, PolicyError, PolicyFile, PolicyFileKind, PolicyHistory, PolicyPush, Pushed,
     StoredPolicySet, TestSource,
@@ -54,6 +55,21 @@ pub struct PushAnswer {
     pub activated: Option<Activated>,
 }
 
+/// `POST /v1/admin/policies/impact`: which stored versions to compare.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactBody {
+    /// The version before: its hash or a unique prefix of 8 hex digits or more [default: the
+    /// active version].
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The version after.
+    pub to: String,
+    /// How many examples each group shows [default: 5, at most 1000].
+    #[serde(default)]
+    pub examples: Option<usize>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -87,7 +103,10 @@ pub(super) fn policy_error(e: PolicyError) -> ApiError {
         // The activation's commit was sent and not confirmed: it may be in force (see
         // `GET /v1/admin/policies/versions`).
         e if e.is_outcome_unknown() => ApiError::outcome_unknown(message),
-        PolicyError::NoActiveVersion | PolicyError::Store(_) => ApiError::unavailable(message),
+        PolicyError::ImpactNotAcknowledged(_) => ApiError::conflict(message),
+        PolicyError::NoActiveVersion | PolicyError::Store(_) | PolicyError::TooLong(_) => {
+            ApiError::unavailable(message)
+        }
     }
 }
 
@@ -199,4 +218,34 @@ pub async fn activate(
     let actor = query.actor.unwrap_or_else(|| ADMIN_ACTOR.to_owned());
     let activated = super::blocking(move || Ok(app.activate_policies(&version, &actor))).await?;
     activated.map(axum::Json).map_err(policy_error)
+}
+
+/// The impact of replacing one stored version by another on the store's state: every check
+/// decision (client user × check action × member account) that changes, grouped by action,
+/// direction and the policies and rule ids that decided before and after, with counts per
+/// action and per role and the first examples of each group. Runs on a blocking thread within
+/// the request's deadline (past it: 503, nothing changed); `partner-access policies diff` has no
+/// deadline.
+#[utoipa::path(
+    post, path = "/v1/admin/policies/impact", tag = "admin",
+    request_body = ImpactBody,
+    responses(
+        (status = 200, body = ImpactReport),
+        (status = 400, description = "A malformed version or body, or too many examples", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No stored version starts with `from` or `to`", body = ErrorBody),
+        (status = 409, description = "A prefix names several versions", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 503, description = "The store failed, has no active version (with `from` omitted), or the analysis ran out of time", body = ErrorBody),
+    )
+)]
+pub async fn impact(
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<ImpactBody>,
+) -> Result<axum::Json<ImpactReport>, ApiError> {
+    let examples = body.examples.unwrap_or(DEFAULT_EXAMPLES);
+    let report =
+        super::blocking(move || Ok(app.policy_impact(body.from.as_deref(), &body.to, examples)))
+            .await?;
+    report.map(axum::Json).map_err(policy_error)
 }

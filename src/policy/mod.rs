@@ -19,6 +19,7 @@
 mod entities;
 mod explain;
 mod format;
+mod impact;
 pub mod lint;
 mod load;
 mod refs;

@@ -832,3 +832,348 @@ fn version_names_the_cedar_version_and_the_store_formats() {
     let (short, _) = text(&run(&["-V"]));
     assert_eq!(short.trim(), lines[0]);
 }
+
+/// A minimal XML well-formedness check (declaration, elements properly nested and closed,
+/// quoted attributes, known entities, nothing after the root): the names of the elements
+/// opened, in order, or what is wrong.
+fn xml_elements(text: &str) -> Result<Vec<String>, String> {
+    let mut rest = text.trim();
+    if let Some(after) = rest.strip_prefix("<?xml") {
+        rest = after.split_once("?>").ok_or("unclosed declaration")?.1;
+    }
+    let (mut open, mut seen): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut closed_root = false;
+    while !rest.is_empty() {
+        let Some(start) = rest.find('<') else {
+            check_text(rest)?;
+            if open.is_empty() && !rest.trim().is_empty() {
+                return Err(format!("text outside the root: {rest:?}"));
+            }
+            break;
+        };
+        check_text(&rest[..start])?;
+        if open.is_empty() && !rest[..start].trim().is_empty() {
+            return Err("text outside the root".into());
+        }
+        let end = rest[start..].find('>').ok_or("unclosed tag")? + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            if open.pop().as_deref() != Some(name.trim()) {
+                return Err(format!("</{name}> closes nothing open"));
+            }
+            closed_root |= open.is_empty();
+            continue;
+        }
+        if closed_root {
+            return Err("a second root element".into());
+        }
+        let self_closing = tag.ends_with('/');
+        let body = tag.trim_end_matches('/');
+        let name = body
+            .split_whitespace()
+            .next()
+            .ok_or("an empty tag")?
+            .to_owned();
+        let mut attrs = body[name.len()..].trim();
+        while !attrs.is_empty() {
+            let (key, value) = attrs
+                .split_once("=\"")
+                .ok_or(format!("unquoted attribute in <{tag}>"))?;
+            if key.trim().is_empty() || key.trim().contains(char::is_whitespace) {
+                return Err(format!("bad attribute name in <{tag}>"));
+            }
+            let (value, after) = value.split_once('"').ok_or("unclosed attribute")?;
+            if value.contains('<') {
+                return Err(format!("`<` in an attribute of <{tag}>"));
+            }
+            check_text(value)?;
+            attrs = after.trim();
+        }
+        seen.push(name.clone());
+        if self_closing {
+            closed_root |= open.is_empty();
+        } else {
+            open.push(name);
+        }
+    }
+    if !open.is_empty() || !closed_root {
+        return Err(format!("unclosed elements: {open:?}"));
+    }
+    Ok(seen)
+}
+
+fn check_text(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        let entity = &rest[at..];
+        if !["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+            .iter()
+            .any(|e| entity.starts_with(e))
+        {
+            return Err(format!("a bare `&`: {entity:.20}"));
+        }
+        rest = &rest[at + 1..];
+    }
+    Ok(())
+}
+
+#[test]
+fn the_xml_check_refuses_what_is_not_xml() {
+    assert_eq!(
+        xml_elements(r#"<?xml version="1.0"?><a x="1"><b/>t &amp; u</a>"#),
+        Ok(vec!["a".to_owned(), "b".to_owned()])
+    );
+    for bad in [
+        "<a><b></a></b>",
+        "<a>",
+        "<a x=1/>",
+        "<a>&</a>",
+        "<a/><b/>",
+        "<a/>text",
+    ] {
+        assert!(xml_elements(bad).is_err(), "{bad}");
+    }
+}
+
+/// The demo state's client, three times (Globex, Initech, Umbrella), Ann without
+/// `reports.access` in Umbrella; and the project's policies changed twice: partner admins lose
+/// the `reports.access` of their list, standard users gain `billing.edit`.
+fn impact_fixture() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state: serde_json::Value =
+        serde_json::from_str(partner_access::cli::DEMO_STATE).unwrap();
+    let client = state["clients"][0].clone();
+    let mut clients = Vec::new();
+    for (i, id) in ["c-globex", "c-initech", "c-umbrella"].iter().enumerate() {
+        let mut c = client.clone();
+        c["id"] = (*id).into();
+        for user in c["users"].as_array_mut().unwrap() {
+            if user["role"] == "super_admin" {
+                user["email"] = format!("owner@{}.example", &id[2..]).into();
+            }
+            if i == 2 && user["email"] == "ann@acme.example" {
+                let perms = user["permissions"].as_array_mut().unwrap();
+                perms.retain(|p| p != "reports.access");
+            }
+        }
+        clients.push(c);
+    }
+    state["clients"] = clients.into();
+    let state_path = dir.path().join("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+
+    let after = policy_copy();
+    let file = after.path().join("policies/capabilities.cedar");
+    let reports = r#"principal.getTag(resource.key).permissions.contains("reports.access")"#;
+    let billing = r#"principal.getTag(resource.key).permissions.contains("billing.edit")"#;
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(reports) && text.contains(billing));
+    let text = text
+        .replace(
+            reports,
+            &format!(r#"{reports} && principal.getTag(resource.key).role != "partner_admin""#),
+        )
+        .replace(
+            billing,
+            &format!(r#"({billing} || principal.getTag(resource.key).role == "standard")"#),
+        );
+    std::fs::write(&file, text).unwrap();
+    let after_path = dir.path().join("after");
+    std::fs::rename(after.path(), &after_path).unwrap();
+    let state_path = path_str(&state_path).to_owned();
+    let after_path = path_str(&after_path).to_owned();
+    (dir, state_path, after_path)
+}
+
+/// `policies diff` between two directories over a state document: exactly the decisions the
+/// change flips, grouped, counted per action and per role, with their first examples; as text,
+/// JSON and JUnit XML; `--fail-on-change` exits 2.
+#[test]
+fn policies_diff_between_two_directories_counts_each_flipped_decision() {
+    let (_dir, state, after) = impact_fixture();
+    let diff = |format: &str, extra: &[&str]| {
+        let mut args = vec![
+            "policies",
+            "diff",
+            "--from",
+            ".",
+            "--to",
+            after.as_str(),
+            "--state",
+            state.as_str(),
+            "--format",
+            format,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+
+    let out = diff("text", &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("12 memberships × 17 check actions = 204 decisions"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("5 decisions change: 2 allow → deny, 3 deny → allow"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[2] reports.access  allow → deny  2 decisions (partner_admin 2)\n      before: listed.reports.access (CAP-1, CAP-6)\n      after:  (no policy: denied by default)\n      e.g. ann@acme.example in c-globex (partner_admin)\n      e.g. ann@acme.example in c-initech (partner_admin)\n"),
+        "{stdout}"
+    );
+
+    let out = diff("json", &["--examples", "1"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["memberships"], 12);
+    assert_eq!(
+        report["changed"],
+        serde_json::json!({"allow_to_deny": 2, "deny_to_allow": 3})
+    );
+    assert_eq!(
+        report["by_role"],
+        serde_json::json!({
+            "partner_admin": {"allow_to_deny": 2, "deny_to_allow": 0},
+            "standard": {"allow_to_deny": 0, "deny_to_allow": 3},
+        })
+    );
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{report}");
+    assert_eq!(groups[0]["action"], "billing.edit");
+    assert_eq!(groups[0]["direction"], "deny_to_allow");
+    assert_eq!(groups[0]["count"], 3);
+    assert_eq!(groups[0]["before"]["policies"], serde_json::json!([]));
+    assert_eq!(
+        groups[0]["after"]["policies"],
+        serde_json::json!(["listed.billing.edit"])
+    );
+    assert_eq!(
+        groups[0]["examples"],
+        serde_json::json!([{"user": "bob@acme.example", "account": "c-globex", "role": "standard"}])
+    );
+    assert_eq!(groups[1]["action"], "reports.access");
+    assert_eq!(groups[1]["count"], 2);
+
+    let out = diff("junit", &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let elements = xml_elements(&stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"));
+    assert_eq!(
+        elements.iter().filter(|e| *e == "testcase").count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(
+        elements.iter().filter(|e| *e == "failure").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(stdout.contains(r#"failures="2""#), "{stdout}");
+
+    let out = diff("text", &["--fail-on-change"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out).1);
+    let same = run(&[
+        "policies",
+        "diff",
+        "--from",
+        ".",
+        "--to",
+        ".",
+        "--state",
+        state.as_str(),
+        "--fail-on-change",
+    ]);
+    let (stdout, stderr) = text(&same);
+    assert!(same.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("0 decisions change"), "{stdout}");
+}
+
+/// `policies push --expect-impact`: a push whose impact on the store's state is not the one
+/// acknowledged is refused and stores nothing; the acknowledged one is stored.
+#[test]
+fn a_push_whose_impact_is_not_the_acknowledged_one_stores_nothing() {
+    let (dir, state, after) = impact_fixture();
+    let data = dir.path().join("data");
+    let data = path_str(&data).to_owned();
+    let out = run(&["import", state.as_str(), "--data", data.as_str()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let (ok, stdout, stderr) = policies_cmd(&[
+        "policies",
+        "push",
+        "policies",
+        "--schema",
+        "schema",
+        "--activate",
+        "--data",
+        data.as_str(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+
+    // The impact against the active version, on the store's state.
+    let (ok, acknowledged, stderr) = policies_cmd(&[
+        "policies",
+        "diff",
+        "--to",
+        after.as_str(),
+        "--data",
+        data.as_str(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let mut report: serde_json::Value = serde_json::from_str(&acknowledged).unwrap();
+    assert_eq!(report["changed"]["allow_to_deny"], 2, "{report}");
+    report["groups"][1]["count"] = 1.into();
+    let wrong = dir.path().join("wrong.json");
+    std::fs::write(&wrong, report.to_string()).unwrap();
+    let right = dir.path().join("right.json");
+    std::fs::write(&right, &acknowledged).unwrap();
+
+    let push = |ack: &Path| {
+        policies_cmd(&[
+            "policies",
+            "push",
+            &format!("{after}/policies"),
+            "--schema",
+            &format!("{after}/schema"),
+            "--expect-impact",
+            path_str(ack),
+            "--data",
+            data.as_str(),
+        ])
+    };
+    let versions = || {
+        let (ok, list, stderr) = policies_cmd(&[
+            "policies",
+            "list",
+            "--format",
+            "json",
+            "--data",
+            data.as_str(),
+        ]);
+        assert!(ok, "{stderr}");
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        list["versions"].as_array().unwrap().len()
+    };
+    let (ok, stdout, stderr) = push(&wrong);
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(stderr.contains("is not the one acknowledged"), "{stderr}");
+    assert!(
+        stderr.contains("computed, not acknowledged: reports.access allow → deny [listed.reports.access] → []: 2"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert_eq!(versions(), 1, "nothing stored");
+
+    let (ok, stdout, stderr) = push(&right);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("impact acknowledged: 5 changed decisions in 2 groups"),
+        "{stdout}"
+    );
+    assert_eq!(versions(), 2);
+}

@@ -378,3 +378,122 @@ async fn a_sidecar_serving_the_store_refuses_to_start_without_an_active_version(
     let refused = App::new_from_store(support::settings(), store).unwrap_err();
     assert!(refused.to_string().contains("policies push"), "{refused}");
 }
+
+#[tokio::test]
+async fn the_impact_of_a_stored_version_is_every_decision_it_flips() {
+    let (server, v1) = store_mode_server().await;
+    let (status, pushed) = server
+        .put("/v1/admin/policies", &json!({"files": forbidding_files()}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pushed}");
+    let v2 = pushed["version"].as_str().unwrap().to_owned();
+
+    let (status, report) = server
+        .post(
+            "/v1/admin/policies/impact",
+            &json!({"to": &v2[..10], "examples": 1000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let actions: Vec<String> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "crm.objects.edit"),
+        "{actions:?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a == "user.create" || a == "partner.view"),
+        "commands and reads of partners are not check actions: {actions:?}"
+    );
+
+    // What the sidecar allows now, asked one check at a time: a forbid-everything set denies
+    // each of these, and nothing else changes.
+    let demo = support::demo();
+    let mut allowed: BTreeMap<String, u64> = BTreeMap::new();
+    let mut memberships = 0;
+    for client in demo["clients"].as_array().unwrap() {
+        let account = client["id"].as_str().unwrap();
+        for user in client["users"].as_array().unwrap() {
+            memberships += 1;
+            let email = user["email"].as_str().unwrap();
+            for action in &actions {
+                if server.check(email, action, account).await["decision"] == "Allow" {
+                    *allowed.entry(action.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let total: u64 = allowed.values().sum();
+    assert!(total > 0);
+
+    assert_eq!(report["from"], v1.as_str(), "the active version by default");
+    assert_eq!(report["to"], v2.as_str());
+    assert_eq!(report["memberships"], memberships);
+    assert_eq!(report["changed"]["allow_to_deny"], total, "{report}");
+    assert_eq!(report["changed"]["deny_to_allow"], 0, "{report}");
+    let by_action: BTreeMap<String, u64> = report["by_action"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(a, c)| (a.clone(), c["allow_to_deny"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(by_action, allowed, "{report}");
+    let groups = report["groups"].as_array().unwrap();
+    for group in groups {
+        assert_eq!(
+            group["after"]["policies"],
+            json!(["test-forbid-everything"]),
+            "{group}"
+        );
+        assert_eq!(group["direction"], "allow_to_deny");
+    }
+    // Ann edits Globex's CRM objects under v1; not under v2.
+    assert!(
+        groups.iter().any(|g| g["action"] == "crm.objects.edit"
+            && g["examples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["user"] == ANN && e["account"] == GLOBEX)),
+        "{report}"
+    );
+
+    // Both versions named; the same version: nothing changes, nothing evaluated.
+    let (status, same) = server
+        .post(
+            "/v1/admin/policies/impact",
+            &json!({"from": &v2, "to": &v2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["changed"]["allow_to_deny"], 0);
+    assert_eq!(same["cases"], 0);
+
+    // Unknown: 404; malformed: 400 in the API's error shape.
+    let (status, body) = server
+        .post(
+            "/v1/admin/policies/impact",
+            &json!({"to": "0123456789abcdef"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    for bad in [
+        json!({"to": "abc"}),
+        json!({"to": &v2, "from": "not-hex-at-all"}),
+        json!({"to": &v2, "examples": 5000}),
+        json!({"to": &v2, "unknown": 1}),
+        json!({}),
+    ] {
+        let (status, body) = server.post("/v1/admin/policies/impact", &bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_request", "{bad}: {body}");
+    }
+    // Still serving v1: an analysis changes nothing.
+    assert_eq!(decision(&server).await.1, v1);
+}

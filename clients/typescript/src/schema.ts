@@ -383,6 +383,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/policies/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The impact of replacing one stored version by another on the store's state: every check
+         *     decision (client user × check action × member account) that changes, grouped by action,
+         *     direction and the policies and rule ids that decided before and after, with counts per
+         *     action and per role and the first examples of each group. Runs on a blocking thread within
+         *     the request's deadline (past it: 503, nothing changed); `partner-access policies diff` has no
+         *     deadline.
+         */
+        post: operations["impact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/policies/reload": {
         parameters: {
             query?: never;
@@ -1466,6 +1490,13 @@ export interface components {
         BatchItem: components["schemas"]["CheckAnswer"] & {
             error?: null | components["schemas"]["ItemError"];
         };
+        /** @description How many decisions change, each way. */
+        ChangeCounts: {
+            /** Format: int64 */
+            allow_to_deny: number;
+            /** Format: int64 */
+            deny_to_allow: number;
+        };
         /** @description A decision. */
         CheckAnswer: {
             decision: components["schemas"]["Verdict"];
@@ -1614,12 +1645,27 @@ export interface components {
             permission_set: components["schemas"]["PermissionSetName"];
             seat: components["schemas"]["Seat"];
         };
+        /**
+         * @description The policies that determined a decision, and their rule ids. Empty for a Deny no policy
+         *     made (no permit applied).
+         */
+        Determining: {
+            /** @description The `@id`s of the determining policies, sorted. */
+            policies: string[];
+            /** @description The rule ids of their `@rules` annotations, sorted, each once. */
+            rules: string[];
+        };
         Diagnostics: {
             /** @description Unknown entities, policies that failed to evaluate, a store that could not be read. */
             errors: string[];
             /** @description The ids of the policies that determined the decision. */
             reasons: string[];
         };
+        /**
+         * @description Which way a decision changes.
+         * @enum {string}
+         */
+        Direction: "allow_to_deny" | "deny_to_allow";
         /**
          * @description An e-mail address, its ASCII letters lower-case.
          * @example ann@acme.example
@@ -1803,6 +1849,88 @@ export interface components {
         Health: {
             /** @example ok */
             status: string;
+        };
+        /** @description `POST /v1/admin/policies/impact`: which stored versions to compare. */
+        ImpactBody: {
+            /** @description How many examples each group shows [default: 5, at most 1000]. */
+            examples?: number | null;
+            /**
+             * @description The version before: its hash or a unique prefix of 8 hex digits or more [default: the
+             *     active version].
+             */
+            from?: string | null;
+            /** @description The version after. */
+            to: string;
+        };
+        /** @description One changed decision, as an example of its group. */
+        ImpactExample: {
+            /** @description The client account. */
+            account: string;
+            /** @description The user's role in that account. */
+            role: string;
+            /** @description The user's e-mail. */
+            user: string;
+        };
+        /**
+         * @description The decisions of one action that change the same way, decided by the same policies before
+         *     and after.
+         */
+        ImpactGroup: {
+            action: string;
+            /** @description What decides under the `to` set. */
+            after: components["schemas"]["Determining"];
+            /** @description What decided under the `from` set. */
+            before: components["schemas"]["Determining"];
+            /** @description How many decisions, by the user's role in the account. */
+            by_role: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int64
+             * @description How many decisions.
+             */
+            count: number;
+            direction: components["schemas"]["Direction"];
+            /** @description The first of them, in the state's order (clients, then their users). */
+            examples: components["schemas"]["ImpactExample"][];
+        };
+        /** @description What a policy change does to the decisions of a state. */
+        ImpactReport: {
+            /** @description The check actions analysed (declared by either set). */
+            actions: string[];
+            /** @description By action (actions with a change only). */
+            by_action: {
+                [key: string]: components["schemas"]["ChangeCounts"];
+            };
+            /** @description By the user's role in the account (roles with a change only). */
+            by_role: {
+                [key: string]: components["schemas"]["ChangeCounts"];
+            };
+            /**
+             * Format: int64
+             * @description The distinct cases decided under each set (see the module doc).
+             */
+            cases: number;
+            /** @description The decisions that change. */
+            changed: components["schemas"]["ChangeCounts"];
+            /**
+             * Format: int64
+             * @description The decisions compared: memberships × actions.
+             */
+            decisions: number;
+            /** @description The set in force before. */
+            from: components["schemas"]["PolicyVersion"];
+            /** @description Sorted by action, direction, policies before, policies after. */
+            groups: components["schemas"]["ImpactGroup"][];
+            /**
+             * Format: int64
+             * @description The (client user, client account) memberships of the state.
+             */
+            memberships: number;
+            /** @description What was not analysed, or how. */
+            notes: string[];
+            /** @description The set after. */
+            to: components["schemas"]["PolicyVersion"];
         };
         /** @description The body. */
         IssueAccessLinkBody: {
@@ -3299,6 +3427,81 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    impact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImpactBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImpactReport"];
+                };
+            };
+            /** @description A malformed version or body, or too many examples */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No stored version starts with `from` or `to` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A prefix names several versions */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store failed, has no active version (with `from` omitted), or the analysis ran out of time */
             503: {
                 headers: {
                     [name: string]: unknown;
