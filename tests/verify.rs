@@ -254,6 +254,76 @@ fn bad_properties_and_a_missing_solver_are_named() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `policies push --properties`: a set that breaks a property is refused with the
+/// counterexample and nothing is stored; the repository's set is proved and stored.
+fn a_push_that_breaks_a_property_is_refused_with_its_counterexample(
+    solver: String,
+) -> Result<(), Failed> {
+    let data = tempfile::tempdir().unwrap();
+    let push = |policies: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_partner-access"))
+            .args(["policies", "push", policies, "--properties", "properties"])
+            .args(["--data", path(data.path()), "--actor", "tests"])
+            .current_dir(root())
+            .env("CVC5", &solver)
+            .env_remove("PARTNER_ACCESS_SCHEMA")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), stdout, stderr)
+    };
+    let list = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_partner-access"))
+            .args([
+                "policies",
+                "list",
+                "--format",
+                "json",
+                "--data",
+                path(data.path()),
+            ])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        list["versions"].as_array().map_or(0, Vec::len)
+    };
+    // A partner admin allowed SCIM provisioning, against the property that forbids it.
+    let widened = policies_with(
+        r#"@id("partner-admins-provision")
+permit (principal is Hub::User, action == Hub::Action::"scim.provision", resource is Hub::Account)
+when { principal.hasTag(resource.key) && principal.getTag(resource.key).role == "partner_admin" };"#,
+    );
+    // ... and without the forbid that keeps them out.
+    let capabilities = widened.path().join("capabilities.cedar");
+    let text = std::fs::read_to_string(&capabilities).unwrap();
+    let start = text
+        .find("@id(\"partner-admin-never-scim-or-migration\")")
+        .unwrap();
+    let end = start + text[start..].find("};").unwrap() + 2;
+    std::fs::write(&capabilities, format!("{}{}", &text[..start], &text[end..])).unwrap();
+
+    let (ok, stdout, stderr) = push(path(widened.path()));
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("does not hold its properties; nothing was stored"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FAILED property partner-admins-never-provision-or-migrate: never allowed")
+            && stderr.contains("counterexample: principal Hub::User::"),
+        "{stderr}"
+    );
+    assert_eq!(list(), 0, "nothing stored");
+
+    let (ok, stdout, stderr) = push("policies");
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("properties proved: ok: "), "{stdout}");
+    assert_eq!(list(), 1);
+    Ok(())
+}
+
 /// The solver `CVC5` names, else `cvc5` on the `PATH`.
 fn solver() -> Option<String> {
     if let Some(solver) = std::env::var_os("CVC5") {
@@ -274,7 +344,7 @@ fn main() {
         how: "an SMT solver: `export CVC5=$(tools/install-cvc5 DIR)` (cvc5 1.3.1 from PyPI), \
               or a cvc5 executable on the PATH",
     };
-    solver.report("verify", 4);
+    solver.report("verify", 5);
     let trials = vec![
         solver.trial(
             "the_repository_policies_and_properties_hold",
@@ -291,6 +361,10 @@ fn main() {
         solver.trial(
             "a_property_that_matches_nothing_is_refused",
             a_property_that_matches_nothing_is_refused,
+        ),
+        solver.trial(
+            "a_push_that_breaks_a_property_is_refused_with_its_counterexample",
+            a_push_that_breaks_a_property_is_refused_with_its_counterexample,
         ),
         Trial::test(
             "bad_properties_and_a_missing_solver_are_named",

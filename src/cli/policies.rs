@@ -96,6 +96,13 @@ pub struct PushArgs {
     /// on its groups and counts, not on the examples).
     #[arg(long, value_name = "FILE")]
     pub expect_impact: Option<PathBuf>,
+    /// Refuse the push (nothing stored) unless `partner-access verify` proves the set: no
+    /// policy errors and every property in DIR holds (needs the SMT solver; see `verify`).
+    #[arg(long, value_name = "DIR")]
+    pub properties: Option<PathBuf>,
+    /// The SMT solver for --properties [default: $CVC5, else `cvc5` on the PATH].
+    #[arg(long, requires = "properties")]
+    pub solver: Option<PathBuf>,
     #[command(flatten)]
     pub actor: ActorArgs,
     #[command(flatten)]
@@ -173,6 +180,11 @@ fn push(args: &PushArgs) -> Result<(), String> {
         tests,
         actor: args.actor.name(),
     };
+    if let Some(properties) = &args.properties {
+        let proved =
+            super::verify::require(&args.dir, &args.schema, properties, args.solver.as_deref())?;
+        println!("properties proved: {proved}");
+    }
     let store = args.store.open()?;
     if let Some(path) = &args.expect_impact {
         let text = std::fs::read_to_string(path)

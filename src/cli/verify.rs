@@ -3,7 +3,7 @@
 //! (with `--against`) it allows nothing an earlier set denied. Exit 0 when everything holds, 1
 //! with a counterexample for each failure, 2 when the check cannot run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
@@ -112,22 +112,31 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
 }
 
 fn print_text(report: &Report, properties: usize) {
+    print!("{}", render_text(report, properties));
+}
+
+/// The text report: each failure with its counterexample, then the summary line.
+fn render_text(report: &Report, properties: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     for failure in &report.failures {
         let c = &failure.counterexample;
-        println!("FAILED {} ({})", failure.check, failure.env);
-        println!(
+        let _ = writeln!(out, "FAILED {} ({})", failure.check, failure.env);
+        let _ = writeln!(
+            out,
             "  counterexample: principal {}, action {}, resource {}",
             c.principal, c.action, c.resource
         );
         if c.context.as_object().is_some_and(|o| !o.is_empty()) {
-            println!("  context: {}", c.context);
+            let _ = writeln!(out, "  context: {}", c.context);
         }
         for entity in &c.entities {
-            println!("  entity: {entity}");
+            let _ = writeln!(out, "  entity: {entity}");
         }
     }
     let held: usize = report.held.values().sum();
-    println!(
+    let _ = writeln!(
+        out,
         "{}: {} of {} checks held ({} properties, {} solver queries)",
         if report.holds() { "ok" } else { "FAILED" },
         held,
@@ -135,4 +144,36 @@ fn print_text(report: &Report, properties: usize) {
         properties,
         report.queries
     );
+    out
+}
+
+/// For `policies push --properties DIR`: the set in `policies` and `schema` must never error
+/// and must hold every property in `properties`. The summary line when it does; every failure
+/// with its counterexample when it does not (the push then stores nothing).
+pub fn require(
+    policies: &Path,
+    schema: &Path,
+    properties: &Path,
+    solver: Option<&Path>,
+) -> Result<String, String> {
+    let engine = PolicyEngine::load(policies, schema).map_err(|e| e.to_string())?;
+    let properties =
+        load_properties(properties, engine.schema()).map_err(|e| format!("--properties: {e}"))?;
+    let solver = solver.map_or_else(Solver::from_env, Solver::cvc5);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let report = runtime
+        .block_on(verify(&engine, &properties, None, &solver))
+        .map_err(|e| e.to_string())?;
+    let text = render_text(&report, properties.len());
+    if report.holds() {
+        Ok(text.trim_end().to_owned())
+    } else {
+        Err(format!(
+            "the policy set does not hold its properties; nothing was stored\n{}",
+            text.trim_end()
+        ))
+    }
 }
