@@ -497,3 +497,110 @@ async fn the_impact_of_a_stored_version_is_every_decision_it_flips() {
     // Still serving v1: an analysis changes nothing.
     assert_eq!(decision(&server).await.1, v1);
 }
+
+/// Every check decision of a generated state: (user, action, account) → (verdict, reasons),
+/// through the batch route, over every permission action of the catalogue.
+async fn every_decision(
+    server: &TestServer,
+) -> BTreeMap<(String, String, String), (String, Value)> {
+    let (status, actions) = server.get("/v1/schema/actions").await;
+    assert_eq!(status, StatusCode::OK, "{actions}");
+    let actions: Vec<String> = actions["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["permission"] == true)
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(actions.len() >= 10, "{actions:?}");
+    let (status, state) = server.get("/v1/admin/export").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut requests = Vec::new();
+    for client in state["clients"].as_array().unwrap() {
+        let account = client["id"].as_str().unwrap();
+        for user in client["users"].as_array().unwrap() {
+            let email = user["email"].as_str().unwrap();
+            for action in &actions {
+                requests.push((email.to_owned(), action.clone(), account.to_owned()));
+            }
+        }
+    }
+    let mut decisions = BTreeMap::new();
+    for chunk in requests.chunks(1000) {
+        let body = json!({"requests": chunk.iter().map(|(p, a, r)| json!({
+            "principal": {"type": "Hub::User", "id": p},
+            "action": a,
+            "resource": {"type": "Hub::Account", "id": r},
+        })).collect::<Vec<_>>()});
+        let (status, answer) = server.post("/v1/is_authorized/batch", &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        for (request, result) in chunk.iter().zip(answer["results"].as_array().unwrap()) {
+            assert!(result["error"].is_null(), "{result}");
+            decisions.insert(
+                request.clone(),
+                (
+                    result["decision"].as_str().unwrap().to_owned(),
+                    result["diagnostics"]["reasons"].clone(),
+                ),
+            );
+        }
+    }
+    decisions
+}
+
+/// Rollback restores every decision exactly: over a generated state, every (user, permission
+/// action, account) decides the same, with the same reasons, after a version that changes
+/// them was activated and the earlier one activated again.
+#[tokio::test]
+async fn a_rollback_restores_every_decision_exactly() {
+    let (server, v1) = store_mode_server().await;
+    let generated = partner_access::fixtures::generate(partner_access::fixtures::Size {
+        partners: 3,
+        clients: 12,
+        users_per_client: 3,
+    });
+    let generated = serde_json::to_value(&generated).unwrap();
+    let (status, imported) = server
+        .post("/v1/admin/import?mode=replace", &generated)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    let before = every_decision(&server).await;
+    assert!(before.len() > 500, "{} decisions", before.len());
+    assert!(before.values().any(|(verdict, _)| verdict == "Allow"));
+
+    // v2: partner admins lose what their list gives (an extra forbid on reports.access).
+    let mut files = project_files();
+    files.insert(
+        "zz_no_reports.cedar".into(),
+        "@id(\"test-no-reports\")\nforbid (principal, action == Hub::Action::\"reports.access\", resource);\n".into(),
+    );
+    let (status, pushed) = server
+        .put(
+            "/v1/admin/policies",
+            &json!({"files": files, "actor": "alice", "activate": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pushed}");
+    let during = every_decision(&server).await;
+    let changed = before
+        .iter()
+        .filter(|(request, decided)| during.get(*request) != Some(*decided))
+        .count();
+    assert!(changed > 0, "v2 changes some decisions");
+
+    let (status, rolled) = server
+        .post(
+            &format!("/v1/admin/policies/versions/{v1}/activate?actor=alice"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rolled}");
+    let after = every_decision(&server).await;
+    assert_eq!(after.len(), before.len());
+    let differing: Vec<_> = before
+        .iter()
+        .filter(|(request, decided)| after.get(*request) != Some(*decided))
+        .take(5)
+        .collect();
+    assert!(differing.is_empty(), "after the rollback: {differing:?}");
+}
