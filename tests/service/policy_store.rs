@@ -604,3 +604,90 @@ async fn a_rollback_restores_every_decision_exactly() {
         .collect();
     assert!(differing.is_empty(), "after the rollback: {differing:?}");
 }
+
+/// The impact of a real change, partner admins losing `reports.access` (their list's permit
+/// overruled), lists exactly the decisions that flip, against a brute-force oracle: every
+/// (user, permission action, account) of a generated state decided under both versions.
+#[tokio::test]
+async fn the_impact_of_a_real_change_is_exactly_the_decisions_that_flip() {
+    let (server, v1) = store_mode_server().await;
+    let generated = partner_access::fixtures::generate(partner_access::fixtures::Size {
+        partners: 3,
+        clients: 12,
+        users_per_client: 3,
+    });
+    let generated = serde_json::to_value(&generated).unwrap();
+    let (status, imported) = server
+        .post("/v1/admin/import?mode=replace", &generated)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    let before = every_decision(&server).await;
+
+    let mut files = project_files();
+    files.insert(
+        "zz_partner_admins_no_reports.cedar".into(),
+        "@id(\"test-partner-admins-no-reports\")\nforbid (principal is Hub::User, action == Hub::Action::\"reports.access\", resource is Hub::Account)\nwhen { principal.hasTag(resource.key) && principal.getTag(resource.key).role == \"partner_admin\" };\n".into(),
+    );
+    let (status, pushed) = server
+        .put(
+            "/v1/admin/policies",
+            &json!({"files": files, "actor": "alice"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pushed}");
+    let v2 = pushed["version"].as_str().unwrap().to_owned();
+    let (status, report) = server
+        .post(
+            "/v1/admin/policies/impact",
+            &json!({"from": &v1, "to": &v2, "examples": 1000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let mut reported = std::collections::BTreeSet::new();
+    for group in report["groups"].as_array().unwrap() {
+        let action = group["action"].as_str().unwrap();
+        let examples = group["examples"].as_array().unwrap();
+        assert_eq!(
+            group["count"].as_u64().unwrap(),
+            examples.len() as u64,
+            "{group}"
+        );
+        for example in examples {
+            reported.insert((
+                example["user"].as_str().unwrap().to_owned(),
+                action.to_owned(),
+                example["account"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+
+    // The oracle: activate v2 and decide everything again.
+    let (status, activated) = server
+        .post(
+            &format!("/v1/admin/policies/versions/{v2}/activate?actor=alice"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{activated}");
+    let after = every_decision(&server).await;
+    let flipped: std::collections::BTreeSet<_> = before
+        .iter()
+        .filter(|(request, (verdict, _))| after[*request].0 != *verdict)
+        .map(|(request, _)| request.clone())
+        .collect();
+    assert!(!flipped.is_empty(), "the change flips some decisions");
+    assert!(
+        flipped
+            .iter()
+            .all(|(_, action, _)| action == "reports.access"),
+        "{flipped:?}"
+    );
+    assert_eq!(
+        reported, flipped,
+        "the report lists exactly the flipped decisions"
+    );
+    assert_eq!(
+        report["changed"]["allow_to_deny"].as_u64().unwrap(),
+        flipped.len() as u64
+    );
+}
