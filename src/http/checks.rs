@@ -32,6 +32,7 @@ pub struct CheckBody {
     pub context: Option<Value>,
     /// How fresh the state behind the decision must be (default: `minimize_latency`).
     #[serde(default)]
+    #[schema(value_type = Option<ConsistencyWire>)]
     pub consistency: Option<ConsistencyBody>,
     /// The policy set the caller expects to decide (a `policy_version` of an earlier answer,
     /// or of `GET /v1/policies`): a sidecar on another set answers 409 and decides nothing.
@@ -54,11 +55,52 @@ pub enum EntityReference {
     /// The string form, or an action's name.
     Text(String),
     /// Cedar's JSON form.
-    Uid {
-        /// The entity type, `Hub::User`, `Hub::Account`, `Hub::Partner` or `Hub::Action`.
-        #[serde(rename = "type")]
-        entity_type: String,
-        id: String,
+    Uid(EntityUid),
+    /// Cedar's escaped JSON form, `{"__entity": {"type": ..., "id": ...}}`.
+    Escaped {
+        #[serde(rename = "__entity")]
+        entity: EntityUid,
+    },
+}
+
+/// An entity's type and id; no other member.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "never built: it describes an entity reference's JSON form"
+)]
+pub struct EntityUid {
+    /// The entity type, `Hub::User`, `Hub::Account`, `Hub::Partner` or `Hub::Action`.
+    #[serde(rename = "type")]
+    entity_type: String,
+    id: String,
+}
+
+/// How fresh the state behind a decision must be: exactly one of the three. (Describes the
+/// wire; [`ConsistencyBody`] reads it and names a body with none or several.)
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = Consistency)]
+#[allow(
+    dead_code,
+    reason = "never built: it describes `consistency` on the wire"
+)]
+pub enum ConsistencyWire {
+    /// This sidecar's cache, within the staleness bound (the default).
+    MinimizeLatency {
+        #[schema(value_type = bool, example = true)]
+        minimize_latency: bool,
+    },
+    /// A state that includes this revision (a command's answer), or a 503.
+    AtLeastAsFresh {
+        #[schema(example = 42)]
+        at_least_as_fresh: u64,
+    },
+    /// The latest committed state, read from the store.
+    FullyConsistent {
+        #[schema(value_type = bool, example = true)]
+        fully_consistent: bool,
     },
 }
 
@@ -210,6 +252,7 @@ pub struct BatchBody {
     pub requests: Vec<Value>,
     /// For every check of the batch (see `CheckBody`); not given per item.
     #[serde(default)]
+    #[schema(value_type = Option<ConsistencyWire>)]
     pub consistency: Option<ConsistencyBody>,
     /// The policy set the caller expects for every check of the batch (see `CheckBody`); not
     /// given per item.

@@ -1477,7 +1477,7 @@ export interface components {
             results: components["schemas"]["BatchItem"][];
         };
         BatchBody: {
-            consistency?: null | components["schemas"]["ConsistencyBody"];
+            consistency?: null | components["schemas"]["Consistency"];
             /**
              * @description The policy set the caller expects for every check of the batch (see `CheckBody`); not
              *     given per item.
@@ -1520,7 +1520,7 @@ export interface components {
          */
         CheckBody: {
             action: components["schemas"]["EntityReference"];
-            consistency?: null | components["schemas"]["ConsistencyBody"];
+            consistency?: null | components["schemas"]["Consistency"];
             /** @description Extra facts for the policies; entity references in it are looked up too. */
             context?: {
                 [key: string]: unknown;
@@ -1619,18 +1619,21 @@ export interface components {
         /** @enum {string} */
         CommandName: "access_link.issue" | "access_link.approve" | "employee.link" | "employee.removal_preview" | "employee.remove" | "partner_admin.migrate" | "partner_users.add" | "partner_user.set_permission_set" | "partner_user.grant_permission" | "partner_user.revoke_permission" | "partner_user.deactivate" | "partner_user.reactivate" | "partner_users.reactivate_all" | "partner_users.removal_preview" | "partner_users.remove_all" | "user.create" | "user.set_seat" | "user.set_permission_set" | "user.grant_permission" | "user.revoke_permission" | "user.set_paid_hubs" | "user.assign_seats" | "user.remove" | "policies.push" | "policies.activate" | "admin.import" | "admin.upsert_partner" | "admin.upsert_employee" | "admin.upsert_client" | "admin.upsert_user" | "admin.upsert_asset";
         /**
-         * @description One of: `{"minimize_latency": true}` (the default: this sidecar's cache), `{"at_least_as_fresh":
-         *     REVISION}` (a command's `revision`: the decision sees that write or a later one, never an
-         *     older state), `{"fully_consistent": true}` (the latest committed state, from the store).
+         * @description How fresh the state behind a decision must be: exactly one of the three. (Describes the
+         *     wire; [`ConsistencyBody`] reads it and names a body with none or several.)
          */
-        ConsistencyBody: {
+        Consistency: {
+            /** @example true */
+            minimize_latency: boolean;
+        } | {
             /**
              * Format: int64
              * @example 42
              */
-            at_least_as_fresh?: number | null;
-            fully_consistent?: boolean | null;
-            minimize_latency?: boolean | null;
+            at_least_as_fresh: number;
+        } | {
+            /** @example true */
+            fully_consistent: boolean;
         };
         /** @description The answer: the user's record, and what of the set the actor could not give (PERM-2). */
         CreatedUser: components["schemas"]["ClientUserRecord"] & {
@@ -1725,7 +1728,11 @@ export interface components {
          *     (`"reports.access"`). Only describes the wire (the body is read as JSON and each reference
          *     parsed where it is used, so that a bad one is named).
          */
-        EntityReference: string | {
+        EntityReference: string | components["schemas"]["EntityUid"] | {
+            __entity: components["schemas"]["EntityUid"];
+        };
+        /** @description An entity's type and id; no other member. */
+        EntityUid: {
             id: string;
             /** @description The entity type, `Hub::User`, `Hub::Account`, `Hub::Partner` or `Hub::Action`. */
             type: string;
