@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use super::PolicyArgs;
-use crate::domain::{StateDocument, StateIndex, validate};
+use crate::domain::StateIndex;
 use crate::policy::{CheckRequest, Decision, PolicyEngine};
 
 #[derive(Debug, Args)]
@@ -80,17 +80,7 @@ fn decide(args: &CheckArgs) -> Result<Decision, String> {
         Some(path) => {
             let engine = PolicyEngine::load(&args.policy.policies, &args.policy.schema)
                 .map_err(|e| e.to_string())?;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            let doc = StateDocument::from_json_str(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            validate(&doc, engine.catalogue()).map_err(|problems| {
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {p}", path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\nerror: ")
-            })?;
+            let doc = super::read_state_file(path, engine.catalogue())?;
             engine
                 .decide(&request, &StateIndex::new(&doc))
                 .map_err(|e| e.to_string())

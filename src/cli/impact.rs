@@ -21,10 +21,10 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::policies::StoreArgs;
+use super::test::{attr as xml_attr, text as xml_text};
 use crate::app::PolicyFile;
 use crate::app::impact::{self, DEFAULT_EXAMPLES, ImpactOptions, ImpactReport};
 use crate::app::policies::{self, PolicyError};
-use crate::domain::{StateDocument, validate};
 use crate::policy::{PolicyEngine, SourceFile};
 use crate::store::Store;
 
@@ -210,21 +210,7 @@ fn run_diff(args: &DiffArgs) -> Result<ImpactReport, String> {
     let from = engine(args.from.as_deref(), &args.schema, &mut store)?;
     let to = engine(Some(&args.to), &args.schema, &mut store)?;
     let doc = match &args.state {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            let doc = StateDocument::from_json_str(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            drop(text);
-            validate(&doc, from.catalogue()).map_err(|problems| {
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {p}", path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\nerror: ")
-            })?;
-            doc
-        }
+        Some(path) => super::read_state_file(path, from.catalogue())?,
         None => {
             let store = store.get()?;
             let snapshot = store.snapshot().map_err(|e| e.to_string())?;
@@ -322,22 +308,6 @@ pub fn text(report: &ImpactReport) -> String {
     out
 }
 
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The report as JUnit XML: one failing test case per group (a changed decision is what CI
 /// should show), or one passing case when nothing changes.
 pub fn junit(report: &ImpactReport) -> String {
@@ -352,8 +322,8 @@ pub fn junit(report: &ImpactReport) -> String {
     let _ = writeln!(
         out,
         r#"  <testsuite name="policy impact {} to {}" tests="{cases}" failures="{}">"#,
-        xml(short(report.from.as_str())),
-        xml(short(report.to.as_str())),
+        xml_attr(short(report.from.as_str())),
+        xml_attr(short(report.to.as_str())),
         report.groups.len()
     );
     if report.groups.is_empty() {
@@ -374,8 +344,8 @@ pub fn junit(report: &ImpactReport) -> String {
         let _ = writeln!(
             out,
             r#"    <testcase classname="impact.{}" name="{}">"#,
-            xml(&g.action),
-            xml(&name)
+            xml_attr(&g.action),
+            xml_attr(&name)
         );
         let mut body = format!(
             "before: {}\nafter: {}\n",
@@ -389,8 +359,8 @@ pub fn junit(report: &ImpactReport) -> String {
             out,
             r#"      <failure message="{} decisions change {}">{}</failure>"#,
             g.count,
-            xml(g.direction.arrow()),
-            xml(&body)
+            xml_attr(g.direction.arrow()),
+            xml_text(&body)
         );
         let _ = writeln!(out, "    </testcase>");
     }

@@ -140,3 +140,24 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Man(args) => docs::man(&args),
     }
 }
+
+/// Reads a state document from `path` and validates it against `catalogue`; every problem is
+/// named with the file (`check --state`, `policies diff --state`).
+fn read_state_file(
+    path: &std::path::Path,
+    catalogue: &crate::domain::Catalogue,
+) -> Result<crate::domain::StateDocument, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let doc = crate::domain::StateDocument::from_json_str(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    drop(text);
+    crate::domain::validate(&doc, catalogue).map_err(|problems| {
+        problems
+            .iter()
+            .map(|p| format!("{}: {p}", path.display()))
+            .collect::<Vec<_>>()
+            .join("\nerror: ")
+    })?;
+    Ok(doc)
+}

@@ -289,12 +289,12 @@ fn first_line(text: &str) -> String {
 /// Escapes an attribute value. Line breaks and tabs become character references (a parser
 /// would fold them into spaces otherwise); characters XML 1.0 cannot carry at all, even as
 /// references (most C0 controls), become U+FFFD.
-fn attr(value: &str) -> String {
+pub(super) fn attr(value: &str) -> String {
     escape(value, true)
 }
 
 /// Escapes element text.
-fn text(value: &str) -> String {
+pub(super) fn text(value: &str) -> String {
     escape(value, false)
 }
 

@@ -548,11 +548,8 @@ async fn every_decision(
     decisions
 }
 
-/// Rollback restores every decision exactly: over a generated state, every (user, permission
-/// action, account) decides the same, with the same reasons, after a version that changes
-/// them was activated and the earlier one activated again.
-#[tokio::test]
-async fn a_rollback_restores_every_decision_exactly() {
+/// [`store_mode_server`] with a generated state (3 partners, 12 clients) instead of the demo's.
+async fn generated_store_mode_server() -> (TestServer, String) {
     let (server, v1) = store_mode_server().await;
     let generated = partner_access::fixtures::generate(partner_access::fixtures::Size {
         partners: 3,
@@ -564,6 +561,15 @@ async fn a_rollback_restores_every_decision_exactly() {
         .post("/v1/admin/import?mode=replace", &generated)
         .await;
     assert_eq!(status, StatusCode::OK, "{imported}");
+    (server, v1)
+}
+
+/// Rollback restores every decision exactly: over a generated state, every (user, permission
+/// action, account) decides the same, with the same reasons, after a version that changes
+/// them was activated and the earlier one activated again.
+#[tokio::test]
+async fn a_rollback_restores_every_decision_exactly() {
+    let (server, v1) = generated_store_mode_server().await;
     let before = every_decision(&server).await;
     assert!(before.len() > 500, "{} decisions", before.len());
     assert!(before.values().any(|(verdict, _)| verdict == "Allow"));
@@ -610,17 +616,7 @@ async fn a_rollback_restores_every_decision_exactly() {
 /// (user, permission action, account) of a generated state decided under both versions.
 #[tokio::test]
 async fn the_impact_of_a_real_change_is_exactly_the_decisions_that_flip() {
-    let (server, v1) = store_mode_server().await;
-    let generated = partner_access::fixtures::generate(partner_access::fixtures::Size {
-        partners: 3,
-        clients: 12,
-        users_per_client: 3,
-    });
-    let generated = serde_json::to_value(&generated).unwrap();
-    let (status, imported) = server
-        .post("/v1/admin/import?mode=replace", &generated)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{imported}");
+    let (server, v1) = generated_store_mode_server().await;
     let before = every_decision(&server).await;
 
     let mut files = project_files();
