@@ -12,7 +12,8 @@ use cedar_policy::{Effect, Entities, Policy, PolicyId, PolicySet, Request};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{CheckError, CheckRequest, Decision, Finish, Outcome, PolicyEngine, PolicyInfo};
+use super::decide::{Finish, Outcome};
+use super::{CheckError, CheckRequest, Decision, PolicyEngine, PolicyInfo};
 use crate::domain::Directory;
 
 /// Why a request was decided as it was.

@@ -13,11 +13,10 @@
 
 use std::collections::BTreeSet;
 
-use cedar_policy::Effect;
 use serde_json::Value;
 
-use super::PolicyEngine;
 use super::refs::EntityKind;
+use super::{PolicyEngine, effect_name};
 
 /// The operators of the policies' JSON form that read a string's contents beyond equality.
 const STRING_READERS: &[&str] = &["like", "ip", "decimal", "datetime", "duration"];
@@ -50,13 +49,7 @@ impl PolicyEngine {
             .policies
             .iter()
             .flat_map(|set| set.policies())
-            .map(|p| {
-                let effect = match p.effect() {
-                    Effect::Permit => "permit",
-                    Effect::Forbid => "forbid",
-                };
-                format!("{}\u{0}{effect}\u{0}{p}", p.id())
-            })
+            .map(|p| format!("{}\u{0}{}\u{0}{p}", p.id(), effect_name(p.effect())))
             .collect();
         parts.sort();
         let groups: Vec<String> = self
