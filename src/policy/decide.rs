@@ -58,9 +58,7 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
-        let action = self.resolve(&request.action)?;
-        self.decide_inner(request, action, directory, None, Finish::Decide)
-            .map(Outcome::decision)
+        self.decide_fresh(request, directory, Finish::Decide)
     }
 
     /// The same request decided as plain Cedar would: the whole policy set as written (no
@@ -71,28 +69,26 @@ impl PolicyEngine {
         request: &CheckRequest,
         directory: &D,
     ) -> Result<Decision, CheckError> {
-        let action = self.resolve(&request.action)?;
-        self.decide_inner(request, action, directory, None, Finish::Plain)
-            .map(Outcome::decision)
+        self.decide_fresh(request, directory, Finish::Plain)
     }
 
-    /// As [`PolicyEngine::decide`], reusing the entity slice of an earlier request with the
-    /// same principal and resource (and no context) while `generation` says the state it was
-    /// built from is still current. `generation` returns the store generation when no write is
-    /// in flight, `None` while one is: nothing is reused or stored then.
-    pub fn decide_with_slices<D: Directory + ?Sized>(
+    /// Decides `request` without a slice cache: every entity is read from `directory`.
+    fn decide_fresh<D: Directory + ?Sized>(
         &self,
         request: &CheckRequest,
         directory: &D,
-        slices: &SliceCache,
-        generation: &dyn Fn() -> Option<u64>,
+        finish: Finish,
     ) -> Result<Decision, CheckError> {
         let action = self.resolve(&request.action)?;
-        self.decide_resolved(request, action, directory, slices, generation)
+        self.decide_inner(request, action, directory, None, finish)
+            .map(Outcome::decision)
     }
 
-    /// As [`PolicyEngine::decide_with_slices`], with the request's action already resolved
-    /// (by [`PolicyEngine::resolve`] of `request.action`).
+    /// As [`PolicyEngine::decide`], for a request whose action is already resolved (by
+    /// [`PolicyEngine::resolve`] of `request.action`), reusing the entity slice of an earlier
+    /// request with the same principal and resource (and no context) while `generation` says
+    /// the state it was built from is still current. `generation` returns the store generation
+    /// when no write is in flight, `None` while one is: nothing is reused or stored then.
     pub fn decide_resolved<D: Directory + ?Sized>(
         &self,
         request: &CheckRequest,
@@ -230,21 +226,7 @@ impl PolicyEngine {
             let response = self
                 .authorizer
                 .is_authorized(&cedar_request, &self.policies, &entities);
-            let mut reasons: Vec<String> = response
-                .diagnostics()
-                .reason()
-                .map(ToString::to_string)
-                .collect();
-            reasons.sort();
-            return Ok(Outcome::Decided(Decision {
-                allowed: response.decision() == CedarDecision::Allow,
-                reasons,
-                errors: response
-                    .diagnostics()
-                    .errors()
-                    .map(ToString::to_string)
-                    .collect(),
-            }));
+            return Ok(Outcome::Decided(cedar_answer(&response)));
         }
         Ok(Outcome::Decided(self.evaluate_in(
             entry,
@@ -311,22 +293,9 @@ impl PolicyEngine {
         self.answer(&self.authorizer.is_authorized(request, policies, entities))
     }
 
-    /// The same evaluation over the whole policy set, as a plain `Authorizer` would do it (for
-    /// the equivalence tests and the raw `run-tests` format).
-    pub fn evaluate_unpartitioned(&self, request: &Request, entities: &Entities) -> Decision {
-        self.answer(
-            &self
-                .authorizer
-                .is_authorized(request, &self.policies, entities),
-        )
-    }
-
+    /// Cedar's answer, failing closed: a forbid whose evaluation errored makes it a Deny.
     fn answer(&self, response: &cedar_policy::Response) -> Decision {
-        let errors: Vec<String> = response
-            .diagnostics()
-            .errors()
-            .map(ToString::to_string)
-            .collect();
+        let decision = cedar_answer(response);
         let failed_forbids: Vec<String> = response
             .diagnostics()
             .errors()
@@ -342,19 +311,29 @@ impl PolicyEngine {
             return Decision {
                 allowed: false,
                 reasons: failed_forbids,
-                errors,
+                errors: decision.errors,
             };
         }
-        let mut reasons: Vec<String> = response
+        decision
+    }
+}
+
+/// Cedar's own answer, as it gives it: its decision, the determining policies (sorted) and the
+/// errors of the policies it skipped.
+fn cedar_answer(response: &cedar_policy::Response) -> Decision {
+    let mut reasons: Vec<String> = response
+        .diagnostics()
+        .reason()
+        .map(ToString::to_string)
+        .collect();
+    reasons.sort();
+    Decision {
+        allowed: response.decision() == CedarDecision::Allow,
+        reasons,
+        errors: response
             .diagnostics()
-            .reason()
+            .errors()
             .map(ToString::to_string)
-            .collect();
-        reasons.sort();
-        Decision {
-            allowed: response.decision() == CedarDecision::Allow,
-            reasons,
-            errors,
-        }
+            .collect(),
     }
 }

@@ -20,14 +20,6 @@ impl PolicyEngine {
             .is_ok_and(ResolvedAction::needs_context)
     }
 
-    /// Whether every permit that can apply to the action requires the principal to be a user
-    /// of the resource account (`principal.hasTag(resource.key)`): then the accounts where a
-    /// user may take it are among the user's own.
-    pub fn membership_scoped(&self, action: &str) -> bool {
-        self.resolve(action)
-            .is_ok_and(ResolvedAction::membership_scoped)
-    }
-
     /// The declared action of this name, for the lookups of one request.
     pub fn resolve(&self, name: &str) -> Result<ResolvedAction<'_>, CheckError> {
         self.action_slots
