@@ -38,6 +38,16 @@ const CRATES: &[(&[&str], &[&str])] = &[
         &["store/"],
     ),
     (
+        &[
+            "opentelemetry",
+            "opentelemetry_sdk",
+            "opentelemetry_otlp",
+            "tracing_opentelemetry",
+            "tracing_subscriber",
+        ],
+        &["telemetry.rs"],
+    ),
+    (
         &["clap", "clap_complete", "clap_mangen"],
         &["cli/", "config/flags.rs", "main.rs"],
     ),

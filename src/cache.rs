@@ -17,10 +17,10 @@
 //! commit's removals are done, and the write answers only after that. Entries also expire on a
 //! fixed time-to-live (never only on idle), which bounds any surprise.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::ops::compute::Op;
 use moka::sync::Cache;
@@ -144,6 +144,7 @@ impl StateCache {
             store,
             snapshot: OnceCell::new(),
             bypass: false,
+            store_time: Cell::new(Duration::ZERO),
         }
     }
 
@@ -170,6 +171,9 @@ pub struct CachedView<'a> {
     snapshot: OnceCell<Box<dyn Snapshot + 'a>>,
     /// Read the store only (see [`StateCache::view_uncached`]).
     bypass: bool,
+    /// Time spent reading the store (opening the snapshot and each read a miss makes); a
+    /// lookup the cache answers adds nothing, and measures nothing.
+    store_time: Cell<Duration>,
 }
 
 impl<'a> CachedView<'a> {
@@ -179,6 +183,21 @@ impl<'a> CachedView<'a> {
         self.snapshot
             .get()
             .map_or_else(|| self.cache.published(), |s| s.revision())
+    }
+
+    /// The time this view has spent reading the store so far (zero when the cache answered
+    /// every lookup).
+    pub fn store_time(&self) -> Duration {
+        self.store_time.get()
+    }
+
+    /// `read` of the store, timed into [`CachedView::store_time`].
+    fn timed<T>(&self, read: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let value = read();
+        self.store_time
+            .set(self.store_time.get() + started.elapsed());
+        value
     }
 
     /// Whether this view bypasses the cache (and so must not reuse anything derived from it).
@@ -200,15 +219,17 @@ impl<'a> CachedView<'a> {
         read: impl FnOnce(&dyn Snapshot) -> Result<Cached, StoreError>,
     ) -> Result<Cached, StoreError> {
         if self.bypass {
-            return read(self.snapshot()?);
+            return self.timed(|| read(self.snapshot()?));
         }
         if let Some(hit) = self.cache.get(&key) {
             metrics::counter!("partner_access_cache_hits_total").increment(1);
             return Ok(hit);
         }
         metrics::counter!("partner_access_cache_misses_total").increment(1);
-        let snapshot = self.snapshot()?;
-        let value = read(snapshot)?;
+        let (snapshot, value) = self.timed(|| {
+            let snapshot = self.snapshot()?;
+            read(snapshot).map(|value| (snapshot, value))
+        })?;
         self.cache.fill(key, snapshot.revision(), value.clone());
         Ok(value)
     }

@@ -46,7 +46,8 @@
 //! - [`server`]: runs the sidecar: the HTTP server, background upkeep, SIGHUP reloads.
 //! - [`config`] (its `flags.rs`, with [`cli`], alone importing `clap`): `serve`'s settings
 //!   from flags and environment (`flags.rs`) and TOML and token files (`file.rs`), resolved
-//!   and checked (`resolve.rs`). [`telemetry`]: logs and metrics; names no other module.
+//!   and checked (`resolve.rs`). [`telemetry`]: logs, OpenTelemetry traces (off unless an
+//!   OTLP endpoint is set) and metrics; names no other module.
 //! - [`cli`]: the command line, one file per subcommand. [`fixtures`]: generated states for
 //!   benchmarks and load tests.
 //!

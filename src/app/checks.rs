@@ -1,7 +1,7 @@
 //! Checks: one decision, read through the cache, failing closed.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use uuid::Uuid;
@@ -111,6 +111,8 @@ pub struct Checked {
     pub revision: u64,
     /// The policy set that decided.
     pub policy_version: PolicyVersion,
+    /// Time this decision spent reading the store (zero when the cache answered it all).
+    pub store_time: Duration,
 }
 
 /// The 400 for an action the schema does not declare (with the declared action it most
@@ -224,6 +226,7 @@ impl Checker<'_> {
     /// Decides one request. A store failure is a Deny with an error entry, never an Allow.
     pub fn check(&self, request: &CheckRequest) -> CheckOutcome {
         let started = Instant::now();
+        let store_before = self.view.store_time();
         let app = self.app;
         // Resolved once: every later question about the action on this request goes through it.
         let action = self.engine.resolve(&request.action);
@@ -250,6 +253,7 @@ impl Checker<'_> {
             decision,
             decision_id: Uuid::now_v7().to_string(),
             policy_version: self.engine.version().clone(),
+            store_time: self.view.store_time().saturating_sub(store_before),
         };
         if let Some(log) = app.decision_log.get()
             && log.sampled()
@@ -275,6 +279,11 @@ impl Checker<'_> {
     /// decided at all).
     pub fn revision(&self) -> u64 {
         self.view.revision()
+    }
+
+    /// The time this checker's decisions have spent reading the store so far.
+    pub fn store_time(&self) -> Duration {
+        self.view.store_time()
     }
 
     /// The policy set this checker decides under.

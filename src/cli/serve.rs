@@ -20,7 +20,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init_logs(config.log_format);
+    // Before the runtime: the trace exporter's HTTP client is a blocking one.
+    let traces = telemetry::init_logs_and_traces(config.log_format);
     telemetry::init_metrics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -29,11 +30,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
+            traces.shutdown();
             return ExitCode::FAILURE;
         }
     };
     let log_format = config.log_format;
-    match runtime.block_on(serve(config)) {
+    let served = runtime.block_on(serve(config));
+    // Outside the runtime, after the server stopped: the last spans are exported before exit.
+    traces.shutdown();
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             // Said once: as a log event where logs are JSON for a pipeline, else as the

@@ -179,7 +179,9 @@ pub async fn evaluation(
         &body.resource,
         body.context.as_ref(),
     )?;
-    Ok(axum::Json(answer(app.check(&request)?)))
+    let checked = app.check(&request)?;
+    super::checks::record_check(&checked);
+    Ok(axum::Json(answer(checked)))
 }
 
 /// AuthZEN: several access evaluations in one call; each item's fields override the defaults

@@ -241,7 +241,52 @@ pub async fn is_authorized(
         reach(&app, consistency).await?;
         super::blocking(move || check(app.checker_with(consistency)?)).await?
     };
+    record_check(&checked);
     Ok(axum::Json(checked.into()))
+}
+
+/// Fills the request's span with a decision, its policies and its store time, when traces
+/// are exported (otherwise the check span is not even made: see `router`).
+pub(super) fn record_check(checked: &Checked) {
+    if crate::telemetry::traces_enabled() {
+        let span = tracing::Span::current();
+        span.record("decision", checked.decision.verdict().as_str());
+        span.record("policy_ids", checked.decision.reasons.join(",").as_str());
+        span.record("store_us", micros(checked.store_time));
+    }
+}
+
+/// A duration in whole microseconds, for a span attribute.
+pub(super) fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Fills a batch's span: `decision` is `Allow` or `Deny` when every answer is, else `Mixed`
+/// (with `allowed` and `denied` counts); `policy_ids` every policy that decided an answer,
+/// each once; `store_us` the batch's time in the store.
+fn record_batch(answer: &BatchAnswer, store_time: std::time::Duration) {
+    let span = tracing::Span::current();
+    let allowed = answer
+        .results
+        .iter()
+        .filter(|r| r.answer.decision == Verdict::Allow)
+        .count();
+    let denied = answer.results.len() - allowed;
+    let decision = match (allowed, denied) {
+        (_, 0) => "Allow",
+        (0, _) => "Deny",
+        _ => "Mixed",
+    };
+    let mut ids: Vec<&str> = answer
+        .results
+        .iter()
+        .flat_map(|r| r.answer.diagnostics.reasons.iter().map(String::as_str))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    span.record("decision", decision);
+    span.record("policy_ids", ids.join(",").as_str());
+    span.record("store_us", micros(store_time));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -317,17 +362,21 @@ pub async fn is_authorized_batch(
         if let Some(expected) = &pinned {
             checker.expect_policy_version(expected)?;
         }
-        Ok(BatchAnswer {
+        let answer = BatchAnswer {
             results: decide_batch(&checker, &requests),
             policy_version: checker.policy_version().clone(),
-        })
+        };
+        Ok((answer, checker.store_time()))
     };
-    let answer = if consistency == Consistency::MinimizeLatency {
+    let (answer, store_time) = if consistency == Consistency::MinimizeLatency {
         decide(app.checker())?
     } else {
         reach(&app, consistency).await?;
         super::blocking(move || decide(app.checker_with(consistency)?)).await?
     };
+    if crate::telemetry::traces_enabled() {
+        record_batch(&answer, store_time);
+    }
     Ok(axum::Json(answer))
 }
 

@@ -250,14 +250,22 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
                 // and an access-link token in the path is replaced by a digest prefix.
                 let raw = request.uri().path();
                 let path = redact_path(raw);
-                if is_check_path(raw) {
+                // `decision`, `policy_ids` and `store_us` are filled by the check and command
+                // handlers (and `command` by commands) for the exported traces (see
+                // `telemetry`); a log line shows only the fields that were filled.
+                use tracing::field::Empty;
+                if is_check_path(raw) && !crate::telemetry::traces_enabled() {
                     // The hot path: a span costs a formatted allocation per request, so checks
-                    // get one only when debug logging is on. Their errors name the request.
+                    // get one only when debug logging is on (or traces are exported). Their
+                    // errors name the request.
                     tracing::debug_span!(
                         "request",
                         request_id = %id,
                         method = %request.method(),
                         path = %path,
+                        decision = Empty,
+                        policy_ids = Empty,
+                        store_us = Empty,
                     )
                 } else {
                     tracing::info_span!(
@@ -265,6 +273,10 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
                         request_id = %id,
                         method = %request.method(),
                         path = %path,
+                        command = Empty,
+                        decision = Empty,
+                        policy_ids = Empty,
+                        store_us = Empty,
                     )
                 }
             }),
@@ -341,7 +353,15 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let deadline = crate::app::deadline::current();
-    match tokio::task::spawn_blocking(move || crate::app::deadline::carry(deadline, work)).await {
+    // The request's span goes with the work when traces are exported, so that what the work
+    // records (a command's decision and store time) lands on it.
+    let span = if crate::telemetry::traces_enabled() {
+        tracing::Span::current()
+    } else {
+        tracing::Span::none()
+    };
+    let work = move || span.in_scope(|| crate::app::deadline::carry(deadline, work));
+    match tokio::task::spawn_blocking(work).await {
         Ok(result) => result.map_err(ApiError::from),
         Err(e) => {
             tracing::error!(error = %e, "blocking task failed");

@@ -2,7 +2,8 @@
 //! command line ([`cli`], [`cli_authors`]), the declarative policy corpus ([`policy_cases`]),
 //! the documented input limits ([`limits`]), the README's examples ([`readme`]), decision equivalence with plain Cedar
 //! ([`equivalence`]), failing closed under injected faults ([`fail_closed`]), the store's own
-//! disk faults ([`storage_faults`]) and revocation freshness ([`freshness`]). One file per
+//! disk faults ([`storage_faults`]), revocation freshness ([`freshness`]) and the OpenTelemetry
+//! traces the binary exports ([`traces`]). One file per
 //! suite; `cargo test --test integration limits::` runs one of them.
 //!
 //! Apart from it: the HTTP suite (`tests/service`, run once per store backend by `.ci/run`), the
@@ -29,3 +30,4 @@ mod limits;
 mod policy_cases;
 mod readme;
 mod storage_faults;
+mod traces;

@@ -29,4 +29,5 @@ mod openapi_shapes;
 mod ops;
 mod policy_store;
 mod policy_version;
+mod rust_client;
 mod secrets;

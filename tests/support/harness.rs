@@ -174,6 +174,17 @@ pub async fn serve(app: Arc<App>, data: PathBuf, options: Options) -> TestServer
 }
 
 impl TestServer {
+    /// The Rust client (`clients/rust`) of this server, with the caller token (else the admin
+    /// token) if it has one.
+    pub fn api(&self) -> partner_access_client::Client {
+        let mut builder =
+            partner_access_client::Client::builder(&self.base).http_client(self.client.clone());
+        if let Some(token) = self.caller.as_deref().or(self.admin.as_deref()) {
+            builder = builder.token(token);
+        }
+        builder.build().unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

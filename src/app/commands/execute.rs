@@ -52,6 +52,9 @@ impl App {
         mut work: impl FnMut(&mut Ctx<'_>) -> CmdResult<(bool, Value)>,
     ) -> Result<CommandAnswer, AppError> {
         let now = Timestamp::now();
+        let started = std::time::Instant::now();
+        // The policies that decided the committed attempt (a refusal carries its own).
+        let mut decided: Vec<String> = Vec::new();
         let idempotency = meta
             .idempotency_key
             .as_deref()
@@ -102,6 +105,7 @@ impl App {
                         revision: Some(revision),
                         policy_version: Some(engine.version().clone()),
                     };
+                    decided.clone_from(&audit.policies);
                     let events = std::mem::take(&mut ctx.events);
                     let issued_link = ctx.issued_link.take();
                     let tx = ctx.tx;
@@ -139,28 +143,59 @@ impl App {
             }
         });
 
+        let store_time = started.elapsed();
+        let span = tracing::Span::current();
+        let record = |decision: &str, policies: &[String]| {
+            if span.is_disabled() {
+                return;
+            }
+            span.record("command", command.as_str());
+            span.record("decision", decision);
+            span.record("policy_ids", policies.join(",").as_str());
+            span.record(
+                "store_us",
+                u64::try_from(store_time.as_micros()).unwrap_or(u64::MAX),
+            );
+        };
         match result {
             Ok((answer, committed)) => {
                 self.committed(&committed);
+                record(Verdict::Allow.as_str(), &decided);
                 Ok(answer)
             }
-            Err(WriteError::Aborted(Outcome::Replay(stored))) => match stored {
-                Ok(mut answer) => {
-                    answer.replayed = true;
-                    Ok(answer)
+            Err(WriteError::Aborted(Outcome::Replay(stored))) => {
+                record("replayed", &[]);
+                match stored {
+                    Ok(mut answer) => {
+                        answer.replayed = true;
+                        Ok(answer)
+                    }
+                    Err(e) => Err(e.into_app()),
                 }
-                Err(e) => Err(e.into_app()),
-            },
-            Err(WriteError::Aborted(Outcome::Refused(refusal))) => Err(self.record_refusal(
-                meta,
-                command,
-                target,
-                refusal,
-                idempotency.as_deref(),
-                now,
-            )),
-            Err(WriteError::Aborted(Outcome::Conflict(e))) => Err(e),
-            Err(WriteError::Store(e)) => Err(self.unavailable(e)),
+            }
+            Err(WriteError::Aborted(Outcome::Refused(refusal))) => {
+                let decision = match refusal.error {
+                    AppError::Forbidden { .. } => Verdict::Deny.as_str(),
+                    _ => "refused",
+                };
+                record(decision, &refusal.policies);
+                Err(self.record_refusal(
+                    meta,
+                    command,
+                    target,
+                    refusal,
+                    idempotency.as_deref(),
+                    now,
+                ))
+            }
+            Err(WriteError::Aborted(Outcome::Conflict(e))) => {
+                record("conflict", &[]);
+                Err(e)
+            }
+            Err(WriteError::Store(e)) => {
+                record("unavailable", &[]);
+                Err(self.unavailable(e))
+            }
         }
     }
 
