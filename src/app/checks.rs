@@ -1,5 +1,6 @@
 //! Checks: one decision, read through the cache, failing closed.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,8 @@ use super::{App, AppError, Consistency};
 use crate::cache::CachedView;
 use crate::domain::{ClientId, Email, PolicyVersion, Verdict};
 use crate::policy::{
-    CheckError, CheckRequest, Decision, EntityKind, PolicyEngine, ResolvedAction, SliceError,
+    CheckError, CheckRequest, Decision, EntityKind, EntityRef, PolicyEngine, ResolvedAction,
+    SliceError,
 };
 use crate::store::StoreError;
 
@@ -208,6 +210,7 @@ impl App {
             engine,
             view,
             metrics,
+            noted: RefCell::new(None),
         }
     }
 }
@@ -220,6 +223,9 @@ pub struct Checker<'a> {
     metrics: &'a CheckMetrics,
     /// The decision series of `engine`'s actions.
     series: Arc<DecisionSeries>,
+    /// The principal and resource whose Allow was last noted as activity: a batch asks about
+    /// one user in one account many times over, and one note is enough.
+    noted: RefCell<Option<(EntityRef, EntityRef)>>,
 }
 
 impl Checker<'_> {
@@ -239,7 +245,7 @@ impl Checker<'_> {
             denied("the store is unavailable; denied".into())
         };
         if decision.allowed {
-            app.note_partner_activity(request, &self.view);
+            self.note_activity_once(request);
         }
         self.metrics.record(
             &self.series,
@@ -273,6 +279,20 @@ impl Checker<'_> {
             });
         }
         Ok(checked)
+    }
+
+    /// Notes the activity of an Allow (see `App::note_partner_activity`) unless this
+    /// checker noted the same principal in the same resource last.
+    fn note_activity_once(&self, request: &CheckRequest) {
+        let mut noted = self.noted.borrow_mut();
+        if let Some((principal, resource)) = noted.as_ref()
+            && *principal == request.principal
+            && *resource == request.resource
+        {
+            return;
+        }
+        self.app.note_partner_activity(request, &self.view);
+        *noted = Some((request.principal.clone(), request.resource.clone()));
     }
 
     /// The revision this checker's answers are at (for answers to items that could not be

@@ -344,12 +344,9 @@ impl HostCheck {
     }
 }
 
-/// The middleware that answers only admitted `Host`s (see [`HostCheck`]).
-pub async fn check_host(
-    State(hosts): State<Arc<HostCheck>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Whether `request` may be answered under the `Host` rule (see [`HostCheck`]); the refusal
+/// otherwise.
+fn host_refusal(hosts: &HostCheck, request: &Request) -> Option<Response> {
     let host = request
         .headers()
         .get(header::HOST)
@@ -362,13 +359,15 @@ pub async fn check_host(
             .get::<super::serve::UnixPeer>()
             .is_some()
     {
-        return next.run(request).await;
+        return None;
     }
-    ApiError::forbidden(format!(
-        "this sidecar has no tokens, so it answers only loopback host names (or those given with --allowed-hosts); `Host: {}` is not one",
-        host.unwrap_or_default().escape_debug()
-    ))
-    .into_response()
+    Some(
+        ApiError::forbidden(format!(
+            "this sidecar has no tokens, so it answers only loopback host names (or those given with --allowed-hosts); `Host: {}` is not one",
+            host.unwrap_or_default().escape_debug()
+        ))
+        .into_response(),
+    )
 }
 
 /// The token of an `Authorization` value: the `Bearer` scheme, case-insensitive (RFC 9110
@@ -379,12 +378,24 @@ fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
 
-/// The middleware that enforces `access` on one route.
-pub async fn require(
-    State((auth, access)): State<(Arc<Auth>, Access)>,
+/// What guards every route: the `Host` rule and the tokens.
+pub struct Guard {
+    pub auth: Arc<Auth>,
+    pub hosts: HostCheck,
+}
+
+/// The middleware of one route that needs `access`: answers only an admitted `Host` (see
+/// [`HostCheck`]), then only a token with the scope (see [`Access`]). One layer per route, so
+/// that a request passes one middleware on its way to the handler, not one per concern.
+pub async fn guard(
+    State((guard, access)): State<(Arc<Guard>, Access)>,
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refusal) = host_refusal(&guard.hosts, &request) {
+        return refusal;
+    }
+    let auth = &guard.auth;
     let token = request
         .headers()
         .get(header::AUTHORIZATION)

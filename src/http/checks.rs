@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiJson, ErrorBody, bounded};
+use super::check_body::{FastBatch, FastCheck, FastItem, Object};
+use super::error::{ApiError, ErrorBody, JsonBody, bounded, parse_body};
 use crate::app::CheckRequest;
 use crate::app::{App, AppError, Checked, Checker, Consistency};
 use crate::domain::{PolicyVersion, Verdict};
@@ -107,7 +108,7 @@ pub enum ConsistencyWire {
 /// One of: `{"minimize_latency": true}` (the default: this sidecar's cache), `{"at_least_as_fresh":
 /// REVISION}` (a command's `revision`: the decision sees that write or a later one, never an
 /// older state), `{"fully_consistent": true}` (the latest committed state, from the store).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyBody {
     #[schema(example = 42)]
@@ -221,11 +222,16 @@ impl From<Checked> for CheckAnswer {
 )]
 pub async fn is_authorized(
     State(app): State<Arc<App>>,
-    ApiJson(body): ApiJson<CheckBody>,
+    JsonBody(bytes): JsonBody,
 ) -> Result<axum::Json<CheckAnswer>, ApiError> {
-    let request = body.to_request()?;
-    let consistency = consistency_of(body.consistency.as_ref())?;
-    let pinned = body.policy_version;
+    let (request, consistency, pinned) = match FastCheck::read(&bytes) {
+        Some(fast) => fast.into_parts(),
+        None => {
+            let body: CheckBody = parse_body(&bytes)?;
+            (body.to_request()?, body.consistency, body.policy_version)
+        }
+    };
+    let consistency = consistency_of(consistency.as_ref())?;
     let check = move |checker: Checker<'_>| {
         if let Some(expected) = &pinned {
             checker.expect_policy_version(expected)?;
@@ -344,26 +350,37 @@ pub struct BatchAnswer {
 )]
 pub async fn is_authorized_batch(
     State(app): State<Arc<App>>,
-    ApiJson(body): ApiJson<BatchBody>,
+    JsonBody(bytes): JsonBody,
 ) -> Result<axum::Json<BatchAnswer>, ApiError> {
-    if body.requests.is_empty() || body.requests.len() > MAX_BATCH {
+    let (items, consistency, pinned) = match FastBatch::read(&bytes) {
+        Some(fast) => (
+            Items::Read(fast.requests),
+            fast.consistency,
+            fast.policy_version,
+        ),
+        None => {
+            let body: BatchBody = parse_body(&bytes)?;
+            (
+                Items::Values(body.requests),
+                body.consistency,
+                body.policy_version,
+            )
+        }
+    };
+    if items.len() == 0 || items.len() > MAX_BATCH {
         return Err(ApiError::invalid(format!(
             "requests: expected 1 to {MAX_BATCH} checks, got {}",
-            body.requests.len()
+            items.len()
         )));
     }
-    let consistency = consistency_of(body.consistency.as_ref())?;
-    let BatchBody {
-        requests,
-        policy_version: pinned,
-        ..
-    } = body;
+    let consistency = consistency_of(consistency.as_ref())?;
+    let requests = items.into_requests();
     let decide = move |checker: Checker<'_>| {
         if let Some(expected) = &pinned {
             checker.expect_policy_version(expected)?;
         }
         let answer = BatchAnswer {
-            results: decide_batch(&checker, &requests),
+            results: decide_batch(&checker, requests),
             policy_version: checker.policy_version().clone(),
         };
         Ok((answer, checker.store_time()))
@@ -380,31 +397,64 @@ pub async fn is_authorized_batch(
     Ok(axum::Json(answer))
 }
 
+/// A batch's items: read the fast way (every one in the common shape, see
+/// [`super::check_body`]), or as JSON values, each then read on its own so that a bad one
+/// gets its own error.
+enum Items {
+    Read(Vec<Object<FastItem>>),
+    Values(Vec<Value>),
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Read(items) => items.len(),
+            Items::Values(items) => items.len(),
+        }
+    }
+
+    /// Each item's request, or why it is not one.
+    fn into_requests(self) -> Vec<Result<CheckRequest, AppError>> {
+        match self {
+            Items::Read(items) => items
+                .into_iter()
+                .map(|item| Ok(item.into_request()))
+                .collect(),
+            Items::Values(items) => items.iter().map(item_request).collect(),
+        }
+    }
+}
+
+/// The request of one batch item given as a JSON value, or why it is not one.
+fn item_request(item: &Value) -> Result<CheckRequest, AppError> {
+    Some(item)
+        .filter(|item| item.is_object())
+        .ok_or_else(|| AppError::invalid("a check is a JSON object"))
+        .and_then(|item| CheckBody::deserialize(item).map_err(|e| AppError::invalid(e.to_string())))
+        .and_then(|b| match (&b.consistency, &b.policy_version) {
+            (Some(_), _) => Err(AppError::invalid(
+                "consistency: give it once for the whole batch, not per check",
+            )),
+            (_, Some(_)) => Err(AppError::invalid(
+                "policy_version: give it once for the whole batch, not per check",
+            )),
+            (None, None) => Ok(b),
+        })
+        .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
+}
+
 /// Decides every item of a batch with one checker: one policy set, one view of the state
 /// (every answer has the same revision), and items of the same principal and account share a
 /// slice.
-fn decide_batch(checker: &Checker<'_>, requests: &[Value]) -> Vec<BatchItem> {
+fn decide_batch(
+    checker: &Checker<'_>,
+    requests: Vec<Result<CheckRequest, AppError>>,
+) -> Vec<BatchItem> {
     requests
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            let outcome = Some(item)
-                .filter(|item| item.is_object())
-                .ok_or_else(|| AppError::invalid("a check is a JSON object"))
-                .and_then(|item| {
-                    CheckBody::deserialize(item).map_err(|e| AppError::invalid(e.to_string()))
-                })
-                .and_then(|b| match (&b.consistency, &b.policy_version) {
-                    (Some(_), _) => Err(AppError::invalid(
-                        "consistency: give it once for the whole batch, not per check",
-                    )),
-                    (_, Some(_)) => Err(AppError::invalid(
-                        "policy_version: give it once for the whole batch, not per check",
-                    )),
-                    (None, None) => Ok(b),
-                })
-                .and_then(|b| b.to_request().map_err(|e| AppError::invalid(e.message())))
-                .and_then(|r| checker.check(&r));
+        .map(|(i, request)| {
+            let outcome = request.and_then(|request| checker.check(&request));
             match outcome {
                 Ok(checked) => BatchItem {
                     answer: CheckAnswer {

@@ -175,25 +175,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
-        // The fast path parses once; only a body that fails is parsed again with the path
-        // tracking that names the offending field (`requests[3].principal: ...`).
-        if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
-            return Ok(ApiJson(value));
-        }
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let JsonBody(bytes) = JsonBody::from_request(req, state).await?;
+        parse_body(&bytes).map(ApiJson)
+    }
+}
+
+/// Reads a JSON object body as `T`: refuses a key repeated in any object (see
+/// [`unique_keys`]), then parses once; only a body that fails is parsed again with the path
+/// tracking that names the offending field (`requests[3].principal: ...`).
+pub(super) fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    unique_keys(bytes)?;
+    if let Ok(value) = serde_json::from_slice::<T>(bytes) {
+        return Ok(value);
+    }
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(rejection) => Err(json_rejection(rejection)),
+    }
+}
+
+/// The raw body of a JSON request whose keys are each named once per object (see
+/// [`unique_keys`]); otherwise as [`JsonBody`].
+pub struct ApiBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBody(bytes) = JsonBody::from_request(req, state).await?;
+        unique_keys(&bytes)?;
+        Ok(ApiBody(bytes))
     }
 }
 
 /// The raw body of a JSON request: `Content-Type: application/json`, within the body limit
 /// (413 otherwise, in the error shape), and a JSON object (serde would otherwise read a struct
-/// from an array of its fields).
-pub struct ApiBody(pub Bytes);
+/// from an array of its fields). Its keys are not checked yet: a handler that reads it the
+/// fast way ([`super::check_body`]) refuses repeated keys as it reads, and hands any other
+/// body to [`parse_body`].
+pub struct JsonBody(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for ApiBody {
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -202,10 +224,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                let v = v.trim().to_ascii_lowercase();
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            });
+            .is_some_and(is_json_media_type);
         if !json {
             return Err(ApiError::invalid(
                 "expected a JSON body with `Content-Type: application/json`",
@@ -223,9 +242,20 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
         if first != Some(&b'{') {
             return Err(ApiError::invalid("the request body must be a JSON object"));
         }
-        unique_keys(&bytes)?;
-        Ok(ApiBody(bytes))
+        Ok(JsonBody(bytes))
     }
+}
+
+/// `application/json` or `application/...+json`, in any case.
+fn is_json_media_type(media_type: &str) -> bool {
+    let v = media_type.trim();
+    let prefix = v
+        .get(..12)
+        .is_some_and(|p| p.eq_ignore_ascii_case("application/"));
+    let suffix = v
+        .get(v.len().saturating_sub(5)..)
+        .is_some_and(|s| s.eq_ignore_ascii_case("+json"));
+    v.eq_ignore_ascii_case("application/json") || (prefix && suffix)
 }
 
 /// Refuses a JSON body in which an object names a key twice, at any depth. serde keeps the

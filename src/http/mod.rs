@@ -15,6 +15,7 @@
 mod admin;
 mod auth;
 mod authzen;
+mod check_body;
 mod checks;
 mod commands;
 mod error;
@@ -209,36 +210,34 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The whole HTTP application over `app`.
+///
+/// The routes are matched first, each behind its [`auth::guard`]; what every request gets
+/// (request id, trace span, catch-panic, the time limit, the body limit) wraps the matched
+/// router once, outside it. (`Router::layer` would wrap every route with each of them, and
+/// axum clones a route's whole stack of boxed services on every request it serves.)
 pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
-    let mut router = Router::new();
+    let guard = Arc::new(auth::Guard {
+        hosts: auth::HostCheck::new(&options.auth, &options.allowed_hosts),
+        auth: options.auth.clone(),
+    });
+    let mut matched = Router::new();
     for r in routes() {
         if !options.playground && r.path.starts_with("/ui") {
             continue;
         }
         let guarded = r.handler.layer(axum::middleware::from_fn_with_state(
-            (options.auth.clone(), r.access),
-            auth::require,
+            (guard.clone(), r.access),
+            auth::guard,
         ));
-        router = router.route(&r.path, guarded);
+        matched = matched.route(&r.path, guarded);
     }
-    let request_id = HeaderName::from_static("x-request-id");
-    let hosts = Arc::new(auth::HostCheck::new(&options.auth, &options.allowed_hosts));
-    router
-        .layer(axum::middleware::from_fn_with_state(
-            hosts,
-            auth::check_host,
-        ))
+    let matched = matched
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(app)
-        .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(axum::Extension(error::BodyLimit(options.body_limit)))
-        .layer(axum::middleware::from_fn_with_state(
-            options.request_timeout,
-            time_limit,
-        ))
-        .layer(CatchPanicLayer::custom(panicked))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .with_state(app);
+    let request_id = HeaderName::from_static("x-request-id");
+    let stack = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let id = request
@@ -281,7 +280,16 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
                 }
             }),
         )
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::from_fn_with_state(
+            options.request_timeout,
+            time_limit,
+        ))
+        .layer(axum::Extension(error::BodyLimit(options.body_limit)))
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .service(matched);
+    Router::new().fallback_service(stack)
 }
 
 /// Answers a request that takes longer than `limit` with a 503 in the error shape (and

@@ -36,7 +36,8 @@ impl EntityKind {
         }
     }
 
-    fn from_type_name(name: &str) -> Option<Self> {
+    /// The kind a Cedar type name (`Hub::User`) names.
+    pub fn from_type_name(name: &str) -> Option<Self> {
         match name {
             "Hub::User" => Some(EntityKind::User),
             "Hub::Account" => Some(EntityKind::Account),
