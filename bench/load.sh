@@ -5,8 +5,12 @@
 # numbers drift on shared machines, the ratio does not. Then durable commands at the same
 # concurrency (bench/command.lua: every answer is a committed, fsynced change).
 #
+# Then batches of 1,000 checks (bench/batch.lua): one principal and account, and 1,000
+# principals; their decisions/s is the request rate times 1,000.
+#
 #   bench/load.sh                      # defaults below
 #   DURATION=20 CONNECTIONS=64 CLIENTS=10000 bench/load.sh
+#   SIDECAR=/tmp/partner-access-before bench/load.sh   # another build of the sidecar
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,13 +29,14 @@ if ! command -v wrk >/dev/null; then
   apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
 fi
 cargo build --release --quiet --bin partner-access --example echo_server --example gen_state
+SIDECAR=${SIDECAR:-./target/release/partner-access}
 
 work=$(mktemp -d)
 cleanup() { kill "${server:-}" "${echo_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 ./target/release/examples/gen_state "$CLIENTS" "$PARTNERS" "$USERS" > "$work/state.json"
-./target/release/partner-access import "$work/state.json" --data "$work/data" >/dev/null
+"$SIDECAR" import "$work/state.json" --data "$work/data" >/dev/null
 
 wait_for() {
   for _ in $(seq 1 100); do
@@ -65,7 +70,7 @@ measure() {
   echo "$rps" > "$work/$name.rps"
 }
 
-./target/release/partner-access serve --data "$work/data" --listen "127.0.0.1:$PORT" \
+"$SIDECAR" serve --data "$work/data" --listen "127.0.0.1:$PORT" \
   --log-format json >"$work/sidecar.log" 2>&1 &
 server=$!
 wait_for "http://127.0.0.1:$PORT/readyz"
@@ -80,3 +85,9 @@ measure echo "http://127.0.0.1:$ECHO_PORT" "$echo_pid"
 awk -v a="$(cat "$work/sidecar.rps")" -v b="$(cat "$work/echo.rps")" \
   'BEGIN { printf "ratio      sidecar/echo throughput = %.2f\n", a / b }'
 measure commands "http://127.0.0.1:$PORT" "$server" bench/command.lua
+for batch in same many; do
+  export BATCH=$batch
+  measure "batch_$batch" "http://127.0.0.1:$PORT" "$server" bench/batch.lua
+  awk -v r="$(cat "$work/batch_$batch.rps")" -v b="$batch" \
+    'BEGIN { printf "           batch %-4s = %.0f decisions/s\n", b, r * 1000 }'
+done

@@ -18,8 +18,8 @@
 //! fixed time-to-live (never only on idle), which bounds any surprise.
 
 use std::cell::{Cell, OnceCell};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::Op;
@@ -51,6 +51,10 @@ pub struct StateCache {
     epoch: AtomicU64,
     /// Commits currently updating the cache; while any is, nothing derived is reused or kept.
     in_flight: AtomicU64,
+    /// `partner_access_cache_{hits,misses}_total`, registered on the first lookup (after the
+    /// metrics recorder is installed): a lookup by name on every read would hash the name in
+    /// the registry each time.
+    counters: OnceLock<[metrics::Counter; 2]>,
 }
 
 impl std::fmt::Debug for StateCache {
@@ -74,6 +78,7 @@ impl StateCache {
             published: AtomicU64::new(revision),
             epoch: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            counters: OnceLock::new(),
         }
     }
 
@@ -221,11 +226,17 @@ impl<'a> CachedView<'a> {
         if self.bypass {
             return self.timed(|| read(self.snapshot()?));
         }
+        let [hits, misses] = self.cache.counters.get_or_init(|| {
+            [
+                metrics::counter!("partner_access_cache_hits_total"),
+                metrics::counter!("partner_access_cache_misses_total"),
+            ]
+        });
         if let Some(hit) = self.cache.get(&key) {
-            metrics::counter!("partner_access_cache_hits_total").increment(1);
+            hits.increment(1);
             return Ok(hit);
         }
-        metrics::counter!("partner_access_cache_misses_total").increment(1);
+        misses.increment(1);
         let (snapshot, value) = self.timed(|| {
             let snapshot = self.snapshot()?;
             read(snapshot).map(|value| (snapshot, value))

@@ -72,6 +72,10 @@ impl CachedSlice {
 /// Slices by (principal, resource).
 pub struct SliceCache {
     entries: Cache<(EntityRef, EntityRef), Arc<CachedSlice>>,
+    /// `partner_access_slice_cache_{hits,misses}_total`, registered on the first lookup
+    /// (after the metrics recorder is installed): a lookup by name on every check would hash
+    /// the name in the registry each time.
+    counters: OnceLock<[metrics::Counter; 2]>,
 }
 
 impl std::fmt::Debug for SliceCache {
@@ -90,6 +94,7 @@ impl SliceCache {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
+            counters: OnceLock::new(),
         }
     }
 
@@ -104,12 +109,13 @@ impl SliceCache {
             .entries
             .get(key)
             .filter(|s| s.generation == generation && s.engine == engine);
-        let name = if hit.is_some() {
-            "partner_access_slice_cache_hits_total"
-        } else {
-            "partner_access_slice_cache_misses_total"
-        };
-        metrics::counter!(name).increment(1);
+        let [hits, misses] = self.counters.get_or_init(|| {
+            [
+                metrics::counter!("partner_access_slice_cache_hits_total"),
+                metrics::counter!("partner_access_slice_cache_misses_total"),
+            ]
+        });
+        if hit.is_some() { hits } else { misses }.increment(1);
         hit
     }
 

@@ -96,6 +96,42 @@ async fn healthz_says_ok() {
     assert_eq!(body, json!({"status": "ok"}));
 }
 
+/// Every answer carries a request id: the caller's own, or one the sidecar made, different for
+/// each request (and said in the request's log span).
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_given_one_is_kept() {
+    let server = harness::start(harness::Options::default()).await;
+    let check = json!({"principal": {"type": "Hub::User", "id": ANN},
+                       "action": "reports.access",
+                       "resource": {"type": "Hub::Account", "id": GLOBEX}});
+    let mut made = BTreeSet::new();
+    for _ in 0..3 {
+        let response = server
+            .client
+            .post(server.url("/v1/is_authorized"))
+            .json(&check)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(id.len() >= 10, "{id}");
+        made.insert(id);
+    }
+    assert_eq!(made.len(), 3, "request ids repeat: {made:?}");
+    let response = server
+        .client
+        .get(server.url("/healthz"))
+        .header("x-request-id", "host-trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "host-trace-42");
+}
+
 #[tokio::test]
 async fn readyz_is_ready_on_a_healthy_server() {
     let server = harness::start(harness::Options::default()).await;
